@@ -1,0 +1,48 @@
+/*
+ * aj.h — shared definitions of the mod_auth_jwt core.
+ *
+ * The core (src/aj_*.c) depends on APR, APR-util, OpenSSL and json-c only;
+ * never on httpd.  Every limit of SPEC §5 is a named constant here.
+ */
+#ifndef AJ_H
+#define AJ_H
+
+#include <apr.h>
+#include <apr_pools.h>
+#include <apr_time.h>
+
+/* SPEC §5: tokens over 8 KiB are refused before any work proportional to them. */
+#define AJ_TOKEN_MAX_LEN       8192
+/* SPEC §5: JSON nested deeper than 32 levels is refused. */
+#define AJ_JSON_MAX_DEPTH      32
+/* Members counted over one JSON document (bounds duplicate-key detection). */
+#define AJ_JSON_MAX_MEMBERS    512
+/* SPEC §4: request bodies over 16 KiB get 413. */
+#define AJ_BODY_MAX_LEN        16384
+/* SPEC §5: jti carries at least 128 random bits. */
+#define AJ_JTI_RANDOM_BYTES    16
+
+/* Why a token was accepted or refused.  The glue maps these to RFC 6750
+ * error_description text with aj_verdict_text(). */
+typedef enum {
+    AJ_OK = 0,
+    AJ_MALFORMED,        /* structure, encoding, JSON, size or depth limits */
+    AJ_BAD_ALG,          /* alg none/unknown/not configured, kid unknown */
+    AJ_BAD_SIG,          /* signature does not verify */
+    AJ_BAD_CRIT,         /* crit names an extension we do not understand */
+    AJ_MISSING_EXP,      /* no exp claim */
+    AJ_EXPIRED,          /* now >= exp + leeway */
+    AJ_NOT_YET_VALID,    /* now < nbf - leeway */
+    AJ_BAD_IAT,          /* iat in the future beyond leeway */
+    AJ_BAD_ISS,          /* iss missing or not the configured issuer */
+    AJ_BAD_AUD,          /* aud missing or none of the configured audiences */
+    AJ_REVOKED,          /* jti revoked or issued before the user's revoke-all */
+    AJ_VERDICT_COUNT
+} aj_verdict_e;
+
+/* A short fixed text for the verdict (never echoes input), e.g. "token expired". */
+const char *aj_verdict_text(aj_verdict_e v);
+/* A stable identifier for logs, e.g. "expired". */
+const char *aj_verdict_name(aj_verdict_e v);
+
+#endif /* AJ_H */

@@ -1,0 +1,72 @@
+/*
+ * aj_claims.h — a verified JWT claim set: reading it, checking the
+ * registered claims (RFC 7519 §4.1, RFC 8725), and building issued ones.
+ */
+#ifndef AJ_CLAIMS_H
+#define AJ_CLAIMS_H
+
+#include "aj.h"
+#include <apr_tables.h>
+#include <json-c/json.h>
+
+typedef struct aj_claims_t aj_claims_t;
+
+/* What a verifier requires of the registered claims. */
+typedef struct {
+    const char *issuer;                   /* NULL: iss not checked */
+    const apr_array_header_t *audiences;  /* const char *; NULL or empty: aud not checked */
+    apr_int64_t leeway;                   /* seconds allowed for exp/nbf/iat skew */
+} aj_policy_t;
+
+/* Wraps a parsed claims object (which must be a JSON object and stays owned
+ * by the pool it was parsed into). */
+aj_claims_t *aj_claims_wrap(apr_pool_t *p, json_object *obj);
+json_object *aj_claims_object(const aj_claims_t *c);
+
+/* exp required; nbf/iat honoured with leeway; iss/aud when the policy names
+ * them.  now is seconds since the epoch. */
+aj_verdict_e aj_claims_check(const aj_claims_t *c, const aj_policy_t *policy, apr_int64_t now);
+
+/* The claim as a string, or NULL when absent or not a string. */
+const char *aj_claims_get_string(const aj_claims_t *c, const char *name);
+/* The claim as an integer NumericDate/number (fraction truncated);
+ * 0 when absent or not a number, else 1 with *out set. */
+int aj_claims_get_int(const aj_claims_t *c, const char *name, apr_int64_t *out);
+
+/* Non-zero when the claim equals value (strings exactly; numbers and
+ * booleans by their JSON text) or, for an array claim, one element does. */
+int aj_claims_match(const aj_claims_t *c, const char *name, const char *value);
+
+/* Non-zero when every scope in scopes (const char *) is a member of the
+ * space-separated "scope" claim (or of a "scope"/"scp" array). */
+int aj_claims_has_scopes(const aj_claims_t *c, const apr_array_header_t *scopes);
+
+/* Calls fn for each top-level claim with a scalar text form: strings as is,
+ * numbers and booleans as JSON text, arrays of scalars joined by single
+ * spaces; objects and null are skipped.  Stops if fn returns non-zero. */
+typedef int aj_claims_visit_fn(void *baton, const char *name, const char *value);
+void aj_claims_visit(const aj_claims_t *c, apr_pool_t *p, aj_claims_visit_fn *fn, void *baton);
+
+/* Claim names an issuer sets itself; stored per-user claims cannot override them. */
+int aj_claims_is_reserved(const char *name);
+
+/* What an issued token says (SPEC §5). */
+typedef struct {
+    const char *sub;                      /* user id as a string */
+    const char *name;                     /* username */
+    apr_int64_t iat, nbf, exp, auth_time;
+    const char *jti;                      /* see aj_random_id() */
+    const char *iss;                      /* NULL: omitted */
+    const apr_array_header_t *aud;        /* const char *; NULL/empty: omitted; 1: string */
+    const char *extra_json;               /* the user's stored claims object, NULL: none */
+} aj_issue_t;
+
+/* Builds the compact claims JSON of an issued token.  Members of
+ * extra_json that are reserved are ignored; APR_EINVAL when extra_json is
+ * not a JSON object within aj_json_body_limits. */
+apr_status_t aj_claims_build(const char **json, apr_pool_t *p, const aj_issue_t *in);
+
+/* nbytes of OpenSSL randomness, base64url encoded (jti, csrf values). */
+apr_status_t aj_random_id(const char **out, apr_pool_t *p, apr_size_t nbytes);
+
+#endif /* AJ_CLAIMS_H */

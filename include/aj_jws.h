@@ -1,0 +1,37 @@
+/*
+ * aj_jws.h — compact JWS (RFC 7515) signing and verification with RFC 8725's
+ * rules: the key and algorithm come from configuration, never from the token;
+ * size, segment, encoding and JSON limits are enforced before any work
+ * proportional to the input.
+ */
+#ifndef AJ_JWS_H
+#define AJ_JWS_H
+
+#include "aj.h"
+#include "aj_key.h"
+#include "aj_claims.h"
+
+/* Signs payload_json with key: header {"alg","typ":"JWT","kid"?}. */
+apr_status_t aj_jws_sign(const char **token, apr_pool_t *p, const aj_key_t *key,
+                         const char *payload_json, apr_size_t len);
+
+/* Verifies token[0..len) against keys and policy at time now (seconds).
+ * Returns APR_SUCCESS whenever a verdict was reached (*verdict says which;
+ * *claims is set only when it is AJ_OK), or an error status when the check
+ * itself could not run (e.g. OpenSSL out of memory). */
+apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool_t *p,
+                           const char *token, apr_size_t len, const aj_keyset_t *keys,
+                           const aj_policy_t *policy, apr_int64_t now);
+
+/* Structural test only, no allocation: within AJ_TOKEN_MAX_LEN, exactly
+ * three non-empty base64url segments (the signature may not be empty), and
+ * the first decodes to text starting with '{'.  Used to tell a REST-auth token
+ * sent as a Basic username from a real username. */
+int aj_jws_looks_like_jwt(const char *s, apr_size_t len);
+
+/* Decodes header and payload without verifying anything (for htjwt decode).
+ * APR_EINVAL when not a well-formed compact JWS within the limits. */
+apr_status_t aj_jws_decode(json_object **header, json_object **payload, apr_pool_t *p,
+                           const char *token, apr_size_t len);
+
+#endif /* AJ_JWS_H */

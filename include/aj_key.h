@@ -1,0 +1,62 @@
+/*
+ * aj_key.h — keys and key sets.
+ *
+ * A key carries its algorithm; a token is only ever verified with a key whose
+ * algorithm equals the token's alg exactly (RFC 8725 §3.1).  Keys are parsed
+ * once (at startup) and then shared read-only by every thread.
+ */
+#ifndef AJ_KEY_H
+#define AJ_KEY_H
+
+#include "aj.h"
+
+typedef enum {
+    AJ_ALG_UNKNOWN = 0,
+    AJ_ALG_HS256, AJ_ALG_HS384, AJ_ALG_HS512,
+    AJ_ALG_RS256, AJ_ALG_RS384, AJ_ALG_RS512,
+    AJ_ALG_PS256, AJ_ALG_PS384, AJ_ALG_PS512,
+    AJ_ALG_ES256, AJ_ALG_ES384, AJ_ALG_ES512,
+    AJ_ALG_EDDSA,
+    AJ_ALG_COUNT
+} aj_alg_e;
+
+/* Exact, case-sensitive JOSE name ("HS256" ...); AJ_ALG_UNKNOWN otherwise
+ * ("none", "None", "hs256" are all unknown). */
+aj_alg_e aj_alg_from_name(const char *name, apr_size_t len);
+const char *aj_alg_name(aj_alg_e alg);
+int aj_alg_is_hmac(aj_alg_e alg);
+/* HMAC output size in bytes, also the minimum secret length (RFC 7518 §3.2). */
+apr_size_t aj_alg_hmac_len(aj_alg_e alg);
+/* Non-zero when this build can sign/verify alg. */
+int aj_alg_supported(aj_alg_e alg);
+
+typedef struct aj_key_t aj_key_t;
+
+/* An HMAC key from raw secret bytes (copied).  APR_EINVAL with *err set
+ * when the alg is not HMAC or the secret is shorter than the hash output. */
+apr_status_t aj_key_hmac_make(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
+                              const unsigned char *secret, apr_size_t len, const char *kid);
+
+/* A key from a configuration SOURCE: "file:PATH" (raw HMAC secret, one
+ * trailing newline stripped; or a PEM key for asymmetric algs) or "env:VAR"
+ * (HMAC secret).  for_signing asks for private material where the alg is
+ * asymmetric.  *err says what is wrong, naming the source but never secret
+ * material. */
+apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
+                         const char *source, int for_signing, const char *kid);
+
+aj_alg_e aj_key_alg(const aj_key_t *key);
+const char *aj_key_kid(const aj_key_t *key);      /* NULL when none */
+int aj_key_can_sign(const aj_key_t *key);
+
+/* An ordered set: the first signing key signs; verification picks by kid
+ * when the token has one, else every key of the token's exact alg. */
+typedef struct aj_keyset_t aj_keyset_t;
+
+aj_keyset_t *aj_keyset_make(apr_pool_t *p);
+void aj_keyset_add(aj_keyset_t *ks, const aj_key_t *key);
+int aj_keyset_count(const aj_keyset_t *ks);
+const aj_key_t *aj_keyset_get(const aj_keyset_t *ks, int i);
+const aj_key_t *aj_keyset_signing_key(const aj_keyset_t *ks);   /* NULL when none */
+
+#endif /* AJ_KEY_H */

@@ -1,0 +1,71 @@
+/*
+ * aj_store.h — the user store over apr_dbd (SPEC §6).
+ *
+ * Prepared statements only; the same DML runs on the sqlite3 and pgsql
+ * drivers (integers travel as text and are CAST in SQL).  The schema is
+ * created on first use of an empty database: aj_store_open() runs the
+ * idempotent DDL, then prepares every statement on that connection.
+ *
+ * The store does not know httpd: the glue hands it a connection that
+ * mod_dbd owns; htjwt opens one with apr_dbd directly.
+ */
+#ifndef AJ_STORE_H
+#define AJ_STORE_H
+
+#include "aj.h"
+#include <apr_dbd.h>
+
+#define AJ_USERNAME_MAX_LEN    64     /* SPEC §4: names over 64 bytes refused */
+#define AJ_CLAIMS_MAX_LEN      4096   /* stored per-user claims JSON */
+
+typedef struct aj_store_t aj_store_t;
+
+typedef struct {
+    apr_int64_t id;
+    const char *username;
+    const char *password_hash;
+    const char *claims_json;          /* a JSON object, "{}" when none */
+    apr_int64_t tokens_valid_after;   /* tokens with iat < this are revoked */
+    apr_int64_t created_at;
+} aj_user_t;
+
+/* Creates the schema if missing (SQLite: WAL mode and a busy timeout on this
+ * connection) and prepares every statement in p, which must live as long as
+ * the connection.  *err describes a failure (driver text, no parameters). */
+apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
+                           const apr_dbd_driver_t *driver, apr_dbd_t *handle);
+
+/* The driver's message for the last failure on this connection. */
+const char *aj_store_error(const aj_store_t *st, int rv);
+
+/* APR_NOTFOUND when there is no such user. */
+apr_status_t aj_store_user_by_name(aj_user_t **user, apr_pool_t *p, aj_store_t *st,
+                                   const char *username);
+apr_status_t aj_store_user_by_id(aj_user_t **user, apr_pool_t *p, aj_store_t *st,
+                                 apr_int64_t id);
+
+/* Inserts a user; APR_EEXIST when the name is taken (also under a race). */
+apr_status_t aj_store_user_add(apr_int64_t *id, apr_pool_t *p, aj_store_t *st,
+                               const char *username, const char *password_hash,
+                               const char *claims_json, apr_int64_t now);
+
+/* APR_NOTFOUND when there is no such user. */
+apr_status_t aj_store_user_set_password(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
+                                        const char *password_hash, apr_int64_t valid_after);
+apr_status_t aj_store_user_set_claims(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
+                                      const char *claims_json);
+apr_status_t aj_store_user_set_valid_after(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
+                                           apr_int64_t valid_after);
+apr_status_t aj_store_user_delete(aj_store_t *st, apr_pool_t *p, apr_int64_t id);
+
+/* Calls fn for every user in id order; stops when fn returns non-zero. */
+typedef int aj_store_user_fn(void *baton, const aj_user_t *user);
+apr_status_t aj_store_user_each(aj_store_t *st, apr_pool_t *p, aj_store_user_fn *fn,
+                                void *baton);
+
+/* Validates a username for registration (SPEC §4): non-empty, at most
+ * AJ_USERNAME_MAX_LEN bytes, valid UTF-8, no ':' and no control characters,
+ * and not shaped like a JWT.  Returns NULL when fine, else a short reason. */
+const char *aj_store_username_problem(const char *username, apr_size_t len);
+
+#endif /* AJ_STORE_H */

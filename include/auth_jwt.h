@@ -1,0 +1,140 @@
+/*
+ * auth_jwt.h — the httpd glue's private interface (src/auth_jwt_*.c).
+ * Only the glue includes httpd headers; the core (aj_*.h) never does.
+ */
+#ifndef AUTH_JWT_H
+#define AUTH_JWT_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <apr_lib.h>
+#include <apr_optional.h>
+
+#include "aj.h"
+#include "aj_claims.h"
+#include "aj_key.h"
+#include "aj_password.h"
+#include "aj_store.h"
+
+/* Our own stable log tags, one per call site, never reused (STYLE.md). */
+#define AJ_LOGNO(n) "AJ" #n ": "
+
+extern module AP_MODULE_DECLARE_DATA auth_jwt_module;
+#if defined(APLOG_USE_MODULE) && !defined(AUTH_JWT_MODULE_RECORD)
+APLOG_USE_MODULE(auth_jwt);
+#endif
+
+/* SPEC §3 defaults */
+#define AUTH_JWT_DEFAULT_LIFETIME         600
+#define AUTH_JWT_DEFAULT_LEEWAY           0
+#define AUTH_JWT_DEFAULT_MAX_SESSION_AGE  86400
+#define AUTH_JWT_DEFAULT_PASSWORD_MIN     8
+#define AUTH_JWT_DEFAULT_REVOCATION_REFRESH 5
+#define AUTH_JWT_DEFAULT_VERIFY_CACHE     4096
+#define AUTH_JWT_DEFAULT_BASIC_CACHE_TTL  60
+/* Upper bounds on numeric directives (sane, and no overflow in exp = now + x) */
+#define AUTH_JWT_MAX_SECONDS              (10 * 365 * 86400)
+#define AUTH_JWT_MAX_PASSWORD_MIN         AJ_PASSWORD_MAX_LEN
+#define AUTH_JWT_MAX_AUDIENCES            16
+
+#define AUTH_JWT_UNSET                    (-1)
+
+/* Per-directory configuration; every field unset (-1/NULL) until a
+ * directive sets it, so inner sections override outer ones field by field. */
+typedef struct {
+    aj_keyset_t *keys;                 /* signing and verify keys, in directive order */
+    const char *issuer;
+    apr_array_header_t *audiences;     /* const char * */
+    apr_int64_t lifetime;
+    apr_int64_t leeway;
+    apr_int64_t max_session_age;
+    apr_int64_t revocation_refresh;
+    apr_int64_t basic_cache_ttl;
+    int renew_with_token;
+    int password_login;
+    int registration;
+    int password_min_len;
+    int bcrypt_cost;
+    int revocation;
+    int verify_cache;
+    int claims_to_env;
+    const char *cookie;
+} auth_jwt_dir_conf;
+
+/* Configuration getters: the value in force, defaults applied. */
+const auth_jwt_dir_conf *auth_jwt_dconf(request_rec *r);
+apr_int64_t auth_jwt_cfg_lifetime(const auth_jwt_dir_conf *c);
+apr_int64_t auth_jwt_cfg_leeway(const auth_jwt_dir_conf *c);
+apr_int64_t auth_jwt_cfg_max_session_age(const auth_jwt_dir_conf *c);
+int auth_jwt_cfg_renew_with_token(const auth_jwt_dir_conf *c);
+int auth_jwt_cfg_password_login(const auth_jwt_dir_conf *c);
+int auth_jwt_cfg_registration(const auth_jwt_dir_conf *c);
+int auth_jwt_cfg_password_min_len(const auth_jwt_dir_conf *c);
+int auth_jwt_cfg_bcrypt_cost(const auth_jwt_dir_conf *c);
+int auth_jwt_cfg_claims_to_env(const auth_jwt_dir_conf *c);
+/* The verification policy of this directory (built per request, cheap). */
+void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c);
+
+extern const command_rec auth_jwt_cmds[];
+void *auth_jwt_create_dir_conf(apr_pool_t *p, char *dir);
+void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+
+/* ---- store access through mod_dbd (auth_jwt_dbd.c) ---------------------- */
+
+/* Resolves mod_dbd's optional functions; non-zero when mod_dbd is loaded. */
+int auth_jwt_dbd_init(void);
+/* The store on this request's mod_dbd connection (schema and statements
+ * ready), or NULL after logging one tagged line; the caller answers 503. */
+aj_store_t *auth_jwt_store(request_rec *r);
+/* Logs a failed store operation once, tagged; the caller answers 503. */
+void auth_jwt_store_failed(request_rec *r, aj_store_t *st, const char *what, apr_status_t rv);
+
+/* ---- authentication (auth_jwt_authn.c) ---------------------------------- */
+
+/* How the request authenticated; kept in r->request_config. */
+typedef enum {
+    AUTH_JWT_VIA_NONE = 0,
+    AUTH_JWT_VIA_TOKEN,
+    AUTH_JWT_VIA_PASSWORD
+} auth_jwt_via_e;
+
+typedef struct {
+    auth_jwt_via_e via;
+    const aj_claims_t *claims;         /* via token */
+    const aj_user_t *user;             /* via password */
+} auth_jwt_req_t;
+
+const auth_jwt_req_t *auth_jwt_req_get(request_rec *r);
+
+void auth_jwt_authn_register(apr_pool_t *p);
+
+/* Verifies a token with this directory's keys and policy.  On AJ_OK *claims
+ * is set; any other verdict is logged at debug (jti/sub only). */
+aj_verdict_e auth_jwt_verify_token(const aj_claims_t **claims, request_rec *r,
+                                   const auth_jwt_dir_conf *c, const char *token,
+                                   apr_size_t len);
+
+/* Checks username/password against the store.  Returns OK (with *user),
+ * HTTP_UNAUTHORIZED (unknown user or wrong password, same work either way)
+ * or HTTP_SERVICE_UNAVAILABLE (store failure, logged). */
+int auth_jwt_check_password(const aj_user_t **user, request_rec *r,
+                            const auth_jwt_dir_conf *c, const char *username,
+                            const char *password);
+
+/* ---- authorization (auth_jwt_authz.c) ----------------------------------- */
+void auth_jwt_authz_register(apr_pool_t *p);
+
+/* ---- handlers (auth_jwt_handlers.c) ------------------------------------- */
+int auth_jwt_handler(request_rec *r);
+
+/* ---- issuing (auth_jwt_issue.c) ----------------------------------------- */
+
+/* Signs a token for user (extra claims from the store row).  auth_time is
+ * kept from a renewed token, else now.  Logs and returns an error status
+ * when no signing key is configured or signing fails. */
+apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, request_rec *r,
+                            const auth_jwt_dir_conf *c, const aj_user_t *user,
+                            apr_int64_t auth_time);
+
+#endif /* AUTH_JWT_H */

@@ -1,0 +1,44 @@
+/*
+ * mod_auth_jwt — token authentication for Apache httpd 2.4.
+ *
+ * The module record and hook registration only; see src/ for the rest:
+ *   src/aj_*.c          the pure core (base64url, JSON, keys, JWS, claims,
+ *                       passwords) and the store (aj_store.c) — no httpd
+ *   src/auth_jwt_*.c    the httpd glue (config, authn, authz, handlers, dbd)
+ */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#define AUTH_JWT_MODULE_RECORD /* AP_DECLARE_MODULE declares the log index */
+#include "auth_jwt.h"
+
+static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                                server_rec *s)
+{
+    if (!auth_jwt_dbd_init()) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, AJ_LOGNO(100)
+                     "mod_dbd is not loaded: the user store is unavailable "
+                     "(tokens still verify)");
+    }
+    return OK;
+}
+
+static void auth_jwt_register_hooks(apr_pool_t *p)
+{
+    auth_jwt_authn_register(p);
+    auth_jwt_authz_register(p);
+    ap_hook_post_config(auth_jwt_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(auth_jwt_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(auth_jwt) = {
+    STANDARD20_MODULE_STUFF,
+    auth_jwt_create_dir_conf,
+    auth_jwt_merge_dir_conf,
+    NULL,
+    NULL,
+    auth_jwt_cmds,
+    auth_jwt_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

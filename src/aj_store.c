@@ -1,0 +1,411 @@
+/*
+ * aj_store.c — users over apr_dbd prepared statements (SPEC §6).
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "aj_store.h"
+#include "aj_jws.h"
+
+/* SQLite: how long one statement waits on a writer's lock before SQLITE_BUSY.
+ * apr_dbd_sqlite3 then retries a busy step 15 times 100 ms apart, so a
+ * statement gives up (and the glue answers 503) after about
+ * 16 * (250 + 100) ms = 5.6 s of contention. */
+#define AJ_SQLITE_BUSY_TIMEOUT_MS 250
+
+typedef enum {
+    AJ_SQL_USER_BY_NAME,
+    AJ_SQL_USER_BY_ID,
+    AJ_SQL_USER_INSERT,
+    AJ_SQL_USER_SET_PASSWORD,
+    AJ_SQL_USER_SET_CLAIMS,
+    AJ_SQL_USER_SET_VALID_AFTER,
+    AJ_SQL_USER_DELETE,
+    AJ_SQL_USER_LIST,
+    AJ_SQL_COUNT
+} aj_sql_e;
+
+#define AJ_USER_COLUMNS "id, username, password_hash, claims, tokens_valid_after, created_at"
+
+/* The DML: identical for sqlite3 and pgsql.  apr_dbd turns %s into the
+ * driver's placeholder; integers are bound as text and CAST here. */
+static const char *const aj_sql_text[AJ_SQL_COUNT] = {
+    [AJ_SQL_USER_BY_NAME] =
+        "SELECT " AJ_USER_COLUMNS " FROM users WHERE username = %s",
+    [AJ_SQL_USER_BY_ID] =
+        "SELECT " AJ_USER_COLUMNS " FROM users WHERE id = CAST(%s AS BIGINT)",
+    [AJ_SQL_USER_INSERT] =
+        "INSERT INTO users (username, password_hash, claims, tokens_valid_after, created_at)"
+        " SELECT %s, %s, %s, 0, CAST(%s AS BIGINT)"
+        " WHERE NOT EXISTS (SELECT 1 FROM users WHERE username = %s)",
+    [AJ_SQL_USER_SET_PASSWORD] =
+        "UPDATE users SET password_hash = %s, tokens_valid_after = CAST(%s AS BIGINT)"
+        " WHERE id = CAST(%s AS BIGINT)",
+    [AJ_SQL_USER_SET_CLAIMS] =
+        "UPDATE users SET claims = %s WHERE id = CAST(%s AS BIGINT)",
+    [AJ_SQL_USER_SET_VALID_AFTER] =
+        "UPDATE users SET tokens_valid_after = CAST(%s AS BIGINT) WHERE id = CAST(%s AS BIGINT)",
+    [AJ_SQL_USER_DELETE] =
+        "DELETE FROM users WHERE id = CAST(%s AS BIGINT)",
+    [AJ_SQL_USER_LIST] =
+        "SELECT " AJ_USER_COLUMNS " FROM users ORDER BY id",
+};
+
+/* The DDL differs only in how each driver spells an auto-increment key. */
+static const char *const aj_ddl_sqlite3[] = {
+    "CREATE TABLE IF NOT EXISTS users ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " username TEXT NOT NULL UNIQUE,"
+    " password_hash TEXT NOT NULL,"
+    " claims TEXT NOT NULL DEFAULT '{}',"
+    " tokens_valid_after BIGINT NOT NULL DEFAULT 0,"
+    " created_at BIGINT NOT NULL)",
+    NULL
+};
+
+static const char *const aj_ddl_pgsql[] = {
+    "CREATE TABLE IF NOT EXISTS users ("
+    " id BIGSERIAL PRIMARY KEY,"
+    " username TEXT NOT NULL UNIQUE,"
+    " password_hash TEXT NOT NULL,"
+    " claims TEXT NOT NULL DEFAULT '{}',"
+    " tokens_valid_after BIGINT NOT NULL DEFAULT 0,"
+    " created_at BIGINT NOT NULL)",
+    NULL
+};
+
+struct aj_store_t {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_dbd_prepared_t *stmt[AJ_SQL_COUNT];
+};
+
+/* Runs a statement that returns rows (a PRAGMA), draining them. */
+static apr_status_t aj_store_pragma(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                    apr_pool_t *p, const char *sql)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+
+    if (apr_dbd_select(driver, p, handle, &res, sql, 0) != 0) {
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
+        /* drain */
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t aj_store_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                    apr_pool_t *p)
+{
+    const char *name = apr_dbd_name(driver);
+    const char *const *ddl;
+    int nrows;
+
+    if (!strcmp(name, "sqlite3")) {
+        /* Per connection: wait for a writer instead of failing at once. */
+        if (aj_store_pragma(driver, handle, p,
+                            apr_psprintf(p, "PRAGMA busy_timeout = %d",
+                                         AJ_SQLITE_BUSY_TIMEOUT_MS)) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        /* Persistent in the file; readers then never block the writer. */
+        if (aj_store_pragma(driver, handle, p, "PRAGMA journal_mode = WAL") != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        ddl = aj_ddl_sqlite3;
+    }
+    else {
+        ddl = aj_ddl_pgsql;
+    }
+    for (; *ddl; ++ddl) {
+        if (apr_dbd_query(driver, handle, &nrows, *ddl) != 0) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
+                           const apr_dbd_driver_t *driver, apr_dbd_t *handle)
+{
+    aj_store_t *s;
+    apr_status_t rv;
+    int i;
+
+    s = apr_pcalloc(p, sizeof(*s));
+    s->driver = driver;
+    s->handle = handle;
+
+    rv = aj_store_schema(driver, handle, p);
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(p, "creating the schema failed: %s",
+                            apr_dbd_error(driver, handle, rv));
+        goto cleanup;
+    }
+    for (i = 0; i < AJ_SQL_COUNT; ++i) {
+        int ret = apr_dbd_prepare(driver, p, handle, aj_sql_text[i], NULL, &s->stmt[i]);
+        if (ret != 0) {
+            *err = apr_psprintf(p, "preparing statement %d failed: %s", i,
+                                apr_dbd_error(driver, handle, ret));
+            rv = APR_EGENERAL;
+            goto cleanup;
+        }
+    }
+    *st = s;
+
+cleanup:
+    return rv;
+}
+
+const char *aj_store_error(const aj_store_t *st, int rv)
+{
+    const char *msg = apr_dbd_error(st->driver, st->handle, rv);
+    return msg ? msg : "unknown database error";
+}
+
+static apr_int64_t aj_store_col_int(const apr_dbd_driver_t *driver, apr_dbd_row_t *row, int col)
+{
+    const char *v = apr_dbd_get_entry(driver, row, col);
+    return v ? apr_atoi64(v) : 0;
+}
+
+static const char *aj_store_col_str(const apr_dbd_driver_t *driver, apr_dbd_row_t *row,
+                                    int col, apr_pool_t *p, const char *dflt)
+{
+    const char *v = apr_dbd_get_entry(driver, row, col);
+    return v ? apr_pstrdup(p, v) : dflt;
+}
+
+static void aj_store_read_user(aj_user_t *u, const aj_store_t *st, apr_dbd_row_t *row,
+                               apr_pool_t *p)
+{
+    u->id = aj_store_col_int(st->driver, row, 0);
+    u->username = aj_store_col_str(st->driver, row, 1, p, "");
+    u->password_hash = aj_store_col_str(st->driver, row, 2, p, "");
+    u->claims_json = aj_store_col_str(st->driver, row, 3, p, "{}");
+    u->tokens_valid_after = aj_store_col_int(st->driver, row, 4);
+    u->created_at = aj_store_col_int(st->driver, row, 5);
+}
+
+/* Runs a one-parameter user SELECT; drains every row. */
+static apr_status_t aj_store_user_select(aj_user_t **user, apr_pool_t *p, aj_store_t *st,
+                                         aj_sql_e which, const char *arg)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    aj_user_t *u = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (apr_dbd_pvselect(st->driver, p, st->handle, &res, st->stmt[which], 0, arg, NULL) != 0) {
+        rv = APR_EGENERAL;
+        goto cleanup;
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        if (!u) {
+            u = apr_pcalloc(p, sizeof(*u));
+            aj_store_read_user(u, st, row, p);
+        }
+    }
+    if (!u) {
+        rv = APR_NOTFOUND;
+        goto cleanup;
+    }
+    *user = u;
+
+cleanup:
+    return rv;
+}
+
+apr_status_t aj_store_user_by_name(aj_user_t **user, apr_pool_t *p, aj_store_t *st,
+                                   const char *username)
+{
+    return aj_store_user_select(user, p, st, AJ_SQL_USER_BY_NAME, username);
+}
+
+apr_status_t aj_store_user_by_id(aj_user_t **user, apr_pool_t *p, aj_store_t *st,
+                                 apr_int64_t id)
+{
+    return aj_store_user_select(user, p, st, AJ_SQL_USER_BY_ID,
+                                apr_psprintf(p, "%" APR_INT64_T_FMT, id));
+}
+
+apr_status_t aj_store_user_add(apr_int64_t *id, apr_pool_t *p, aj_store_t *st,
+                               const char *username, const char *password_hash,
+                               const char *claims_json, apr_int64_t now)
+{
+    aj_user_t *u = NULL;
+    apr_status_t rv;
+    int nrows = 0;
+    int ret;
+
+    ret = apr_dbd_pvquery(st->driver, p, st->handle, &nrows, st->stmt[AJ_SQL_USER_INSERT],
+                          username, password_hash, claims_json ? claims_json : "{}",
+                          apr_psprintf(p, "%" APR_INT64_T_FMT, now), username, NULL);
+    if (ret != 0 || nrows != 1) {
+        /* Zero rows: the name exists.  An error: maybe a concurrent insert of
+         * the same name hit the UNIQUE constraint (pgsql); tell the two apart
+         * by looking. */
+        rv = aj_store_user_by_name(&u, p, st, username);
+        if (rv == APR_SUCCESS) {
+            rv = APR_EEXIST;
+        }
+        else if (rv == APR_NOTFOUND) {
+            rv = APR_EGENERAL;
+        }
+        goto cleanup;
+    }
+    rv = aj_store_user_by_name(&u, p, st, username);
+    if (rv == APR_NOTFOUND) {
+        rv = APR_EGENERAL;   /* inserted and gone: deleted concurrently */
+    }
+    if (rv != APR_SUCCESS) {
+        goto cleanup;
+    }
+    *id = u->id;
+
+cleanup:
+    return rv;
+}
+
+/* Runs an UPDATE/DELETE that must touch exactly the one row of user id. */
+static apr_status_t aj_store_user_write(aj_store_t *st, apr_pool_t *p, aj_sql_e which,
+                                        const char *a1, const char *a2, const char *a3)
+{
+    int nrows = 0;
+
+    if (apr_dbd_pvquery(st->driver, p, st->handle, &nrows, st->stmt[which], a1, a2, a3, NULL)
+        != 0) {
+        return APR_EGENERAL;
+    }
+    return nrows == 1 ? APR_SUCCESS : APR_NOTFOUND;
+}
+
+static const char *aj_i64(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+apr_status_t aj_store_user_set_password(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
+                                        const char *password_hash, apr_int64_t valid_after)
+{
+    return aj_store_user_write(st, p, AJ_SQL_USER_SET_PASSWORD, password_hash,
+                               aj_i64(p, valid_after), aj_i64(p, id));
+}
+
+apr_status_t aj_store_user_set_claims(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
+                                      const char *claims_json)
+{
+    return aj_store_user_write(st, p, AJ_SQL_USER_SET_CLAIMS, claims_json, aj_i64(p, id), NULL);
+}
+
+apr_status_t aj_store_user_set_valid_after(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
+                                           apr_int64_t valid_after)
+{
+    return aj_store_user_write(st, p, AJ_SQL_USER_SET_VALID_AFTER, aj_i64(p, valid_after),
+                               aj_i64(p, id), NULL);
+}
+
+apr_status_t aj_store_user_delete(aj_store_t *st, apr_pool_t *p, apr_int64_t id)
+{
+    return aj_store_user_write(st, p, AJ_SQL_USER_DELETE, aj_i64(p, id), NULL, NULL);
+}
+
+apr_status_t aj_store_user_each(aj_store_t *st, apr_pool_t *p, aj_store_user_fn *fn,
+                                void *baton)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int stop = 0;
+
+    if (apr_dbd_pvselect(st->driver, p, st->handle, &res, st->stmt[AJ_SQL_USER_LIST], 0, NULL)
+        != 0) {
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        if (!stop) {
+            aj_user_t u;
+            aj_store_read_user(&u, st, row, p);
+            stop = fn(baton, &u);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Length of the UTF-8 sequence at s (at most n bytes), 0 when invalid. */
+static apr_size_t aj_utf8_seq_len(const unsigned char *s, apr_size_t n)
+{
+    apr_size_t len, i;
+    unsigned int cp;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    else if ((s[0] & 0xE0) == 0xC0) {
+        len = 2;
+        cp = s[0] & 0x1F;
+    }
+    else if ((s[0] & 0xF0) == 0xE0) {
+        len = 3;
+        cp = s[0] & 0x0F;
+    }
+    else if ((s[0] & 0xF8) == 0xF0) {
+        len = 4;
+        cp = s[0] & 0x07;
+    }
+    else {
+        return 0;
+    }
+    if (len > n) {
+        return 0;
+    }
+    for (i = 1; i < len; ++i) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    /* overlong forms, surrogates, beyond U+10FFFF */
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)
+        || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+        return 0;
+    }
+    /* C1 control characters U+0080..U+009F */
+    if (cp >= 0x80 && cp <= 0x9F) {
+        return 0;
+    }
+    return len;
+}
+
+const char *aj_store_username_problem(const char *username, apr_size_t len)
+{
+    const unsigned char *s = (const unsigned char *)username;
+    apr_size_t i = 0;
+
+    if (len == 0) {
+        return "username is empty";
+    }
+    if (len > AJ_USERNAME_MAX_LEN) {
+        return "username is longer than 64 bytes";
+    }
+    while (i < len) {
+        apr_size_t n;
+        if (s[i] < 0x20 || s[i] == 0x7F) {
+            return "username contains a control character";
+        }
+        if (s[i] == ':') {
+            return "username contains ':'";
+        }
+        n = aj_utf8_seq_len(s + i, len - i);
+        if (n == 0) {
+            return "username is not valid UTF-8 or contains a control character";
+        }
+        i += n;
+    }
+    if (aj_jws_looks_like_jwt(username, len)) {
+        return "username is shaped like a token";
+    }
+    return NULL;
+}

@@ -1,0 +1,568 @@
+/*
+ * auth_jwt_authn.c — authentication: `AuthType JWT` (check_authn hook) and
+ * the `jwt` authn provider for `AuthType Basic` + `AuthBasicProvider jwt`.
+ *
+ * Credentials, in SPEC §2's order (the first present decides; a present but
+ * invalid credential is a 401, never a fall-through):
+ *   1. Authorization: Bearer <jwt>
+ *   2. Authorization: Basic base64(<jwt>:<anything>)   (REST-auth)
+ *   3. Authorization: Basic base64(<username>:<password>)
+ * A malformed Authorization header (two of them, which httpd joins with
+ * ", "; an empty credential; Basic that is not base64 or has no ':') is a
+ * 400.  Nothing here logs a token or a password.
+ */
+#include <string.h>
+
+#include <apr_base64.h>
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <ap_provider.h>
+#include <mod_auth.h>
+
+#include "auth_jwt.h"
+#include "aj_json.h"
+#include "aj_jws.h"
+
+#define AUTH_JWT_TYPE      "JWT"
+#define AUTH_JWT_ENV_PREFIX "JWT_CLAIM_"
+/* Longest claim name exported to the environment. */
+#define AUTH_JWT_ENV_NAME_MAX 64
+
+const auth_jwt_req_t *auth_jwt_req_get(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &auth_jwt_module);
+}
+
+/* The claims a password login stands for: sub, name and the user's stored
+ * claims (reserved names excluded), so Require jwt-claim and JWT_CLAIM_*
+ * work the same for both credential kinds. */
+static const aj_claims_t *auth_jwt_user_claims(request_rec *r, const aj_user_t *user)
+{
+    json_object *obj = NULL, *stored = NULL;
+
+    if (aj_json_parse(&stored, r->pool, user->claims_json, strlen(user->claims_json),
+                      &aj_json_body_limits) != APR_SUCCESS) {
+        stored = NULL;
+    }
+    obj = aj_json_own(r->pool, json_object_new_object());
+    if (stored) {
+        json_object_object_foreach(stored, key, val) {
+            if (!aj_claims_is_reserved(key)) {
+                json_object_object_add(obj, key, json_object_get(val));
+            }
+        }
+    }
+    json_object_object_add(obj, "sub", json_object_new_string(
+                               apr_psprintf(r->pool, "%" APR_INT64_T_FMT, user->id)));
+    json_object_object_add(obj, "name", json_object_new_string(user->username));
+    return aj_claims_wrap(r->pool, obj);
+}
+
+static void auth_jwt_req_set(request_rec *r, auth_jwt_via_e via, const aj_claims_t *claims,
+                             const aj_user_t *user)
+{
+    auth_jwt_req_t *st = apr_pcalloc(r->pool, sizeof(*st));
+
+    st->via = via;
+    st->claims = claims;
+    st->user = user;
+    ap_set_module_config(r->request_config, &auth_jwt_module, st);
+}
+
+/* ---- environment -------------------------------------------------------- */
+
+typedef struct {
+    request_rec *r;
+} auth_jwt_env_baton;
+
+static int auth_jwt_env_name_ok(const char *name)
+{
+    apr_size_t n = 0;
+
+    for (; *name; ++name, ++n) {
+        if (!(apr_isalnum(*name) || *name == '_') || n >= AUTH_JWT_ENV_NAME_MAX) {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+static int auth_jwt_env_value_ok(const char *value)
+{
+    for (; *value; ++value) {
+        if (apr_iscntrl(*value)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int auth_jwt_env_visit(void *baton, const char *name, const char *value)
+{
+    auth_jwt_env_baton *b = baton;
+
+    /* Names that cannot be environment variables, and values that could
+     * split a header when copied into one, are not exported. */
+    if (auth_jwt_env_name_ok(name) && auth_jwt_env_value_ok(value)) {
+        apr_table_set(b->r->subprocess_env,
+                      apr_pstrcat(b->r->pool, AUTH_JWT_ENV_PREFIX, name, NULL), value);
+    }
+    return 0;
+}
+
+static void auth_jwt_export_claims(request_rec *r, const auth_jwt_dir_conf *c,
+                                   const aj_claims_t *claims)
+{
+    auth_jwt_env_baton b;
+
+    if (!auth_jwt_cfg_claims_to_env(c)) {
+        return;
+    }
+    b.r = r;
+    aj_claims_visit(claims, r->pool, auth_jwt_env_visit, &b);
+}
+
+/* ---- tokens ------------------------------------------------------------- */
+
+aj_verdict_e auth_jwt_verify_token(const aj_claims_t **claims, request_rec *r,
+                                   const auth_jwt_dir_conf *c, const char *token,
+                                   apr_size_t len)
+{
+    aj_verdict_e verdict = AJ_MALFORMED;
+    aj_claims_t *cl = NULL;
+    aj_policy_t policy;
+    apr_status_t rv;
+
+    if (!c->keys || aj_keyset_count(c->keys) == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(010)
+                      "no AuthJWTSigningKey or AuthJWTVerifyKey applies to %s; "
+                      "refusing the token", r->uri);
+        return AJ_BAD_ALG;
+    }
+    auth_jwt_cfg_policy(&policy, c);
+    rv = aj_jws_verify(&verdict, &cl, r->pool, token, len, c->keys, &policy,
+                       apr_time_sec(r->request_time));
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(011)
+                      "token verification could not run");
+        return AJ_MALFORMED;
+    }
+    if (verdict != AJ_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(012)
+                      "token refused: %s", aj_verdict_name(verdict));
+        return verdict;
+    }
+    /* Revocation is checked here (per-jti and per-user revoke-all). */
+    *claims = cl;
+    return AJ_OK;
+}
+
+/* The username a verified token stands for: "name", else "sub". */
+static const char *auth_jwt_token_user(const aj_claims_t *claims)
+{
+    const char *name = aj_claims_get_string(claims, "name");
+
+    if (!name || !*name) {
+        name = aj_claims_get_string(claims, "sub");
+    }
+    return (name && *name) ? name : NULL;
+}
+
+/* Verifies a token credential; on success sets r->user, the request state
+ * and the environment. */
+static aj_verdict_e auth_jwt_accept_token(request_rec *r, const auth_jwt_dir_conf *c,
+                                          const char *token, apr_size_t len)
+{
+    const aj_claims_t *claims = NULL;
+    aj_verdict_e verdict;
+    const char *user;
+
+    verdict = auth_jwt_verify_token(&claims, r, c, token, len);
+    if (verdict != AJ_OK) {
+        return verdict;
+    }
+    user = auth_jwt_token_user(claims);
+    if (!user) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(013)
+                      "token refused: it names no user (no name or sub claim)");
+        return AJ_MALFORMED;
+    }
+    r->user = apr_pstrdup(r->pool, user);
+    auth_jwt_req_set(r, AUTH_JWT_VIA_TOKEN, claims, NULL);
+    auth_jwt_export_claims(r, c, claims);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, AJ_LOGNO(014)
+                  "token accepted for sub=%s jti=%s",
+                  aj_claims_get_string(claims, "sub") ? aj_claims_get_string(claims, "sub") : "-",
+                  aj_claims_get_string(claims, "jti") ? aj_claims_get_string(claims, "jti") : "-");
+    return AJ_OK;
+}
+
+/* ---- passwords ---------------------------------------------------------- */
+
+static void auth_jwt_accept_password(request_rec *r, const auth_jwt_dir_conf *c,
+                                     const aj_user_t *user)
+{
+    const aj_claims_t *claims = auth_jwt_user_claims(r, user);
+
+    r->user = apr_pstrdup(r->pool, user->username);
+    auth_jwt_req_set(r, AUTH_JWT_VIA_PASSWORD, claims, user);
+    auth_jwt_export_claims(r, c, claims);
+}
+
+typedef enum {
+    AUTH_JWT_PW_OK,
+    AUTH_JWT_PW_UNKNOWN_USER,
+    AUTH_JWT_PW_MISMATCH,
+    AUTH_JWT_PW_STORE_DOWN
+} auth_jwt_pw_e;
+
+static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, request_rec *r,
+                                       const auth_jwt_dir_conf *c, const char *username,
+                                       const char *password)
+{
+    aj_store_t *st;
+    aj_user_t *u = NULL;
+    const char *ignored = NULL;
+    apr_status_t rv;
+
+    st = auth_jwt_store(r);
+    if (!st) {
+        return AUTH_JWT_PW_STORE_DOWN;
+    }
+    if (strlen(username) > AJ_USERNAME_MAX_LEN || strlen(password) > AJ_PASSWORD_MAX_LEN) {
+        rv = APR_NOTFOUND;
+    }
+    else {
+        rv = aj_store_user_by_name(&u, r->pool, st, username);
+    }
+    if (rv == APR_NOTFOUND) {
+        /* Spend what a real check costs, so timing does not tell unknown
+         * users from wrong passwords. */
+        (void)aj_password_hash(&ignored, r->pool, "mod_auth_jwt", auth_jwt_cfg_bcrypt_cost(c));
+        return AUTH_JWT_PW_UNKNOWN_USER;
+    }
+    if (rv != APR_SUCCESS) {
+        auth_jwt_store_failed(r, st, "looking up a user", rv);
+        return AUTH_JWT_PW_STORE_DOWN;
+    }
+    if (!aj_password_verify(password, u->password_hash)) {
+        return AUTH_JWT_PW_MISMATCH;
+    }
+    *user = u;
+    return AUTH_JWT_PW_OK;
+}
+
+int auth_jwt_check_password(const aj_user_t **user, request_rec *r,
+                            const auth_jwt_dir_conf *c, const char *username,
+                            const char *password)
+{
+    switch (auth_jwt_password(user, r, c, username, password)) {
+    case AUTH_JWT_PW_OK:
+        return OK;
+    case AUTH_JWT_PW_STORE_DOWN:
+        return HTTP_SERVICE_UNAVAILABLE;
+    default:
+        return HTTP_UNAUTHORIZED;
+    }
+}
+
+/* ---- challenges --------------------------------------------------------- */
+
+/* The realm as an RFC 7230 quoted-string body. */
+static const char *auth_jwt_realm(request_rec *r)
+{
+    const char *name = ap_auth_name(r);
+
+    return name ? ap_escape_quotes(r->pool, name) : "";
+}
+
+/* Adds the challenges of a 401: Bearer (with RFC 6750 error attributes when
+ * a token was refused) and, when password login is on, Basic. */
+static void auth_jwt_challenge(request_rec *r, aj_verdict_e refused)
+{
+    const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
+    const char *hdr = (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate"
+                                                       : "WWW-Authenticate";
+    const char *realm = auth_jwt_realm(r);
+
+    if (refused != AJ_OK) {
+        apr_table_add(r->err_headers_out, hdr,
+                      apr_psprintf(r->pool, "Bearer realm=\"%s\", error=\"invalid_token\", "
+                                   "error_description=\"%s\"", realm,
+                                   aj_verdict_text(refused)));
+    }
+    else {
+        apr_table_add(r->err_headers_out, hdr,
+                      apr_psprintf(r->pool, "Bearer realm=\"%s\"", realm));
+    }
+    if (auth_jwt_cfg_password_login(c)) {
+        apr_table_add(r->err_headers_out, hdr,
+                      apr_psprintf(r->pool, "Basic realm=\"%s\"", realm));
+    }
+}
+
+static int auth_jwt_note_auth_failure(request_rec *r, const char *auth_type)
+{
+    if (strcasecmp(auth_type, AUTH_JWT_TYPE)) {
+        return DECLINED;
+    }
+    auth_jwt_challenge(r, AJ_OK);
+    return OK;
+}
+
+/* ---- the Authorization header ------------------------------------------- */
+
+typedef enum {
+    AUTH_JWT_CRED_NONE,
+    AUTH_JWT_CRED_BEARER,
+    AUTH_JWT_CRED_BASIC,
+    AUTH_JWT_CRED_OTHER,     /* a scheme that is not ours */
+    AUTH_JWT_CRED_BAD        /* malformed: 400 */
+} auth_jwt_cred_e;
+
+typedef struct {
+    const char *token;       /* Bearer, or Basic username shaped like a JWT */
+    apr_size_t token_len;
+    const char *user;        /* Basic */
+    const char *password;
+    const char *problem;     /* why AUTH_JWT_CRED_BAD */
+} auth_jwt_cred_t;
+
+static int auth_jwt_is_b64_char(char ch)
+{
+    return apr_isalnum(ch) || ch == '+' || ch == '/';
+}
+
+/* Strict standard base64 (with optional padding) into r->pool. */
+static const char *auth_jwt_basic_decode(request_rec *r, const char *in, apr_size_t *outlen)
+{
+    apr_size_t n = strlen(in), i, pad = 0;
+    char *out;
+    int len;
+
+    for (i = 0; i < n; ++i) {
+        if (in[i] == '=') {
+            ++pad;
+        }
+        else if (pad || !auth_jwt_is_b64_char(in[i])) {
+            return NULL;
+        }
+    }
+    if (pad > 2 || (pad && n % 4) || n % 4 == 1) {
+        return NULL;
+    }
+    out = apr_palloc(r->pool, apr_base64_decode_len(in) + 1);
+    len = apr_base64_decode(out, in);
+    if (len < 0) {
+        return NULL;
+    }
+    out[len] = '\0';
+    *outlen = (apr_size_t)len;
+    return out;
+}
+
+static auth_jwt_cred_e auth_jwt_bad(auth_jwt_cred_t *cred, const char *problem)
+{
+    cred->problem = problem;
+    return AUTH_JWT_CRED_BAD;
+}
+
+static auth_jwt_cred_e auth_jwt_parse_basic(request_rec *r, auth_jwt_cred_t *cred,
+                                            const char *value)
+{
+    apr_size_t len = 0;
+    const char *decoded = auth_jwt_basic_decode(r, value, &len);
+    const char *colon;
+
+    if (!decoded) {
+        return auth_jwt_bad(cred, "Basic credentials are not base64");
+    }
+    if (strlen(decoded) != len) {
+        return auth_jwt_bad(cred, "Basic credentials contain a NUL byte");
+    }
+    colon = strchr(decoded, ':');
+    if (!colon) {
+        return auth_jwt_bad(cred, "Basic credentials have no ':'");
+    }
+    cred->user = apr_pstrmemdup(r->pool, decoded, (apr_size_t)(colon - decoded));
+    cred->password = colon + 1;
+    if (aj_jws_looks_like_jwt(cred->user, strlen(cred->user))) {
+        cred->token = cred->user;
+        cred->token_len = strlen(cred->user);
+    }
+    return AUTH_JWT_CRED_BASIC;
+}
+
+static auth_jwt_cred_e auth_jwt_parse_authorization(request_rec *r, auth_jwt_cred_t *cred)
+{
+    const char *line = apr_table_get(r->headers_in, (PROXYREQ_PROXY == r->proxyreq)
+                                                        ? "Proxy-Authorization"
+                                                        : "Authorization");
+    const char *scheme_end, *value, *end;
+    apr_size_t scheme_len;
+
+    memset(cred, 0, sizeof(*cred));
+    if (!line) {
+        return AUTH_JWT_CRED_NONE;
+    }
+    /* Neither a JWT nor base64 contains ',' — it means two headers. */
+    if (strchr(line, ',')) {
+        return auth_jwt_bad(cred, "more than one Authorization header");
+    }
+    scheme_end = line;
+    while (*scheme_end && *scheme_end != ' ' && *scheme_end != '\t') {
+        ++scheme_end;
+    }
+    scheme_len = (apr_size_t)(scheme_end - line);
+    value = scheme_end;
+    while (*value == ' ' || *value == '\t') {
+        ++value;
+    }
+    end = value;
+    while (*end && *end != ' ' && *end != '\t') {
+        ++end;
+    }
+    /* trailing whitespace is tolerated; anything after it is not */
+    {
+        const char *rest = end;
+        while (*rest == ' ' || *rest == '\t') {
+            ++rest;
+        }
+        if (*rest) {
+            return auth_jwt_bad(cred, "malformed Authorization header");
+        }
+    }
+    if (scheme_len == 6 && !strncasecmp(line, "Bearer", 6)) {
+        if (end == value) {
+            return auth_jwt_bad(cred, "empty Bearer token");
+        }
+        cred->token = apr_pstrmemdup(r->pool, value, (apr_size_t)(end - value));
+        cred->token_len = (apr_size_t)(end - value);
+        return AUTH_JWT_CRED_BEARER;
+    }
+    if (scheme_len == 5 && !strncasecmp(line, "Basic", 5)) {
+        if (end == value) {
+            return auth_jwt_bad(cred, "empty Basic credentials");
+        }
+        return auth_jwt_parse_basic(r, cred, apr_pstrmemdup(r->pool, value,
+                                                            (apr_size_t)(end - value)));
+    }
+    return AUTH_JWT_CRED_OTHER;
+}
+
+/* ---- AuthType JWT ------------------------------------------------------- */
+
+static int auth_jwt_unauthorized(request_rec *r, aj_verdict_e refused)
+{
+    auth_jwt_challenge(r, refused);
+    return HTTP_UNAUTHORIZED;
+}
+
+static int auth_jwt_check_authn(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    const auth_jwt_dir_conf *c;
+    const aj_user_t *user = NULL;
+    auth_jwt_cred_t cred;
+    aj_verdict_e verdict;
+
+    if (!type || strcasecmp(type, AUTH_JWT_TYPE)) {
+        return DECLINED;
+    }
+    if (!ap_auth_name(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(020)
+                      "AuthType JWT needs an AuthName (%s)", r->uri);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    c = auth_jwt_dconf(r);
+    r->ap_auth_type = (char *)AUTH_JWT_TYPE;
+
+    switch (auth_jwt_parse_authorization(r, &cred)) {
+    case AUTH_JWT_CRED_NONE:
+    case AUTH_JWT_CRED_OTHER:
+        return auth_jwt_unauthorized(r, AJ_OK);
+    case AUTH_JWT_CRED_BAD:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(021)
+                      "bad request: %s", cred.problem);
+        return HTTP_BAD_REQUEST;
+    case AUTH_JWT_CRED_BEARER:
+        break;
+    case AUTH_JWT_CRED_BASIC:
+        if (!cred.token) {
+            if (!auth_jwt_cfg_password_login(c)) {
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(022)
+                              "password refused: AuthJWTPasswordLogin is Off");
+                return auth_jwt_unauthorized(r, AJ_OK);
+            }
+            switch (auth_jwt_password(&user, r, c, cred.user, cred.password)) {
+            case AUTH_JWT_PW_OK:
+                auth_jwt_accept_password(r, c, user);
+                return OK;
+            case AUTH_JWT_PW_STORE_DOWN:
+                return HTTP_SERVICE_UNAVAILABLE;
+            default:
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(023)
+                              "password refused: unknown user or wrong password");
+                return auth_jwt_unauthorized(r, AJ_OK);
+            }
+        }
+        break;
+    default:
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    verdict = auth_jwt_accept_token(r, c, cred.token, cred.token_len);
+    if (verdict != AJ_OK) {
+        return auth_jwt_unauthorized(r, verdict);
+    }
+    return OK;
+}
+
+/* ---- AuthBasicProvider jwt ---------------------------------------------- */
+
+static authn_status auth_jwt_provider_password(request_rec *r, const char *user,
+                                               const char *password)
+{
+    const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
+    const aj_user_t *u = NULL;
+
+    if (aj_jws_looks_like_jwt(user, strlen(user))) {
+        if (auth_jwt_accept_token(r, c, user, strlen(user)) != AJ_OK) {
+            /* mod_auth_basic put the sent username in r->user: keep the
+             * refused token out of %u in the access log. */
+            r->user = NULL;
+            return AUTH_DENIED;
+        }
+        return AUTH_GRANTED;
+    }
+    if (!auth_jwt_cfg_password_login(c)) {
+        return AUTH_USER_NOT_FOUND;
+    }
+    switch (auth_jwt_password(&u, r, c, user, password)) {
+    case AUTH_JWT_PW_OK:
+        auth_jwt_accept_password(r, c, u);
+        return AUTH_GRANTED;
+    case AUTH_JWT_PW_UNKNOWN_USER:
+        return AUTH_USER_NOT_FOUND;
+    case AUTH_JWT_PW_MISMATCH:
+        return AUTH_DENIED;
+    default:
+        return AUTH_GENERAL_ERROR;
+    }
+}
+
+static const authn_provider auth_jwt_authn_provider = {
+    &auth_jwt_provider_password,
+    NULL
+};
+
+void auth_jwt_authn_register(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "jwt", AUTHN_PROVIDER_VERSION,
+                              &auth_jwt_authn_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_authn(auth_jwt_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_note_auth_failure(auth_jwt_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+}

@@ -1,0 +1,154 @@
+/*
+ * auth_jwt_authz.c — claim-based Require lines (SPEC §3):
+ *
+ *   Require jwt-claim NAME VALUE...        the claim equals one of the values
+ *                                          (or, an array claim, contains one)
+ *   Require jwt-claim NAME=VALUE...        mod_authnz_jwt's form: any one pair
+ *   Require jwt-scope SCOPE...             every scope is in the "scope" claim
+ *
+ * Each line is parsed once, at configuration time, into a list of
+ * (name, value) pairs or scopes; a request only reads it.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_request.h>
+#include <ap_provider.h>
+#include <mod_auth.h>
+
+#include "auth_jwt.h"
+
+typedef struct {
+    const char *name;
+    const char *value;
+} auth_jwt_claim_pair;
+
+/* Splits a Require line into words (ap_getword_conf: quotes honoured). */
+static apr_array_header_t *auth_jwt_words(apr_pool_t *p, const char *line)
+{
+    apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    const char *w;
+
+    while (*(w = ap_getword_conf(p, &line))) {
+        APR_ARRAY_PUSH(words, const char *) = w;
+    }
+    return words;
+}
+
+static const char *auth_jwt_claim_parse(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    apr_array_header_t *words = auth_jwt_words(cmd->pool, line);
+    apr_array_header_t *pairs = apr_array_make(cmd->pool, 4, sizeof(auth_jwt_claim_pair));
+    const char *first;
+    int i;
+
+    if (words->nelts == 0) {
+        return "Require jwt-claim: needs NAME VALUE... or NAME=VALUE...";
+    }
+    first = APR_ARRAY_IDX(words, 0, const char *);
+    if (strchr(first, '=')) {
+        for (i = 0; i < words->nelts; ++i) {
+            const char *w = APR_ARRAY_IDX(words, i, const char *);
+            const char *eq = strchr(w, '=');
+            auth_jwt_claim_pair *pair;
+            if (!eq || eq == w) {
+                return apr_psprintf(cmd->pool, "Require jwt-claim: '%s' is not NAME=VALUE "
+                                    "(do not mix the two forms)", w);
+            }
+            pair = apr_array_push(pairs);
+            pair->name = apr_pstrmemdup(cmd->pool, w, (apr_size_t)(eq - w));
+            pair->value = eq + 1;
+        }
+    }
+    else {
+        if (words->nelts < 2) {
+            return "Require jwt-claim: needs a claim name and at least one value";
+        }
+        for (i = 1; i < words->nelts; ++i) {
+            auth_jwt_claim_pair *pair = apr_array_push(pairs);
+            pair->name = first;
+            pair->value = APR_ARRAY_IDX(words, i, const char *);
+        }
+    }
+    *parsed = pairs;
+    return NULL;
+}
+
+static const char *auth_jwt_scope_parse(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    apr_array_header_t *words = auth_jwt_words(cmd->pool, line);
+
+    if (words->nelts == 0) {
+        return "Require jwt-scope: needs at least one scope";
+    }
+    *parsed = words;
+    return NULL;
+}
+
+/* The claims of the authenticated request, or NULL (another provider
+ * authenticated it, or nobody did). */
+static const aj_claims_t *auth_jwt_request_claims(request_rec *r)
+{
+    const auth_jwt_req_t *st = auth_jwt_req_get(r);
+
+    return st ? st->claims : NULL;
+}
+
+static authz_status auth_jwt_claim_check(request_rec *r, const char *line, const void *parsed)
+{
+    const apr_array_header_t *pairs = parsed;
+    const aj_claims_t *claims;
+    int i;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    claims = auth_jwt_request_claims(r);
+    if (!claims) {
+        return AUTHZ_DENIED;
+    }
+    for (i = 0; i < pairs->nelts; ++i) {
+        const auth_jwt_claim_pair *pair = &APR_ARRAY_IDX(pairs, i, auth_jwt_claim_pair);
+        if (aj_claims_match(claims, pair->name, pair->value)) {
+            return AUTHZ_GRANTED;
+        }
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(030)
+                  "Require jwt-claim %s: no match for user %s", line, r->user);
+    return AUTHZ_DENIED;
+}
+
+static authz_status auth_jwt_scope_check(request_rec *r, const char *line, const void *parsed)
+{
+    const aj_claims_t *claims;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    claims = auth_jwt_request_claims(r);
+    if (claims && aj_claims_has_scopes(claims, parsed)) {
+        return AUTHZ_GRANTED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(031)
+                  "Require jwt-scope %s: not granted to user %s", line, r->user);
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider auth_jwt_claim_provider = {
+    &auth_jwt_claim_check,
+    &auth_jwt_claim_parse,
+};
+
+static const authz_provider auth_jwt_scope_provider = {
+    &auth_jwt_scope_check,
+    &auth_jwt_scope_parse,
+};
+
+void auth_jwt_authz_register(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "jwt-claim", AUTHZ_PROVIDER_VERSION,
+                              &auth_jwt_claim_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "jwt-scope", AUTHZ_PROVIDER_VERSION,
+                              &auth_jwt_scope_provider, AP_AUTH_INTERNAL_PER_CONF);
+}

@@ -1,0 +1,371 @@
+/*
+ * auth_jwt_config.c — directives (SPEC §3), per-directory merging and the
+ * getters that apply defaults.
+ *
+ * Every field starts unset; the merge takes the inner value where set, else
+ * the outer one; the getters apply the defaults of one table.  Keys are read
+ * and checked while the configuration is parsed (as root, once per
+ * start/restart), so `apachectl configtest` reports a bad key with the
+ * line that names it, and no request ever touches a key file.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <http_core.h>
+
+#include "auth_jwt.h"
+
+static const auth_jwt_dir_conf auth_jwt_defconf = {
+    NULL,                                   /* keys */
+    NULL,                                   /* issuer */
+    NULL,                                   /* audiences */
+    AUTH_JWT_DEFAULT_LIFETIME,
+    AUTH_JWT_DEFAULT_LEEWAY,
+    AUTH_JWT_DEFAULT_MAX_SESSION_AGE,
+    AUTH_JWT_DEFAULT_REVOCATION_REFRESH,
+    AUTH_JWT_DEFAULT_BASIC_CACHE_TTL,
+    1,                                      /* renew_with_token */
+    1,                                      /* password_login */
+    0,                                      /* registration */
+    AUTH_JWT_DEFAULT_PASSWORD_MIN,
+    AJ_BCRYPT_COST_DEFAULT,
+    1,                                      /* revocation */
+    AUTH_JWT_DEFAULT_VERIFY_CACHE,
+    1,                                      /* claims_to_env */
+    NULL,                                   /* cookie */
+};
+
+void *auth_jwt_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    auth_jwt_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    c->lifetime = AUTH_JWT_UNSET;
+    c->leeway = AUTH_JWT_UNSET;
+    c->max_session_age = AUTH_JWT_UNSET;
+    c->revocation_refresh = AUTH_JWT_UNSET;
+    c->basic_cache_ttl = AUTH_JWT_UNSET;
+    c->renew_with_token = AUTH_JWT_UNSET;
+    c->password_login = AUTH_JWT_UNSET;
+    c->registration = AUTH_JWT_UNSET;
+    c->password_min_len = AUTH_JWT_UNSET;
+    c->bcrypt_cost = AUTH_JWT_UNSET;
+    c->revocation = AUTH_JWT_UNSET;
+    c->verify_cache = AUTH_JWT_UNSET;
+    c->claims_to_env = AUTH_JWT_UNSET;
+    return c;
+}
+
+#define AUTH_JWT_MERGE_NUM(f) n->f = (add->f != AUTH_JWT_UNSET) ? add->f : base->f
+#define AUTH_JWT_MERGE_PTR(f) n->f = add->f ? add->f : base->f
+
+void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const auth_jwt_dir_conf *base = basev, *add = addv;
+    auth_jwt_dir_conf *n = apr_pcalloc(p, sizeof(*n));
+
+    AUTH_JWT_MERGE_PTR(keys);
+    AUTH_JWT_MERGE_PTR(issuer);
+    AUTH_JWT_MERGE_PTR(audiences);
+    AUTH_JWT_MERGE_NUM(lifetime);
+    AUTH_JWT_MERGE_NUM(leeway);
+    AUTH_JWT_MERGE_NUM(max_session_age);
+    AUTH_JWT_MERGE_NUM(revocation_refresh);
+    AUTH_JWT_MERGE_NUM(basic_cache_ttl);
+    AUTH_JWT_MERGE_NUM(renew_with_token);
+    AUTH_JWT_MERGE_NUM(password_login);
+    AUTH_JWT_MERGE_NUM(registration);
+    AUTH_JWT_MERGE_NUM(password_min_len);
+    AUTH_JWT_MERGE_NUM(bcrypt_cost);
+    AUTH_JWT_MERGE_NUM(revocation);
+    AUTH_JWT_MERGE_NUM(verify_cache);
+    AUTH_JWT_MERGE_NUM(claims_to_env);
+    AUTH_JWT_MERGE_PTR(cookie);
+    return n;
+}
+
+/* ---- getters ------------------------------------------------------------ */
+
+#define AUTH_JWT_GET(c, f) (((c)->f != AUTH_JWT_UNSET) ? (c)->f : auth_jwt_defconf.f)
+
+const auth_jwt_dir_conf *auth_jwt_dconf(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &auth_jwt_module);
+}
+
+apr_int64_t auth_jwt_cfg_lifetime(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, lifetime);
+}
+
+apr_int64_t auth_jwt_cfg_leeway(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, leeway);
+}
+
+apr_int64_t auth_jwt_cfg_max_session_age(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, max_session_age);
+}
+
+int auth_jwt_cfg_renew_with_token(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, renew_with_token);
+}
+
+int auth_jwt_cfg_password_login(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, password_login);
+}
+
+int auth_jwt_cfg_registration(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, registration);
+}
+
+int auth_jwt_cfg_password_min_len(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, password_min_len);
+}
+
+int auth_jwt_cfg_bcrypt_cost(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, bcrypt_cost);
+}
+
+int auth_jwt_cfg_claims_to_env(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, claims_to_env);
+}
+
+void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c)
+{
+    policy->issuer = c->issuer;
+    policy->audiences = c->audiences;
+    policy->leeway = auth_jwt_cfg_leeway(c);
+}
+
+/* ---- setters ------------------------------------------------------------ */
+
+static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name,
+                           const char *source, const char *kid_arg, int for_signing)
+{
+    auth_jwt_dir_conf *c = dconf;
+    const char *kid = NULL, *err = NULL;
+    aj_key_t *key = NULL;
+    aj_alg_e alg;
+
+    alg = aj_alg_from_name(alg_name, strlen(alg_name));
+    if (alg == AJ_ALG_UNKNOWN) {
+        return apr_psprintf(cmd->pool, "%s: unknown algorithm '%s' (use HS256, HS384, HS512, "
+                            "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 "
+                            "or EdDSA)", cmd->cmd->name, alg_name);
+    }
+    if (kid_arg) {
+        if (strncmp(kid_arg, "kid=", 4) || !kid_arg[4]) {
+            return apr_psprintf(cmd->pool, "%s: third argument must be kid=ID, not '%s'",
+                                cmd->cmd->name, kid_arg);
+        }
+        kid = kid_arg + 4;
+    }
+    if (for_signing && !ap_find_linked_module("mod_dbd.c")) {
+        return apr_psprintf(cmd->pool, "%s: the handlers that issue tokens need the user "
+                            "store: load mod_dbd (LoadModule dbd_module) before this line "
+                            "and configure DBDriver/DBDParams", cmd->cmd->name);
+    }
+    if (!strncmp(source, "file:", 5)) {
+        const char *path = ap_server_root_relative(cmd->pool, source + 5);
+        if (!path || !source[5]) {
+            return apr_psprintf(cmd->pool, "%s: invalid key file path '%s'", cmd->cmd->name,
+                                source + 5);
+        }
+        source = apr_pstrcat(cmd->pool, "file:", path, NULL);
+    }
+    else if (strncmp(source, "env:", 4)) {
+        return apr_psprintf(cmd->pool, "%s: SOURCE must be file:PATH or env:VAR, not '%s'",
+                            cmd->cmd->name, source);
+    }
+    if (aj_key_load(&key, &err, cmd->pool, alg, source, for_signing, kid) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
+                            err ? err : "cannot load the key");
+    }
+    if (!c->keys) {
+        c->keys = aj_keyset_make(cmd->pool);
+    }
+    aj_keyset_add(c->keys, key);
+    return NULL;
+}
+
+static const char *set_signing_key(cmd_parms *cmd, void *dconf, const char *alg,
+                                   const char *source, const char *kid)
+{
+    return set_key(cmd, dconf, alg, source, kid, 1);
+}
+
+static const char *set_verify_key(cmd_parms *cmd, void *dconf, const char *alg,
+                                  const char *source, const char *kid)
+{
+    return set_key(cmd, dconf, alg, source, kid, 0);
+}
+
+static const char *set_issuer(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    auth_jwt_dir_conf *c = dconf;
+
+    if (!*arg) {
+        return "AuthJWTIssuer: the issuer must not be empty";
+    }
+    c->issuer = arg;
+    return NULL;
+}
+
+static const char *add_audience(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    auth_jwt_dir_conf *c = dconf;
+
+    if (!*arg) {
+        return "AuthJWTAudience: an audience must not be empty";
+    }
+    if (!c->audiences) {
+        c->audiences = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    if (c->audiences->nelts >= AUTH_JWT_MAX_AUDIENCES) {
+        return "AuthJWTAudience: at most 16 audiences";
+    }
+    APR_ARRAY_PUSH(c->audiences, const char *) = arg;
+    return NULL;
+}
+
+/* Parses a decimal integer in [min, max]; the message names the directive. */
+static const char *parse_range(apr_int64_t *out, cmd_parms *cmd, const char *arg,
+                               apr_int64_t min, apr_int64_t max, const char *what)
+{
+    char *end = NULL;
+    apr_int64_t v;
+
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (!*arg || errno || !end || *end || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not %s from %" APR_INT64_T_FMT
+                            " to %" APR_INT64_T_FMT, cmd->cmd->name, arg, what, min, max);
+    }
+    *out = v;
+    return NULL;
+}
+
+/* One setter for every numeric directive: cmd->info is the field offset;
+ * the range comes from the table below. */
+typedef struct {
+    const char *name;
+    apr_int64_t min, max;
+    int is_int;                 /* int field, else apr_int64_t */
+    const char *what;
+} auth_jwt_num_spec;
+
+static const auth_jwt_num_spec auth_jwt_num_specs[] = {
+    { "AuthJWTTokenLifetime", 1, AUTH_JWT_MAX_SECONDS, 0, "a number of seconds" },
+    { "AuthJWTLeeway", 0, 3600, 0, "a number of seconds" },
+    { "AuthJWTMaxSessionAge", 1, AUTH_JWT_MAX_SECONDS, 0, "a number of seconds" },
+    { "AuthJWTRevocationRefresh", 1, 3600, 0, "a number of seconds" },
+    { "AuthJWTBasicCacheTTL", 0, 86400, 0, "a number of seconds" },
+    { "AuthJWTPasswordMinLength", 1, AUTH_JWT_MAX_PASSWORD_MIN, 1, "a length" },
+    { "AuthJWTBcryptCost", AJ_BCRYPT_COST_MIN, AJ_BCRYPT_COST_MAX, 1, "a bcrypt cost" },
+    { "AuthJWTVerifyCache", 0, 1000000, 1, "a number of entries" },
+};
+
+static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const auth_jwt_num_spec *spec = NULL;
+    apr_size_t i;
+    apr_int64_t v = 0;
+    const char *err;
+    char *field = (char *)dconf + (apr_size_t)cmd->info;
+
+    for (i = 0; i < sizeof(auth_jwt_num_specs) / sizeof(auth_jwt_num_specs[0]); ++i) {
+        if (!strcasecmp(auth_jwt_num_specs[i].name, cmd->cmd->name)) {
+            spec = &auth_jwt_num_specs[i];
+        }
+    }
+    if (!spec) {
+        return "mod_auth_jwt: internal error: no range for this directive";
+    }
+    err = parse_range(&v, cmd, arg, spec->min, spec->max, spec->what);
+    if (err) {
+        return err;
+    }
+    if (spec->is_int) {
+        *(int *)field = (int)v;
+    }
+    else {
+        *(apr_int64_t *)field = v;
+    }
+    return NULL;
+}
+
+static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
+{
+    *(int *)((char *)dconf + (apr_size_t)cmd->info) = on ? 1 : 0;
+    return NULL;
+}
+
+static const char *set_cookie(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    auth_jwt_dir_conf *c = dconf;
+    const char *s;
+
+    /* RFC 6265 cookie-name is an HTTP token */
+    for (s = arg; *s; ++s) {
+        if (!apr_isalnum(*s) && !strchr("!#$%&'*+-.^_`|~", *s)) {
+            return "AuthJWTCookie: the cookie name must be an HTTP token (letters, digits, "
+                   "!#$%&'*+-.^_`|~)";
+        }
+    }
+    if (!*arg) {
+        return "AuthJWTCookie: the cookie name must not be empty";
+    }
+    c->cookie = arg;
+    return NULL;
+}
+
+#define AUTH_JWT_CTX (RSRC_CONF | ACCESS_CONF)
+#define OFF(f) ((void *)APR_OFFSETOF(auth_jwt_dir_conf, f))
+
+const command_rec auth_jwt_cmds[] = {
+    AP_INIT_TAKE23("AuthJWTSigningKey", set_signing_key, NULL, AUTH_JWT_CTX,
+                   "ALG file:PATH|env:VAR [kid=ID] - key that signs issued tokens (and verifies)"),
+    AP_INIT_TAKE23("AuthJWTVerifyKey", set_verify_key, NULL, AUTH_JWT_CTX,
+                   "ALG file:PATH|env:VAR [kid=ID] - verify-only key"),
+    AP_INIT_TAKE1("AuthJWTIssuer", set_issuer, NULL, AUTH_JWT_CTX,
+                  "iss of issued tokens, required on verification"),
+    AP_INIT_ITERATE("AuthJWTAudience", add_audience, NULL, AUTH_JWT_CTX,
+                    "aud of issued tokens; a token must carry one of them"),
+    AP_INIT_TAKE1("AuthJWTTokenLifetime", set_number, OFF(lifetime), AUTH_JWT_CTX,
+                  "lifetime of issued tokens in seconds (default 600)"),
+    AP_INIT_TAKE1("AuthJWTLeeway", set_number, OFF(leeway), AUTH_JWT_CTX,
+                  "clock skew allowed for exp/nbf/iat in seconds (default 0)"),
+    AP_INIT_FLAG("AuthJWTRenewWithToken", set_flag, OFF(renew_with_token), AUTH_JWT_CTX,
+                 "On|Off - a valid token may obtain a fresh one (default On)"),
+    AP_INIT_TAKE1("AuthJWTMaxSessionAge", set_number, OFF(max_session_age), AUTH_JWT_CTX,
+                  "seconds after the password login when renewals stop (default 86400)"),
+    AP_INIT_FLAG("AuthJWTPasswordLogin", set_flag, OFF(password_login), AUTH_JWT_CTX,
+                 "On|Off - accept username/password (default On)"),
+    AP_INIT_FLAG("AuthJWTRegistration", set_flag, OFF(registration), AUTH_JWT_CTX,
+                 "On|Off - POST to auth-jwt-users creates users (default Off)"),
+    AP_INIT_TAKE1("AuthJWTPasswordMinLength", set_number, OFF(password_min_len), AUTH_JWT_CTX,
+                  "minimum password length (default 8)"),
+    AP_INIT_TAKE1("AuthJWTBcryptCost", set_number, OFF(bcrypt_cost), AUTH_JWT_CTX,
+                  "bcrypt cost for new hashes, 4-17 (default 10)"),
+    AP_INIT_FLAG("AuthJWTRevocation", set_flag, OFF(revocation), AUTH_JWT_CTX,
+                 "On|Off - check revoked tokens (default On)"),
+    AP_INIT_TAKE1("AuthJWTRevocationRefresh", set_number, OFF(revocation_refresh),
+                  AUTH_JWT_CTX, "seconds another node's revocations may take (default 5)"),
+    AP_INIT_TAKE1("AuthJWTVerifyCache", set_number, OFF(verify_cache), AUTH_JWT_CTX,
+                  "verified tokens kept per process; 0 = off"),
+    AP_INIT_TAKE1("AuthJWTBasicCacheTTL", set_number, OFF(basic_cache_ttl), AUTH_JWT_CTX,
+                  "seconds a successful password check is cached; 0 = off (default 60)"),
+    AP_INIT_TAKE1("AuthJWTCookie", set_cookie, NULL, AUTH_JWT_CTX,
+                  "also accept the token from this cookie"),
+    AP_INIT_FLAG("AuthJWTClaimsToEnv", set_flag, OFF(claims_to_env), AUTH_JWT_CTX,
+                 "On|Off - export JWT_CLAIM_* (default On)"),
+    { NULL }
+};

@@ -1,0 +1,77 @@
+/*
+ * auth_jwt_issue.c — minting tokens for the token and login handlers
+ * (SPEC §5: sub, name, iat, nbf, exp, jti, auth_time, iss/aud, stored claims).
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "auth_jwt.h"
+#include "aj_jws.h"
+
+apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, request_rec *r,
+                            const auth_jwt_dir_conf *c, const aj_user_t *user,
+                            apr_int64_t auth_time)
+{
+    const aj_key_t *key = c->keys ? aj_keyset_signing_key(c->keys) : NULL;
+    apr_int64_t now = apr_time_sec(r->request_time);
+    apr_int64_t lifetime = auth_jwt_cfg_lifetime(c);
+    const char *json = NULL, *tok = NULL, *jti = NULL;
+    aj_issue_t in;
+    apr_status_t rv;
+
+    if (!key) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(040)
+                      "cannot issue a token at %s: no AuthJWTSigningKey applies here",
+                      r->uri);
+        rv = APR_ENOENT;
+        goto cleanup;
+    }
+    rv = aj_random_id(&jti, r->pool, AJ_JTI_RANDOM_BYTES);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(041)
+                      "cannot issue a token: no randomness for jti");
+        goto cleanup;
+    }
+    memset(&in, 0, sizeof(in));
+    in.sub = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, user->id);
+    in.name = user->username;
+    in.iat = now;
+    in.nbf = now;
+    in.exp = now + lifetime;
+    in.auth_time = auth_time;
+    in.jti = jti;
+    in.iss = c->issuer;
+    in.aud = c->audiences;
+    in.extra_json = user->claims_json;
+
+    rv = aj_claims_build(&json, r->pool, &in);
+    if (rv == APR_EINVAL) {
+        /* Broken stored claims only ever take privileges away: issue
+         * without them, and say so. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AJ_LOGNO(042)
+                      "user id %" APR_INT64_T_FMT ": stored claims are not a JSON object; "
+                      "issuing the token without them", user->id);
+        in.extra_json = NULL;
+        rv = aj_claims_build(&json, r->pool, &in);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(043)
+                      "cannot issue a token: building the claims failed");
+        goto cleanup;
+    }
+    rv = aj_jws_sign(&tok, r->pool, key, json, strlen(json));
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(044)
+                      "cannot issue a token: signing failed");
+        goto cleanup;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(045)
+                  "issued token jti=%s for sub=%s, expires in %" APR_INT64_T_FMT " s",
+                  jti, in.sub, lifetime);
+    *token = tok;
+    *expires_in = lifetime;
+
+cleanup:
+    return rv;
+}
