@@ -9,9 +9,17 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_main.h>
+#include <ap_mmn.h>
+#include <http_core.h>
 
 #define AUTH_JWT_MODULE_RECORD /* AP_DECLARE_MODULE declares the log index */
 #include "auth_jwt.h"
+
+static int auth_jwt_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    return auth_jwt_revoke_pre_config(pconf);
+}
 
 static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s)
@@ -19,16 +27,27 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     if (!auth_jwt_dbd_init()) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, AJ_LOGNO(100)
                      "mod_dbd is not loaded: the user store is unavailable "
-                     "(tokens still verify)");
+                     "(set AuthJWTRevocation Off where tokens are only verified)");
     }
-    return OK;
+    /* The first pass only checks the configuration: no shared memory yet. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    return auth_jwt_revoke_post_config(pconf, s, auth_jwt_cfg_revocation_slots(s));
+}
+
+static void auth_jwt_child_init(apr_pool_t *p, server_rec *s)
+{
+    auth_jwt_revoke_child_init(p, s);
 }
 
 static void auth_jwt_register_hooks(apr_pool_t *p)
 {
     auth_jwt_authn_register(p);
     auth_jwt_authz_register(p);
+    ap_hook_pre_config(auth_jwt_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(auth_jwt_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(auth_jwt_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(auth_jwt_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
@@ -36,7 +55,7 @@ AP_DECLARE_MODULE(auth_jwt) = {
     STANDARD20_MODULE_STUFF,
     auth_jwt_create_dir_conf,
     auth_jwt_merge_dir_conf,
-    NULL,
+    auth_jwt_create_srv_conf,
     NULL,
     auth_jwt_cmds,
     auth_jwt_register_hooks,

@@ -7,9 +7,15 @@
 #ifndef AJ_H
 #define AJ_H
 
+#include <errno.h>
 #include <apr.h>
+#include <apr_errno.h>
 #include <apr_pools.h>
 #include <apr_time.h>
+
+/* "Input over its size limit".  APR has no status of its own for this
+ * (there is no APR_E2BIG), so the OS errno E2BIG, the way APR wraps errno. */
+#define AJ_E2BIG               APR_FROM_OS_ERROR(E2BIG)
 
 /* SPEC §5: tokens over 8 KiB are refused before any work proportional to them. */
 #define AJ_TOKEN_MAX_LEN       8192
@@ -21,6 +27,8 @@
 #define AJ_BODY_MAX_LEN        16384
 /* SPEC §5: jti carries at least 128 random bits. */
 #define AJ_JTI_RANDOM_BYTES    16
+/* Longest jti recorded in the revocation list. */
+#define AJ_JTI_MAX_LEN         255
 
 /* Why a token was accepted or refused.  The glue maps these to RFC 6750
  * error_description text with aj_verdict_text(). */

@@ -12,6 +12,10 @@
  * impossible for unpadded base64url (inlen % 4 == 1). */
 apr_ssize_t aj_b64url_decoded_len(apr_size_t inlen);
 
+/* Non-zero when in[0..inlen) is strict, canonical base64url (the empty
+ * string is valid).  Allocates nothing. */
+int aj_b64url_valid(const char *in, apr_size_t inlen);
+
 /* Decodes into a caller buffer of cap bytes.  APR_EINVAL on any invalid
  * input; APR_ENOSPC if cap is too small.  *outlen set only on success. */
 apr_status_t aj_b64url_decode_buf(unsigned char *out, apr_size_t cap, apr_size_t *outlen,

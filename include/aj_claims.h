@@ -38,7 +38,9 @@ int aj_claims_get_int(const aj_claims_t *c, const char *name, apr_int64_t *out);
 int aj_claims_match(const aj_claims_t *c, const char *name, const char *value);
 
 /* Non-zero when every scope in scopes (const char *) is a member of the
- * space-separated "scope" claim (or of a "scope"/"scp" array). */
+ * space-separated "scope" claim (or of a "scope"/"scp" array; a
+ * space-separated "scp" string counts too).  0 when scopes is NULL or
+ * empty: nothing to grant on fails closed. */
 int aj_claims_has_scopes(const aj_claims_t *c, const apr_array_header_t *scopes);
 
 /* Calls fn for each top-level claim with a scalar text form: strings as is,

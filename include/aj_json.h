@@ -24,7 +24,7 @@ extern const aj_json_limits_t aj_json_token_limits;
 extern const aj_json_limits_t aj_json_body_limits;
 
 /* Parses text[0..len).  APR_EINVAL for invalid JSON, a duplicate name, too
- * deep or not an object when required; APR_E2BIG over max_len.  *out set
+ * deep or not an object when required; AJ_E2BIG over max_len.  *out set
  * only on success; the object is released when p is cleared. */
 apr_status_t aj_json_parse(json_object **out, apr_pool_t *p, const char *text, apr_size_t len,
                            const aj_json_limits_t *limits);

@@ -49,6 +49,18 @@ aj_alg_e aj_key_alg(const aj_key_t *key);
 const char *aj_key_kid(const aj_key_t *key);      /* NULL when none */
 int aj_key_can_sign(const aj_key_t *key);
 
+/* The algorithm operations, for aj_jws.c.  The signing input is data[0..len);
+ * the signature is in JOSE form (RFC 7518 §3).  aj_key_sign: *sig is pool
+ * memory; APR_EINVAL when the key cannot sign, APR_ENOTIMPL when this build
+ * cannot use its algorithm.  aj_key_verify: *match is non-zero when sig is
+ * a valid signature by key (compared in constant time); an error status
+ * only when the check could not run. */
+apr_status_t aj_key_sign(unsigned char **sig, apr_size_t *siglen, apr_pool_t *p,
+                         const aj_key_t *key, const unsigned char *data, apr_size_t len);
+apr_status_t aj_key_verify(int *match, apr_pool_t *p, const aj_key_t *key,
+                           const unsigned char *data, apr_size_t len,
+                           const unsigned char *sig, apr_size_t siglen);
+
 /* An ordered set: the first signing key signs; verification picks by kid
  * when the token has one, else every key of the token's exact alg. */
 typedef struct aj_keyset_t aj_keyset_t;

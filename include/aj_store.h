@@ -63,6 +63,29 @@ typedef int aj_store_user_fn(void *baton, const aj_user_t *user);
 apr_status_t aj_store_user_each(aj_store_t *st, apr_pool_t *p, aj_store_user_fn *fn,
                                 void *baton);
 
+/* ---- revocations (table revoked_tokens; users.tokens_valid_after) ------ */
+
+/* Records that token jti is revoked until expires_at (idempotent). */
+apr_status_t aj_store_revoke_add(aj_store_t *st, apr_pool_t *p, const char *jti,
+                                 apr_int64_t expires_at, apr_int64_t now);
+
+/* The revocation of jti, APR_NOTFOUND when none. */
+apr_status_t aj_store_revoke_get(apr_int64_t *expires_at, aj_store_t *st, apr_pool_t *p,
+                                 const char *jti);
+
+/* Revocations recorded at or after `since` and not yet expired at now. */
+typedef void aj_store_revoked_fn(void *baton, const char *jti, apr_int64_t expires_at);
+apr_status_t aj_store_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t since,
+                                    apr_int64_t now, aj_store_revoked_fn *fn, void *baton);
+
+/* Users whose tokens_valid_after is at or after `since` (revoke-all). */
+typedef void aj_store_valid_after_fn(void *baton, apr_int64_t id, apr_int64_t valid_after);
+apr_status_t aj_store_users_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t since,
+                                          aj_store_valid_after_fn *fn, void *baton);
+
+/* Deletes revocations of tokens that have expired; *pruned rows. */
+apr_status_t aj_store_revoke_prune(int *pruned, aj_store_t *st, apr_pool_t *p, apr_int64_t now);
+
 /* Validates a username for registration (SPEC §4): non-empty, at most
  * AJ_USERNAME_MAX_LEN bytes, valid UTF-8, no ':' and no control characters,
  * and not shaped like a JWT.  Returns NULL when fine, else a short reason. */

@@ -37,6 +37,9 @@ APLOG_USE_MODULE(auth_jwt);
 #define AUTH_JWT_MAX_SECONDS              (10 * 365 * 86400)
 #define AUTH_JWT_MAX_PASSWORD_MIN         AJ_PASSWORD_MAX_LEN
 #define AUTH_JWT_MAX_AUDIENCES            16
+/* Slots of the shared revocation table (32 bytes each: 4 MiB); 3/4 usable. */
+#define AUTH_JWT_DEFAULT_REVOCATION_SLOTS 131072
+#define AUTH_JWT_MAX_REVOCATION_SLOTS     (1U << 24)
 
 #define AUTH_JWT_UNSET                    (-1)
 
@@ -62,6 +65,14 @@ typedef struct {
     const char *cookie;
 } auth_jwt_dir_conf;
 
+/* Server-wide configuration (one per httpd: the shared revocation table). */
+typedef struct {
+    apr_uint32_t revocation_slots;     /* 0: unset */
+} auth_jwt_srv_conf;
+
+void *auth_jwt_create_srv_conf(apr_pool_t *p, server_rec *s);
+apr_uint32_t auth_jwt_cfg_revocation_slots(server_rec *s);
+
 /* Configuration getters: the value in force, defaults applied. */
 const auth_jwt_dir_conf *auth_jwt_dconf(request_rec *r);
 apr_int64_t auth_jwt_cfg_lifetime(const auth_jwt_dir_conf *c);
@@ -73,6 +84,8 @@ int auth_jwt_cfg_registration(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_password_min_len(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_bcrypt_cost(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_claims_to_env(const auth_jwt_dir_conf *c);
+int auth_jwt_cfg_revocation(const auth_jwt_dir_conf *c);
+apr_int64_t auth_jwt_cfg_revocation_refresh(const auth_jwt_dir_conf *c);
 /* The verification policy of this directory (built per request, cheap). */
 void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c);
 
@@ -103,17 +116,19 @@ typedef struct {
     auth_jwt_via_e via;
     const aj_claims_t *claims;         /* via token */
     const aj_user_t *user;             /* via password */
+    const char *username;              /* what r->user becomes */
 } auth_jwt_req_t;
 
 const auth_jwt_req_t *auth_jwt_req_get(request_rec *r);
 
 void auth_jwt_authn_register(apr_pool_t *p);
 
-/* Verifies a token with this directory's keys and policy.  On AJ_OK *claims
- * is set; any other verdict is logged at debug (jti/sub only). */
-aj_verdict_e auth_jwt_verify_token(const aj_claims_t **claims, request_rec *r,
-                                   const auth_jwt_dir_conf *c, const char *token,
-                                   apr_size_t len);
+/* Verifies a token with this directory's keys, policy and the revocation
+ * table.  Returns OK with *verdict (on AJ_OK *claims is set; any other
+ * verdict is logged at info, jti/sub only), or HTTP_SERVICE_UNAVAILABLE
+ * when revocations cannot be known. */
+int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, request_rec *r,
+                          const auth_jwt_dir_conf *c, const char *token, apr_size_t len);
 
 /* Checks username/password against the store.  Returns OK (with *user),
  * HTTP_UNAUTHORIZED (unknown user or wrong password, same work either way)
@@ -124,6 +139,26 @@ int auth_jwt_check_password(const aj_user_t **user, request_rec *r,
 
 /* ---- authorization (auth_jwt_authz.c) ----------------------------------- */
 void auth_jwt_authz_register(apr_pool_t *p);
+
+/* ---- revocation (auth_jwt_revoke.c) ------------------------------------ */
+
+int auth_jwt_revoke_pre_config(apr_pool_t *pconf);
+int auth_jwt_revoke_post_config(apr_pool_t *pconf, server_rec *s, apr_uint32_t slots);
+void auth_jwt_revoke_child_init(apr_pool_t *p, server_rec *s);
+
+/* The hot-path check of a verified token (no database unless the table
+ * overflowed).  OK with *verdict AJ_OK or AJ_REVOKED, or
+ * HTTP_SERVICE_UNAVAILABLE while revocations cannot be known. */
+int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_dir_conf *c,
+                          const aj_claims_t *claims);
+/* Records a logout: the store first (its failure is logged and returned),
+ * then the shared table. */
+apr_status_t auth_jwt_revoke_token(request_rec *r, aj_store_t *st, const char *jti,
+                                   apr_int64_t exp);
+/* The tokens_valid_after value that revokes every token issued so far. */
+apr_int64_t auth_jwt_revoke_all_value(request_rec *r);
+/* Puts a revoke-all already written to the store into the shared table. */
+void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t valid_after);
 
 /* ---- handlers (auth_jwt_handlers.c) ------------------------------------- */
 int auth_jwt_handler(request_rec *r);

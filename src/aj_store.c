@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_time.h>
 
 #include "aj_store.h"
 #include "aj_jws.h"
@@ -13,6 +14,10 @@
  * statement gives up (and the glue answers 503) after about
  * 16 * (250 + 100) ms = 5.6 s of contention. */
 #define AJ_SQLITE_BUSY_TIMEOUT_MS 250
+/* Connections that meet on an empty database race to create the schema;
+ * the loser sees "schema has changed" and simply runs the DDL again. */
+#define AJ_SCHEMA_ATTEMPTS        8
+#define AJ_SCHEMA_RETRY_WAIT      apr_time_from_msec(20)
 
 typedef enum {
     AJ_SQL_USER_BY_NAME,
@@ -23,6 +28,11 @@ typedef enum {
     AJ_SQL_USER_SET_VALID_AFTER,
     AJ_SQL_USER_DELETE,
     AJ_SQL_USER_LIST,
+    AJ_SQL_USERS_REVOKED_SINCE,
+    AJ_SQL_REVOKE_ADD,
+    AJ_SQL_REVOKE_SINCE,
+    AJ_SQL_REVOKE_PRUNE,
+    AJ_SQL_REVOKE_GET,
     AJ_SQL_COUNT
 } aj_sql_e;
 
@@ -50,6 +60,19 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
         "DELETE FROM users WHERE id = CAST(%s AS BIGINT)",
     [AJ_SQL_USER_LIST] =
         "SELECT " AJ_USER_COLUMNS " FROM users ORDER BY id",
+    [AJ_SQL_USERS_REVOKED_SINCE] =
+        "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after >= CAST(%s AS BIGINT)",
+    [AJ_SQL_REVOKE_ADD] =
+        "INSERT INTO revoked_tokens (jti, expires_at, revoked_at)"
+        " SELECT %s, CAST(%s AS BIGINT), CAST(%s AS BIGINT)"
+        " WHERE NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = %s)",
+    [AJ_SQL_REVOKE_SINCE] =
+        "SELECT jti, expires_at FROM revoked_tokens"
+        " WHERE revoked_at >= CAST(%s AS BIGINT) AND expires_at > CAST(%s AS BIGINT)",
+    [AJ_SQL_REVOKE_PRUNE] =
+        "DELETE FROM revoked_tokens WHERE expires_at <= CAST(%s AS BIGINT)",
+    [AJ_SQL_REVOKE_GET] =
+        "SELECT expires_at FROM revoked_tokens WHERE jti = %s",
 };
 
 /* The DDL differs only in how each driver spells an auto-increment key. */
@@ -61,6 +84,12 @@ static const char *const aj_ddl_sqlite3[] = {
     " claims TEXT NOT NULL DEFAULT '{}',"
     " tokens_valid_after BIGINT NOT NULL DEFAULT 0,"
     " created_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS revoked_tokens ("
+    " jti TEXT NOT NULL PRIMARY KEY,"
+    " expires_at BIGINT NOT NULL,"
+    " revoked_at BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS revoked_tokens_revoked_at ON revoked_tokens (revoked_at)",
+    "CREATE INDEX IF NOT EXISTS users_tokens_valid_after ON users (tokens_valid_after)",
     NULL
 };
 
@@ -72,6 +101,12 @@ static const char *const aj_ddl_pgsql[] = {
     " claims TEXT NOT NULL DEFAULT '{}',"
     " tokens_valid_after BIGINT NOT NULL DEFAULT 0,"
     " created_at BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS revoked_tokens ("
+    " jti TEXT NOT NULL PRIMARY KEY,"
+    " expires_at BIGINT NOT NULL,"
+    " revoked_at BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS revoked_tokens_revoked_at ON revoked_tokens (revoked_at)",
+    "CREATE INDEX IF NOT EXISTS users_tokens_valid_after ON users (tokens_valid_after)",
     NULL
 };
 
@@ -139,7 +174,13 @@ apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
     s->driver = driver;
     s->handle = handle;
 
-    rv = aj_store_schema(driver, handle, p);
+    for (i = 0; i < AJ_SCHEMA_ATTEMPTS; ++i) {
+        rv = aj_store_schema(driver, handle, p);
+        if (rv == APR_SUCCESS) {
+            break;
+        }
+        apr_sleep(AJ_SCHEMA_RETRY_WAIT);
+    }
     if (rv != APR_SUCCESS) {
         *err = apr_psprintf(p, "creating the schema failed: %s",
                             apr_dbd_error(driver, handle, rv));
@@ -408,4 +449,93 @@ const char *aj_store_username_problem(const char *username, apr_size_t len)
         return "username is shaped like a token";
     }
     return NULL;
+}
+
+/* ---- revocations -------------------------------------------------------- */
+
+apr_status_t aj_store_revoke_get(apr_int64_t *expires_at, aj_store_t *st, apr_pool_t *p,
+                                 const char *jti)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_int64_t exp = 0;
+    int found = 0;
+
+    if (apr_dbd_pvselect(st->driver, p, st->handle, &res, st->stmt[AJ_SQL_REVOKE_GET], 0, jti,
+                         NULL) != 0) {
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        if (!found) {
+            exp = aj_store_col_int(st->driver, row, 0);
+            found = 1;
+        }
+    }
+    if (!found) {
+        return APR_NOTFOUND;
+    }
+    *expires_at = exp;
+    return APR_SUCCESS;
+}
+
+apr_status_t aj_store_revoke_add(aj_store_t *st, apr_pool_t *p, const char *jti,
+                                 apr_int64_t expires_at, apr_int64_t now)
+{
+    apr_int64_t known = 0;
+    int nrows = 0;
+
+    if (apr_dbd_pvquery(st->driver, p, st->handle, &nrows, st->stmt[AJ_SQL_REVOKE_ADD], jti,
+                        aj_i64(p, expires_at), aj_i64(p, now), jti, NULL) != 0) {
+        /* A concurrent logout of the same token may have hit the key first. */
+        return aj_store_revoke_get(&known, st, p, jti) == APR_SUCCESS ? APR_SUCCESS
+                                                                       : APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t aj_store_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t since,
+                                    apr_int64_t now, aj_store_revoked_fn *fn, void *baton)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+
+    if (apr_dbd_pvselect(st->driver, p, st->handle, &res, st->stmt[AJ_SQL_REVOKE_SINCE], 0,
+                         aj_i64(p, since), aj_i64(p, now), NULL) != 0) {
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        const char *jti = apr_dbd_get_entry(st->driver, row, 0);
+        if (jti) {
+            fn(baton, jti, aj_store_col_int(st->driver, row, 1));
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t aj_store_users_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t since,
+                                          aj_store_valid_after_fn *fn, void *baton)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+
+    if (apr_dbd_pvselect(st->driver, p, st->handle, &res,
+                         st->stmt[AJ_SQL_USERS_REVOKED_SINCE], 0, aj_i64(p, since), NULL) != 0) {
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        fn(baton, aj_store_col_int(st->driver, row, 0), aj_store_col_int(st->driver, row, 1));
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t aj_store_revoke_prune(int *pruned, aj_store_t *st, apr_pool_t *p, apr_int64_t now)
+{
+    int nrows = 0;
+
+    if (apr_dbd_pvquery(st->driver, p, st->handle, &nrows, st->stmt[AJ_SQL_REVOKE_PRUNE],
+                        aj_i64(p, now), NULL) != 0) {
+        return APR_EGENERAL;
+    }
+    *pruned = nrows;
+    return APR_SUCCESS;
 }

@@ -60,15 +60,17 @@ static const aj_claims_t *auth_jwt_user_claims(request_rec *r, const aj_user_t *
     return aj_claims_wrap(r->pool, obj);
 }
 
-static void auth_jwt_req_set(request_rec *r, auth_jwt_via_e via, const aj_claims_t *claims,
-                             const aj_user_t *user)
+static auth_jwt_req_t *auth_jwt_req_set(request_rec *r, auth_jwt_via_e via,
+                                        const aj_claims_t *claims, const aj_user_t *user)
 {
     auth_jwt_req_t *st = apr_pcalloc(r->pool, sizeof(*st));
 
     st->via = via;
     st->claims = claims;
     st->user = user;
+    st->username = user ? user->username : NULL;
     ap_set_module_config(r->request_config, &auth_jwt_module, st);
+    return st;
 }
 
 /* ---- environment -------------------------------------------------------- */
@@ -126,37 +128,49 @@ static void auth_jwt_export_claims(request_rec *r, const auth_jwt_dir_conf *c,
 
 /* ---- tokens ------------------------------------------------------------- */
 
-aj_verdict_e auth_jwt_verify_token(const aj_claims_t **claims, request_rec *r,
-                                   const auth_jwt_dir_conf *c, const char *token,
-                                   apr_size_t len)
+int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, request_rec *r,
+                          const auth_jwt_dir_conf *c, const char *token, apr_size_t len)
 {
-    aj_verdict_e verdict = AJ_MALFORMED;
+    aj_verdict_e v = AJ_MALFORMED;
     aj_claims_t *cl = NULL;
     aj_policy_t policy;
     apr_status_t rv;
+    int rc;
 
+    *verdict = AJ_BAD_ALG;
     if (!c->keys || aj_keyset_count(c->keys) == 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(010)
                       "no AuthJWTSigningKey or AuthJWTVerifyKey applies to %s; "
                       "refusing the token", r->uri);
-        return AJ_BAD_ALG;
+        return OK;
     }
     auth_jwt_cfg_policy(&policy, c);
-    rv = aj_jws_verify(&verdict, &cl, r->pool, token, len, c->keys, &policy,
+    rv = aj_jws_verify(&v, &cl, r->pool, token, len, c->keys, &policy,
                        apr_time_sec(r->request_time));
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(011)
                       "token verification could not run");
-        return AJ_MALFORMED;
+        *verdict = AJ_MALFORMED;
+        return OK;
     }
-    if (verdict != AJ_OK) {
+    if (v == AJ_OK) {
+        rc = auth_jwt_revoke_check(&v, r, c, cl);
+        if (rc != OK) {
+            return rc;
+        }
+    }
+    if (v != AJ_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(012)
-                      "token refused: %s", aj_verdict_name(verdict));
-        return verdict;
+                      "token refused: %s%s%s", aj_verdict_name(v),
+                      (v == AJ_REVOKED && aj_claims_get_string(cl, "jti")) ? " jti=" : "",
+                      (v == AJ_REVOKED && aj_claims_get_string(cl, "jti"))
+                          ? aj_claims_get_string(cl, "jti") : "");
+        *verdict = v;
+        return OK;
     }
-    /* Revocation is checked here (per-jti and per-user revoke-all). */
+    *verdict = AJ_OK;
     *claims = cl;
-    return AJ_OK;
+    return OK;
 }
 
 /* The username a verified token stands for: "name", else "sub". */
@@ -170,33 +184,35 @@ static const char *auth_jwt_token_user(const aj_claims_t *claims)
     return (name && *name) ? name : NULL;
 }
 
-/* Verifies a token credential; on success sets r->user, the request state
- * and the environment. */
-static aj_verdict_e auth_jwt_accept_token(request_rec *r, const auth_jwt_dir_conf *c,
-                                          const char *token, apr_size_t len)
+/* Verifies a token credential; on success records the request state and the
+ * environment (r->user is set by the caller, in the authn phase).  OK with
+ * *verdict, or HTTP_SERVICE_UNAVAILABLE. */
+static int auth_jwt_accept_token(aj_verdict_e *verdict, request_rec *r,
+                                 const auth_jwt_dir_conf *c, const char *token, apr_size_t len)
 {
     const aj_claims_t *claims = NULL;
-    aj_verdict_e verdict;
-    const char *user;
+    const char *user, *sub, *jti;
+    int rc;
 
-    verdict = auth_jwt_verify_token(&claims, r, c, token, len);
-    if (verdict != AJ_OK) {
-        return verdict;
+    rc = auth_jwt_verify_token(verdict, &claims, r, c, token, len);
+    if (rc != OK || *verdict != AJ_OK) {
+        return rc;
     }
     user = auth_jwt_token_user(claims);
     if (!user) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(013)
                       "token refused: it names no user (no name or sub claim)");
-        return AJ_MALFORMED;
+        *verdict = AJ_MALFORMED;
+        return OK;
     }
-    r->user = apr_pstrdup(r->pool, user);
-    auth_jwt_req_set(r, AUTH_JWT_VIA_TOKEN, claims, NULL);
+    auth_jwt_req_set(r, AUTH_JWT_VIA_TOKEN, claims, NULL)->username =
+        apr_pstrdup(r->pool, user);
     auth_jwt_export_claims(r, c, claims);
+    sub = aj_claims_get_string(claims, "sub");
+    jti = aj_claims_get_string(claims, "jti");
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, AJ_LOGNO(014)
-                  "token accepted for sub=%s jti=%s",
-                  aj_claims_get_string(claims, "sub") ? aj_claims_get_string(claims, "sub") : "-",
-                  aj_claims_get_string(claims, "jti") ? aj_claims_get_string(claims, "jti") : "-");
-    return AJ_OK;
+                  "token accepted for sub=%s jti=%s", sub ? sub : "-", jti ? jti : "-");
+    return OK;
 }
 
 /* ---- passwords ---------------------------------------------------------- */
@@ -207,7 +223,7 @@ static void auth_jwt_accept_password(request_rec *r, const auth_jwt_dir_conf *c,
     const aj_claims_t *claims = auth_jwt_user_claims(r, user);
 
     r->user = apr_pstrdup(r->pool, user->username);
-    auth_jwt_req_set(r, AUTH_JWT_VIA_PASSWORD, claims, user);
+    (void)auth_jwt_req_set(r, AUTH_JWT_VIA_PASSWORD, claims, user);
     auth_jwt_export_claims(r, c, claims);
 }
 
@@ -465,8 +481,10 @@ static int auth_jwt_check_authn(request_rec *r)
     const char *type = ap_auth_type(r);
     const auth_jwt_dir_conf *c;
     const aj_user_t *user = NULL;
+    const auth_jwt_req_t *early;
     auth_jwt_cred_t cred;
-    aj_verdict_e verdict;
+    aj_verdict_e verdict = AJ_MALFORMED;
+    int rc;
 
     if (!type || strcasecmp(type, AUTH_JWT_TYPE)) {
         return DECLINED;
@@ -478,6 +496,13 @@ static int auth_jwt_check_authn(request_rec *r)
     }
     c = auth_jwt_dconf(r);
     r->ap_auth_type = (char *)AUTH_JWT_TYPE;
+
+    /* A token was verified in the access phase (auth_jwt_check_access). */
+    early = auth_jwt_req_get(r);
+    if (early && early->via == AUTH_JWT_VIA_TOKEN) {
+        r->user = (char *)early->username;
+        return OK;
+    }
 
     switch (auth_jwt_parse_authorization(r, &cred)) {
     case AUTH_JWT_CRED_NONE:
@@ -513,11 +538,79 @@ static int auth_jwt_check_authn(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    verdict = auth_jwt_accept_token(r, c, cred.token, cred.token_len);
+    rc = auth_jwt_accept_token(&verdict, r, c, cred.token, cred.token_len);
+    if (rc != OK) {
+        return rc;
+    }
     if (verdict != AJ_OK) {
         return auth_jwt_unauthorized(r, verdict);
     }
+    r->user = (char *)auth_jwt_req_get(r)->username;
     return OK;
+}
+
+/* The access phase, before mod_authz_core's user-less pass: a token
+ * credential is verified here, so its JWT_CLAIM_* variables exist when a
+ * `Require expr` that does not name REMOTE_USER is evaluated (SPEC §2), and
+ * a refused token is a 401 even where the Require lines would not ask for
+ * a user.  Passwords wait for the authn phase (bcrypt only when needed). */
+static int auth_jwt_check_access(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    const auth_jwt_dir_conf *c;
+    auth_jwt_cred_t cred;
+    aj_verdict_e verdict = AJ_MALFORMED;
+    int rc;
+
+    if (!type || strcasecmp(type, AUTH_JWT_TYPE) || !ap_auth_name(r)) {
+        return DECLINED;
+    }
+    switch (auth_jwt_parse_authorization(r, &cred)) {
+    case AUTH_JWT_CRED_BEARER:
+    case AUTH_JWT_CRED_BASIC:
+        if (cred.token) {
+            break;
+        }
+        return DECLINED;
+    default:
+        return DECLINED;     /* decided in the authn phase */
+    }
+    c = auth_jwt_dconf(r);
+    rc = auth_jwt_accept_token(&verdict, r, c, cred.token, cred.token_len);
+    if (rc != OK) {
+        return rc;
+    }
+    if (verdict != AJ_OK) {
+        r->ap_auth_type = (char *)AUTH_JWT_TYPE;
+        return auth_jwt_unauthorized(r, verdict);
+    }
+    return DECLINED;
+}
+
+/* httpd's core logs every request header at trace4 ("Headers received from
+ * client"), Authorization included, before any auth hook runs.  Tokens and
+ * passwords never reach a log: for a request that carries credentials, that
+ * module's level is capped at trace3 for this request only.  Costs nothing
+ * unless trace4 is on. */
+static int auth_jwt_http_module_index = -1;
+
+static int auth_jwt_post_read_request(request_rec *r)
+{
+    struct ap_logconf *l;
+    int idx = auth_jwt_http_module_index;
+
+    if (idx < 0 || !APLOG_R_MODULE_IS_LEVEL(r, idx, APLOG_TRACE4)) {
+        return DECLINED;
+    }
+    if (!apr_table_get(r->headers_in, "Authorization")
+        && !apr_table_get(r->headers_in, "Proxy-Authorization")
+        && !apr_table_get(r->headers_in, "Cookie")) {
+        return DECLINED;
+    }
+    l = ap_new_log_config(r->pool, r->log);
+    ap_set_module_loglevel(r->pool, l, idx, APLOG_TRACE3);
+    r->log = l;
+    return DECLINED;
 }
 
 /* ---- AuthBasicProvider jwt ---------------------------------------------- */
@@ -529,12 +622,18 @@ static authn_status auth_jwt_provider_password(request_rec *r, const char *user,
     const aj_user_t *u = NULL;
 
     if (aj_jws_looks_like_jwt(user, strlen(user))) {
-        if (auth_jwt_accept_token(r, c, user, strlen(user)) != AJ_OK) {
+        aj_verdict_e verdict = AJ_MALFORMED;
+        if (auth_jwt_accept_token(&verdict, r, c, user, strlen(user)) != OK) {
+            r->user = NULL;
+            return AUTH_GENERAL_ERROR;
+        }
+        if (verdict != AJ_OK) {
             /* mod_auth_basic put the sent username in r->user: keep the
              * refused token out of %u in the access log. */
             r->user = NULL;
             return AUTH_DENIED;
         }
+        r->user = (char *)auth_jwt_req_get(r)->username;
         return AUTH_GRANTED;
     }
     if (!auth_jwt_cfg_password_login(c)) {
@@ -562,6 +661,12 @@ void auth_jwt_authn_register(apr_pool_t *p)
 {
     ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "jwt", AUTHN_PROVIDER_VERSION,
                               &auth_jwt_authn_provider, AP_AUTH_INTERNAL_PER_CONF);
+    module *http = ap_find_linked_module("http_core.c");
+
+    auth_jwt_http_module_index = http ? http->module_index : -1;
+    ap_hook_post_read_request(auth_jwt_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_check_access(auth_jwt_check_access, NULL, NULL, APR_HOOK_FIRST,
+                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_authn(auth_jwt_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(auth_jwt_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);

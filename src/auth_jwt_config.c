@@ -138,6 +138,28 @@ int auth_jwt_cfg_claims_to_env(const auth_jwt_dir_conf *c)
     return AUTH_JWT_GET(c, claims_to_env);
 }
 
+int auth_jwt_cfg_revocation(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, revocation);
+}
+
+apr_int64_t auth_jwt_cfg_revocation_refresh(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, revocation_refresh);
+}
+
+void *auth_jwt_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    return apr_pcalloc(p, sizeof(auth_jwt_srv_conf));
+}
+
+apr_uint32_t auth_jwt_cfg_revocation_slots(server_rec *s)
+{
+    const auth_jwt_srv_conf *sc = ap_get_module_config(s->module_config, &auth_jwt_module);
+
+    return sc->revocation_slots ? sc->revocation_slots : AUTH_JWT_DEFAULT_REVOCATION_SLOTS;
+}
+
 void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c)
 {
     policy->issuer = c->issuer;
@@ -327,6 +349,23 @@ static const char *set_cookie(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_revocation_slots(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    auth_jwt_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_jwt_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t v = 0;
+
+    if (err) {
+        return err;
+    }
+    err = parse_range(&v, cmd, arg, 64, AUTH_JWT_MAX_REVOCATION_SLOTS, "a number of entries");
+    if (err) {
+        return err;
+    }
+    sc->revocation_slots = (apr_uint32_t)v;
+    return NULL;
+}
+
 #define AUTH_JWT_CTX (RSRC_CONF | ACCESS_CONF)
 #define OFF(f) ((void *)APR_OFFSETOF(auth_jwt_dir_conf, f))
 
@@ -359,6 +398,8 @@ const command_rec auth_jwt_cmds[] = {
                  "On|Off - check revoked tokens (default On)"),
     AP_INIT_TAKE1("AuthJWTRevocationRefresh", set_number, OFF(revocation_refresh),
                   AUTH_JWT_CTX, "seconds another node's revocations may take (default 5)"),
+    AP_INIT_TAKE1("AuthJWTRevocationCacheSize", set_revocation_slots, NULL, RSRC_CONF,
+                  "slots of the shared revocation table, server-wide (default 131072)"),
     AP_INIT_TAKE1("AuthJWTVerifyCache", set_number, OFF(verify_cache), AUTH_JWT_CTX,
                   "verified tokens kept per process; 0 = off"),
     AP_INIT_TAKE1("AuthJWTBasicCacheTTL", set_number, OFF(basic_cache_ttl), AUTH_JWT_CTX,

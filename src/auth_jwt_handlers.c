@@ -27,6 +27,8 @@
 #define AUTH_JWT_H_TOKEN  "auth-jwt-token"
 #define AUTH_JWT_H_LOGIN  "auth-jwt-login"
 #define AUTH_JWT_H_STATUS "auth-jwt-status"
+#define AUTH_JWT_H_LOGOUT "auth-jwt-logout"
+#define AUTH_JWT_H_PASSWORD "auth-jwt-password"
 
 #define AUTH_JWT_JSON_TYPE "application/json"
 
@@ -407,6 +409,15 @@ static int auth_jwt_renew(request_rec *r, const auth_jwt_dir_conf *c, const aj_c
         auth_jwt_store_failed(r, st, "reading a user", rv);
         return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE, "user store unavailable");
     }
+    {
+        /* The store is the truth: a revoke-all it knows refuses renewal
+         * even before this server's table has caught up. */
+        apr_int64_t iat = 0;
+        if (user->tokens_valid_after
+            && (!aj_claims_get_int(claims, "iat", &iat) || iat < user->tokens_valid_after)) {
+            return auth_jwt_send_error(r, HTTP_FORBIDDEN, "token revoked");
+        }
+    }
     if (auth_jwt_issue(&token, &expires_in, r, c, user, auth_time) != APR_SUCCESS) {
         return auth_jwt_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "cannot issue a token");
     }
@@ -513,6 +524,185 @@ static int auth_jwt_status(request_rec *r)
     return auth_jwt_send_json(r, HTTP_OK, o);
 }
 
+/* ---- auth-jwt-logout / auth-jwt-password -------------------------------- */
+
+static int auth_jwt_send_success(request_rec *r)
+{
+    json_object *o = aj_json_own(r->pool, json_object_new_object());
+
+    json_object_object_add(o, "status", json_object_new_string("success"));
+    return auth_jwt_send_json(r, HTTP_OK, o);
+}
+
+/* The user id a request authenticated as: the stored row's, or a token's
+ * numeric sub; 0 when the token names no user of this site. */
+static apr_int64_t auth_jwt_request_user_id(const auth_jwt_req_t *st)
+{
+    const char *sub;
+    char *end = NULL;
+    apr_int64_t id;
+
+    if (st->via == AUTH_JWT_VIA_PASSWORD) {
+        return st->user->id;
+    }
+    sub = aj_claims_get_string(st->claims, "sub");
+    if (!sub) {
+        return 0;
+    }
+    id = apr_strtoi64(sub, &end, 10);
+    return (end && !*end && id > 0) ? id : 0;
+}
+
+/* True when the query string asks for every token (all=1 / all=true). */
+static int auth_jwt_wants_all(request_rec *r)
+{
+    const char *args = r->args;
+
+    while (args && *args) {
+        const char *pair = ap_getword(r->pool, &args, '&');
+        if (!strcmp(pair, "all=1") || !strcmp(pair, "all=true")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int auth_jwt_logout(request_rec *r)
+{
+    const auth_jwt_req_t *st;
+    const char *jti;
+    apr_int64_t exp = 0, id, valid_after;
+    aj_store_t *store;
+    apr_status_t rv;
+
+    if (r->method_number != M_POST) {
+        return auth_jwt_method_not_allowed(r, "POST");
+    }
+    st = auth_jwt_need_auth(r);
+    if (!st) {
+        return auth_jwt_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "server misconfigured");
+    }
+    if (st->via != AUTH_JWT_VIA_TOKEN) {
+        return auth_jwt_send_error(r, HTTP_BAD_REQUEST, "logout needs the token as credential");
+    }
+    store = auth_jwt_store(r);
+    if (!store) {
+        return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE,
+                                   "user store unavailable; the token was not revoked");
+    }
+    if (auth_jwt_wants_all(r)) {
+        id = auth_jwt_request_user_id(st);
+        if (!id) {
+            return auth_jwt_send_error(r, HTTP_BAD_REQUEST,
+                                       "the token does not name a user of this site");
+        }
+        valid_after = auth_jwt_revoke_all_value(r);
+        rv = aj_store_user_set_valid_after(store, r->pool, id, valid_after);
+        if (rv == APR_NOTFOUND) {
+            return auth_jwt_send_error(r, HTTP_BAD_REQUEST,
+                                       "the token does not name a user of this site");
+        }
+        if (rv != APR_SUCCESS) {
+            auth_jwt_store_failed(r, store, "revoking a user's tokens", rv);
+            return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE,
+                                       "user store unavailable; the tokens were not revoked");
+        }
+        auth_jwt_revoke_user_recorded(r, id, valid_after);
+        return auth_jwt_send_success(r);
+    }
+    jti = aj_claims_get_string(st->claims, "jti");
+    if (!jti || !*jti || strlen(jti) > AJ_JTI_MAX_LEN) {
+        return auth_jwt_send_error(r, HTTP_BAD_REQUEST,
+                                   "the token has no usable jti; use ?all=1 to revoke every "
+                                   "token of the user");
+    }
+    (void)aj_claims_get_int(st->claims, "exp", &exp);
+    if (auth_jwt_revoke_token(r, store, jti, exp) != APR_SUCCESS) {
+        return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE,
+                                   "user store unavailable; the token was not revoked");
+    }
+    return auth_jwt_send_success(r);
+}
+
+static int auth_jwt_password(request_rec *r)
+{
+    const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
+    const auth_jwt_req_t *st;
+    json_object *body = NULL;
+    const char *old_pw, *new_pw, *hash = NULL;
+    aj_store_t *store;
+    aj_user_t *user = NULL;
+    apr_int64_t id, valid_after;
+    apr_status_t rv;
+    int answered = 0, rc;
+
+    if (r->method_number != M_POST) {
+        return auth_jwt_method_not_allowed(r, "POST");
+    }
+    st = auth_jwt_need_auth(r);
+    if (!st) {
+        return auth_jwt_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "server misconfigured");
+    }
+    rc = auth_jwt_read_json(&body, r, &answered);
+    if (answered) {
+        return rc;
+    }
+    old_pw = auth_jwt_json_string(r, body, "old_password", &rc);
+    if (!old_pw) {
+        return rc;
+    }
+    new_pw = auth_jwt_json_string(r, body, "new_password", &rc);
+    if (!new_pw) {
+        return rc;
+    }
+    if (auth_jwt_utf8_chars(new_pw) < (apr_size_t)auth_jwt_cfg_password_min_len(c)) {
+        return auth_jwt_send_error(r, HTTP_BAD_REQUEST,
+                                   apr_psprintf(r->pool, "password is shorter than %d characters",
+                                                auth_jwt_cfg_password_min_len(c)));
+    }
+    if (strlen(new_pw) > AJ_PASSWORD_MAX_LEN || strlen(old_pw) > AJ_PASSWORD_MAX_LEN) {
+        return auth_jwt_send_error(r, HTTP_BAD_REQUEST, "password is too long");
+    }
+    id = auth_jwt_request_user_id(st);
+    if (!id) {
+        return auth_jwt_send_error(r, HTTP_BAD_REQUEST,
+                                   "the credential does not name a user of this site");
+    }
+    store = auth_jwt_store(r);
+    if (!store) {
+        return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE, "user store unavailable");
+    }
+    rv = aj_store_user_by_id(&user, r->pool, store, id);
+    if (rv == APR_NOTFOUND) {
+        return auth_jwt_send_error(r, HTTP_BAD_REQUEST,
+                                   "the credential does not name a user of this site");
+    }
+    if (rv != APR_SUCCESS) {
+        auth_jwt_store_failed(r, store, "reading a user", rv);
+        return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE, "user store unavailable");
+    }
+    if (!aj_password_verify(old_pw, user->password_hash)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(054)
+                      "password change refused for user id %" APR_INT64_T_FMT
+                      ": old password wrong", id);
+        return auth_jwt_send_error(r, HTTP_FORBIDDEN, "old password is wrong");
+    }
+    rv = aj_password_hash(&hash, r->pool, new_pw, auth_jwt_cfg_bcrypt_cost(c));
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(055) "hashing a password failed");
+        return auth_jwt_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "internal error");
+    }
+    valid_after = auth_jwt_revoke_all_value(r);
+    rv = aj_store_user_set_password(store, r->pool, id, hash, valid_after);
+    if (rv != APR_SUCCESS) {
+        auth_jwt_store_failed(r, store, "changing a password", rv);
+        return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE,
+                                   "user store unavailable; the password was not changed");
+    }
+    auth_jwt_revoke_user_recorded(r, id, valid_after);
+    return auth_jwt_send_success(r);
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 int auth_jwt_handler(request_rec *r)
@@ -531,6 +721,12 @@ int auth_jwt_handler(request_rec *r)
     }
     if (!strcmp(r->handler, AUTH_JWT_H_STATUS)) {
         return auth_jwt_status(r);
+    }
+    if (!strcmp(r->handler, AUTH_JWT_H_LOGOUT)) {
+        return auth_jwt_logout(r);
+    }
+    if (!strcmp(r->handler, AUTH_JWT_H_PASSWORD)) {
+        return auth_jwt_password(r);
     }
     return DECLINED;
 }

@@ -9,6 +9,9 @@
 #include "auth_jwt.h"
 #include "aj_jws.h"
 
+/* Extra wait past a same-second revoke-all (microseconds). */
+#define AUTH_JWT_REVOKE_WAIT_SLACK 1000
+
 apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, request_rec *r,
                             const auth_jwt_dir_conf *c, const aj_user_t *user,
                             apr_int64_t auth_time)
@@ -26,6 +29,16 @@ apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, request
                       r->uri);
         rv = APR_ENOENT;
         goto cleanup;
+    }
+    if (user->tokens_valid_after > now && user->tokens_valid_after - now <= 1) {
+        /* A revoke-all in this very second covers every token with this
+         * iat; wait for the next second so the new token outlives it. */
+        apr_interval_time_t wait = apr_time_from_sec(user->tokens_valid_after) - apr_time_now()
+                                   + AUTH_JWT_REVOKE_WAIT_SLACK;
+        if (wait > 0) {
+            apr_sleep(wait);
+        }
+        now = apr_time_sec(apr_time_now());
     }
     rv = aj_random_id(&jti, r->pool, AJ_JTI_RANDOM_BYTES);
     if (rv != APR_SUCCESS) {

@@ -1,0 +1,153 @@
+/*
+ * aj_b64.c — strict base64url (RFC 4648 §5 without padding, RFC 7515 §2).
+ *
+ * Refused: '=', whitespace, any byte outside [A-Za-z0-9_-], a length of
+ * 4n+1, and unused trailing bits that are not zero (so every byte string
+ * has exactly one accepted encoding).
+ */
+#include <string.h>
+
+#include "aj_b64.h"
+
+#define AJ_B64_GROUP_CHARS  4       /* one group of encoded characters ... */
+#define AJ_B64_GROUP_BYTES  3       /* ... carries three bytes */
+#define AJ_B64_BITS         6       /* bits per character */
+#define AJ_B64_CHAR_MASK    0x3F    /* the low AJ_B64_BITS bits */
+#define AJ_BYTE_BITS        8
+#define AJ_BYTE_MASK        0xFF
+#define AJ_B64_INVALID      0xFF    /* marks a byte outside the alphabet */
+#define AJ_B64_MASK_2CHARS  0x0F    /* unused low bits of a 2-char tail */
+#define AJ_B64_MASK_3CHARS  0x03    /* unused low bits of a 3-char tail */
+/* Where each range of the alphabet starts (RFC 4648 Table 2). */
+#define AJ_B64_UPPER_AT     0
+#define AJ_B64_LOWER_AT     26
+#define AJ_B64_DIGIT_AT     52
+#define AJ_B64_DASH_AT      62
+#define AJ_B64_USCORE_AT    63
+
+static const char aj_b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* The value of a base64url character, or AJ_B64_INVALID. */
+static unsigned int aj_b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return (unsigned int)(c - 'A') + AJ_B64_UPPER_AT;
+    }
+    if (c >= 'a' && c <= 'z') {
+        return (unsigned int)(c - 'a') + AJ_B64_LOWER_AT;
+    }
+    if (c >= '0' && c <= '9') {
+        return (unsigned int)(c - '0') + AJ_B64_DIGIT_AT;
+    }
+    if (c == '-') {
+        return AJ_B64_DASH_AT;
+    }
+    if (c == '_') {
+        return AJ_B64_USCORE_AT;
+    }
+    return AJ_B64_INVALID;
+}
+
+apr_ssize_t aj_b64url_decoded_len(apr_size_t inlen)
+{
+    apr_size_t rem = inlen % AJ_B64_GROUP_CHARS;
+
+    if (rem == 1) {
+        return -1;
+    }
+    return (apr_ssize_t)((inlen / AJ_B64_GROUP_CHARS) * AJ_B64_GROUP_BYTES
+                         + (rem ? rem - 1 : 0));
+}
+
+int aj_b64url_valid(const char *in, apr_size_t inlen)
+{
+    apr_size_t i, rem = inlen % AJ_B64_GROUP_CHARS;
+    unsigned int v = 0;
+
+    if (rem == 1 || (inlen && !in)) {
+        return 0;
+    }
+    for (i = 0; i < inlen; ++i) {
+        v = aj_b64url_value((unsigned char)in[i]);
+        if (v == AJ_B64_INVALID) {
+            return 0;
+        }
+    }
+    /* The last character carries bits past the end of the data. */
+    if ((rem == 2 && (v & AJ_B64_MASK_2CHARS)) || (rem == 3 && (v & AJ_B64_MASK_3CHARS))) {
+        return 0;
+    }
+    return 1;
+}
+
+apr_status_t aj_b64url_decode_buf(unsigned char *out, apr_size_t cap, apr_size_t *outlen,
+                                  const char *in, apr_size_t inlen)
+{
+    apr_ssize_t need = aj_b64url_decoded_len(inlen);
+    apr_uint32_t acc = 0;
+    apr_size_t i, n = 0;
+    int bits = 0;
+
+    if (need < 0 || !aj_b64url_valid(in, inlen)) {
+        return APR_EINVAL;
+    }
+    if ((apr_size_t)need > cap) {
+        return APR_ENOSPC;
+    }
+    for (i = 0; i < inlen; ++i) {
+        acc = (acc << AJ_B64_BITS) | aj_b64url_value((unsigned char)in[i]);
+        bits += AJ_B64_BITS;
+        if (bits >= AJ_BYTE_BITS) {
+            bits -= AJ_BYTE_BITS;
+            out[n++] = (unsigned char)((acc >> bits) & AJ_BYTE_MASK);
+        }
+    }
+    *outlen = n;
+    return APR_SUCCESS;
+}
+
+apr_status_t aj_b64url_decode(unsigned char **out, apr_size_t *outlen, apr_pool_t *p,
+                              const char *in, apr_size_t inlen)
+{
+    apr_ssize_t need = aj_b64url_decoded_len(inlen);
+    unsigned char *buf;
+    apr_size_t n = 0;
+    apr_status_t rv;
+
+    if (need < 0 || !aj_b64url_valid(in, inlen)) {
+        return APR_EINVAL;
+    }
+    buf = apr_palloc(p, (apr_size_t)need + 1);
+    rv = aj_b64url_decode_buf(buf, (apr_size_t)need, &n, in, inlen);
+    if (rv == APR_SUCCESS) {
+        buf[n] = '\0';
+        *out = buf;
+        *outlen = n;
+    }
+    return rv;
+}
+
+const char *aj_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len)
+{
+    apr_size_t full = len / AJ_B64_GROUP_BYTES, rem = len % AJ_B64_GROUP_BYTES;
+    char *out = apr_palloc(p, full * AJ_B64_GROUP_CHARS + (rem ? rem + 1 : 0) + 1);
+    apr_uint32_t acc = 0;       /* only the low bits still to emit matter */
+    apr_size_t i, n = 0;
+    int bits = 0;
+
+    for (i = 0; i < len; ++i) {
+        acc = (acc << AJ_BYTE_BITS) | in[i];
+        bits += AJ_BYTE_BITS;
+        while (bits >= AJ_B64_BITS) {
+            bits -= AJ_B64_BITS;
+            out[n++] = aj_b64url_alphabet[(acc >> bits) & AJ_B64_CHAR_MASK];
+        }
+    }
+    if (bits > 0) {
+        /* The unused trailing bits are zero: the canonical encoding. */
+        out[n++] = aj_b64url_alphabet[(acc << (AJ_B64_BITS - bits)) & AJ_B64_CHAR_MASK];
+    }
+    out[n] = '\0';
+    return out;
+}

@@ -1,0 +1,575 @@
+/*
+ * aj_json.c — bounded JSON parsing over json-c.
+ *
+ * aj_json_parse() first checks the length, then runs ONE scan over the text
+ * in fixed (stack) memory that validates the JSON grammar (RFC 8259) and
+ * refuses, before json-c allocates anything:
+ *  - nesting deeper than the limit (objects and arrays both count);
+ *  - a member name repeated within one object, compared after unescaping
+ *    ("a\u0062" repeats "ab");
+ *  - more than AJ_JSON_MAX_MEMBERS member names in the document;
+ *  - NUL bytes (raw, or escaped as \u0000: claims are read as C strings),
+ *    invalid UTF-8, lone surrogate escapes, NaN/Infinity.
+ * Only then json-c parses the text in strict mode.
+ *
+ * Duplicate detection keeps, for each open object, its members' (offset,
+ * length, unescaped length, hash) in one fixed array; a new name is compared
+ * against the names of its own object only, and fully only when the hash and
+ * unescaped length agree.
+ */
+#include <string.h>
+
+#include <apr_errno.h>
+#include <apr_strings.h>
+
+#include "aj_json.h"
+
+const aj_json_limits_t aj_json_token_limits = { AJ_TOKEN_MAX_LEN, AJ_JSON_MAX_DEPTH, 1 };
+const aj_json_limits_t aj_json_body_limits = { AJ_BODY_MAX_LEN, AJ_JSON_MAX_DEPTH, 1 };
+
+/* The scan's fixed arrays hold this many nested containers; a caller's
+ * larger max_depth is capped to it. */
+#define AJ_JSON_SCAN_DEPTH      AJ_JSON_MAX_DEPTH
+/* Offsets are stored in 32 bits and json-c takes an int length. */
+#define AJ_JSON_SCAN_MAX_LEN    ((apr_size_t)APR_INT32_MAX)
+/* FNV-1a (32 bit) over the unescaped name bytes. */
+#define AJ_JSON_FNV_BASIS       2166136261u
+#define AJ_JSON_FNV_PRIME       16777619u
+/* One decoded character is at most four UTF-8 bytes. */
+#define AJ_UTF8_MAX             4
+/* \uXXXX */
+#define AJ_JSON_UESC_DIGITS     4
+#define AJ_JSON_CTRL_LIMIT      0x20        /* below: must be escaped */
+#define AJ_UTF16_HI_FIRST       0xD800
+#define AJ_UTF16_HI_LAST        0xDBFF
+#define AJ_UTF16_LO_FIRST       0xDC00
+#define AJ_UTF16_LO_LAST        0xDFFF
+#define AJ_UTF16_SURROGATE_BITS 10
+#define AJ_UNICODE_PLANE1       0x10000
+#define AJ_UTF8_1BYTE_MAX       0x7F
+#define AJ_UTF8_2BYTE_MAX       0x7FF
+#define AJ_UTF8_3BYTE_MAX       0xFFFF
+#define AJ_UTF8_CONT            0x80        /* 10xxxxxx */
+#define AJ_UTF8_CONT_MASK       0x3F
+#define AJ_UTF8_CONT_BITS       6
+#define AJ_UTF8_LEAD2           0xC0
+#define AJ_UTF8_LEAD3           0xE0
+#define AJ_UTF8_LEAD4           0xF0
+#define AJ_HEX_LETTER_VALUE     10
+#define AJ_HEX_DIGIT_BITS       4
+#define AJ_JSON_UESC_PREFIX     2           /* the backslash-u before a low surrogate */
+
+typedef struct {
+    apr_uint32_t off;       /* first byte after the opening quote */
+    apr_uint32_t rawlen;    /* bytes up to the closing quote */
+    apr_uint32_t ulen;      /* length once unescaped */
+    apr_uint32_t hash;      /* FNV-1a of the unescaped bytes */
+} aj_json_name_t;
+
+typedef struct {
+    const unsigned char *s;
+    apr_size_t len;
+    apr_size_t pos;
+    int max_depth;
+    int depth;                                  /* open containers */
+    int nnames;                                 /* names of the open objects */
+    int total;                                  /* names in the document */
+    unsigned char closer[AJ_JSON_SCAN_DEPTH];   /* '}' or ']' per container */
+    int first[AJ_JSON_SCAN_DEPTH];              /* an object's first name */
+    aj_json_name_t names[AJ_JSON_MAX_MEMBERS];
+} aj_json_scan_t;
+
+static int aj_json_is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void aj_json_skip_ws(aj_json_scan_t *sc)
+{
+    while (sc->pos < sc->len && aj_json_is_ws(sc->s[sc->pos])) {
+        sc->pos++;
+    }
+}
+
+static int aj_json_hex(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + AJ_HEX_LETTER_VALUE;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + AJ_HEX_LETTER_VALUE;
+    }
+    return -1;
+}
+
+/* Reads "XXXX" at s[*pos]; -1 when not four hex digits. */
+static long aj_json_hex4(const unsigned char *s, apr_size_t end, apr_size_t *pos)
+{
+    long v = 0;
+    int i, d;
+
+    if (end - *pos < AJ_JSON_UESC_DIGITS) {
+        return -1;
+    }
+    for (i = 0; i < AJ_JSON_UESC_DIGITS; ++i) {
+        d = aj_json_hex(s[*pos + i]);
+        if (d < 0) {
+            return -1;
+        }
+        v = (v << AJ_HEX_DIGIT_BITS) | d;
+    }
+    *pos += AJ_JSON_UESC_DIGITS;
+    return v;
+}
+
+static int aj_utf8_put(unsigned char *out, unsigned long cp)
+{
+    if (cp <= AJ_UTF8_1BYTE_MAX) {
+        out[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp <= AJ_UTF8_2BYTE_MAX) {
+        out[0] = (unsigned char)(AJ_UTF8_LEAD2 | (cp >> AJ_UTF8_CONT_BITS));
+        out[1] = (unsigned char)(AJ_UTF8_CONT | (cp & AJ_UTF8_CONT_MASK));
+        return 2;
+    }
+    if (cp <= AJ_UTF8_3BYTE_MAX) {
+        out[0] = (unsigned char)(AJ_UTF8_LEAD3 | (cp >> (2 * AJ_UTF8_CONT_BITS)));
+        out[1] = (unsigned char)(AJ_UTF8_CONT | ((cp >> AJ_UTF8_CONT_BITS) & AJ_UTF8_CONT_MASK));
+        out[2] = (unsigned char)(AJ_UTF8_CONT | (cp & AJ_UTF8_CONT_MASK));
+        return 3;
+    }
+    out[0] = (unsigned char)(AJ_UTF8_LEAD4 | (cp >> (3 * AJ_UTF8_CONT_BITS)));
+    out[1] = (unsigned char)(AJ_UTF8_CONT | ((cp >> (2 * AJ_UTF8_CONT_BITS)) & AJ_UTF8_CONT_MASK));
+    out[2] = (unsigned char)(AJ_UTF8_CONT | ((cp >> AJ_UTF8_CONT_BITS) & AJ_UTF8_CONT_MASK));
+    out[3] = (unsigned char)(AJ_UTF8_CONT | (cp & AJ_UTF8_CONT_MASK));
+    return 4;
+}
+
+/* Well-formed UTF-8 multi-byte sequences: Unicode 15, table 3-7 (no
+ * overlong forms, no surrogates, nothing past U+10FFFF).  lo..hi bounds the
+ * second byte; later bytes are AJ_UTF8_CONT_LO..AJ_UTF8_CONT_HI. */
+#define AJ_UTF8_CONT_LO         0x80
+#define AJ_UTF8_CONT_HI         0xBF
+typedef struct {
+    unsigned char first, last;  /* lead byte range */
+    unsigned char lo, hi;       /* second byte range */
+    int trail;                  /* continuation bytes */
+} aj_utf8_row_t;
+
+static const aj_utf8_row_t aj_utf8_rows[] = {
+    { 0xC2, 0xDF, 0x80, 0xBF, 1 },
+    { 0xE0, 0xE0, 0xA0, 0xBF, 2 },
+    { 0xE1, 0xEC, 0x80, 0xBF, 2 },
+    { 0xED, 0xED, 0x80, 0x9F, 2 },
+    { 0xEE, 0xEF, 0x80, 0xBF, 2 },
+    { 0xF0, 0xF0, 0x90, 0xBF, 3 },
+    { 0xF1, 0xF3, 0x80, 0xBF, 3 },
+    { 0xF4, 0xF4, 0x80, 0x8F, 3 },
+};
+
+/* Length of the well-formed UTF-8 sequence at s[0..n), 0 if there is none. */
+static int aj_utf8_valid_seq(const unsigned char *s, apr_size_t n)
+{
+    const aj_utf8_row_t *row = NULL;
+    apr_size_t r;
+    int i;
+
+    if (s[0] <= AJ_UTF8_1BYTE_MAX) {
+        return 1;
+    }
+    for (r = 0; r < sizeof(aj_utf8_rows) / sizeof(aj_utf8_rows[0]); ++r) {
+        if (s[0] >= aj_utf8_rows[r].first && s[0] <= aj_utf8_rows[r].last) {
+            row = &aj_utf8_rows[r];
+            break;
+        }
+    }
+    if (!row || n < (apr_size_t)row->trail + 1 || s[1] < row->lo || s[1] > row->hi) {
+        return 0;
+    }
+    for (i = 2; i <= row->trail; ++i) {
+        if (s[i] < AJ_UTF8_CONT_LO || s[i] > AJ_UTF8_CONT_HI) {
+            return 0;
+        }
+    }
+    return row->trail + 1;
+}
+
+/* Decodes one character of a JSON string body at s[*pos] (end is the end
+ * of the input) into out[0..*nout).  Returns 1 for a character, 0 at the
+ * closing quote (not consumed), -1 for anything invalid. */
+static int aj_json_str_unit(const unsigned char *s, apr_size_t end, apr_size_t *pos,
+                            unsigned char *out, int *nout)
+{
+    unsigned char c;
+    long cp, lo;
+    int n;
+
+    if (*pos >= end) {
+        return -1;
+    }
+    c = s[*pos];
+    if (c == '"') {
+        return 0;
+    }
+    if (c < AJ_JSON_CTRL_LIMIT) {
+        return -1;          /* raw control characters, NUL included */
+    }
+    if (c != '\\') {
+        n = aj_utf8_valid_seq(s + *pos, end - *pos);
+        if (!n) {
+            return -1;
+        }
+        memcpy(out, s + *pos, (apr_size_t)n);
+        *pos += (apr_size_t)n;
+        *nout = n;
+        return 1;
+    }
+    if (++*pos >= end) {
+        return -1;
+    }
+    c = s[(*pos)++];
+    switch (c) {
+    case '"': case '\\': case '/':
+        out[0] = c;
+        break;
+    case 'b':
+        out[0] = '\b';
+        break;
+    case 'f':
+        out[0] = '\f';
+        break;
+    case 'n':
+        out[0] = '\n';
+        break;
+    case 'r':
+        out[0] = '\r';
+        break;
+    case 't':
+        out[0] = '\t';
+        break;
+    case 'u':
+        cp = aj_json_hex4(s, end, pos);
+        if (cp <= 0 || (cp >= AJ_UTF16_LO_FIRST && cp <= AJ_UTF16_LO_LAST)) {
+            return -1;      /* not hex, \u0000, or a lone low surrogate */
+        }
+        if (cp >= AJ_UTF16_HI_FIRST && cp <= AJ_UTF16_HI_LAST) {
+            if (end - *pos < AJ_JSON_UESC_PREFIX || s[*pos] != '\\' || s[*pos + 1] != 'u') {
+                return -1;
+            }
+            *pos += AJ_JSON_UESC_PREFIX;
+            lo = aj_json_hex4(s, end, pos);
+            if (lo < AJ_UTF16_LO_FIRST || lo > AJ_UTF16_LO_LAST) {
+                return -1;
+            }
+            cp = AJ_UNICODE_PLANE1 + ((cp - AJ_UTF16_HI_FIRST) << AJ_UTF16_SURROGATE_BITS)
+                 + (lo - AJ_UTF16_LO_FIRST);
+        }
+        *nout = aj_utf8_put(out, (unsigned long)cp);
+        return 1;
+    default:
+        return -1;
+    }
+    *nout = 1;
+    return 1;
+}
+
+/* Validates the string at the opening quote sc->s[sc->pos], leaving pos
+ * after the closing quote; fills name when given. */
+static apr_status_t aj_json_scan_string(aj_json_scan_t *sc, aj_json_name_t *name)
+{
+    unsigned char buf[AJ_UTF8_MAX];
+    apr_uint32_t hash = AJ_JSON_FNV_BASIS, ulen = 0;
+    apr_size_t start = ++sc->pos;
+    int r, n = 0, i;
+
+    while ((r = aj_json_str_unit(sc->s, sc->len, &sc->pos, buf, &n)) > 0) {
+        for (i = 0; i < n; ++i) {
+            hash = (hash ^ buf[i]) * AJ_JSON_FNV_PRIME;
+        }
+        ulen += (apr_uint32_t)n;
+    }
+    if (r < 0) {
+        return APR_EINVAL;
+    }
+    if (name) {
+        name->off = (apr_uint32_t)start;
+        name->rawlen = (apr_uint32_t)(sc->pos - start);
+        name->ulen = ulen;
+        name->hash = hash;
+    }
+    sc->pos++;      /* the closing quote */
+    return APR_SUCCESS;
+}
+
+/* Both names were validated; compares their unescaped bytes. */
+static int aj_json_names_equal(const unsigned char *s, const aj_json_name_t *a,
+                               const aj_json_name_t *b)
+{
+    unsigned char ba[AJ_UTF8_MAX], bb[AJ_UTF8_MAX];
+    apr_size_t pa = a->off, pb = b->off;
+    apr_size_t ea = (apr_size_t)a->off + a->rawlen, eb = (apr_size_t)b->off + b->rawlen;
+    int na = 0, nb = 0, ia = 0, ib = 0;
+
+    for (;;) {
+        if (ia == na) {
+            ia = 0;
+            na = (pa < ea && aj_json_str_unit(s, ea, &pa, ba, &na) > 0) ? na : 0;
+        }
+        if (ib == nb) {
+            ib = 0;
+            nb = (pb < eb && aj_json_str_unit(s, eb, &pb, bb, &nb) > 0) ? nb : 0;
+        }
+        if (!na || !nb) {
+            return !na && !nb;
+        }
+        if (ba[ia++] != bb[ib++]) {
+            return 0;
+        }
+    }
+}
+
+/* A member name and its ':' at sc->pos (after '{' or ','). */
+static apr_status_t aj_json_scan_member(aj_json_scan_t *sc)
+{
+    aj_json_name_t name;
+    int i;
+
+    aj_json_skip_ws(sc);
+    if (sc->pos >= sc->len || sc->s[sc->pos] != '"') {
+        return APR_EINVAL;
+    }
+    if (++sc->total > AJ_JSON_MAX_MEMBERS) {
+        return APR_EINVAL;
+    }
+    if (aj_json_scan_string(sc, &name) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    for (i = sc->first[sc->depth - 1]; i < sc->nnames; ++i) {
+        const aj_json_name_t *o = &sc->names[i];
+        if (o->hash == name.hash && o->ulen == name.ulen
+            && aj_json_names_equal(sc->s, o, &name)) {
+            return APR_EINVAL;
+        }
+    }
+    sc->names[sc->nnames++] = name;     /* nnames <= total <= AJ_JSON_MAX_MEMBERS */
+    aj_json_skip_ws(sc);
+    if (sc->pos >= sc->len || sc->s[sc->pos] != ':') {
+        return APR_EINVAL;
+    }
+    sc->pos++;
+    return APR_SUCCESS;
+}
+
+static int aj_json_scan_digits(aj_json_scan_t *sc)
+{
+    apr_size_t start = sc->pos;
+
+    while (sc->pos < sc->len && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9') {
+        sc->pos++;
+    }
+    return sc->pos > start;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static apr_status_t aj_json_scan_number(aj_json_scan_t *sc)
+{
+    if (sc->s[sc->pos] == '-') {
+        sc->pos++;
+    }
+    if (sc->pos < sc->len && sc->s[sc->pos] == '0') {
+        sc->pos++;
+    }
+    else if (!aj_json_scan_digits(sc)) {
+        return APR_EINVAL;
+    }
+    if (sc->pos < sc->len && sc->s[sc->pos] == '.') {
+        sc->pos++;
+        if (!aj_json_scan_digits(sc)) {
+            return APR_EINVAL;
+        }
+    }
+    if (sc->pos < sc->len && (sc->s[sc->pos] == 'e' || sc->s[sc->pos] == 'E')) {
+        sc->pos++;
+        if (sc->pos < sc->len && (sc->s[sc->pos] == '+' || sc->s[sc->pos] == '-')) {
+            sc->pos++;
+        }
+        if (!aj_json_scan_digits(sc)) {
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t aj_json_scan_literal(aj_json_scan_t *sc)
+{
+    static const char *const literals[] = { "true", "false", "null" };
+    apr_size_t i, n;
+
+    for (i = 0; i < sizeof(literals) / sizeof(literals[0]); ++i) {
+        n = strlen(literals[i]);
+        if (sc->len - sc->pos >= n && !memcmp(sc->s + sc->pos, literals[i], n)) {
+            sc->pos += n;
+            return APR_SUCCESS;
+        }
+    }
+    return APR_EINVAL;
+}
+
+/* The whole document: one value, then only whitespace. */
+static apr_status_t aj_json_scan(aj_json_scan_t *sc)
+{
+    apr_status_t rv;
+    unsigned char c;
+    int want_value = 1;
+
+    for (;;) {
+        aj_json_skip_ws(sc);
+        if (want_value) {
+            if (sc->pos >= sc->len) {
+                return APR_EINVAL;
+            }
+            c = sc->s[sc->pos];
+            if (c == '{' || c == '[') {
+                if (sc->depth >= sc->max_depth) {
+                    return APR_EINVAL;
+                }
+                sc->closer[sc->depth] = (c == '{') ? '}' : ']';
+                sc->first[sc->depth] = sc->nnames;
+                sc->depth++;
+                sc->pos++;
+                aj_json_skip_ws(sc);
+                if (sc->pos < sc->len && sc->s[sc->pos] == sc->closer[sc->depth - 1]) {
+                    want_value = 0;         /* empty; the closer is read below */
+                    continue;
+                }
+                if (c == '{' && (rv = aj_json_scan_member(sc)) != APR_SUCCESS) {
+                    return rv;
+                }
+                continue;
+            }
+            if (c == '"') {
+                rv = aj_json_scan_string(sc, NULL);
+            }
+            else if (c == '-' || (c >= '0' && c <= '9')) {
+                rv = aj_json_scan_number(sc);
+            }
+            else {
+                rv = aj_json_scan_literal(sc);
+            }
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            want_value = 0;
+            continue;
+        }
+        /* After a value: the end, a separator or a closer. */
+        if (sc->depth == 0) {
+            return sc->pos == sc->len ? APR_SUCCESS : APR_EINVAL;
+        }
+        if (sc->pos >= sc->len) {
+            return APR_EINVAL;
+        }
+        c = sc->s[sc->pos++];
+        if (c == sc->closer[sc->depth - 1]) {
+            sc->depth--;
+            sc->nnames = sc->first[sc->depth];      /* forget its names */
+        }
+        else if (c == ',') {
+            if (sc->closer[sc->depth - 1] == '}'
+                && (rv = aj_json_scan_member(sc)) != APR_SUCCESS) {
+                return rv;
+            }
+            want_value = 1;
+        }
+        else {
+            return APR_EINVAL;
+        }
+    }
+}
+
+static apr_status_t aj_json_cleanup(void *data)
+{
+    json_object_put(data);
+    return APR_SUCCESS;
+}
+
+json_object *aj_json_own(apr_pool_t *p, json_object *obj)
+{
+    if (obj) {
+        apr_pool_cleanup_register(p, obj, aj_json_cleanup, apr_pool_cleanup_null);
+    }
+    return obj;
+}
+
+apr_status_t aj_json_parse(json_object **out, apr_pool_t *p, const char *text, apr_size_t len,
+                           const aj_json_limits_t *limits)
+{
+    aj_json_scan_t sc;
+    struct json_tokener *tok = NULL;
+    json_object *obj = NULL;
+    apr_status_t rv;
+
+    if (len > limits->max_len || len > AJ_JSON_SCAN_MAX_LEN) {
+        rv = AJ_E2BIG;
+        goto cleanup;
+    }
+    if (!text || limits->max_depth < 1) {
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
+    /* Only the scalars: the arrays are written before they are read. */
+    sc.s = (const unsigned char *)text;
+    sc.len = len;
+    sc.pos = 0;
+    sc.max_depth = limits->max_depth < AJ_JSON_SCAN_DEPTH ? limits->max_depth
+                                                          : AJ_JSON_SCAN_DEPTH;
+    sc.depth = sc.nnames = sc.total = 0;
+    rv = aj_json_scan(&sc);
+    if (rv != APR_SUCCESS) {
+        goto cleanup;
+    }
+
+    tok = json_tokener_new_ex(sc.max_depth + 1);
+    if (!tok) {
+        rv = APR_ENOMEM;
+        goto cleanup;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    obj = json_tokener_parse_ex(tok, text, (int)len);
+    if (!obj && json_tokener_get_error(tok) == json_tokener_continue) {
+        /* A top-level scalar ends only at the end of the input. */
+        obj = json_tokener_parse_ex(tok, "", 1);
+    }
+    if (!obj || json_tokener_get_error(tok) != json_tokener_success) {
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
+    if (limits->require_object && !json_object_is_type(obj, json_type_object)) {
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
+    *out = aj_json_own(p, obj);
+    obj = NULL;
+    rv = APR_SUCCESS;
+
+cleanup:
+    if (obj) {
+        json_object_put(obj);
+    }
+    if (tok) {
+        json_tokener_free(tok);
+    }
+    return rv;
+}
+
+const char *aj_json_dump(apr_pool_t *p, json_object *obj)
+{
+    const char *s = json_object_to_json_string_ext(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+    return s ? apr_pstrdup(p, s) : NULL;
+}

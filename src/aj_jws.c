@@ -1,0 +1,314 @@
+/*
+ * aj_jws.c — compact JWS (RFC 7515 §7.1) with RFC 8725's rules.
+ *
+ * Verification order (each step only after the previous one passed):
+ *  1. size (AJ_TOKEN_MAX_LEN) — before anything proportional to the input;
+ *  2. exactly three segments, each strict base64url, header and payload
+ *     non-empty;
+ *  3. the header: a JSON object within aj_json_token_limits; "alg" a string
+ *     naming a known algorithm (exact case; "none" is not one); "kid", when
+ *     present, a string; "crit" refused (we implement no extension);
+ *     "jku", "x5u", "jwk", "x5c" ignored, never used to find a key;
+ *  4. the candidate keys: the configured ones with the token's kid (when it
+ *     has one) and exactly the token's alg;
+ *  5. the signature against each candidate;
+ *  6. only then the payload (a JSON object) and its registered claims.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "aj_b64.h"
+#include "aj_json.h"
+#include "aj_jws.h"
+
+#define AJ_JWS_SEP              '.'
+#define AJ_JWS_SEGMENTS         3
+#define AJ_JWS_TYP              "JWT"   /* RFC 7519 §5.1 */
+/* aj_jws_looks_like_jwt() decodes the header one base64url group (4
+ * characters, 3 bytes) at a time into a buffer of this size. */
+#define AJ_JWS_PEEK_CHARS       4
+#define AJ_JWS_PEEK_BYTES       3
+
+/* The three segments of a compact JWS. */
+typedef struct {
+    const char *seg[AJ_JWS_SEGMENTS];
+    apr_size_t len[AJ_JWS_SEGMENTS];
+} aj_jws_parts_t;
+
+enum { AJ_JWS_HEADER = 0, AJ_JWS_PAYLOAD = 1, AJ_JWS_SIGNATURE = 2 };
+
+/* Splits at exactly two '.' and checks every segment is strict base64url
+ * with a non-empty header and payload.  Allocates nothing. */
+static int aj_jws_split(aj_jws_parts_t *parts, const char *s, apr_size_t len)
+{
+    apr_size_t i, start = 0;
+    int n = 0;
+
+    if (!s || len > AJ_TOKEN_MAX_LEN) {
+        return 0;
+    }
+    for (i = 0; i <= len; ++i) {
+        if (i == len || s[i] == AJ_JWS_SEP) {
+            if (n == AJ_JWS_SEGMENTS) {
+                return 0;
+            }
+            parts->seg[n] = s + start;
+            parts->len[n] = i - start;
+            if (!aj_b64url_valid(parts->seg[n], parts->len[n])) {
+                return 0;
+            }
+            ++n;
+            start = i + 1;
+        }
+    }
+    return n == AJ_JWS_SEGMENTS && parts->len[AJ_JWS_HEADER] > 0
+           && parts->len[AJ_JWS_PAYLOAD] > 0;
+}
+
+/* Decodes and parses one segment as a JSON object. */
+static apr_status_t aj_jws_segment_json(json_object **out, apr_pool_t *p, const char *seg,
+                                        apr_size_t len)
+{
+    unsigned char *raw = NULL;
+    apr_size_t rawlen = 0;
+    apr_status_t rv;
+
+    rv = aj_b64url_decode(&raw, &rawlen, p, seg, len);
+    if (rv == APR_SUCCESS) {
+        rv = aj_json_parse(out, p, (const char *)raw, rawlen, &aj_json_token_limits);
+    }
+    return rv;
+}
+
+/* The JOSE header rules of step 3.  AJ_OK with *alg and *kid set. */
+static aj_verdict_e aj_jws_check_header(aj_alg_e *alg, const char **kid, json_object *hdr)
+{
+    json_object *v = NULL;
+    aj_alg_e a;
+
+    if (!json_object_object_get_ex(hdr, "alg", &v) || !json_object_is_type(v, json_type_string)) {
+        return AJ_MALFORMED;
+    }
+    a = aj_alg_from_name(json_object_get_string(v), (apr_size_t)json_object_get_string_len(v));
+    if (a == AJ_ALG_UNKNOWN) {
+        return AJ_BAD_ALG;
+    }
+    *kid = NULL;
+    if (json_object_object_get_ex(hdr, "kid", &v)) {
+        if (!json_object_is_type(v, json_type_string)) {
+            return AJ_MALFORMED;
+        }
+        *kid = json_object_get_string(v);
+    }
+    if (json_object_object_get_ex(hdr, "crit", &v)) {
+        /* RFC 7515 §4.1.11: a non-empty array of names.  We understand no
+         * extension, so a well-formed crit is unsupported; anything else
+         * is a malformed header. */
+        apr_size_t i, n;
+        if (!json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0) {
+            return AJ_MALFORMED;
+        }
+        n = json_object_array_length(v);
+        for (i = 0; i < n; ++i) {
+            if (!json_object_is_type(json_object_array_get_idx(v, i), json_type_string)) {
+                return AJ_MALFORMED;
+            }
+        }
+        return AJ_BAD_CRIT;
+    }
+    *alg = a;
+    return AJ_OK;
+}
+
+/* Step 4: may this configured key verify a token with alg and kid? */
+static int aj_jws_key_applies(const aj_key_t *key, aj_alg_e alg, const char *kid)
+{
+    const char *kkid = aj_key_kid(key);
+
+    if (aj_key_alg(key) != alg) {
+        return 0;
+    }
+    return !kid || (kkid && !strcmp(kkid, kid));
+}
+
+apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool_t *p,
+                           const char *token, apr_size_t len, const aj_keyset_t *keys,
+                           const aj_policy_t *policy, apr_int64_t now)
+{
+    aj_jws_parts_t parts;
+    json_object *hdr = NULL, *payload = NULL;
+    aj_claims_t *cl = NULL;
+    aj_verdict_e v = AJ_MALFORMED;
+    aj_alg_e alg = AJ_ALG_UNKNOWN;
+    const char *kid = NULL;
+    unsigned char *sig = NULL;
+    apr_size_t siglen = 0, input_len;
+    int i, candidates = 0, match = 0;
+    apr_status_t rv = APR_SUCCESS;
+
+    /* Steps 1 and 2: no allocation before these. */
+    if (!aj_jws_split(&parts, token, len)) {
+        goto cleanup;
+    }
+    /* Step 3. */
+    if (aj_jws_segment_json(&hdr, p, parts.seg[AJ_JWS_HEADER], parts.len[AJ_JWS_HEADER])
+        != APR_SUCCESS) {
+        goto cleanup;
+    }
+    v = aj_jws_check_header(&alg, &kid, hdr);
+    if (v != AJ_OK) {
+        goto cleanup;
+    }
+    /* Steps 4 and 5: the signing input is "header.payload" as sent. */
+    v = AJ_BAD_ALG;
+    if (aj_b64url_decode(&sig, &siglen, p, parts.seg[AJ_JWS_SIGNATURE],
+                         parts.len[AJ_JWS_SIGNATURE]) != APR_SUCCESS) {
+        v = AJ_MALFORMED;       /* cannot happen: split checked it */
+        goto cleanup;
+    }
+    input_len = parts.len[AJ_JWS_HEADER] + 1 + parts.len[AJ_JWS_PAYLOAD];
+    for (i = 0; i < aj_keyset_count(keys) && !match; ++i) {
+        const aj_key_t *key = aj_keyset_get(keys, i);
+        if (!aj_jws_key_applies(key, alg, kid)) {
+            continue;
+        }
+        ++candidates;
+        rv = aj_key_verify(&match, p, key, (const unsigned char *)token, input_len, sig, siglen);
+        if (rv != APR_SUCCESS) {
+            goto cleanup;       /* the check could not run: no verdict */
+        }
+    }
+    if (!candidates) {
+        goto cleanup;
+    }
+    if (!match) {
+        v = AJ_BAD_SIG;
+        goto cleanup;
+    }
+    /* Step 6. */
+    v = AJ_MALFORMED;
+    if (aj_jws_segment_json(&payload, p, parts.seg[AJ_JWS_PAYLOAD], parts.len[AJ_JWS_PAYLOAD])
+        != APR_SUCCESS) {
+        goto cleanup;
+    }
+    cl = aj_claims_wrap(p, payload);
+    v = aj_claims_check(cl, policy, now);
+
+cleanup:
+    if (rv == APR_SUCCESS) {
+        *verdict = v;
+        if (v == AJ_OK) {
+            *claims = cl;
+        }
+    }
+    return rv;
+}
+
+/* obj[name] = value; 0 when out of memory. */
+static int aj_jws_add_string(json_object *obj, const char *name, const char *value)
+{
+    json_object *v = json_object_new_string(value);
+
+    if (!v || json_object_object_add(obj, name, v) != 0) {
+        json_object_put(v);
+        return 0;
+    }
+    return 1;
+}
+
+apr_status_t aj_jws_sign(const char **token, apr_pool_t *p, const aj_key_t *key,
+                         const char *payload_json, apr_size_t len)
+{
+    json_object *hdr = NULL;
+    const char *hdr_json, *h64, *p64, *input;
+    unsigned char *sig = NULL;
+    apr_size_t siglen = 0;
+    apr_status_t rv;
+
+    if (!key || !payload_json || !len) {
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
+    if (!aj_key_can_sign(key)) {
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
+    hdr = aj_json_own(p, json_object_new_object());
+    if (!hdr || !aj_jws_add_string(hdr, "alg", aj_alg_name(aj_key_alg(key)))
+        || !aj_jws_add_string(hdr, "typ", AJ_JWS_TYP)
+        || (aj_key_kid(key) && !aj_jws_add_string(hdr, "kid", aj_key_kid(key)))
+        || !(hdr_json = aj_json_dump(p, hdr))) {
+        rv = APR_ENOMEM;
+        goto cleanup;
+    }
+    h64 = aj_b64url_encode(p, (const unsigned char *)hdr_json, strlen(hdr_json));
+    p64 = aj_b64url_encode(p, (const unsigned char *)payload_json, len);
+    input = apr_pstrcat(p, h64, ".", p64, NULL);
+    rv = aj_key_sign(&sig, &siglen, p, key, (const unsigned char *)input, strlen(input));
+    if (rv != APR_SUCCESS) {
+        goto cleanup;
+    }
+    input = apr_pstrcat(p, input, ".", aj_b64url_encode(p, sig, siglen), NULL);
+    /* Never mint a token that aj_jws_verify() would refuse for its size. */
+    if (strlen(input) > AJ_TOKEN_MAX_LEN) {
+        rv = AJ_E2BIG;
+        goto cleanup;
+    }
+    *token = input;
+
+cleanup:
+    return rv;
+}
+
+int aj_jws_looks_like_jwt(const char *s, apr_size_t len)
+{
+    aj_jws_parts_t parts;
+    unsigned char buf[AJ_JWS_PEEK_BYTES];
+    apr_size_t i, k, n = 0, chunk;
+
+    if (!aj_jws_split(&parts, s, len) || parts.len[AJ_JWS_SIGNATURE] == 0) {
+        return 0;
+    }
+    /* The header's first non-whitespace byte must be '{'. */
+    for (i = 0; i < parts.len[AJ_JWS_HEADER]; i += chunk) {
+        chunk = parts.len[AJ_JWS_HEADER] - i;
+        if (chunk > AJ_JWS_PEEK_CHARS) {
+            chunk = AJ_JWS_PEEK_CHARS;
+        }
+        if (aj_b64url_decode_buf(buf, sizeof(buf), &n, parts.seg[AJ_JWS_HEADER] + i, chunk)
+            != APR_SUCCESS) {
+            return 0;
+        }
+        for (k = 0; k < n; ++k) {
+            if (buf[k] != ' ' && buf[k] != '\t' && buf[k] != '\n' && buf[k] != '\r') {
+                return buf[k] == '{';
+            }
+        }
+    }
+    return 0;
+}
+
+apr_status_t aj_jws_decode(json_object **header, json_object **payload, apr_pool_t *p,
+                           const char *token, apr_size_t len)
+{
+    aj_jws_parts_t parts;
+    json_object *h = NULL, *b = NULL;
+    apr_status_t rv = APR_EINVAL;
+
+    if (!aj_jws_split(&parts, token, len)) {
+        goto cleanup;
+    }
+    if (aj_jws_segment_json(&h, p, parts.seg[AJ_JWS_HEADER], parts.len[AJ_JWS_HEADER])
+            != APR_SUCCESS
+        || aj_jws_segment_json(&b, p, parts.seg[AJ_JWS_PAYLOAD], parts.len[AJ_JWS_PAYLOAD])
+            != APR_SUCCESS) {
+        goto cleanup;
+    }
+    *header = h;
+    *payload = b;
+    rv = APR_SUCCESS;
+
+cleanup:
+    return rv;
+}

@@ -1,0 +1,701 @@
+"""A small harness that runs a private Apache httpd for the integration tests.
+
+In the spirit of mod_md's test/pyhttpd (our own code): the httpd.conf is
+written from `apxs -q` paths into a temporary ServerRoot, the server is started
+and stopped with apachectl / its PidFile, and the error log is read back so
+that every test can check that nothing unexpected was logged.
+
+Only the Python standard library is used here.
+"""
+
+import base64
+import http.client
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import string
+import subprocess
+import threading
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODULE_PATH = os.path.join(REPO, ".libs", "mod_auth_jwt.so")
+BUILD_DIR = os.path.join(REPO, "build", "itest")
+
+# Stock modules the test servers load (our module comes last).
+STOCK_MODULES = [
+    ("mpm_event_module", "mod_mpm_event.so"),
+    ("authn_core_module", "mod_authn_core.so"),
+    ("authn_file_module", "mod_authn_file.so"),
+    ("authz_core_module", "mod_authz_core.so"),
+    ("authz_user_module", "mod_authz_user.so"),
+    ("authz_host_module", "mod_authz_host.so"),
+    ("auth_basic_module", "mod_auth_basic.so"),
+    ("dbd_module", "mod_dbd.so"),
+    ("socache_shmcb_module", "mod_socache_shmcb.so"),
+    ("mime_module", "mod_mime.so"),
+    ("dir_module", "mod_dir.so"),
+    ("alias_module", "mod_alias.so"),
+    ("headers_module", "mod_headers.so"),
+    ("env_module", "mod_env.so"),
+    ("setenvif_module", "mod_setenvif.so"),
+    ("lua_module", "mod_lua.so"),
+]
+
+# Error log lines that fail a test unless it declares them expected.
+RE_LOG_LEVEL = re.compile(r"^\[[^\]]*\] \[(?:(?P<module>[^:\]]+):)?(?P<level>[a-z0-9]+)\]")
+BAD_LEVELS = {"error", "crit", "alert", "emerg"}
+RE_LOG_FATAL = re.compile(r"exit signal|AH00052")
+
+START_TIMEOUT = 15.0
+STOP_TIMEOUT = 15.0
+
+
+def apxs_query(var):
+    out = subprocess.run(["apxs", "-q", var], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def free_port():
+    """A port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def basic(user, password):
+    """The value of an Authorization header for HTTP Basic."""
+    raw = f"{user}:{password}".encode("utf-8")
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def clean_stale_roots(env):
+    """Removes ServerRoots left by earlier runs whose pytest process is gone."""
+    if not os.path.isdir(env.build_dir):
+        return
+    for d in os.listdir(env.build_dir):
+        pid = d.split("-", 1)[0]
+        root = os.path.join(env.build_dir, d)
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            # an httpd a crashed run left behind: stop it (it runs from this root)
+            try:
+                with open(os.path.join(root, "run", "httpd.pid")) as f:
+                    hpid = int(f.read().strip())
+                with open(f"/proc/{hpid}/cmdline", "rb") as f:
+                    if root.encode() in f.read():
+                        os.kill(hpid, signal.SIGTERM)
+            except (OSError, ValueError):
+                pass
+            shutil.rmtree(root, ignore_errors=True)
+
+
+class Env:
+    """Where httpd and its modules live on this machine."""
+
+    def __init__(self):
+        self.repo = REPO
+        self.libexecdir = apxs_query("LIBEXECDIR")
+        self.sbindir = apxs_query("SBINDIR")
+        self.apachectl = os.path.join(self.sbindir, "apachectl")
+        if not os.path.exists(self.apachectl):
+            self.apachectl = shutil.which("apachectl") or shutil.which("apache2ctl")
+        self.module_path = MODULE_PATH
+        self.is_root = os.geteuid() == 0
+        self.run_user = "www-data" if self.is_root else None
+        self.build_dir = BUILD_DIR
+
+    def module_built(self):
+        return os.path.exists(self.module_path)
+
+
+class Response:
+    def __init__(self, status, reason, headers, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers          # list of (name, value), in wire order
+        self.body = body                # bytes
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def header_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.headers!r} {self.body[:300]!r}>"
+
+
+class ErrorLog:
+    """Reads the error log from a remembered position forward."""
+
+    def __init__(self, path):
+        self.path = path
+        self.pos = 0
+
+    def size(self):
+        try:
+            return os.path.getsize(self.path)
+        except FileNotFoundError:
+            return 0
+
+    def mark(self):
+        self.pos = self.size()
+
+    def read_since_mark(self):
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def read_all(self):
+        try:
+            with open(self.path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def tail(self, n=40):
+        return "\n".join(self.read_all().splitlines()[-n:])
+
+    @staticmethod
+    def bad_lines(text, expected=()):
+        """Lines at error level or worse (or a child crash) not matching expected."""
+        bad = []
+        pats = [re.compile(p) for p in expected]
+        for line in text.splitlines():
+            m = RE_LOG_LEVEL.match(line)
+            is_bad = (m is not None and m.group("level") in BAD_LEVELS) or \
+                RE_LOG_FATAL.search(line) is not None
+            if is_bad and not any(p.search(line) for p in pats):
+                bad.append(line)
+        return bad
+
+
+class HttpdError(Exception):
+    pass
+
+
+class Httpd:
+    """One private httpd instance with its own ServerRoot."""
+
+    _seq = 0
+    _seq_lock = threading.Lock()
+
+    def __init__(self, env, name, config="", loglevel=None,
+                 load_module=True, signing_key=True, server_config=""):
+        self.env = env
+        with Httpd._seq_lock:
+            Httpd._seq += 1
+            seq = Httpd._seq
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60]
+        self.root = os.path.join(env.build_dir, f"{os.getpid()}-{seq:03d}-{safe}")
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self.config = config
+        self.server_config = server_config
+        if loglevel is None:
+            loglevel = "info auth_jwt:debug" if load_module else "info"
+        self.loglevel = loglevel
+        self.load_module = load_module
+        self.signing_key = signing_key
+        self.conf_path = os.path.join(self.root, "conf", "httpd.conf")
+        self.data_dir = os.path.join(self.root, "data")
+        self.db_path = os.path.join(self.data_dir, "users.db")
+        self.htdocs = os.path.join(self.root, "htdocs")
+        self.secret_path = os.path.join(self.root, "conf", "hs256.key")
+        self.pid_path = os.path.join(self.root, "run", "httpd.pid")
+        self.error_log_path = os.path.join(self.root, "logs", "error_log")
+        self.access_log_path = os.path.join(self.root, "logs", "access_log")
+        self.error_log = ErrorLog(self.error_log_path)
+        self.secret = None
+        self.running = False
+        self.expected_log = []
+        self._setup_dirs()
+
+    def expect_log(self, *regexes):
+        """Declares error-log lines (regexes) that the running test causes on purpose."""
+        self.expected_log.extend(regexes)
+
+    # ---- files ------------------------------------------------------------
+
+    def _setup_dirs(self):
+        if os.path.exists(self.root):
+            shutil.rmtree(self.root)
+        for d in ("conf", "logs", "run", "data", "htdocs"):
+            os.makedirs(os.path.join(self.root, d))
+        # the run user must reach htdocs and data through every parent
+        for d in (self.env.build_dir, os.path.dirname(self.env.build_dir), self.root,
+                  self.htdocs):
+            os.chmod(d, 0o755)
+        with open(os.path.join(self.htdocs, "index.html"), "w") as f:
+            f.write("<!doctype html><title>itest</title><p>hello from the test server</p>\n")
+        # 64 url-safe characters: a 512-bit HS256 secret (RFC 7518 wants >= 32 bytes)
+        alphabet = string.ascii_letters + string.digits + "-_"
+        self.secret = "".join(secrets.choice(alphabet) for _ in range(64)).encode("ascii")
+        self.write_file(self.secret_path, self.secret, mode=0o600)
+        if self.env.run_user:
+            pw = pwd.getpwnam(self.env.run_user)
+            os.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
+            os.chmod(self.data_dir, 0o750)
+
+    @staticmethod
+    def write_file(path, data, mode=0o644):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(path, mode)
+
+    def substitute(self, text):
+        """Fills @ROOT@, @DATA@, @HTDOCS@, @SECRET@, @REPO@, @CONF@, @PORT@ in text."""
+        repl = {
+            "@ROOT@": self.root,
+            "@DATA@": self.data_dir,
+            "@HTDOCS@": self.htdocs,
+            "@SECRET@": self.secret_path,
+            "@REPO@": self.env.repo,
+            "@CONF@": os.path.join(self.env.repo, "conf"),
+            "@PORT@": str(self.port),
+            "@DB@": self.db_path,
+        }
+        for k, v in repl.items():
+            text = text.replace(k, v)
+        return text
+
+    def render_conf(self, config=None, server_config=None, load_module=None,
+                    signing_key=None, loglevel=None):
+        config = self.config if config is None else config
+        server_config = self.server_config if server_config is None else server_config
+        load_module = self.load_module if load_module is None else load_module
+        signing_key = self.signing_key if signing_key is None else signing_key
+        loglevel = self.loglevel if loglevel is None else loglevel
+        lib = self.env.libexecdir
+        lines = [
+            "# written by tests/integration/pyhttpd.py",
+            f'ServerRoot "{self.root}"',
+            "ServerName 127.0.0.1",
+            f"Listen 127.0.0.1:{self.port}",
+            f'PidFile "{self.pid_path}"',
+            f'DefaultRuntimeDir "{self.root}/run"',
+        ]
+        for name, so in STOCK_MODULES:
+            lines.append(f'LoadModule {name} "{lib}/{so}"')
+        if load_module:
+            lines.append(f'LoadModule auth_jwt_module "{self.env.module_path}"')
+        if self.env.run_user:
+            lines += [f"User {self.env.run_user}", f"Group {self.env.run_user}"]
+        lines += [
+            "StartServers 2",
+            "ServerLimit 2",
+            "ThreadLimit 10",
+            "ThreadsPerChild 10",
+            "MaxRequestWorkers 20",
+            "MinSpareThreads 10",
+            "MaxSpareThreads 30",
+            "MaxConnectionsPerChild 0",
+            "Timeout 30",
+            "KeepAlive On",
+            f'ErrorLog "{self.error_log_path}"',
+            f"LogLevel {loglevel}",
+            'LogFormat "%h %u %t \\"%r\\" %>s %b %P" itest',
+            f'CustomLog "{self.access_log_path}" itest',
+            "TypesConfig /etc/mime.types",
+            f'DocumentRoot "{self.htdocs}"',
+            "DirectoryIndex index.html",
+            "<Directory />",
+            "    AllowOverride None",
+            "    Require all denied",
+            "</Directory>",
+            f'<Directory "{self.htdocs}">',
+            "    Require all granted",
+            "</Directory>",
+            "DBDriver sqlite3",
+            f'DBDParams "{self.db_path}"',
+        ]
+        if load_module and signing_key:
+            lines.append(f'AuthJWTSigningKey HS256 "file:{self.secret_path}"')
+        if server_config:
+            lines.append(self.substitute(server_config))
+        if config:
+            lines.append(self.substitute(config))
+        return "\n".join(lines) + "\n"
+
+    def write_conf(self, **kw):
+        self.write_file(self.conf_path, self.render_conf(**kw))
+
+    # ---- control ----------------------------------------------------------
+
+    def _apachectl(self, *args, timeout=60):
+        env = dict(os.environ)
+        env.pop("APACHE_ARGUMENTS", None)
+        p = subprocess.run([self.env.apachectl, "-f", self.conf_path, *args],
+                           capture_output=True, text=True, timeout=timeout, env=env)
+        return p.returncode, (p.stdout + p.stderr)
+
+    def configtest(self, **kw):
+        """Writes the config (kw as render_conf) and runs `apachectl -f CONF -t`."""
+        self.write_conf(**kw)
+        return self._apachectl("-t")
+
+    def pid(self):
+        try:
+            with open(self.pid_path) as f:
+                return int(f.read().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    @staticmethod
+    def _alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            return state not in ("Z", "X")
+        except (FileNotFoundError, IndexError, ProcessLookupError):
+            return False
+
+    def _port_open(self):
+        try:
+            with socket.create_connection((self.host, self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def _count_ready(self):
+        return self.error_log.read_all().count("resuming normal operations")
+
+    def _wait_ready(self, ready_before, what):
+        deadline = time.time() + START_TIMEOUT
+        while time.time() < deadline:
+            pid = self.pid()
+            if pid and self._alive(pid) and self._count_ready() > ready_before \
+                    and self._port_open():
+                return
+            time.sleep(0.05)
+        raise HttpdError(f"httpd did not become ready after {what}\n"
+                         f"--- error_log tail:\n{self.error_log.tail()}")
+
+    def start(self):
+        self.write_conf()
+        ready = self._count_ready()
+        rc, out = self._apachectl("-k", "start")
+        if rc != 0:
+            raise HttpdError(f"apachectl start failed ({rc}):\n{out}\n"
+                             f"--- error_log tail:\n{self.error_log.tail()}")
+        self._wait_ready(ready, "start")
+        self.running = True
+
+    def _signal_restart(self, how):
+        ready = self._count_ready()
+        rc, out = self._apachectl("-k", how)
+        if rc != 0:
+            raise HttpdError(f"apachectl -k {how} failed ({rc}):\n{out}")
+        self._wait_ready(ready, how)
+
+    def restart(self):
+        """Rewrites the config and does `-k restart` (children replaced at once)."""
+        self.write_conf()
+        self._signal_restart("restart")
+
+    def graceful(self):
+        """Rewrites the config and does `-k graceful`."""
+        self.write_conf()
+        self._signal_restart("graceful")
+
+    def stop(self):
+        """SIGTERM to the pid in the PidFile, then waits for it to be gone."""
+        pid = self.pid()
+        self.running = False
+        if not pid or not self._alive(pid):
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + STOP_TIMEOUT
+        while time.time() < deadline:
+            if not self._alive(pid):
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            raise HttpdError(f"httpd pid {pid} did not stop on SIGTERM")
+        # the listener socket may linger briefly after the parent is gone
+        deadline = time.time() + 5
+        while self._port_open() and time.time() < deadline:
+            time.sleep(0.05)
+
+    def child_pids(self):
+        pid = self.pid()
+        kids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+                    kids.append(int(d))
+            except (FileNotFoundError, IndexError, ValueError):
+                pass
+        return kids
+
+    # ---- HTTP -------------------------------------------------------------
+
+    @property
+    def url(self):
+        return f"http://{self.host}:{self.port}"
+
+    def request(self, method, path, headers=None, body=None, auth=None, bearer=None,
+                json_body=None, timeout=30):
+        """One request on a fresh connection.
+
+        headers: a list of (name, value) pairs (duplicates allowed) or a dict.
+        auth: (user, password) for Basic; bearer: a token for Bearer.
+        json_body: serialised to JSON with Content-Type application/json.
+        """
+        hdrs = []
+        if isinstance(headers, dict):
+            hdrs = list(headers.items())
+        elif headers:
+            hdrs = list(headers)
+        if auth is not None:
+            hdrs.append(("Authorization", basic(*auth)))
+        if bearer is not None:
+            hdrs.append(("Authorization", f"Bearer {bearer}"))
+        if json_body is not None:
+            body = json.dumps(json_body)
+            if not any(k.lower() == "content-type" for k, _ in hdrs):
+                hdrs.append(("Content-Type", "application/json"))
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", f"{self.host}:{self.port}")
+            for k, v in hdrs:
+                conn.putheader(k, v)
+            if body is not None:
+                conn.putheader("Content-Length", str(len(body)))
+            elif method in ("POST", "PUT", "PATCH"):
+                conn.putheader("Content-Length", "0")
+            conn.endheaders(body)
+            resp = conn.getresponse()
+            data = resp.read()
+            return Response(resp.status, resp.reason, resp.getheaders(), data)
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def raw(self, data, timeout=30):
+        """Sends raw bytes (a whole request) and parses the response."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        with socket.create_connection((self.host, self.port), timeout=timeout) as s:
+            s.sendall(data)
+            resp = http.client.HTTPResponse(s)
+            resp.begin()
+            body = resp.read()
+            return Response(resp.status, resp.reason, resp.getheaders(), body)
+
+    # ---- store ------------------------------------------------------------
+
+    def sql(self, query, params=()):
+        """Runs one statement on the server's SQLite file; returns all rows."""
+        con = sqlite3.connect(self.db_path, timeout=15)
+        try:
+            cur = con.execute(query, params)
+            rows = cur.fetchall()
+            con.commit()
+        finally:
+            con.close()
+        if self.env.run_user:
+            pw = pwd.getpwnam(self.env.run_user)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                p = self.db_path + suffix
+                if os.path.exists(p):
+                    os.chown(p, pw.pw_uid, pw.pw_gid)
+        return rows
+
+    def access_log_lines(self, marker, count=1, timeout=5.0):
+        """Access-log lines containing marker, waiting until count of them are written
+        (httpd logs a request just after the client has its response)."""
+        deadline = time.time() + timeout
+        while True:
+            lines = [ln for ln in self.read_access_log().splitlines() if marker in ln]
+            if len(lines) >= count or time.time() > deadline:
+                return lines
+            time.sleep(0.05)
+
+    def set_claims(self, username, claims):
+        self.sql("UPDATE users SET claims = ? WHERE username = ?",
+                 (json.dumps(claims), username))
+
+    def read_access_log(self):
+        try:
+            with open(self.access_log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+
+class ServerPool:
+    """Keeps one server running and reuses it while the wanted config is the same."""
+
+    def __init__(self, env):
+        self.env = env
+        self.current = None
+        self.current_key = None
+        self.failed = {}
+
+    def get(self, key, name, fresh=False, **kw):
+        if key in self.failed:
+            raise HttpdError(self.failed[key])
+        if self.current is not None and self.current_key == key and not fresh \
+                and self.current.running:
+            return self.current
+        self.stop_current()
+        server = Httpd(self.env, name, **kw)
+        try:
+            server.start()
+        except HttpdError as e:
+            self.failed[key] = str(e)
+            try:
+                server.stop()
+            except HttpdError:
+                pass
+            raise
+        self.current = server
+        self.current_key = key
+        return server
+
+    def stop_current(self):
+        if self.current is not None:
+            try:
+                self.current.stop()
+            finally:
+                self.current = None
+                self.current_key = None
+
+
+# ---- the REST-auth API as most tests mount it --------------------------------
+
+REALM = "itest"
+
+# Mirrors conf/demo.conf: users, token, resource (mod_lua), login, status.
+API_CONFIG = r"""
+AuthJWTRegistration On
+AuthJWTPasswordMinLength 6
+<Location />
+    AuthzSendForbiddenOnFailure On
+</Location>
+<Location /api/users>
+    SetHandler auth-jwt-users
+</Location>
+<Location /api/token>
+    AuthType JWT
+    AuthName "itest"
+    Require valid-user
+    SetHandler auth-jwt-token
+</Location>
+<Location /api/resource>
+    AuthType JWT
+    AuthName "itest"
+    Require valid-user
+</Location>
+LuaMapHandler "^/api/resource$" "@CONF@/hello.lua"
+<Location /auth/login>
+    SetHandler auth-jwt-login
+</Location>
+<Location /auth/status>
+    AuthType JWT
+    AuthName "itest"
+    Require valid-user
+    SetHandler auth-jwt-status
+</Location>
+"""
+
+# Fast password hashing for suites that register many users.
+FAST_BCRYPT = "AuthJWTBcryptCost 4\n"
+
+_name_lock = threading.Lock()
+_name_seq = [0]
+
+
+def unique_name(prefix="user"):
+    """A user name not used before in this test run."""
+    with _name_lock:
+        _name_seq[0] += 1
+        return f"{prefix}{_name_seq[0]}"
+
+
+def register(server, username=None, password="secret-pw", expect=201):
+    """POSTs a new user to /api/users; returns (username, password, id)."""
+    username = username or unique_name()
+    r = server.post("/api/users", json_body={"username": username, "password": password})
+    assert r.status == expect, r
+    uid = r.json().get("id") if r.status == 201 else None
+    return username, password, uid
+
+
+def get_token(server, username, password, path="/api/token"):
+    r = server.get(path, auth=(username, password))
+    assert r.status == 200, r
+    return r.json()["token"]
+
+
+# ---- hand-made tokens (structure under the test's control) -------------------
+
+def b64url(data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(s):
+    s = s + "=" * (-len(s) % 4)
+    return base64.urlsafe_b64decode(s.encode("ascii"))
+
+
+def sign_hs(header, payload, secret, alg="HS256"):
+    """A compact JWS from raw header/payload bytes (or dicts) signed with HMAC."""
+    import hashlib
+    import hmac
+    if isinstance(header, dict):
+        header = json.dumps(header, separators=(",", ":"))
+    if isinstance(payload, dict):
+        payload = json.dumps(payload, separators=(",", ":"))
+    signing_input = b64url(header) + "." + b64url(payload)
+    digest = {"HS256": hashlib.sha256, "HS384": hashlib.sha384,
+              "HS512": hashlib.sha512}[alg]
+    sig = hmac.new(secret, signing_input.encode("ascii"), digest).digest()
+    return signing_input + "." + b64url(sig)
+
+
+def token_claims(token):
+    """The payload of a compact JWS, not verified."""
+    return json.loads(b64url_decode(token.split(".")[1]))
+
+
+def token_header(token):
+    return json.loads(b64url_decode(token.split(".")[0]))

@@ -1,0 +1,132 @@
+"""Misconfiguration is caught at startup: `apachectl -t` fails with a message
+that names the directive (SPEC §3).  Each bad case has a good twin that passes,
+so the test fails if configtest fails for another reason."""
+
+import os
+
+import pytest
+
+# (id, directive name that must be named, bad config, good twin)
+CASES = [
+    ("unknown-alg", "AuthJWTSigningKey",
+     'AuthJWTSigningKey HS999 "file:@SECRET@"',
+     'AuthJWTSigningKey HS256 "file:@SECRET@"'),
+    ("alg-none", "AuthJWTSigningKey",
+     'AuthJWTSigningKey none "file:@SECRET@"',
+     'AuthJWTSigningKey HS512 "file:@SECRET@"'),
+    ("verify-unknown-alg", "AuthJWTVerifyKey",
+     'AuthJWTVerifyKey XX256 "file:@SECRET@"',
+     'AuthJWTVerifyKey HS256 "file:@SECRET@"'),
+    ("unreadable-key-file", "AuthJWTSigningKey",
+     'AuthJWTSigningKey HS256 "file:@ROOT@/conf/no-such.key"',
+     'AuthJWTSigningKey HS256 "file:@ROOT@/conf/secret32.key"'),
+    ("key-file-is-directory", "AuthJWTSigningKey",
+     'AuthJWTSigningKey HS256 "file:@ROOT@/conf"',
+     'AuthJWTSigningKey HS256 "file:@ROOT@/conf/secret32.key"'),
+    ("hs256-secret-31-bytes", "AuthJWTSigningKey",
+     'AuthJWTSigningKey HS256 "file:@ROOT@/conf/secret31.key"',
+     'AuthJWTSigningKey HS256 "file:@ROOT@/conf/secret32.key"'),
+    ("hs384-secret-47-bytes", "AuthJWTSigningKey",
+     'AuthJWTSigningKey HS384 "file:@ROOT@/conf/secret47.key"',
+     'AuthJWTSigningKey HS384 "file:@ROOT@/conf/secret48.key"'),
+    ("hs512-secret-63-bytes", "AuthJWTSigningKey",
+     'AuthJWTSigningKey HS512 "file:@ROOT@/conf/secret63.key"',
+     'AuthJWTSigningKey HS512 "file:@SECRET@"'),
+    ("rs256-with-hmac-secret", "AuthJWTSigningKey",
+     'AuthJWTSigningKey RS256 "file:@SECRET@"',
+     'AuthJWTSigningKey HS256 "file:@SECRET@"'),
+    ("renew-not-on-off", "AuthJWTRenewWithToken",
+     "AuthJWTRenewWithToken maybe", "AuthJWTRenewWithToken Off"),
+    ("registration-not-on-off", "AuthJWTRegistration",
+     "AuthJWTRegistration yes", "AuthJWTRegistration On"),
+    ("claims-env-not-on-off", "AuthJWTClaimsToEnv",
+     "AuthJWTClaimsToEnv 1", "AuthJWTClaimsToEnv Off"),
+    ("negative-lifetime", "AuthJWTTokenLifetime",
+     "AuthJWTTokenLifetime -5", "AuthJWTTokenLifetime 5"),
+    ("lifetime-not-a-number", "AuthJWTTokenLifetime",
+     "AuthJWTTokenLifetime 10min", "AuthJWTTokenLifetime 600"),
+    ("negative-leeway", "AuthJWTLeeway",
+     "AuthJWTLeeway -1", "AuthJWTLeeway 0"),
+    ("negative-max-session-age", "AuthJWTMaxSessionAge",
+     "AuthJWTMaxSessionAge -60", "AuthJWTMaxSessionAge 60"),
+    ("bcrypt-cost-3", "AuthJWTBcryptCost",
+     "AuthJWTBcryptCost 3", "AuthJWTBcryptCost 4"),
+    ("bcrypt-cost-18", "AuthJWTBcryptCost",
+     "AuthJWTBcryptCost 18", "AuthJWTBcryptCost 17"),
+    ("bcrypt-cost-text", "AuthJWTBcryptCost",
+     "AuthJWTBcryptCost ten", "AuthJWTBcryptCost 10"),
+    ("password-min-not-number", "AuthJWTPasswordMinLength",
+     "AuthJWTPasswordMinLength eight", "AuthJWTPasswordMinLength 8"),
+    ("password-min-negative", "AuthJWTPasswordMinLength",
+     "AuthJWTPasswordMinLength -1", "AuthJWTPasswordMinLength 1"),
+]
+
+
+def _secret_files(server):
+    for n in (31, 32, 47, 48, 63):
+        server.write_file(os.path.join(server.root, "conf", f"secret{n}.key"),
+                          b"k" * n, mode=0o600)
+
+
+def _run(httpd_factory, snippet, where):
+    s = httpd_factory(signing_key=False)
+    _secret_files(s)
+    body = s.substitute(snippet)
+    if where == "location":
+        body = f"<Location /x>\n    {body}\n</Location>\n"
+    # AuthJWTSigningKey must also be valid at server level for the location cases
+    server_key = "" if "SigningKey" in snippet or "VerifyKey" in snippet else \
+        f'AuthJWTSigningKey HS256 "file:{s.secret_path}"\n'
+    rc, out = s.configtest(config=server_key + body)
+    return rc, out + s.error_log.read_all()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_directive_fails_configtest(httpd_factory, case):
+    _, name, bad, good = case
+    rc, out = _run(httpd_factory, bad, "server")
+    assert rc != 0, f"configtest passed with `{bad}`:\n{out}"
+    assert name in out, f"message does not name {name}:\n{out}"
+    rc, out = _run(httpd_factory, good, "server")
+    assert rc == 0, f"good twin `{good}` failed:\n{out}"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "Key" not in c[1]],
+                         ids=[c[0] for c in CASES if "Key" not in c[1]])
+def test_bad_directive_in_location_fails_configtest(httpd_factory, case):
+    _, name, bad, good = case
+    rc, out = _run(httpd_factory, bad, "location")
+    assert rc != 0, f"configtest passed with `{bad}` in <Location>:\n{out}"
+    assert name in out, f"message does not name {name}:\n{out}"
+    rc, out = _run(httpd_factory, good, "location")
+    assert rc == 0, f"good twin `{good}` in <Location> failed:\n{out}"
+
+
+def test_full_valid_config_passes(httpd_factory):
+    s = httpd_factory()
+    rc, out = s.configtest(config=r"""
+AuthJWTIssuer "https://issuer.example"
+AuthJWTAudience api1 api2
+AuthJWTTokenLifetime 900
+AuthJWTLeeway 30
+AuthJWTRenewWithToken Off
+AuthJWTMaxSessionAge 3600
+AuthJWTPasswordLogin On
+AuthJWTRegistration On
+AuthJWTPasswordMinLength 10
+AuthJWTBcryptCost 12
+AuthJWTClaimsToEnv On
+<Location /api/users>
+    SetHandler auth-jwt-users
+</Location>
+<Location /api/token>
+    AuthType JWT
+    AuthName "x"
+    Require valid-user
+    Require jwt-claim role admin
+    Require jwt-scope read
+    SetHandler auth-jwt-token
+</Location>
+""")
+    assert rc == 0, out
+    assert "Syntax OK" in out

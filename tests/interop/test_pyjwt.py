@@ -1,0 +1,131 @@
+"""The core against PyJWT (SPEC §5: tokens issued here verify with PyJWT,
+and tokens PyJWT signs with a configured key verify here).
+
+Drives build/interop/aj_jwtcli (`make interop` builds it and sets AJ_JWTCLI).
+"""
+import json
+import os
+import secrets
+import subprocess
+import time
+
+import jwt
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLI = os.environ.get("AJ_JWTCLI",
+                     os.path.join(HERE, "..", "..", "build", "interop", "aj_jwtcli"))
+# RFC 7518 §3.2: the secret is at least as long as the hash output.
+HMAC_ALGS = {"HS256": 32, "HS384": 48, "HS512": 64}
+
+
+def cli(*args):
+    return subprocess.run([CLI, *[str(a) for a in args]], capture_output=True, text=True,
+                          timeout=30)
+
+
+@pytest.fixture
+def secret_file(tmp_path):
+    """Writes an ASCII secret of n bytes (plus the newline editors add)."""
+    def make(n, name="secret"):
+        secret = secrets.token_hex(n)[:n]
+        path = tmp_path / name
+        path.write_text(secret + "\n")
+        return secret.encode(), path
+    return make
+
+
+def claims(now, **extra):
+    return {"sub": "42", "name": "alice", "iat": now, "nbf": now, "exp": now + 600, **extra}
+
+
+def core_verify(alg, path, token, now):
+    r = cli("verify", alg, path, token, now)
+    assert r.returncode in (0, 1), r.stderr
+    return r.stdout.strip(), r.returncode
+
+
+@pytest.mark.parametrize("alg", sorted(HMAC_ALGS))
+def test_pyjwt_tokens_verify_here(alg, secret_file):
+    secret, path = secret_file(HMAC_ALGS[alg])
+    now = int(time.time())
+    token = jwt.encode(claims(now, role="admin"), secret, algorithm=alg)
+    assert core_verify(alg, path, token, now) == ("ok", 0)
+    assert core_verify(alg, path, token, now + 600) == ("expired", 1)
+    assert core_verify(alg, path, token, now - 1) == ("not_yet_valid", 1)
+
+
+@pytest.mark.parametrize("alg", sorted(HMAC_ALGS))
+def test_core_tokens_verify_in_pyjwt(alg, secret_file):
+    secret, path = secret_file(HMAC_ALGS[alg])
+    now = int(time.time())
+    payload = claims(now, scope="read write", aud_note="a/b")
+    r = cli("sign", alg, path, json.dumps(payload, separators=(",", ":")))
+    assert r.returncode == 0, r.stderr
+    token = r.stdout.strip()
+    assert jwt.get_unverified_header(token) == {"alg": alg, "typ": "JWT"}
+    got = jwt.decode(token, secret, algorithms=[alg], options={"require": ["exp"]})
+    assert got == payload
+    # PyJWT checks our signature for real: a changed payload fails there.
+    head, body, sig = token.split(".")
+    forged = jwt.utils.base64url_encode(
+        json.dumps(dict(payload, sub="1"), separators=(",", ":")).encode()).decode()
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(".".join([head, forged, sig]), secret, algorithms=[alg])
+
+
+def test_core_token_without_exp_fails_pyjwt_require(secret_file):
+    secret, path = secret_file(32)
+    r = cli("sign", "HS256", path, '{"sub":"42"}')
+    assert r.returncode == 0, r.stderr
+    with pytest.raises(jwt.MissingRequiredClaimError):
+        jwt.decode(r.stdout.strip(), secret, algorithms=["HS256"],
+                   options={"require": ["exp"]})
+
+
+def test_other_key_is_bad_sig(secret_file):
+    _, path = secret_file(32, "configured")
+    other, _ = secret_file(32, "other")
+    now = int(time.time())
+    token = jwt.encode(claims(now), other, algorithm="HS256")
+    assert core_verify("HS256", path, token, now) == ("bad_sig", 1)
+
+
+def test_alg_none_is_bad_alg(secret_file):
+    _, path = secret_file(32)
+    now = int(time.time())
+    token = jwt.encode(claims(now), None, algorithm="none")
+    assert token.endswith(".")
+    assert core_verify("HS256", path, token, now) == ("bad_alg", 1)
+
+
+def test_other_hmac_size_is_bad_alg(secret_file):
+    secret, path = secret_file(64)
+    now = int(time.time())
+    token = jwt.encode(claims(now), secret, algorithm="HS512")
+    assert core_verify("HS256", path, token, now) == ("bad_alg", 1)
+    assert core_verify("HS512", path, token, now) == ("ok", 0)
+
+
+def test_rs256_never_verified_with_hmac_secret(secret_file):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    _, path = secret_file(32)
+    now = int(time.time())
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(claims(now), key, algorithm="RS256")
+    assert core_verify("HS256", path, token, now) == ("bad_alg", 1)
+
+
+def test_missing_exp_is_refused(secret_file):
+    secret, path = secret_file(32)
+    token = jwt.encode({"sub": "42"}, secret, algorithm="HS256")
+    assert core_verify("HS256", path, token, int(time.time())) == ("missing_exp", 1)
+
+
+def test_short_secret_refused_at_load(tmp_path):
+    path = tmp_path / "short"
+    path.write_text("x" * 31 + "\n")
+    r = cli("verify", "HS256", path, "a.b.c", 0)
+    assert r.returncode == 2
+    assert "at least 32 bytes" in r.stderr
+    assert "x" * 31 not in r.stderr

@@ -1,0 +1,416 @@
+/*
+ * test_claims.c — registered-claim checks, claim accessors, building issued
+ * claims, random ids.
+ */
+#include "aj_test.h"
+#include "aj_b64.h"
+#include "aj_claims.h"
+#include "aj_json.h"
+
+#define T_NOW 1700000000
+
+static aj_claims_t *claims_of(apr_pool_t *p, const char *json)
+{
+    json_object *o = NULL;
+
+    assert_int_equal(aj_json_parse(&o, p, json, strlen(json), &aj_json_token_limits),
+                     APR_SUCCESS);
+    return aj_claims_wrap(p, o);
+}
+
+static aj_verdict_e check(apr_pool_t *p, const char *json, const aj_policy_t *pol,
+                          apr_int64_t now)
+{
+    return aj_claims_check(claims_of(p, json), pol, now);
+}
+
+static void test_wrap(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    json_object *arr = aj_json_own(p, json_object_new_array());
+    aj_claims_t *c = claims_of(p, "{\"a\":1}");
+
+    assert_null(aj_claims_wrap(p, NULL));
+    assert_null(aj_claims_wrap(p, arr));
+    assert_non_null(c);
+    assert_true(json_object_is_type(aj_claims_object(c), json_type_object));
+    assert_int_equal(aj_claims_check(NULL, NULL, T_NOW), AJ_MALFORMED);
+}
+
+static void test_exp(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_policy_t lee = { NULL, NULL, 10 }, neg = { NULL, NULL, -100 };
+
+    assert_int_equal(check(p, "{\"exp\":1700000001}", NULL, T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":1700000000}", NULL, T_NOW), AJ_EXPIRED);
+    assert_int_equal(check(p, "{\"exp\":1699999990}", &lee, T_NOW), AJ_EXPIRED);
+    assert_int_equal(check(p, "{\"exp\":1699999991}", &lee, T_NOW), AJ_OK);
+    /* A negative leeway counts as none. */
+    assert_int_equal(check(p, "{\"exp\":1700000001}", &neg, T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":1700000000}", &neg, T_NOW), AJ_EXPIRED);
+    /* Missing, or not a number. */
+    assert_int_equal(check(p, "{}", NULL, T_NOW), AJ_MISSING_EXP);
+    assert_int_equal(check(p, "{\"EXP\":1800000000}", NULL, T_NOW), AJ_MISSING_EXP);
+    assert_int_equal(check(p, "{\"exp\":\"1800000000\"}", NULL, T_NOW), AJ_MALFORMED);
+    assert_int_equal(check(p, "{\"exp\":true}", NULL, T_NOW), AJ_MALFORMED);
+    assert_int_equal(check(p, "{\"exp\":null}", NULL, T_NOW), AJ_MALFORMED);
+    assert_int_equal(check(p, "{\"exp\":[1800000000]}", NULL, T_NOW), AJ_MALFORMED);
+    /* Fractions are truncated; huge values saturate (no overflow). */
+    assert_int_equal(check(p, "{\"exp\":1700000000.9}", NULL, T_NOW), AJ_EXPIRED);
+    assert_int_equal(check(p, "{\"exp\":1700000001.5}", NULL, T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":1e300}", NULL, T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":-1e300}", NULL, T_NOW), AJ_EXPIRED);
+    assert_int_equal(check(p, "{\"exp\":18446744073709551615}", NULL, T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":9223372036854775807}", &lee, T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":-9223372036854775808}", &lee, T_NOW), AJ_EXPIRED);
+}
+
+static void test_nbf_iat(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_policy_t lee = { NULL, NULL, 5 }, huge = { NULL, NULL, APR_INT64_MAX };
+
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"nbf\":1700000000}", NULL, T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"nbf\":1700000001}", NULL, T_NOW),
+                     AJ_NOT_YET_VALID);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"nbf\":1700000005}", &lee, T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"nbf\":1700000006}", &lee, T_NOW),
+                     AJ_NOT_YET_VALID);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"nbf\":\"x\"}", NULL, T_NOW), AJ_MALFORMED);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iat\":1700000000}", NULL, T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iat\":1700000001}", NULL, T_NOW),
+                     AJ_BAD_IAT);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iat\":1700000005}", &lee, T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iat\":1700000006}", &lee, T_NOW),
+                     AJ_BAD_IAT);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iat\":false}", NULL, T_NOW), AJ_MALFORMED);
+    /* Type errors are found even when a time check would fail first. */
+    assert_int_equal(check(p, "{\"exp\":1,\"iat\":{}}", NULL, T_NOW), AJ_MALFORMED);
+    /* A leeway as large as it gets overflows nothing. */
+    assert_int_equal(check(p, "{\"exp\":1,\"nbf\":9223372036854775807,\"iat\":9e18}", &huge,
+                           T_NOW), AJ_OK);
+}
+
+static void test_iss(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_policy_t pol = { "https://idp.example", NULL, 0 };
+
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"https://idp.example\"}", &pol,
+                           T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"https://idp.example/\"}", &pol,
+                           T_NOW), AJ_BAD_ISS);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"HTTPS://IDP.EXAMPLE\"}", &pol,
+                           T_NOW), AJ_BAD_ISS);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":[\"https://idp.example\"]}", &pol,
+                           T_NOW), AJ_BAD_ISS);
+    assert_int_equal(check(p, "{\"exp\":1800000000}", &pol, T_NOW), AJ_BAD_ISS);
+    /* Not configured: not checked. */
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"anyone\"}", NULL, T_NOW), AJ_OK);
+}
+
+static void test_aud(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const char *const two[] = { "api", "https://web" };
+    aj_policy_t pol = { NULL, aj_test_strings(p, two, 2), 0 };
+    aj_policy_t none = { NULL, aj_test_strings(p, two, 0), 0 };
+
+#define AUD(a) check(p, "{\"exp\":1800000000,\"aud\":" a "}", &pol, T_NOW)
+    assert_int_equal(AUD("\"api\""), AJ_OK);
+    assert_int_equal(AUD("\"https://web\""), AJ_OK);
+    assert_int_equal(AUD("[\"x\",\"api\"]"), AJ_OK);
+    assert_int_equal(AUD("[\"https://web\"]"), AJ_OK);
+    assert_int_equal(AUD("\"API\""), AJ_BAD_AUD);
+    assert_int_equal(AUD("\"ap\""), AJ_BAD_AUD);
+    assert_int_equal(AUD("[\"x\",\"y\"]"), AJ_BAD_AUD);
+    assert_int_equal(AUD("[]"), AJ_BAD_AUD);
+    assert_int_equal(AUD("[\"api\",1]"), AJ_BAD_AUD);
+    assert_int_equal(AUD("[[\"api\"]]"), AJ_BAD_AUD);
+    assert_int_equal(AUD("{\"api\":1}"), AJ_BAD_AUD);
+    assert_int_equal(AUD("null"), AJ_BAD_AUD);
+    assert_int_equal(check(p, "{\"exp\":1800000000}", &pol, T_NOW), AJ_BAD_AUD);
+    /* An empty list: not checked. */
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"aud\":\"x\"}", &none, T_NOW), AJ_OK);
+#undef AUD
+}
+
+static void test_accessors(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_claims_t *c = claims_of(p, "{\"s\":\"str\",\"i\":42,\"d\":1.75,\"neg\":-3.9,\"b\":true,"
+                                  "\"n\":null,\"a\":[\"x\",2,false],\"o\":{\"k\":\"v\"},"
+                                  "\"big\":1e30}");
+    apr_int64_t v = -1;
+
+    assert_string_equal(aj_claims_get_string(c, "s"), "str");
+    assert_null(aj_claims_get_string(c, "i"));
+    assert_null(aj_claims_get_string(c, "missing"));
+    assert_null(aj_claims_get_string(NULL, "s"));
+    assert_true(aj_claims_get_int(c, "i", &v));
+    assert_int_equal(v, 42);
+    assert_true(aj_claims_get_int(c, "d", &v));
+    assert_int_equal(v, 1);
+    assert_true(aj_claims_get_int(c, "neg", &v));
+    assert_int_equal(v, -3);
+    assert_true(aj_claims_get_int(c, "big", &v));
+    assert_true(v == APR_INT64_MAX);
+    v = 7;
+    assert_false(aj_claims_get_int(c, "s", &v));
+    assert_false(aj_claims_get_int(c, "b", &v));
+    assert_false(aj_claims_get_int(c, "missing", &v));
+    assert_int_equal(v, 7);
+
+    assert_true(aj_claims_match(c, "s", "str"));
+    assert_false(aj_claims_match(c, "s", "st"));
+    assert_false(aj_claims_match(c, "s", "STR"));
+    assert_true(aj_claims_match(c, "i", "42"));
+    assert_false(aj_claims_match(c, "i", "42.0"));
+    assert_true(aj_claims_match(c, "d", "1.75"));
+    assert_true(aj_claims_match(c, "b", "true"));
+    assert_false(aj_claims_match(c, "b", "1"));
+    assert_true(aj_claims_match(c, "a", "x"));
+    assert_true(aj_claims_match(c, "a", "2"));
+    assert_true(aj_claims_match(c, "a", "false"));
+    assert_false(aj_claims_match(c, "a", "y"));
+    assert_false(aj_claims_match(c, "n", "null"));
+    assert_false(aj_claims_match(c, "o", "{\"k\":\"v\"}"));
+    assert_false(aj_claims_match(c, "missing", ""));
+    assert_false(aj_claims_match(c, "s", NULL));
+}
+
+static apr_array_header_t *words(apr_pool_t *p, const char *s)
+{
+    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
+    char *copy = apr_pstrdup(p, s), *last = NULL, *w;
+
+    for (w = apr_strtok(copy, " ", &last); w; w = apr_strtok(NULL, " ", &last)) {
+        APR_ARRAY_PUSH(a, const char *) = w;
+    }
+    return a;
+}
+
+static void test_scopes(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_claims_t *str = claims_of(p, "{\"scope\":\"  read   write admin:users \"}");
+    aj_claims_t *arr = claims_of(p, "{\"scope\":[\"read\",\"write\"]}");
+    aj_claims_t *scp = claims_of(p, "{\"scp\":[\"read\"]}");
+    aj_claims_t *scps = claims_of(p, "{\"scp\":\"read write\"}");
+    aj_claims_t *bad = claims_of(p, "{\"scope\":[\"read write\",1]}");
+    aj_claims_t *none = claims_of(p, "{\"sub\":\"x\"}");
+
+    assert_true(aj_claims_has_scopes(str, words(p, "read")));
+    assert_true(aj_claims_has_scopes(str, words(p, "write read")));
+    assert_true(aj_claims_has_scopes(str, words(p, "admin:users")));
+    assert_false(aj_claims_has_scopes(str, words(p, "rea")));
+    assert_false(aj_claims_has_scopes(str, words(p, "read delete")));
+    assert_false(aj_claims_has_scopes(str, words(p, "admin")));
+    assert_true(aj_claims_has_scopes(arr, words(p, "read write")));
+    assert_false(aj_claims_has_scopes(arr, words(p, "admin")));
+    assert_true(aj_claims_has_scopes(scp, words(p, "read")));
+    assert_false(aj_claims_has_scopes(scp, words(p, "write")));
+    assert_true(aj_claims_has_scopes(scps, words(p, "write")));
+    assert_false(aj_claims_has_scopes(bad, words(p, "read")));
+    assert_false(aj_claims_has_scopes(none, words(p, "read")));
+    /* Nothing asked: fail closed. */
+    assert_false(aj_claims_has_scopes(str, words(p, "")));
+    assert_false(aj_claims_has_scopes(str, NULL));
+}
+
+static int collect(void *baton, const char *name, const char *value)
+{
+    apr_table_t *t = baton;
+
+    apr_table_setn(t, name, value);
+    return !strcmp(name, "stop");
+}
+
+static void test_visit(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_claims_t *c = claims_of(p, "{\"s\":\"v\",\"i\":-7,\"d\":2.5,\"b\":false,\"n\":null,"
+                                  "\"o\":{\"x\":1},\"a\":[\"r\",\"w\",3,true],\"e\":[],"
+                                  "\"mixed\":[\"x\",{}],\"stop\":\"here\",\"after\":\"no\"}");
+    apr_table_t *t = apr_table_make(p, 8);
+
+    aj_claims_visit(c, p, collect, t);
+    assert_string_equal(apr_table_get(t, "s"), "v");
+    assert_string_equal(apr_table_get(t, "i"), "-7");
+    assert_string_equal(apr_table_get(t, "d"), "2.5");
+    assert_string_equal(apr_table_get(t, "b"), "false");
+    assert_string_equal(apr_table_get(t, "a"), "r w 3 true");
+    assert_string_equal(apr_table_get(t, "e"), "");
+    assert_null(apr_table_get(t, "n"));
+    assert_null(apr_table_get(t, "o"));
+    assert_null(apr_table_get(t, "mixed"));
+    assert_string_equal(apr_table_get(t, "stop"), "here");
+    assert_null(apr_table_get(t, "after"));
+    assert_int_equal(apr_table_elts(t)->nelts, 7);
+}
+
+static void test_reserved(void **state)
+{
+    static const char *const reserved[] = { "iss", "sub", "aud", "exp", "nbf", "iat", "jti",
+                                            "name", "auth_time", "csrf" };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); ++i) {
+        assert_true(aj_claims_is_reserved(reserved[i]));
+    }
+    assert_false(aj_claims_is_reserved("role"));
+    assert_false(aj_claims_is_reserved("scope"));
+    assert_false(aj_claims_is_reserved("Sub"));
+    assert_false(aj_claims_is_reserved("sub "));
+    assert_false(aj_claims_is_reserved(""));
+    assert_false(aj_claims_is_reserved(NULL));
+}
+
+static aj_issue_t issue(apr_pool_t *p)
+{
+    aj_issue_t in;
+
+    memset(&in, 0, sizeof(in));
+    in.sub = "42";
+    in.name = "alice";
+    in.iat = T_NOW;
+    in.nbf = T_NOW;
+    in.exp = T_NOW + 3600;
+    in.auth_time = T_NOW - 5;
+    in.jti = "jti-1";
+    return in;
+}
+
+static void test_build(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const char *const one[] = { "api" }, *const two[] = { "api", "web" };
+    aj_issue_t in = issue(p);
+    const char *json = NULL;
+
+    assert_int_equal(aj_claims_build(&json, p, &in), APR_SUCCESS);
+    assert_string_equal(json, "{\"sub\":\"42\",\"name\":\"alice\",\"iat\":1700000000,"
+                              "\"nbf\":1700000000,\"exp\":1700003600,\"jti\":\"jti-1\","
+                              "\"auth_time\":1699999995}");
+    in.iss = "https://idp/x";
+    in.aud = aj_test_strings(p, one, 1);
+    assert_int_equal(aj_claims_build(&json, p, &in), APR_SUCCESS);
+    assert_non_null(strstr(json, ",\"iss\":\"https://idp/x\",\"aud\":\"api\""));
+    in.aud = aj_test_strings(p, two, 2);
+    assert_int_equal(aj_claims_build(&json, p, &in), APR_SUCCESS);
+    assert_non_null(strstr(json, "\"aud\":[\"api\",\"web\"]"));
+    in.aud = aj_test_strings(p, two, 0);
+    assert_int_equal(aj_claims_build(&json, p, &in), APR_SUCCESS);
+    assert_null(strstr(json, "\"aud\""));
+    /* The result is what a verifier accepts. */
+    {
+        aj_policy_t pol = { "https://idp/x", NULL, 0 };
+        assert_int_equal(check(p, json, &pol, T_NOW), AJ_OK);
+    }
+}
+
+static void test_build_extra(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_issue_t in = issue(p);
+    const char *json = NULL;
+    aj_claims_t *c;
+    apr_int64_t exp = 0;
+
+    in.extra_json = "{\"role\":\"admin\",\"scope\":\"read write\",\"sub\":\"0\",\"name\":\"root\","
+                    "\"exp\":9999999999,\"iss\":\"evil\",\"aud\":\"evil\",\"jti\":\"x\","
+                    "\"csrf\":\"c\",\"iat\":1,\"nbf\":1,\"auth_time\":1,\"n\":{\"deep\":[1]}}";
+    assert_int_equal(aj_claims_build(&json, p, &in), APR_SUCCESS);
+    c = claims_of(p, json);
+    /* Stored claims never override reserved ones. */
+    assert_string_equal(aj_claims_get_string(c, "sub"), "42");
+    assert_string_equal(aj_claims_get_string(c, "name"), "alice");
+    assert_string_equal(aj_claims_get_string(c, "jti"), "jti-1");
+    assert_true(aj_claims_get_int(c, "exp", &exp));
+    assert_int_equal(exp, T_NOW + 3600);
+    assert_null(aj_claims_get_string(c, "iss"));
+    assert_null(aj_claims_get_string(c, "aud"));
+    assert_null(aj_claims_get_string(c, "csrf"));
+    /* The others are carried over. */
+    assert_string_equal(aj_claims_get_string(c, "role"), "admin");
+    assert_string_equal(aj_claims_get_string(c, "scope"), "read write");
+    assert_non_null(strstr(json, "\"n\":{\"deep\":[1]}"));
+    assert_int_equal(json_object_object_length(aj_claims_object(c)), 10);
+}
+
+static void test_build_refusals(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const char *const bad_extra[] = {
+        "[1]", "\"x\"", "nope", "{\"a\":1", "{\"a\":1,\"a\":2}", "", "{\"a\":1}x",
+    };
+    aj_issue_t in = issue(p);
+    const char *json = NULL;
+    char *big;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(bad_extra) / sizeof(bad_extra[0]); ++i) {
+        in.extra_json = bad_extra[i];
+        assert_int_equal(aj_claims_build(&json, p, &in), APR_EINVAL);
+    }
+    /* Over the body limit. */
+    big = apr_palloc(p, AJ_BODY_MAX_LEN + 16);
+    memset(big, ' ', AJ_BODY_MAX_LEN + 15);
+    big[0] = '{';
+    big[AJ_BODY_MAX_LEN] = '}';
+    big[AJ_BODY_MAX_LEN + 1] = '\0';
+    in.extra_json = big;
+    assert_int_equal(aj_claims_build(&json, p, &in), APR_EINVAL);
+    big[AJ_BODY_MAX_LEN] = '\0';
+    big[AJ_BODY_MAX_LEN - 1] = '}';
+    assert_int_equal(aj_claims_build(&json, p, &in), APR_SUCCESS);
+    json = NULL;
+    in.extra_json = NULL;
+    in.jti = NULL;
+    assert_int_equal(aj_claims_build(&json, p, &in), APR_EINVAL);
+    in = issue(p);
+    in.sub = NULL;
+    assert_int_equal(aj_claims_build(&json, p, &in), APR_EINVAL);
+    assert_int_equal(aj_claims_build(&json, p, NULL), APR_EINVAL);
+    assert_null(json);
+}
+
+static void test_random_id(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    const char *a = NULL, *b = NULL;
+    unsigned char *raw = NULL;
+    apr_size_t len = 0;
+
+    assert_int_equal(aj_random_id(&a, p, AJ_JTI_RANDOM_BYTES), APR_SUCCESS);
+    assert_int_equal(aj_random_id(&b, p, AJ_JTI_RANDOM_BYTES), APR_SUCCESS);
+    assert_int_equal(strlen(a), 22);            /* 128 bits */
+    assert_string_not_equal(a, b);
+    assert_int_equal(aj_b64url_decode(&raw, &len, p, a, strlen(a)), APR_SUCCESS);
+    assert_int_equal(len, AJ_JTI_RANDOM_BYTES);
+    assert_int_equal(aj_random_id(&b, p, 64), APR_SUCCESS);
+    assert_int_equal(strlen(b), 86);
+    a = NULL;
+    assert_int_equal(aj_random_id(&a, p, 0), APR_EINVAL);
+    assert_int_equal(aj_random_id(&a, p, 65), APR_EINVAL);
+    assert_null(a);
+}
+
+static const struct CMUnitTest tests[] = {
+    AJ_TEST(test_wrap),
+    AJ_TEST(test_exp),
+    AJ_TEST(test_nbf_iat),
+    AJ_TEST(test_iss),
+    AJ_TEST(test_aud),
+    AJ_TEST(test_accessors),
+    AJ_TEST(test_scopes),
+    AJ_TEST(test_visit),
+    AJ_TEST(test_reserved),
+    AJ_TEST(test_build),
+    AJ_TEST(test_build_extra),
+    AJ_TEST(test_build_refusals),
+    AJ_TEST(test_random_id),
+};
+
+AJ_TEST_MAIN("aj_claims", tests)

@@ -1,0 +1,685 @@
+/*
+ * test_jws.c — compact JWS: RFC vectors, every refusal reason with its
+ * verdict, round trips, aj_jws_looks_like_jwt, aj_jws_decode.
+ */
+#include "aj_test.h"
+#include "aj_b64.h"
+#include "aj_json.h"
+#include "aj_jws.h"
+
+/* RFC 7515 Appendix A.1 (the same token is RFC 7519 §3.1's example). */
+#define RFC_TOKEN                                                              \
+    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"                                 \
+    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNv" \
+    "bS9pc19yb290Ijp0cnVlfQ"                                                   \
+    ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+#define RFC_JWK_K                                                              \
+    "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUu" \
+    "TwjAzZr1Z9CAow"
+#define RFC_EXP         1300819380
+
+/* A time and claims for the tests' own tokens. */
+#define T_NOW           1700000000
+#define T_EXP           (T_NOW + 3600)
+#define T_SECRET        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define T_OTHER_SECRET  "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define T_HDR_HS256     "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+#define T_CLAIMS        "{\"sub\":\"1\",\"name\":\"alice\",\"exp\":1700003600}"
+
+/* Sentinel: verify must not touch *claims unless the verdict is AJ_OK. */
+static aj_claims_t *const untouched = (aj_claims_t *)&untouched;
+
+static aj_key_t *hmac_key(apr_pool_t *p, aj_alg_e alg, const char *secret, const char *kid)
+{
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(aj_key_hmac_make(&key, &err, p, alg, (const unsigned char *)secret,
+                                      aj_alg_hmac_len(alg), kid), APR_SUCCESS);
+    return key;
+}
+
+static aj_keyset_t *keyset_of(apr_pool_t *p, const aj_key_t *k1, const aj_key_t *k2)
+{
+    aj_keyset_t *ks = aj_keyset_make(p);
+
+    aj_keyset_add(ks, k1);
+    aj_keyset_add(ks, k2);
+    return ks;
+}
+
+static const char *b64(apr_pool_t *p, const char *s)
+{
+    return aj_b64url_encode(p, (const unsigned char *)s, strlen(s));
+}
+
+/* A token with any header, signed with key whatever the header says. */
+static const char *forge(apr_pool_t *p, const aj_key_t *key, const char *hdr,
+                         const char *claims)
+{
+    const char *input = apr_pstrcat(p, b64(p, hdr), ".", b64(p, claims), NULL);
+    unsigned char *sig = NULL;
+    apr_size_t len = 0;
+
+    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)input,
+                                 strlen(input)), APR_SUCCESS);
+    return apr_pstrcat(p, input, ".", aj_b64url_encode(p, sig, len), NULL);
+}
+
+static aj_verdict_e verify_at(apr_pool_t *p, const char *token, const aj_keyset_t *keys,
+                              const aj_policy_t *policy, apr_int64_t now)
+{
+    aj_verdict_e v = AJ_VERDICT_COUNT;
+    aj_claims_t *claims = untouched;
+
+    assert_int_equal(aj_jws_verify(&v, &claims, p, token, strlen(token), keys, policy, now),
+                     APR_SUCCESS);
+    assert_int_not_equal(v, AJ_VERDICT_COUNT);
+    if (v == AJ_OK) {
+        assert_ptr_not_equal(claims, untouched);
+        assert_non_null(claims);
+    }
+    else {
+        assert_ptr_equal(claims, untouched);
+    }
+    return v;
+}
+
+static aj_verdict_e verify(apr_pool_t *p, const char *token, const aj_keyset_t *keys)
+{
+    return verify_at(p, token, keys, NULL, T_NOW);
+}
+
+static aj_keyset_t *rfc_keys(apr_pool_t *p)
+{
+    unsigned char *k = NULL;
+    apr_size_t klen = 0;
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(aj_b64url_decode(&k, &klen, p, RFC_JWK_K, strlen(RFC_JWK_K)), APR_SUCCESS);
+    assert_int_equal(klen, 64);
+    assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS256, k, klen, NULL), APR_SUCCESS);
+    return keyset_of(p, key, NULL);
+}
+
+static void test_rfc7515_a1(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_keyset_t *ks = rfc_keys(p);
+    aj_verdict_e v = AJ_VERDICT_COUNT;
+    aj_claims_t *claims = NULL;
+    apr_int64_t exp = 0;
+    aj_policy_t policy = { "joe", NULL, 0 };
+
+    assert_int_equal(aj_jws_verify(&v, &claims, p, RFC_TOKEN, strlen(RFC_TOKEN), ks, &policy,
+                                   RFC_EXP - 1), APR_SUCCESS);
+    assert_int_equal(v, AJ_OK);
+    assert_string_equal(aj_claims_get_string(claims, "iss"), "joe");
+    assert_true(aj_claims_get_int(claims, "exp", &exp));
+    assert_int_equal(exp, RFC_EXP);
+    assert_true(aj_claims_match(claims, "http://example.com/is_root", "true"));
+    /* The vector's exp is in the past. */
+    assert_int_equal(verify_at(p, RFC_TOKEN, ks, &policy, RFC_EXP), AJ_EXPIRED);
+    assert_int_equal(verify_at(p, RFC_TOKEN, ks, NULL, T_NOW), AJ_EXPIRED);
+}
+
+static void test_rfc7519_3_1(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    /* RFC 7519 §3.1, written out as printed there. */
+    static const char token[] =
+        "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."
+        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+        "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+        "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    aj_keyset_t *ks = rfc_keys(p);
+    aj_policy_t wrong_iss = { "bob", NULL, 0 };
+
+    assert_int_equal(verify_at(p, token, ks, NULL, RFC_EXP - 100), AJ_OK);
+    assert_int_equal(verify_at(p, token, ks, &wrong_iss, RFC_EXP - 100), AJ_BAD_ISS);
+    /* Another key: the signature fails. */
+    assert_int_equal(verify_at(p, token, keyset_of(p, hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL),
+                                                    NULL), NULL, RFC_EXP - 100), AJ_BAD_SIG);
+}
+
+/* Re-encodes token with bit `bit` of segment `seg`'s decoded bytes flipped. */
+static const char *flip(apr_pool_t *p, const char *token, int seg, apr_size_t bit)
+{
+    char **parts = apr_pcalloc(p, 3 * sizeof(char *));
+    char *copy = apr_pstrdup(p, token), *last = NULL;
+    unsigned char *raw = NULL;
+    apr_size_t len = 0;
+    int i;
+
+    for (i = 0; i < 3; ++i) {
+        parts[i] = apr_strtok(i ? NULL : copy, ".", &last);
+        assert_non_null(parts[i]);
+    }
+    assert_int_equal(aj_b64url_decode(&raw, &len, p, parts[seg], strlen(parts[seg])),
+                     APR_SUCCESS);
+    assert_true(bit / 8 < len);
+    raw[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+    parts[seg] = (char *)aj_b64url_encode(p, raw, len);
+    return apr_pstrcat(p, parts[0], ".", parts[1], ".", parts[2], NULL);
+}
+
+static void test_bit_flips(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_keyset_t *ks = rfc_keys(p);
+    apr_size_t bit;
+    aj_verdict_e v;
+
+    /* One chosen flip per segment that keeps the JSON valid: 'J' -> 'K' in
+     * "JWT" (header byte 9), 'j' -> 'k' in "joe" (payload byte 9), and the
+     * first signature bit. */
+    assert_int_equal(verify_at(p, flip(p, RFC_TOKEN, 0, 9 * 8), ks, NULL, RFC_EXP - 1),
+                     AJ_BAD_SIG);
+    assert_int_equal(verify_at(p, flip(p, RFC_TOKEN, 1, 9 * 8), ks, NULL, RFC_EXP - 1),
+                     AJ_BAD_SIG);
+    assert_int_equal(verify_at(p, flip(p, RFC_TOKEN, 2, 0), ks, NULL, RFC_EXP - 1), AJ_BAD_SIG);
+    /* Every bit of the signature. */
+    for (bit = 0; bit < 256; ++bit) {
+        assert_int_equal(verify_at(p, flip(p, RFC_TOKEN, 2, bit), ks, NULL, RFC_EXP - 1),
+                         AJ_BAD_SIG);
+    }
+    /* Every bit of the payload: the signature fails before the payload is
+     * even parsed. */
+    for (bit = 0; bit < 70 * 8; ++bit) {
+        assert_int_equal(verify_at(p, flip(p, RFC_TOKEN, 1, bit), ks, NULL, RFC_EXP - 1),
+                         AJ_BAD_SIG);
+    }
+    /* Every bit of the header: never accepted; broken JSON is malformed,
+     * a damaged alg name is refused, anything else fails the signature. */
+    for (bit = 0; bit < 30 * 8; ++bit) {
+        v = verify_at(p, flip(p, RFC_TOKEN, 0, bit), ks, NULL, RFC_EXP - 1);
+        assert_true(v == AJ_MALFORMED || v == AJ_BAD_ALG || v == AJ_BAD_SIG);
+    }
+}
+
+static void test_alg_none(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    static const char *const nones[] = { "none", "None", "NONE", "nOnE" };
+    apr_size_t i;
+
+    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
+    for (i = 0; i < sizeof(nones) / sizeof(nones[0]); ++i) {
+        const char *hdr = apr_psprintf(p, "{\"alg\":\"%s\",\"typ\":\"JWT\"}", nones[i]);
+        /* Unsigned, as RFC 7519 §6.1 writes it ... */
+        assert_int_equal(verify(p, apr_pstrcat(p, b64(p, hdr), ".", b64(p, T_CLAIMS), ".", NULL),
+                                ks), AJ_BAD_ALG);
+        /* ... and with a valid HMAC over it. */
+        assert_int_equal(verify(p, forge(p, key, hdr, T_CLAIMS), ks), AJ_BAD_ALG);
+    }
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"hs256\"}", T_CLAIMS), ks), AJ_BAD_ALG);
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"\"}", T_CLAIMS), ks), AJ_BAD_ALG);
+    /* No alg, or not a string: the header is malformed. */
+    assert_int_equal(verify(p, forge(p, key, "{\"typ\":\"JWT\"}", T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":null}", T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":[\"HS256\"]}", T_CLAIMS), ks),
+                     AJ_MALFORMED);
+}
+
+static void test_alg_other_hmac_size(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *k256 = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_key_t *k384 = hmac_key(p, AJ_ALG_HS384, T_SECRET, NULL);
+    aj_key_t *k512 = hmac_key(p, AJ_ALG_HS512, T_SECRET, NULL);
+
+    /* An HS256 key never verifies an HS384/HS512 token, even when the MAC
+     * was made with the same secret. */
+    assert_int_equal(verify(p, forge(p, k384, "{\"alg\":\"HS384\"}", T_CLAIMS),
+                            keyset_of(p, k256, NULL)), AJ_BAD_ALG);
+    assert_int_equal(verify(p, forge(p, k512, "{\"alg\":\"HS512\"}", T_CLAIMS),
+                            keyset_of(p, k256, NULL)), AJ_BAD_ALG);
+    assert_int_equal(verify(p, forge(p, k256, "{\"alg\":\"HS512\"}", T_CLAIMS),
+                            keyset_of(p, k256, k512)), AJ_BAD_SIG);
+    assert_int_equal(verify(p, forge(p, k512, "{\"alg\":\"HS256\"}", T_CLAIMS),
+                            keyset_of(p, k256, NULL)), AJ_BAD_SIG);
+    assert_int_equal(verify(p, forge(p, k512, "{\"alg\":\"HS512\"}", T_CLAIMS),
+                            keyset_of(p, k256, k512)), AJ_OK);
+}
+
+static void test_hmac_key_never_for_other_algs(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, "k");
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    static const char *const algs[] = { "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                                        "ES256", "ES384", "ES512", "EdDSA" };
+    apr_size_t i;
+
+    /* The classic confusion: an asymmetric alg "verified" with the HMAC
+     * secret.  With and without the key's kid. */
+    for (i = 0; i < sizeof(algs) / sizeof(algs[0]); ++i) {
+        assert_int_equal(verify(p, forge(p, key, apr_psprintf(p, "{\"alg\":\"%s\"}", algs[i]),
+                                         T_CLAIMS), ks), AJ_BAD_ALG);
+        assert_int_equal(verify(p, forge(p, key, apr_psprintf(p, "{\"alg\":\"%s\",\"kid\":\"k\"}",
+                                                              algs[i]), T_CLAIMS), ks),
+                         AJ_BAD_ALG);
+    }
+}
+
+static void test_time_claims(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_policy_t leeway = { NULL, NULL, 30 };
+
+#define TOK(claims) forge(p, key, T_HDR_HS256, (claims))
+    assert_int_equal(verify(p, TOK("{\"exp\":1699999999}"), ks), AJ_EXPIRED);
+    assert_int_equal(verify(p, TOK("{\"exp\":1700000000}"), ks), AJ_EXPIRED);
+    assert_int_equal(verify(p, TOK("{\"exp\":1700000001}"), ks), AJ_OK);
+    assert_int_equal(verify_at(p, TOK("{\"exp\":1699999980}"), ks, &leeway, T_NOW), AJ_OK);
+    assert_int_equal(verify(p, TOK("{\"exp\":1700003600,\"nbf\":1700000001}"), ks),
+                     AJ_NOT_YET_VALID);
+    assert_int_equal(verify(p, TOK("{\"exp\":1700003600,\"nbf\":1700000000}"), ks), AJ_OK);
+    assert_int_equal(verify_at(p, TOK("{\"exp\":1700003600,\"nbf\":1700000030}"), ks, &leeway,
+                               T_NOW), AJ_OK);
+    assert_int_equal(verify_at(p, TOK("{\"exp\":1700003600,\"nbf\":1700000031}"), ks, &leeway,
+                               T_NOW), AJ_NOT_YET_VALID);
+    /* iat in the future: beyond the leeway refused, within it accepted. */
+    assert_int_equal(verify_at(p, TOK("{\"exp\":1700003600,\"iat\":1700000031}"), ks, &leeway,
+                               T_NOW), AJ_BAD_IAT);
+    assert_int_equal(verify_at(p, TOK("{\"exp\":1700003600,\"iat\":1700000030}"), ks, &leeway,
+                               T_NOW), AJ_OK);
+    assert_int_equal(verify(p, TOK("{\"exp\":1700003600,\"iat\":1700000001}"), ks), AJ_BAD_IAT);
+    assert_int_equal(verify(p, TOK("{\"exp\":1700003600,\"iat\":1}"), ks), AJ_OK);
+    assert_int_equal(verify(p, TOK("{\"sub\":\"1\"}"), ks), AJ_MISSING_EXP);
+    assert_int_equal(verify(p, TOK("{}"), ks), AJ_MISSING_EXP);
+    assert_int_equal(verify(p, TOK("{\"exp\":\"1700003600\"}"), ks), AJ_MALFORMED);
+#undef TOK
+}
+
+static void test_iss_aud(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    static const char *const auds[] = { "api", "web" };
+    aj_policy_t pol = { "https://issuer", aj_test_strings(p, auds, 2), 0 };
+
+#define TOK(claims) forge(p, key, T_HDR_HS256, (claims))
+#define WITH(rest) TOK("{\"exp\":1700003600," rest "}")
+    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":\"api\""), ks, &pol,
+                               T_NOW), AJ_OK);
+    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":[\"x\",\"web\"]"),
+                               ks, &pol, T_NOW), AJ_OK);
+    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://other\",\"aud\":\"api\""), ks, &pol,
+                               T_NOW), AJ_BAD_ISS);
+    assert_int_equal(verify_at(p, WITH("\"aud\":\"api\""), ks, &pol, T_NOW), AJ_BAD_ISS);
+    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":\"apix\""), ks, &pol,
+                               T_NOW), AJ_BAD_AUD);
+    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":[\"x\",\"y\"]"), ks,
+                               &pol, T_NOW), AJ_BAD_AUD);
+    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://issuer\""), ks, &pol, T_NOW),
+                     AJ_BAD_AUD);
+#undef WITH
+#undef TOK
+}
+
+static void test_segments_and_encoding(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    const char *good = forge(p, key, T_HDR_HS256, T_CLAIMS);
+    const char *dot1 = strchr(good, '.'), *dot2 = strrchr(good, '.');
+    const char *h = apr_pstrmemdup(p, good, (apr_size_t)(dot1 - good));
+    const char *pl = apr_pstrmemdup(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1));
+    const char *sig = dot2 + 1;
+
+    assert_int_equal(verify(p, good, ks), AJ_OK);
+    /* 2 and 4 segments; empty header or payload. */
+    assert_int_equal(verify(p, apr_pstrcat(p, h, ".", pl, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, apr_pstrcat(p, good, ".", sig, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, apr_pstrcat(p, good, ".", NULL), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, apr_pstrcat(p, ".", pl, ".", sig, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, apr_pstrcat(p, h, "..", sig, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, "", ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, "..", ks), AJ_MALFORMED);
+    /* An empty signature is a wrong signature. */
+    assert_int_equal(verify(p, apr_pstrcat(p, h, ".", pl, ".", NULL), ks), AJ_BAD_SIG);
+    /* Padding. */
+    assert_int_equal(verify(p, apr_pstrcat(p, good, "=", NULL), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, apr_pstrcat(p, h, "=.", pl, ".", sig, NULL), ks), AJ_MALFORMED);
+    /* Whitespace. */
+    assert_int_equal(verify(p, apr_pstrcat(p, good, "\n", NULL), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, apr_pstrcat(p, " ", good, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, apr_pstrcat(p, h, ". ", pl, ".", sig, NULL), ks), AJ_MALFORMED);
+    /* A byte outside base64url, in each segment. */
+    assert_int_equal(verify(p, apr_pstrcat(p, "+", h + 1, ".", pl, ".", sig, NULL), ks),
+                     AJ_MALFORMED);
+    assert_int_equal(verify(p, apr_pstrcat(p, h, ".", "/", pl + 1, ".", sig, NULL), ks),
+                     AJ_MALFORMED);
+    assert_int_equal(verify(p, apr_pstrcat(p, h, ".", pl, ".", "*", sig + 1, NULL), ks),
+                     AJ_MALFORMED);
+    /* A non-canonical tail: the signature's last character +1 keeps the
+     * alphabet but sets an unused bit (43 chars: 2 unused bits). */
+    {
+        char *nc = apr_pstrdup(p, good);
+        char *last = nc + strlen(nc) - 1;
+        *last = (char)(*last == 'z' ? 'y' : *last + 1);
+        assert_int_equal(verify(p, nc, ks), AJ_MALFORMED);
+    }
+}
+
+static void test_size_limit(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    const char *tok = NULL;
+    char *pad, *big;
+    apr_size_t n;
+    aj_verdict_e v = AJ_VERDICT_COUNT;
+    aj_claims_t *claims = untouched;
+
+    /* Grow a claim until the token is exactly AJ_TOKEN_MAX_LEN long. */
+    for (n = 5900; n < 6200; ++n) {
+        pad = apr_palloc(p, n + 1);
+        memset(pad, 'x', n);
+        pad[n] = '\0';
+        tok = forge(p, key, T_HDR_HS256,
+                    apr_pstrcat(p, "{\"exp\":1700003600,\"pad\":\"", pad, "\"}", NULL));
+        if (strlen(tok) >= AJ_TOKEN_MAX_LEN) {
+            break;
+        }
+    }
+    assert_int_equal(strlen(tok), AJ_TOKEN_MAX_LEN);
+    assert_int_equal(verify(p, tok, ks), AJ_OK);
+    /* One more byte: refused by size, before anything else. */
+    big = apr_pstrcat(p, tok, "A", NULL);
+    assert_int_equal(verify(p, big, ks), AJ_MALFORMED);
+    /* The length argument is what counts, not a terminating NUL. */
+    assert_int_equal(aj_jws_verify(&v, &claims, p, big, AJ_TOKEN_MAX_LEN + 1, ks, NULL, T_NOW),
+                     APR_SUCCESS);
+    assert_int_equal(v, AJ_MALFORMED);
+    assert_int_equal(aj_jws_verify(&v, &claims, p, tok, AJ_TOKEN_MAX_LEN, ks, NULL, T_NOW),
+                     APR_SUCCESS);
+    assert_int_equal(v, AJ_OK);
+    /* Signing never makes a token verify would refuse. */
+    pad = apr_palloc(p, AJ_TOKEN_MAX_LEN);
+    memset(pad, 'x', AJ_TOKEN_MAX_LEN - 1);
+    pad[AJ_TOKEN_MAX_LEN - 1] = '\0';
+    tok = NULL;
+    assert_int_equal(aj_jws_sign(&tok, p, key, pad, strlen(pad)), AJ_E2BIG);
+    assert_null(tok);
+}
+
+static const char *deep(apr_pool_t *p, int depth)
+{
+    char *s = apr_palloc(p, (apr_size_t)depth * 2 + 2), *o = s;
+    int i;
+
+    for (i = 0; i < depth; ++i) {
+        *o++ = '[';
+    }
+    *o++ = '1';
+    for (i = 0; i < depth; ++i) {
+        *o++ = ']';
+    }
+    *o = '\0';
+    return s;
+}
+
+static void test_depth(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+
+    /* The object itself is level 1. */
+    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256,
+                                     apr_pstrcat(p, "{\"exp\":1700003600,\"d\":",
+                                                 deep(p, AJ_JSON_MAX_DEPTH - 1), "}", NULL)),
+                            ks), AJ_OK);
+    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256,
+                                     apr_pstrcat(p, "{\"exp\":1700003600,\"d\":",
+                                                 deep(p, AJ_JSON_MAX_DEPTH), "}", NULL)),
+                            ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key,
+                                     apr_pstrcat(p, "{\"alg\":\"HS256\",\"x\":",
+                                                 deep(p, AJ_JSON_MAX_DEPTH - 1), "}", NULL),
+                                     T_CLAIMS), ks), AJ_OK);
+    assert_int_equal(verify(p, forge(p, key,
+                                     apr_pstrcat(p, "{\"alg\":\"HS256\",\"x\":",
+                                                 deep(p, AJ_JSON_MAX_DEPTH), "}", NULL),
+                                     T_CLAIMS), ks), AJ_MALFORMED);
+}
+
+static void test_duplicates_and_shapes(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"alg\":\"HS256\"}", T_CLAIMS),
+                            ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"none\",\"alg\":\"HS256\"}", T_CLAIMS),
+                            ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"\\u0061lg\":\"none\"}",
+                                     T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256,
+                                     "{\"exp\":1,\"exp\":1700003600}"), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256,
+                                     "{\"exp\":1700003600,\"sub\":\"a\",\"s\\u0075b\":\"b\"}"),
+                            ks), AJ_MALFORMED);
+    /* Non-object header or payload. */
+    assert_int_equal(verify(p, forge(p, key, "[\"HS256\"]", T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, "\"HS256\"", T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, "not json", T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256, "[1700003600]"), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256, "1700003600"), ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256, "{\"exp\":1700003600"), ks),
+                     AJ_MALFORMED);
+    /* A payload is only read once the signature holds. */
+    assert_int_equal(verify(p, apr_pstrcat(p, b64(p, T_HDR_HS256), ".", b64(p, "[]"), ".",
+                                           "AAAA", NULL), ks), AJ_BAD_SIG);
+}
+
+static void test_kid(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *ka = hmac_key(p, AJ_ALG_HS256, T_SECRET, "a");
+    aj_key_t *kb = hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, "b");
+    aj_key_t *nokid = hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, NULL);
+    aj_keyset_t *ks = keyset_of(p, ka, kb);
+
+    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
+                     AJ_OK);
+    assert_int_equal(verify(p, forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"b\"}", T_CLAIMS), ks),
+                     AJ_OK);
+    /* kid selects the key: b's signature under kid a fails. */
+    assert_int_equal(verify(p, forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
+                     AJ_BAD_SIG);
+    /* Unknown kid. */
+    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"c\"}", T_CLAIMS), ks),
+                     AJ_BAD_ALG);
+    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"A\"}", T_CLAIMS), ks),
+                     AJ_BAD_ALG);
+    assert_int_equal(verify(p, forge(p, nokid, "{\"alg\":\"HS256\",\"kid\":\"x\"}", T_CLAIMS),
+                            keyset_of(p, nokid, NULL)), AJ_BAD_ALG);
+    /* kid not a string. */
+    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":1}", T_CLAIMS), ks),
+                     AJ_MALFORMED);
+    /* No kid: every key of the alg is tried, in order. */
+    assert_int_equal(verify(p, forge(p, kb, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
+    assert_int_equal(verify(p, forge(p, ka, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
+    /* An empty key set accepts nothing. */
+    assert_int_equal(verify(p, forge(p, ka, T_HDR_HS256, T_CLAIMS), aj_keyset_make(p)),
+                     AJ_BAD_ALG);
+}
+
+static void test_crit(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}",
+                                     T_CLAIMS), ks), AJ_BAD_CRIT);
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}",
+                                     T_CLAIMS), ks), AJ_BAD_CRIT);
+    /* Not a non-empty array of strings: a malformed header. */
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":[]}", T_CLAIMS), ks),
+                     AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":\"exp\"}", T_CLAIMS),
+                            ks), AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":[1]}", T_CLAIMS), ks),
+                     AJ_MALFORMED);
+    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":null}", T_CLAIMS), ks),
+                     AJ_MALFORMED);
+}
+
+static void test_header_keys_ignored(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_key_t *attacker = hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, NULL);
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    const char *hdr = apr_psprintf(
+        p, "{\"alg\":\"HS256\",\"jwk\":{\"kty\":\"oct\",\"k\":\"%s\"},\"jku\":\"https://evil/\","
+        "\"x5u\":\"https://evil/c\",\"x5c\":[\"MIIB\"]}",
+        aj_b64url_encode(p, (const unsigned char *)T_OTHER_SECRET, 32));
+
+    /* Signed with the configured key: fine, the extra members are ignored. */
+    assert_int_equal(verify(p, forge(p, key, hdr, T_CLAIMS), ks), AJ_OK);
+    /* Signed with the key the header offers: refused. */
+    assert_int_equal(verify(p, forge(p, attacker, hdr, T_CLAIMS), ks), AJ_BAD_SIG);
+}
+
+static void test_round_trips(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const aj_alg_e algs[] = { AJ_ALG_HS256, AJ_ALG_HS384, AJ_ALG_HS512 };
+    json_object *hdr = NULL, *payload = NULL, *v = NULL;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(algs) / sizeof(algs[0]); ++i) {
+        aj_key_t *key = hmac_key(p, algs[i], T_SECRET, i == 1 ? "rot-2" : NULL);
+        aj_keyset_t *ks = keyset_of(p, key, NULL);
+        const char *tok = NULL;
+        aj_verdict_e verdict = AJ_VERDICT_COUNT;
+        aj_claims_t *claims = NULL;
+
+        assert_int_equal(aj_jws_sign(&tok, p, key, T_CLAIMS, strlen(T_CLAIMS)), APR_SUCCESS);
+        assert_int_equal(aj_jws_verify(&verdict, &claims, p, tok, strlen(tok), ks, NULL, T_NOW),
+                         APR_SUCCESS);
+        assert_int_equal(verdict, AJ_OK);
+        assert_string_equal(aj_claims_get_string(claims, "name"), "alice");
+        assert_true(aj_jws_looks_like_jwt(tok, strlen(tok)));
+        /* The header says alg, typ and (only when the key has one) kid. */
+        assert_int_equal(aj_jws_decode(&hdr, &payload, p, tok, strlen(tok)), APR_SUCCESS);
+        assert_true(json_object_object_get_ex(hdr, "alg", &v));
+        assert_string_equal(json_object_get_string(v), aj_alg_name(algs[i]));
+        assert_true(json_object_object_get_ex(hdr, "typ", &v));
+        assert_string_equal(json_object_get_string(v), "JWT");
+        assert_int_equal(json_object_object_get_ex(hdr, "kid", &v), i == 1);
+        if (i == 1) {
+            assert_string_equal(json_object_get_string(v), "rot-2");
+        }
+        assert_int_equal(json_object_object_length(hdr), i == 1 ? 3 : 2);
+        assert_string_equal(aj_json_dump(p, payload), T_CLAIMS);
+        /* The same token against a key set of another size: refused. */
+        assert_int_equal(verify(p, tok, keyset_of(p, hmac_key(p, algs[(i + 1) % 3], T_SECRET,
+                                                               NULL), NULL)), AJ_BAD_ALG);
+    }
+}
+
+static void test_looks_like_jwt(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const char *const no[] = {
+        "alice", "john.doe@example.com", "a.b.c", "abcd.efgh.ijkl", "e30.e30", "e30.e30.e30.e30",
+        "e30..e30", ".e30.e30", "e30.e30.", "e30=.e30.e30", "e30.e30.e30 ", "e30.e3+.e30",
+        "W10.e30.e30",          /* "[]" */
+        "ICAg.e30.e30",         /* "   " */
+        "", ".", "..",
+    };
+    apr_size_t i;
+    char *big;
+
+    assert_true(aj_jws_looks_like_jwt(RFC_TOKEN, strlen(RFC_TOKEN)));
+    assert_true(aj_jws_looks_like_jwt("e30.e30.e30", 11));          /* "{}" */
+    assert_true(aj_jws_looks_like_jwt("ew.e30.e30", 10));           /* "{" */
+    /* Leading JSON whitespace, beyond the first base64 group too. */
+    {
+        const char *t = apr_pstrcat(p, b64(p, "\r\n \t      {\"alg\":1}"), ".e30.e30", NULL);
+        assert_true(aj_jws_looks_like_jwt(t, strlen(t)));
+    }
+    for (i = 0; i < sizeof(no) / sizeof(no[0]); ++i) {
+        assert_false(aj_jws_looks_like_jwt(no[i], strlen(no[i])));
+    }
+    assert_false(aj_jws_looks_like_jwt(NULL, 0));
+    /* Only len bytes count. */
+    assert_false(aj_jws_looks_like_jwt("e30.e30.e30", 10));
+    /* Over the size limit. */
+    big = apr_palloc(p, AJ_TOKEN_MAX_LEN + 2);
+    memset(big, 'A', AJ_TOKEN_MAX_LEN + 1);
+    memcpy(big, "e30.e30.", 8);
+    big[AJ_TOKEN_MAX_LEN + 1] = '\0';
+    assert_false(aj_jws_looks_like_jwt(big, AJ_TOKEN_MAX_LEN + 1));
+    assert_true(aj_jws_looks_like_jwt(big, AJ_TOKEN_MAX_LEN - 1));  /* 8192-8 = 4n */
+}
+
+static void test_decode(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    json_object *hdr = NULL, *payload = NULL, *v = NULL;
+
+    assert_int_equal(aj_jws_decode(&hdr, &payload, p, RFC_TOKEN, strlen(RFC_TOKEN)),
+                     APR_SUCCESS);
+    assert_true(json_object_object_get_ex(hdr, "alg", &v));
+    assert_string_equal(json_object_get_string(v), "HS256");
+    assert_true(json_object_object_get_ex(payload, "iss", &v));
+    assert_string_equal(json_object_get_string(v), "joe");
+    hdr = payload = NULL;
+    assert_int_equal(aj_jws_decode(&hdr, &payload, p, "e30.e30", 7), APR_EINVAL);
+    assert_int_equal(aj_jws_decode(&hdr, &payload, p, "e30.W10.", 8), APR_EINVAL);
+    assert_int_equal(aj_jws_decode(&hdr, &payload, p, "e30=.e30.", 9), APR_EINVAL);
+    assert_null(hdr);
+    assert_null(payload);
+}
+
+static void test_sign_refusals(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    const char *tok = NULL;
+
+    assert_int_equal(aj_jws_sign(&tok, p, NULL, T_CLAIMS, strlen(T_CLAIMS)), APR_EINVAL);
+    assert_int_equal(aj_jws_sign(&tok, p, key, NULL, 0), APR_EINVAL);
+    assert_int_equal(aj_jws_sign(&tok, p, key, "", 0), APR_EINVAL);
+    assert_null(tok);
+}
+
+static const struct CMUnitTest tests[] = {
+    AJ_TEST(test_rfc7515_a1),
+    AJ_TEST(test_rfc7519_3_1),
+    AJ_TEST(test_bit_flips),
+    AJ_TEST(test_alg_none),
+    AJ_TEST(test_alg_other_hmac_size),
+    AJ_TEST(test_hmac_key_never_for_other_algs),
+    AJ_TEST(test_time_claims),
+    AJ_TEST(test_iss_aud),
+    AJ_TEST(test_segments_and_encoding),
+    AJ_TEST(test_size_limit),
+    AJ_TEST(test_depth),
+    AJ_TEST(test_duplicates_and_shapes),
+    AJ_TEST(test_kid),
+    AJ_TEST(test_crit),
+    AJ_TEST(test_header_keys_ignored),
+    AJ_TEST(test_round_trips),
+    AJ_TEST(test_looks_like_jwt),
+    AJ_TEST(test_decode),
+    AJ_TEST(test_sign_refusals),
+};
+
+AJ_TEST_MAIN("aj_jws", tests)

@@ -1,0 +1,331 @@
+/*
+ * test_key.c — the algorithm table, HMAC keys (minimum lengths, file: and
+ * env: sources), not-yet-supported algorithms, key sets.
+ */
+#include <apr_file_io.h>
+#include <apr_env.h>
+
+#include "aj_test.h"
+#include "aj_key.h"
+
+#define T_SECRET64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define T_ENV_VAR  "AJ_TEST_KEY_SECRET"
+
+static void test_alg_names(void **state)
+{
+    static const char *const names[] = { "HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
+                                         "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+                                         "EdDSA" };
+    static const char *const unknown[] = { "none", "None", "NONE", "hs256", "Hs256", "HS256 ",
+                                           "HS25", "HS2566", "", "EDDSA", "RSA1_5", "HS1" };
+    apr_size_t i;
+    int n = 0;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
+        aj_alg_e a = aj_alg_from_name(names[i], strlen(names[i]));
+        assert_int_not_equal(a, AJ_ALG_UNKNOWN);
+        assert_string_equal(aj_alg_name(a), names[i]);
+        n += aj_alg_supported(a);
+    }
+    assert_int_equal(n, 3);
+    for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); ++i) {
+        assert_int_equal(aj_alg_from_name(unknown[i], strlen(unknown[i])), AJ_ALG_UNKNOWN);
+    }
+    /* The length counts: "HS256" inside a longer buffer. */
+    assert_int_equal(aj_alg_from_name("HS256x", 5), AJ_ALG_HS256);
+    assert_int_equal(aj_alg_from_name("HS256", 4), AJ_ALG_UNKNOWN);
+    assert_int_equal(aj_alg_from_name(NULL, 0), AJ_ALG_UNKNOWN);
+    assert_true(aj_alg_supported(AJ_ALG_HS256));
+    assert_true(aj_alg_supported(AJ_ALG_HS512));
+    assert_false(aj_alg_supported(AJ_ALG_RS256));
+    assert_false(aj_alg_supported(AJ_ALG_ES256));
+    assert_false(aj_alg_supported(AJ_ALG_EDDSA));
+    assert_false(aj_alg_supported(AJ_ALG_UNKNOWN));
+    assert_true(aj_alg_is_hmac(AJ_ALG_HS384));
+    assert_false(aj_alg_is_hmac(AJ_ALG_PS256));
+    assert_int_equal(aj_alg_hmac_len(AJ_ALG_HS256), 32);
+    assert_int_equal(aj_alg_hmac_len(AJ_ALG_HS384), 48);
+    assert_int_equal(aj_alg_hmac_len(AJ_ALG_HS512), 64);
+    assert_int_equal(aj_alg_hmac_len(AJ_ALG_RS256), 0);
+}
+
+static void test_hmac_min_length(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const aj_alg_e algs[] = { AJ_ALG_HS256, AJ_ALG_HS384, AJ_ALG_HS512 };
+    aj_key_t *key;
+    const char *err;
+    apr_size_t i, min;
+
+    for (i = 0; i < sizeof(algs) / sizeof(algs[0]); ++i) {
+        min = aj_alg_hmac_len(algs[i]);
+        key = NULL;
+        err = NULL;
+        assert_int_equal(aj_key_hmac_make(&key, &err, p, algs[i], (const unsigned char *)T_SECRET64,
+                                          min - 1, NULL), APR_EINVAL);
+        assert_null(key);
+        assert_non_null(err);
+        assert_non_null(strstr(err, aj_alg_name(algs[i])));
+        assert_non_null(strstr(err, "at least"));
+        assert_int_equal(aj_key_hmac_make(&key, &err, p, algs[i], (const unsigned char *)T_SECRET64,
+                                          min, "k1"), APR_SUCCESS);
+        assert_non_null(key);
+        assert_int_equal(aj_key_alg(key), algs[i]);
+        assert_string_equal(aj_key_kid(key), "k1");
+        assert_true(aj_key_can_sign(key));
+    }
+    key = NULL;
+    assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_RS256,
+                                      (const unsigned char *)T_SECRET64, 64, NULL), APR_EINVAL);
+    assert_null(key);
+    assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS256, NULL, 32, NULL), APR_EINVAL);
+    assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS256,
+                                      (const unsigned char *)T_SECRET64, 32, NULL), APR_SUCCESS);
+    assert_null(aj_key_kid(key));
+}
+
+/* Writes data to a fresh temporary file; returns its path. */
+static const char *temp_file(apr_pool_t *p, const char *data, apr_size_t len)
+{
+    const char *dir = NULL;
+    char *path;
+    apr_file_t *f = NULL;
+    apr_size_t n = len;
+
+    assert_int_equal(apr_temp_dir_get(&dir, p), APR_SUCCESS);
+    path = apr_pstrcat(p, dir, "/aj_test_key_XXXXXX", NULL);
+    assert_int_equal(apr_file_mktemp(&f, path, APR_FOPEN_CREATE | APR_FOPEN_READ
+                                     | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p), APR_SUCCESS);
+    if (len) {
+        assert_int_equal(apr_file_write_full(f, data, len, &n), APR_SUCCESS);
+    }
+    apr_file_close(f);
+    return path;
+}
+
+/* Signs "x" with key; equal outputs mean equal secrets. */
+static const char *mac_of(apr_pool_t *p, const aj_key_t *key)
+{
+    unsigned char *sig = NULL;
+    apr_size_t len = 0;
+
+    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)"x", 1), APR_SUCCESS);
+    return apr_pstrmemdup(p, (const char *)sig, len);
+}
+
+static void assert_same_secret(apr_pool_t *p, const aj_key_t *key, const char *secret)
+{
+    aj_key_t *ref = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(aj_key_hmac_make(&ref, &err, p, aj_key_alg(key),
+                                      (const unsigned char *)secret, strlen(secret), NULL),
+                     APR_SUCCESS);
+    assert_memory_equal(mac_of(p, key), mac_of(p, ref), aj_alg_hmac_len(aj_key_alg(key)));
+}
+
+static void test_load_file(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = NULL;
+    const char *err = NULL, *path;
+    const char *s32 = "0123456789abcdef0123456789abcdef";
+    const char *s31 = "0123456789abcdef0123456789abcde";
+
+    /* One trailing "\n" or "\r\n" is stripped, and only one. */
+    path = temp_file(p, apr_pstrcat(p, s32, "\n", NULL), 33);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
+                                 1, "a"), APR_SUCCESS);
+    assert_same_secret(p, key, s32);
+    assert_string_equal(aj_key_kid(key), "a");
+    apr_file_remove(path, p);
+
+    path = temp_file(p, apr_pstrcat(p, s32, "\r\n", NULL), 34);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
+                                 0, NULL), APR_SUCCESS);
+    assert_same_secret(p, key, s32);
+    apr_file_remove(path, p);
+
+    path = temp_file(p, apr_pstrcat(p, s31, "\n\n", NULL), 33);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
+                                 0, NULL), APR_SUCCESS);
+    assert_same_secret(p, key, apr_pstrcat(p, s31, "\n", NULL));
+    apr_file_remove(path, p);
+
+    /* 31 bytes and a newline: too short, and the message says why and
+     * where without showing the secret. */
+    key = NULL;
+    path = temp_file(p, apr_pstrcat(p, s31, "\n", NULL), 32);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
+                                 0, NULL), APR_EINVAL);
+    assert_null(key);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "at least 32 bytes"));
+    assert_null(strstr(err, "0123456789"));
+    apr_file_remove(path, p);
+
+    /* An empty file. */
+    path = temp_file(p, "", 0);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
+                                 0, NULL), APR_EINVAL);
+    assert_null(key);
+    apr_file_remove(path, p);
+
+    /* A missing file. */
+    assert_int_not_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256,
+                                     "file:/nonexistent/aj/secret", 0, NULL), APR_SUCCESS);
+    assert_null(key);
+    assert_non_null(strstr(err, "/nonexistent/aj/secret"));
+}
+
+static void test_load_file_too_large(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    const apr_size_t limit = 64 * 1024;
+    char *big = apr_palloc(p, limit + 1);
+    aj_key_t *key = NULL;
+    const char *err = NULL, *path;
+
+    memset(big, 'k', limit + 1);
+    path = temp_file(p, big, limit + 1);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, apr_pstrcat(p, "file:", path, NULL),
+                                 0, NULL), APR_EINVAL);
+    assert_null(key);
+    assert_non_null(strstr(err, "larger"));
+    apr_file_remove(path, p);
+
+    path = temp_file(p, big, limit);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, apr_pstrcat(p, "file:", path, NULL),
+                                 0, NULL), APR_SUCCESS);
+    apr_file_remove(path, p);
+}
+
+static void test_load_env(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+
+    apr_env_delete(T_ENV_VAR, p);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "env:" T_ENV_VAR, 0, NULL),
+                     APR_EINVAL);
+    assert_null(key);
+    assert_non_null(strstr(err, T_ENV_VAR));
+    assert_non_null(strstr(err, "not set"));
+
+    assert_int_equal(apr_env_set(T_ENV_VAR, "short-secret", p), APR_SUCCESS);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "env:" T_ENV_VAR, 0, NULL),
+                     APR_EINVAL);
+    assert_null(key);
+    assert_non_null(strstr(err, "environment variable " T_ENV_VAR));
+    assert_null(strstr(err, "short-secret"));
+
+    assert_int_equal(apr_env_set(T_ENV_VAR, T_SECRET64, p), APR_SUCCESS);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, "env:" T_ENV_VAR, 0, "e"),
+                     APR_SUCCESS);
+    assert_same_secret(p, key, T_SECRET64);
+    /* HS512 needs 64 bytes: 63 are refused. */
+    key = NULL;
+    assert_int_equal(apr_env_set(T_ENV_VAR, T_SECRET64 + 1, p), APR_SUCCESS);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, "env:" T_ENV_VAR, 0, NULL),
+                     APR_EINVAL);
+    assert_null(key);
+    apr_env_delete(T_ENV_VAR, p);
+}
+
+static void test_load_sources_and_algs(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "/etc/secret", 0, NULL),
+                     APR_EINVAL);
+    assert_non_null(strstr(err, "file:PATH or env:VAR"));
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "file:", 0, NULL), APR_EINVAL);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "env:", 0, NULL), APR_EINVAL);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_UNKNOWN, "env:X", 0, NULL), APR_EINVAL);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_RS256, "file:/k.pem", 1, NULL),
+                     APR_ENOTIMPL);
+    assert_string_equal(err, "algorithm RS256 is not supported yet");
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES384, "file:/k.pem", 0, NULL),
+                     APR_ENOTIMPL);
+    assert_string_equal(err, "algorithm ES384 is not supported yet");
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_EDDSA, "file:/k.pem", 0, NULL),
+                     APR_ENOTIMPL);
+    assert_string_equal(err, "algorithm EdDSA is not supported yet");
+    assert_null(key);
+}
+
+static void test_sign_verify_primitives(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = NULL, *other = NULL;
+    const char *err = NULL;
+    unsigned char *sig = NULL;
+    apr_size_t len = 0;
+    int match = -1;
+
+    assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS384,
+                                      (const unsigned char *)T_SECRET64, 48, NULL), APR_SUCCESS);
+    assert_int_equal(aj_key_hmac_make(&other, &err, p, AJ_ALG_HS384,
+                                      (const unsigned char *)T_SECRET64 + 1, 48, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)"abc", 3),
+                     APR_SUCCESS);
+    assert_int_equal(len, 48);
+    assert_int_equal(aj_key_verify(&match, p, key, (const unsigned char *)"abc", 3, sig, len),
+                     APR_SUCCESS);
+    assert_int_equal(match, 1);
+    assert_int_equal(aj_key_verify(&match, p, key, (const unsigned char *)"abd", 3, sig, len),
+                     APR_SUCCESS);
+    assert_int_equal(match, 0);
+    assert_int_equal(aj_key_verify(&match, p, other, (const unsigned char *)"abc", 3, sig, len),
+                     APR_SUCCESS);
+    assert_int_equal(match, 0);
+    /* A truncated MAC is not a match, even where its prefix is right. */
+    assert_int_equal(aj_key_verify(&match, p, key, (const unsigned char *)"abc", 3, sig, 32),
+                     APR_SUCCESS);
+    assert_int_equal(match, 0);
+    assert_int_equal(aj_key_verify(&match, p, key, (const unsigned char *)"abc", 3, sig, 0),
+                     APR_SUCCESS);
+    assert_int_equal(match, 0);
+}
+
+static void test_keyset(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_keyset_t *ks = aj_keyset_make(p);
+    aj_key_t *a = NULL, *b = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(aj_keyset_count(ks), 0);
+    assert_null(aj_keyset_signing_key(ks));
+    assert_null(aj_keyset_get(ks, 0));
+    assert_int_equal(aj_key_hmac_make(&a, &err, p, AJ_ALG_HS256,
+                                      (const unsigned char *)T_SECRET64, 32, "a"), APR_SUCCESS);
+    assert_int_equal(aj_key_hmac_make(&b, &err, p, AJ_ALG_HS512,
+                                      (const unsigned char *)T_SECRET64, 64, "b"), APR_SUCCESS);
+    aj_keyset_add(ks, b);
+    aj_keyset_add(ks, a);
+    aj_keyset_add(ks, NULL);
+    assert_int_equal(aj_keyset_count(ks), 2);
+    assert_ptr_equal(aj_keyset_get(ks, 0), b);
+    assert_ptr_equal(aj_keyset_get(ks, 1), a);
+    assert_null(aj_keyset_get(ks, 2));
+    assert_null(aj_keyset_get(ks, -1));
+    assert_ptr_equal(aj_keyset_signing_key(ks), b);     /* the first one */
+}
+
+static const struct CMUnitTest tests[] = {
+    AJ_TEST(test_alg_names),
+    AJ_TEST(test_hmac_min_length),
+    AJ_TEST(test_load_file),
+    AJ_TEST(test_load_file_too_large),
+    AJ_TEST(test_load_env),
+    AJ_TEST(test_load_sources_and_algs),
+    AJ_TEST(test_sign_verify_primitives),
+    AJ_TEST(test_keyset),
+};
+
+AJ_TEST_MAIN("aj_key", tests)

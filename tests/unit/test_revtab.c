@@ -1,0 +1,618 @@
+/*
+ * test_revtab.c — the shared-memory revocation table (aj_revtab).
+ */
+#include <pthread.h>
+
+#include <openssl/sha.h>
+
+#include "aj_test.h"
+#include "aj_revtab.h"
+
+/* An arbitrary "now" (seconds); every test works relative to it. */
+#define T_NOW        1700000000
+#define T_LATER      (T_NOW + 1000)
+#define T_FAR        (T_NOW + 100000)
+/* The smallest table and how many entries it takes (3/4 of its slots). */
+#define T_SMALL_CAP  64
+#define T_SMALL_MAX  48
+#define T_NAME_LEN   64
+
+static aj_revtab_t *new_table(apr_pool_t *p, apr_uint32_t capacity)
+{
+    apr_size_t size = aj_revtab_size(capacity);
+    void *mem = apr_palloc(p, size);
+
+    assert_non_null(mem);
+    memset(mem, 0xa5, size);    /* format must not rely on zeroed memory */
+    return aj_revtab_format(mem, size, capacity);
+}
+
+/* The smallest table, in the test's pool. */
+static aj_revtab_t *small_table(void **state)
+{
+    aj_revtab_t *t = new_table(AJ_POOL(state), T_SMALL_CAP);
+
+    assert_non_null(t);
+    return t;
+}
+
+static const char *name(char *buf, const char *prefix, unsigned i)
+{
+    snprintf(buf, T_NAME_LEN, "%s-%u", prefix, i);
+    return buf;
+}
+
+/* ---- layout ----------------------------------------------------------------- */
+
+static void test_size_and_format(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    apr_size_t s64 = aj_revtab_size(64);
+    char *mem;
+
+    assert_int_equal(aj_revtab_size(0), s64);
+    assert_int_equal(aj_revtab_size(1), s64);
+    assert_int_equal(aj_revtab_size(65), aj_revtab_size(128));
+    assert_true(aj_revtab_size(128) > s64);
+    assert_int_equal(aj_revtab_size(128) - s64, 64 * 32);
+    assert_int_equal(aj_revtab_size(1000000) - s64, ((apr_size_t)1 << 20) * 32 - 64 * 32);
+
+    mem = apr_palloc(p, s64 + 8);
+    assert_null(aj_revtab_format(NULL, s64, 64));
+    assert_null(aj_revtab_format(mem, s64 - 1, 64));
+    assert_null(aj_revtab_format(mem + 1, s64, 64));     /* misaligned */
+    assert_non_null(aj_revtab_format(mem, s64, 64));
+}
+
+/* ---- jti -------------------------------------------------------------------- */
+
+static void test_empty_table(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+
+    assert_int_equal(aj_revtab_count(t), 0);
+    assert_false(aj_revtab_jti_revoked(t, "abc", T_NOW));
+    assert_false(aj_revtab_jti_revoked(t, "", T_NOW));
+    assert_false(aj_revtab_jti_revoked(t, NULL, T_NOW));
+    assert_int_equal(aj_revtab_user_valid_after(t, "42"), 0);
+    assert_int_equal(aj_revtab_user_valid_after(t, NULL), 0);
+    assert_false(aj_revtab_overflowed(t));
+    assert_false(aj_revtab_loaded(t));
+    assert_int_equal(aj_revtab_next_refresh(t), 0);
+    assert_int_equal(aj_revtab_watermark(t), 0);
+}
+
+static void test_put_jti(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+
+    assert_int_equal(aj_revtab_put_jti(t, "tok-1", T_LATER, T_NOW), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, "tok-1", T_NOW));
+    assert_false(aj_revtab_jti_revoked(t, "tok-2", T_NOW));
+    assert_false(aj_revtab_jti_revoked(t, "tok-", T_NOW));
+    assert_int_equal(aj_revtab_count(t), 1);
+
+    /* idempotent; a later exp wins, an earlier one does not shorten it */
+    assert_int_equal(aj_revtab_put_jti(t, "tok-1", T_LATER, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, "tok-1", T_FAR, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, "tok-1", T_NOW + 1, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_count(t), 1);
+    assert_true(aj_revtab_jti_revoked(t, "tok-1", T_FAR - 1));
+    assert_false(aj_revtab_jti_revoked(t, "tok-1", T_FAR));
+
+    /* a jti is not a user */
+    assert_int_equal(aj_revtab_user_valid_after(t, "tok-1"), 0);
+
+    assert_int_equal(aj_revtab_put_jti(t, NULL, T_LATER, T_NOW), APR_EINVAL);
+    assert_int_equal(aj_revtab_put_jti(NULL, "x", T_LATER, T_NOW), APR_EINVAL);
+}
+
+static void test_expired_jti(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+
+    assert_int_equal(aj_revtab_put_jti(t, "tok", T_NOW + 10, T_NOW), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, "tok", T_NOW + 9));
+    assert_false(aj_revtab_jti_revoked(t, "tok", T_NOW + 10));     /* exp > now only */
+    assert_false(aj_revtab_jti_revoked(t, "tok", T_LATER));
+
+    /* a revocation that is already over takes no room */
+    assert_int_equal(aj_revtab_put_jti(t, "old", T_NOW, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, "older", T_NOW - 5, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_count(t), 1);
+    assert_false(aj_revtab_jti_revoked(t, "old", T_NOW - 10));
+}
+
+/* ---- user ------------------------------------------------------------------- */
+
+static void test_user_valid_after(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+
+    assert_int_equal(aj_revtab_put_user(t, "42", T_NOW, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_NOW);
+    assert_int_equal(aj_revtab_user_valid_after(t, "43"), 0);
+    assert_int_equal(aj_revtab_user_valid_after(t, "4"), 0);
+
+    /* a later value wins */
+    assert_int_equal(aj_revtab_put_user(t, "42", T_NOW - 100, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_NOW);
+    assert_int_equal(aj_revtab_put_user(t, "42", T_LATER, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_LATER);
+    assert_int_equal(aj_revtab_count(t), 1);
+
+    /* 0 is ignored */
+    assert_int_equal(aj_revtab_put_user(t, "42", 0, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_LATER);
+    assert_int_equal(aj_revtab_put_user(t, "7", 0, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, "7"), 0);
+    assert_int_equal(aj_revtab_count(t), 1);
+
+    /* a user entry never expires, and is not a jti */
+    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_LATER);
+    assert_false(aj_revtab_jti_revoked(t, "42", T_NOW));
+    assert_int_equal(aj_revtab_put_jti(t, "42", T_FAR, T_NOW), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, "42", T_NOW));
+    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_LATER);
+    assert_int_equal(aj_revtab_count(t), 2);
+
+    assert_int_equal(aj_revtab_put_user(t, NULL, T_NOW, T_NOW), APR_EINVAL);
+}
+
+/* ---- capacity ----------------------------------------------------------------- */
+
+static void test_full_then_enospc(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    for (i = 0; i < T_SMALL_MAX; i++) {
+        assert_int_equal(aj_revtab_put_jti(t, name(buf, "live", i), T_FAR, T_NOW), APR_SUCCESS);
+    }
+    assert_int_equal(aj_revtab_count(t), T_SMALL_MAX);
+    assert_false(aj_revtab_overflowed(t));
+
+    /* existing keys may still be updated when full */
+    assert_int_equal(aj_revtab_put_jti(t, name(buf, "live", 0), T_FAR + 1, T_NOW), APR_SUCCESS);
+    assert_false(aj_revtab_overflowed(t));
+
+    assert_int_equal(aj_revtab_put_jti(t, "one-more", T_FAR, T_NOW), APR_ENOSPC);
+    assert_true(aj_revtab_overflowed(t));
+    assert_int_equal(aj_revtab_put_user(t, "42", T_NOW, T_NOW), APR_ENOSPC);
+    /* still full at a time when nothing has expired yet */
+    assert_int_equal(aj_revtab_put_jti(t, "one-more", T_FAR, T_LATER), APR_ENOSPC);
+    assert_int_equal(aj_revtab_count(t), T_SMALL_MAX);
+    assert_false(aj_revtab_jti_revoked(t, "one-more", T_NOW));
+    for (i = 0; i < T_SMALL_MAX; i++) {
+        assert_true(aj_revtab_jti_revoked(t, name(buf, "live", i), T_NOW));
+    }
+    /* the mark stays even once there is room again */
+    assert_int_equal(aj_revtab_put_jti(t, "one-more", T_FAR + 10, T_FAR + 5), APR_SUCCESS);
+    assert_true(aj_revtab_overflowed(t));
+}
+
+/* A table full of expired jtis takes new ones: their slots are reused, and
+ * when a new key's probe chain holds no expired slot the table compacts. */
+static void test_expired_reused(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+    char buf[T_NAME_LEN];
+    unsigned i, round;
+
+    for (round = 0; round < 4; round++) {
+        apr_int64_t now = T_NOW + round * 100;
+
+        for (i = 0; i < T_SMALL_MAX; i++) {
+            assert_int_equal(aj_revtab_put_jti(t, name(buf, "r", round * 1000 + i), now + 50, now),
+                             APR_SUCCESS);
+        }
+        assert_false(aj_revtab_overflowed(t));
+        assert_true(aj_revtab_count(t) <= T_SMALL_MAX);
+        for (i = 0; i < T_SMALL_MAX; i++) {
+            assert_true(aj_revtab_jti_revoked(t, name(buf, "r", round * 1000 + i), now));
+        }
+    }
+    /* the table is full again; everything expires at T_NOW + 350 */
+    assert_int_equal(aj_revtab_count(t), T_SMALL_MAX);
+    assert_int_equal(aj_revtab_put_jti(t, "fresh", T_FAR, T_NOW + 350), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, "fresh", T_NOW + 350));
+    assert_false(aj_revtab_overflowed(t));
+}
+
+/* Half the entries expire, interleaved with live ones in the same clusters;
+ * compaction must keep every live entry reachable.  A 1024-slot table. */
+static void test_compaction_keeps_live(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_revtab_t *t = new_table(p, 1024);
+    const unsigned max = 768;
+    char buf[T_NAME_LEN];
+    int compacted = 0;
+    unsigned i;
+
+    assert_non_null(t);
+    for (i = 0; i < max; i++) {
+        apr_int64_t exp = (i % 2) ? T_FAR : T_NOW + 10;
+
+        assert_int_equal(aj_revtab_put_jti(t, name(buf, "mix", i), exp, T_NOW), APR_SUCCESS);
+    }
+    assert_int_equal(aj_revtab_count(t), max);
+    assert_int_equal(aj_revtab_put_jti(t, "x", T_FAR, T_NOW), APR_ENOSPC);
+
+    /* later: the even ones are dead; fill up to the limit again.  Some puts
+     * reuse dead slots, the first whose path has none compacts the table. */
+    for (i = 0; i < max / 2; i++) {
+        assert_int_equal(aj_revtab_put_jti(t, name(buf, "new", i), T_FAR, T_LATER), APR_SUCCESS);
+        if (aj_revtab_count(t) < max) {
+            compacted = 1;
+        }
+    }
+    assert_true(compacted);
+    assert_int_equal(aj_revtab_count(t), max);     /* max live entries */
+    for (i = 0; i < max; i++) {
+        assert_int_equal(aj_revtab_jti_revoked(t, name(buf, "mix", i), T_LATER), i % 2);
+    }
+    for (i = 0; i < max / 2; i++) {
+        assert_true(aj_revtab_jti_revoked(t, name(buf, "new", i), T_LATER));
+    }
+    /* nothing expired any more: nothing more fits */
+    assert_int_equal(aj_revtab_put_jti(t, "x", T_FAR, T_LATER), APR_ENOSPC);
+    assert_true(aj_revtab_overflowed(t));
+}
+
+/* The bucket a key starts from, computed as the table does (white box). */
+static unsigned home_of(char kind, const char *s, unsigned capacity)
+{
+    unsigned char in[T_NAME_LEN + 1], md[SHA256_DIGEST_LENGTH];
+    size_t len = strlen(s);
+    uint64_t w;
+
+    in[0] = (unsigned char)kind;
+    memcpy(in + 1, s, len);
+    SHA256(in, len + 1, md);
+    memcpy(&w, md, sizeof(w));
+    return (unsigned)(w & (capacity - 1));
+}
+
+static void test_colliding_keys(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+    char a[T_NAME_LEN], b[T_NAME_LEN], c[T_NAME_LEN];
+    unsigned i, ha;
+
+    /* three jtis that start from the same bucket */
+    name(a, "c", 0);
+    ha = home_of('j', a, T_SMALL_CAP);
+    for (i = 1, b[0] = c[0] = '\0'; !c[0]; i++) {
+        char *dst = b[0] ? c : b;
+
+        if (home_of('j', name(dst, "c", i), T_SMALL_CAP) != ha) {
+            dst[0] = '\0';
+        }
+    }
+    assert_int_equal(aj_revtab_put_jti(t, a, T_NOW + 10, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, b, T_FAR, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, c, T_FAR, T_NOW), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, a, T_NOW));
+    assert_true(aj_revtab_jti_revoked(t, b, T_NOW));
+    assert_true(aj_revtab_jti_revoked(t, c, T_NOW));
+    assert_int_equal(aj_revtab_count(t), 3);
+
+    /* a expires: b and c stay reachable through a's (still occupied) slot */
+    assert_false(aj_revtab_jti_revoked(t, a, T_LATER));
+    assert_true(aj_revtab_jti_revoked(t, b, T_LATER));
+    assert_true(aj_revtab_jti_revoked(t, c, T_LATER));
+    assert_int_equal(aj_revtab_put_user(t, "reuser", T_NOW, T_LATER), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, c, T_LATER));
+
+    /* fill the table with short-lived entries, then add keys once they have
+     * expired until one finds no expired slot on its path: compaction */
+    for (i = 0; aj_revtab_count(t) < T_SMALL_MAX; i++) {
+        assert_int_equal(aj_revtab_put_jti(t, name(a, "f", i), T_LATER + 10, T_LATER),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < T_SMALL_CAP && aj_revtab_count(t) == T_SMALL_MAX; i++) {
+        assert_int_equal(aj_revtab_put_jti(t, name(a, "after", i), T_FAR, T_LATER + 10),
+                         APR_SUCCESS);
+        assert_true(aj_revtab_jti_revoked(t, a, T_LATER + 10));
+    }
+    assert_true(aj_revtab_count(t) < T_SMALL_MAX);
+    assert_true(aj_revtab_jti_revoked(t, b, T_LATER + 10));
+    assert_true(aj_revtab_jti_revoked(t, c, T_LATER + 10));
+    assert_true(aj_revtab_jti_revoked(t, a, T_LATER + 10));     /* the last "after" */
+    assert_int_equal(aj_revtab_user_valid_after(t, "reuser"), T_NOW);
+    assert_false(aj_revtab_overflowed(t));
+}
+
+static void test_clear(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    for (i = 0; i < T_SMALL_MAX; i++) {
+        assert_int_equal(aj_revtab_put_jti(t, name(buf, "k", i), T_FAR, T_NOW), APR_SUCCESS);
+    }
+    assert_int_equal(aj_revtab_put_user(t, "42", T_NOW, T_NOW), APR_ENOSPC);
+    aj_revtab_set_loaded(t, 1);
+    aj_revtab_set_watermark(t, T_NOW);
+    aj_revtab_set_next_refresh(t, T_LATER);
+
+    aj_revtab_clear(t);
+    assert_int_equal(aj_revtab_count(t), 0);
+    assert_false(aj_revtab_overflowed(t));
+    assert_false(aj_revtab_loaded(t));
+    assert_false(aj_revtab_jti_revoked(t, name(buf, "k", 0), T_NOW));
+    /* only the table, the overflow mark and the loaded flag are reset */
+    assert_int_equal(aj_revtab_watermark(t), T_NOW);
+    assert_int_equal(aj_revtab_next_refresh(t), T_LATER);
+
+    for (i = 0; i < T_SMALL_MAX; i++) {
+        assert_int_equal(aj_revtab_put_jti(t, name(buf, "k2", i), T_FAR, T_NOW), APR_SUCCESS);
+    }
+    assert_int_equal(aj_revtab_put_jti(t, "x", T_FAR, T_NOW), APR_ENOSPC);
+}
+
+static void test_refresh_bookkeeping(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+
+    aj_revtab_set_loaded(t, 1);
+    assert_true(aj_revtab_loaded(t));
+    aj_revtab_set_loaded(t, 0);
+    assert_false(aj_revtab_loaded(t));
+
+    aj_revtab_set_watermark(t, T_NOW - 5);
+    assert_int_equal(aj_revtab_watermark(t), T_NOW - 5);
+
+    aj_revtab_set_next_refresh(t, T_NOW);
+    assert_int_equal(aj_revtab_next_refresh(t), T_NOW);
+    /* two requests see the same due time: only one refreshes */
+    assert_true(aj_revtab_claim_refresh(t, T_NOW, T_NOW + 30));
+    assert_false(aj_revtab_claim_refresh(t, T_NOW, T_NOW + 30));
+    assert_int_equal(aj_revtab_next_refresh(t), T_NOW + 30);
+    assert_false(aj_revtab_claim_refresh(t, T_NOW + 29, T_NOW + 60));
+    assert_true(aj_revtab_claim_refresh(t, T_NOW + 30, T_NOW + 60));
+    assert_int_equal(aj_revtab_next_refresh(t), T_NOW + 60);
+}
+
+/* ---- concurrency ---------------------------------------------------------------- */
+
+/* One writer puts MT_PUTS permanent jtis (plus as many short-lived ones,
+ * which forces slot reuse and compaction) and raises a user's valid_after;
+ * readers check that everything published is seen and nothing else. */
+#define MT_PUTS        20000
+#define MT_READERS     4
+#define MT_CAPACITY    32768
+#define MT_USER_EVERY  16
+
+typedef struct {
+    aj_revtab_t *t;
+    unsigned published;         /* permanent jtis 0..published-1 are in */
+    apr_int64_t user_published; /* "alice" has at least this valid_after */
+    int done;
+    unsigned long put_errors;
+    unsigned long missing;      /* a published jti reported not revoked */
+    unsigned long phantom;      /* a never-inserted jti reported revoked */
+    unsigned long user_stale;   /* valid_after lower than published */
+    unsigned long checks;
+} mt_shared;
+
+typedef struct {
+    mt_shared *sh;
+    unsigned seed;
+} mt_reader;
+
+static void *mt_writer(void *arg)
+{
+    mt_shared *sh = arg;
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    for (i = 0; i < MT_PUTS; i++) {
+        apr_int64_t now = T_NOW + i;
+
+        if (aj_revtab_put_jti(sh->t, name(buf, "perm", i), T_FAR + MT_PUTS, now) != APR_SUCCESS
+            || aj_revtab_put_jti(sh->t, name(buf, "temp", i), now + 2, now) != APR_SUCCESS) {
+            __atomic_add_fetch(&sh->put_errors, 1, __ATOMIC_RELAXED);
+        }
+        __atomic_store_n(&sh->published, i + 1, __ATOMIC_RELEASE);
+        if (i % MT_USER_EVERY == 0) {
+            if (aj_revtab_put_user(sh->t, "alice", now, now) != APR_SUCCESS) {
+                __atomic_add_fetch(&sh->put_errors, 1, __ATOMIC_RELAXED);
+            }
+            __atomic_store_n(&sh->user_published, now, __ATOMIC_RELEASE);
+        }
+    }
+    __atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void *mt_read(void *arg)
+{
+    mt_reader *rd = arg;
+    mt_shared *sh = rd->sh;
+    char buf[T_NAME_LEN];
+    unsigned long checks = 0;
+    unsigned n, i;
+    apr_int64_t va;
+
+    while (!__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE)) {
+        n = __atomic_load_n(&sh->published, __ATOMIC_ACQUIRE);
+        if (n) {
+            i = (unsigned)rand_r(&rd->seed) % n;
+            if (!aj_revtab_jti_revoked(sh->t, name(buf, "perm", i), T_NOW)
+                || !aj_revtab_jti_revoked(sh->t, name(buf, "perm", n - 1), T_NOW)) {
+                __atomic_add_fetch(&sh->missing, 1, __ATOMIC_RELAXED);
+            }
+        }
+        if (aj_revtab_jti_revoked(sh->t, name(buf, "never", (unsigned)rand_r(&rd->seed)),
+                                  T_NOW)) {
+            __atomic_add_fetch(&sh->phantom, 1, __ATOMIC_RELAXED);
+        }
+        va = __atomic_load_n(&sh->user_published, __ATOMIC_ACQUIRE);
+        if (aj_revtab_user_valid_after(sh->t, "alice") < va) {
+            __atomic_add_fetch(&sh->user_stale, 1, __ATOMIC_RELAXED);
+        }
+        checks++;
+    }
+    __atomic_add_fetch(&sh->checks, checks, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    pthread_t writer, readers[MT_READERS];
+    mt_reader rd[MT_READERS];
+    mt_shared sh;
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    memset(&sh, 0, sizeof(sh));
+    sh.t = new_table(p, MT_CAPACITY);
+    assert_non_null(sh.t);
+    for (i = 0; i < MT_READERS; i++) {
+        rd[i].sh = &sh;
+        rd[i].seed = i + 1;
+        assert_int_equal(pthread_create(&readers[i], NULL, mt_read, &rd[i]), 0);
+    }
+    assert_int_equal(pthread_create(&writer, NULL, mt_writer, &sh), 0);
+    assert_int_equal(pthread_join(writer, NULL), 0);
+    for (i = 0; i < MT_READERS; i++) {
+        assert_int_equal(pthread_join(readers[i], NULL), 0);
+    }
+
+    assert_int_equal(sh.put_errors, 0);
+    assert_int_equal(sh.missing, 0);
+    assert_int_equal(sh.phantom, 0);
+    assert_int_equal(sh.user_stale, 0);
+    assert_true(sh.checks > 0);
+    assert_false(aj_revtab_overflowed(sh.t));
+    for (i = 0; i < MT_PUTS; i++) {
+        assert_true(aj_revtab_jti_revoked(sh.t, name(buf, "perm", i), T_NOW + MT_PUTS));
+    }
+    for (i = 0; i + 2 < MT_PUTS; i++) {
+        assert_false(aj_revtab_jti_revoked(sh.t, name(buf, "temp", i), T_NOW + MT_PUTS));
+    }
+    assert_int_equal(aj_revtab_user_valid_after(sh.t, "alice"),
+                     T_NOW + (MT_PUTS - 1) / MT_USER_EVERY * MT_USER_EVERY);
+    /* 2 * MT_PUTS jtis went through a table of 3/4 * MT_CAPACITY entries */
+    assert_true(aj_revtab_count(sh.t) <= MT_CAPACITY / 4 * 3);
+}
+
+/* Churn: a small table holds CH_LIVE permanent jtis while the writer pours
+ * short-lived ones through it, so the table is compacted (and permanent
+ * entries move) hundreds of times under the readers' feet. */
+#define CH_CAPACITY    1024
+#define CH_LIVE        512
+#define CH_PUTS        100000
+
+typedef struct {
+    aj_revtab_t *t;
+    int done;
+    unsigned long put_errors;
+    unsigned long missing;
+    unsigned long phantom;
+    unsigned long checks;
+} ch_shared;
+
+typedef struct {
+    ch_shared *sh;
+    unsigned seed;
+} ch_reader;
+
+static void *ch_writer(void *arg)
+{
+    ch_shared *sh = arg;
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    for (i = 0; i < CH_PUTS; i++) {
+        apr_int64_t now = T_NOW + i;
+
+        if (aj_revtab_put_jti(sh->t, name(buf, "churn", i), now + 1, now) != APR_SUCCESS) {
+            __atomic_add_fetch(&sh->put_errors, 1, __ATOMIC_RELAXED);
+        }
+    }
+    __atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void *ch_read(void *arg)
+{
+    ch_reader *rd = arg;
+    ch_shared *sh = rd->sh;
+    char buf[T_NAME_LEN];
+    unsigned long checks = 0;
+
+    while (!__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE)) {
+        if (!aj_revtab_jti_revoked(sh->t, name(buf, "perm", (unsigned)rand_r(&rd->seed) % CH_LIVE),
+                                   T_NOW)) {
+            __atomic_add_fetch(&sh->missing, 1, __ATOMIC_RELAXED);
+        }
+        if (aj_revtab_jti_revoked(sh->t, name(buf, "never", (unsigned)rand_r(&rd->seed)),
+                                  T_NOW)) {
+            __atomic_add_fetch(&sh->phantom, 1, __ATOMIC_RELAXED);
+        }
+        checks++;
+    }
+    __atomic_add_fetch(&sh->checks, checks, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static void test_threads_churn(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    pthread_t writer, readers[MT_READERS];
+    ch_reader rd[MT_READERS];
+    ch_shared sh;
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    memset(&sh, 0, sizeof(sh));
+    sh.t = new_table(p, CH_CAPACITY);
+    assert_non_null(sh.t);
+    for (i = 0; i < CH_LIVE; i++) {
+        assert_int_equal(aj_revtab_put_jti(sh.t, name(buf, "perm", i), T_FAR + CH_PUTS, T_NOW),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < MT_READERS; i++) {
+        rd[i].sh = &sh;
+        rd[i].seed = i + 1;
+        assert_int_equal(pthread_create(&readers[i], NULL, ch_read, &rd[i]), 0);
+    }
+    assert_int_equal(pthread_create(&writer, NULL, ch_writer, &sh), 0);
+    assert_int_equal(pthread_join(writer, NULL), 0);
+    for (i = 0; i < MT_READERS; i++) {
+        assert_int_equal(pthread_join(readers[i], NULL), 0);
+    }
+
+    assert_int_equal(sh.put_errors, 0);
+    assert_int_equal(sh.missing, 0);
+    assert_int_equal(sh.phantom, 0);
+    assert_true(sh.checks > 0);
+    assert_false(aj_revtab_overflowed(sh.t));
+    for (i = 0; i < CH_LIVE; i++) {
+        assert_true(aj_revtab_jti_revoked(sh.t, name(buf, "perm", i), T_NOW + CH_PUTS));
+    }
+}
+
+static const struct CMUnitTest tests[] = {
+    AJ_TEST(test_size_and_format),
+    AJ_TEST(test_empty_table),
+    AJ_TEST(test_put_jti),
+    AJ_TEST(test_expired_jti),
+    AJ_TEST(test_user_valid_after),
+    AJ_TEST(test_full_then_enospc),
+    AJ_TEST(test_expired_reused),
+    AJ_TEST(test_compaction_keeps_live),
+    AJ_TEST(test_colliding_keys),
+    AJ_TEST(test_clear),
+    AJ_TEST(test_refresh_bookkeeping),
+    AJ_TEST(test_threads),
+    AJ_TEST(test_threads_churn),
+};
+
+AJ_TEST_MAIN("aj_revtab", tests)
