@@ -533,6 +533,8 @@ apr_status_t aj_json_parse(json_object **out, apr_pool_t *p, const char *text, a
         goto cleanup;
     }
 
+    /* json-c's depth also counts the value inside the innermost container:
+     * max_depth + 1 lets every document the scan accepted through. */
     tok = json_tokener_new_ex(sc.max_depth + 1);
     if (!tok) {
         rv = APR_ENOMEM;

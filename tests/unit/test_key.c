@@ -226,7 +226,7 @@ static void test_load_env(void **state)
     assert_same_secret(p, key, T_SECRET64);
     /* HS512 needs 64 bytes: 63 are refused. */
     key = NULL;
-    assert_int_equal(apr_env_set(T_ENV_VAR, T_SECRET64 + 1, p), APR_SUCCESS);
+    assert_int_equal(apr_env_set(T_ENV_VAR, &T_SECRET64[1], p), APR_SUCCESS);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, "env:" T_ENV_VAR, 0, NULL),
                      APR_EINVAL);
     assert_null(key);
@@ -269,7 +269,7 @@ static void test_sign_verify_primitives(void **state)
     assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS384,
                                       (const unsigned char *)T_SECRET64, 48, NULL), APR_SUCCESS);
     assert_int_equal(aj_key_hmac_make(&other, &err, p, AJ_ALG_HS384,
-                                      (const unsigned char *)T_SECRET64 + 1, 48, NULL),
+                                      (const unsigned char *)&T_SECRET64[1], 48, NULL),
                      APR_SUCCESS);
     assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)"abc", 3),
                      APR_SUCCESS);
