@@ -437,7 +437,9 @@ apr_status_t aj_claims_build(const char **json, apr_pool_t *p, const aj_issue_t 
         || (in->iss
             && (rv = aj_json_add(obj, "iss", json_object_new_string(in->iss))) != APR_SUCCESS)
         || (in->aud && in->aud->nelts > 0
-            && (rv = aj_json_add(obj, "aud", aj_json_audience(in->aud))) != APR_SUCCESS)) {
+            && (rv = aj_json_add(obj, "aud", aj_json_audience(in->aud))) != APR_SUCCESS)
+        || (in->csrf
+            && (rv = aj_json_add(obj, "csrf", json_object_new_string(in->csrf))) != APR_SUCCESS)) {
         goto cleanup;
     }
     if (extra) {

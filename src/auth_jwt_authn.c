@@ -13,6 +13,8 @@
  */
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include <apr_base64.h>
 #include <apr_strings.h>
 #include <http_core.h>
@@ -344,6 +346,7 @@ typedef struct {
     const char *user;        /* Basic */
     const char *password;
     const char *problem;     /* why AUTH_JWT_CRED_BAD */
+    int from_cookie;         /* the token came from AuthJWTCookie */
 } auth_jwt_cred_t;
 
 static int auth_jwt_is_b64_char(char ch)
@@ -468,6 +471,101 @@ static auth_jwt_cred_e auth_jwt_parse_authorization(request_rec *r, auth_jwt_cre
     return AUTH_JWT_CRED_OTHER;
 }
 
+/* The value of cookie `name` in the Cookie header(s), NULL when absent;
+ * *conflict when it appears twice with different values. */
+static const char *auth_jwt_cookie_value(request_rec *r, const char *name, int *conflict)
+{
+    const char *line = apr_table_get(r->headers_in, "Cookie");
+    apr_size_t nlen = strlen(name);
+    const char *found = NULL;
+
+    *conflict = 0;
+    while (line && *line) {
+        const char *end = line;
+        const char *pair;
+        while (*line == ' ' || *line == '\t') {
+            ++line;
+        }
+        end = line;
+        while (*end && *end != ';' && *end != ',') {
+            ++end;
+        }
+        pair = line;
+        if ((apr_size_t)(end - pair) > nlen && !strncmp(pair, name, nlen) && pair[nlen] == '=') {
+            const char *v = apr_pstrmemdup(r->pool, pair + nlen + 1,
+                                           (apr_size_t)(end - pair) - nlen - 1);
+            apr_size_t vlen = strlen(v);
+            while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) {
+                --vlen;
+            }
+            v = apr_pstrmemdup(r->pool, v, vlen);
+            if (found && strcmp(found, v)) {
+                *conflict = 1;
+                return NULL;
+            }
+            found = v;
+        }
+        line = *end ? end + 1 : end;
+    }
+    return (found && *found) ? found : NULL;
+}
+
+/* The credential of this request: the Authorization header (SPEC §2 forms
+ * 1-3), else the AuthJWTCookie token (form 4).  A header token and a
+ * cookie token that differ are a 400: no guessing which one counts. */
+static auth_jwt_cred_e auth_jwt_parse_credentials(request_rec *r, const auth_jwt_dir_conf *c,
+                                                  auth_jwt_cred_t *cred)
+{
+    auth_jwt_cred_e kind = auth_jwt_parse_authorization(r, cred);
+    const char *cookie;
+    int conflict = 0;
+
+    if (!c->cookie || kind == AUTH_JWT_CRED_BAD) {
+        return kind;
+    }
+    cookie = auth_jwt_cookie_value(r, c->cookie, &conflict);
+    if (conflict) {
+        return auth_jwt_bad(cred, "the token cookie is sent twice with different values");
+    }
+    if (!cookie) {
+        return kind;
+    }
+    if (kind == AUTH_JWT_CRED_NONE || kind == AUTH_JWT_CRED_OTHER) {
+        cred->token = cookie;
+        cred->token_len = strlen(cookie);
+        cred->from_cookie = 1;
+        return AUTH_JWT_CRED_BEARER;
+    }
+    if (cred->token && strcmp(cred->token, cookie)) {
+        return auth_jwt_bad(cred, "the Authorization token and the cookie token differ");
+    }
+    return kind;
+}
+
+/* Double submit (SPEC §2 form 4): a state-changing request authenticated by
+ * the cookie must repeat the token's csrf claim in X-CSRF-Token. */
+static int auth_jwt_csrf_ok(request_rec *r, const auth_jwt_cred_t *cred)
+{
+    const auth_jwt_req_t *st;
+    const char *sent, *want;
+
+    if (!cred->from_cookie || r->method_number == M_GET || r->method_number == M_OPTIONS
+        || r->method_number == M_TRACE) {
+        return 1;      /* HEAD is M_GET */
+    }
+    st = auth_jwt_req_get(r);
+    sent = apr_table_get(r->headers_in, "X-CSRF-Token");
+    want = st && st->claims ? aj_claims_get_string(st->claims, "csrf") : NULL;
+    if (!sent || !want || strlen(sent) != strlen(want)
+        || CRYPTO_memcmp(sent, want, strlen(want)) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(024)
+                      "refused: %s with the cookie token and no matching X-CSRF-Token",
+                      r->method);
+        return 0;
+    }
+    return 1;
+}
+
 /* ---- AuthType JWT ------------------------------------------------------- */
 
 static int auth_jwt_unauthorized(request_rec *r, aj_verdict_e refused)
@@ -504,7 +602,7 @@ static int auth_jwt_check_authn(request_rec *r)
         return OK;
     }
 
-    switch (auth_jwt_parse_authorization(r, &cred)) {
+    switch (auth_jwt_parse_credentials(r, c, &cred)) {
     case AUTH_JWT_CRED_NONE:
     case AUTH_JWT_CRED_OTHER:
         return auth_jwt_unauthorized(r, AJ_OK);
@@ -545,6 +643,9 @@ static int auth_jwt_check_authn(request_rec *r)
     if (verdict != AJ_OK) {
         return auth_jwt_unauthorized(r, verdict);
     }
+    if (!auth_jwt_csrf_ok(r, &cred)) {
+        return HTTP_FORBIDDEN;
+    }
     r->user = (char *)auth_jwt_req_get(r)->username;
     return OK;
 }
@@ -565,7 +666,8 @@ static int auth_jwt_check_access(request_rec *r)
     if (!type || strcasecmp(type, AUTH_JWT_TYPE) || !ap_auth_name(r)) {
         return DECLINED;
     }
-    switch (auth_jwt_parse_authorization(r, &cred)) {
+    c = auth_jwt_dconf(r);
+    switch (auth_jwt_parse_credentials(r, c, &cred)) {
     case AUTH_JWT_CRED_BEARER:
     case AUTH_JWT_CRED_BASIC:
         if (cred.token) {
@@ -575,7 +677,6 @@ static int auth_jwt_check_access(request_rec *r)
     default:
         return DECLINED;     /* decided in the authn phase */
     }
-    c = auth_jwt_dconf(r);
     rc = auth_jwt_accept_token(&verdict, r, c, cred.token, cred.token_len);
     if (rc != OK) {
         return rc;
@@ -583,6 +684,9 @@ static int auth_jwt_check_access(request_rec *r)
     if (verdict != AJ_OK) {
         r->ap_auth_type = (char *)AUTH_JWT_TYPE;
         return auth_jwt_unauthorized(r, verdict);
+    }
+    if (!auth_jwt_csrf_ok(r, &cred)) {
+        return HTTP_FORBIDDEN;
     }
     return DECLINED;
 }

@@ -328,12 +328,32 @@ static int auth_jwt_users(request_rec *r)
 
 /* ---- tokens ------------------------------------------------------------- */
 
+/* AuthJWTCookie: the cookie that carries (or, with value NULL, clears) the
+ * token.  HttpOnly so scripts never read it; SameSite=Lax and the csrf
+ * double submit guard state-changing requests. */
+static void auth_jwt_set_cookie(request_rec *r, const char *value, apr_int64_t max_age)
+{
+    const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
+
+    if (!c->cookie) {
+        return;
+    }
+    apr_table_add(r->err_headers_out, "Set-Cookie",
+                  apr_psprintf(r->pool, "%s=%s; Path=/; Max-Age=%" APR_INT64_T_FMT
+                               "; HttpOnly; Secure; SameSite=Lax", c->cookie,
+                               value ? value : "", value ? max_age : 0));
+}
+
 static int auth_jwt_send_token(request_rec *r, const char *token, apr_int64_t expires_in,
-                               int login_shape)
+                               const char *csrf, int login_shape)
 {
     json_object *o = aj_json_own(r->pool, json_object_new_object());
 
     auth_jwt_no_store(r);
+    auth_jwt_set_cookie(r, token, expires_in);
+    if (csrf) {
+        json_object_object_add(o, "csrf_token", json_object_new_string(csrf));
+    }
     if (login_shape) {
         json_object_object_add(o, "status", json_object_new_string("success"));
         json_object_object_add(o, "auth_token", json_object_new_string(token));
@@ -369,7 +389,7 @@ static int auth_jwt_renew(request_rec *r, const auth_jwt_dir_conf *c, const aj_c
 {
     apr_int64_t now = apr_time_sec(r->request_time);
     apr_int64_t auth_time = 0, id = 0, expires_in = 0;
-    const char *sub = aj_claims_get_string(claims, "sub"), *token = NULL;
+    const char *sub = aj_claims_get_string(claims, "sub"), *token = NULL, *csrf = NULL;
     aj_store_t *st;
     aj_user_t *user = NULL;
     apr_status_t rv;
@@ -418,17 +438,17 @@ static int auth_jwt_renew(request_rec *r, const auth_jwt_dir_conf *c, const aj_c
             return auth_jwt_send_error(r, HTTP_FORBIDDEN, "token revoked");
         }
     }
-    if (auth_jwt_issue(&token, &expires_in, r, c, user, auth_time) != APR_SUCCESS) {
+    if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, user, auth_time) != APR_SUCCESS) {
         return auth_jwt_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "cannot issue a token");
     }
-    return auth_jwt_send_token(r, token, expires_in, 0);
+    return auth_jwt_send_token(r, token, expires_in, csrf, 0);
 }
 
 static int auth_jwt_token(request_rec *r)
 {
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
     const auth_jwt_req_t *st;
-    const char *token = NULL;
+    const char *token = NULL, *csrf = NULL;
     apr_int64_t expires_in = 0;
 
     if (r->method_number != M_GET && r->method_number != M_POST) {
@@ -441,17 +461,17 @@ static int auth_jwt_token(request_rec *r)
     if (st->via == AUTH_JWT_VIA_TOKEN) {
         return auth_jwt_renew(r, c, st->claims);
     }
-    if (auth_jwt_issue(&token, &expires_in, r, c, st->user, apr_time_sec(r->request_time))
-        != APR_SUCCESS) {
+    if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, st->user,
+                       apr_time_sec(r->request_time)) != APR_SUCCESS) {
         return auth_jwt_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "cannot issue a token");
     }
-    return auth_jwt_send_token(r, token, expires_in, 0);
+    return auth_jwt_send_token(r, token, expires_in, csrf, 0);
 }
 
 static int auth_jwt_login(request_rec *r)
 {
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
-    const char *username = NULL, *password = NULL, *token = NULL;
+    const char *username = NULL, *password = NULL, *token = NULL, *csrf = NULL;
     const aj_user_t *user = NULL;
     apr_int64_t expires_in = 0;
     int answered = 0, rc;
@@ -476,11 +496,11 @@ static int auth_jwt_login(request_rec *r)
                       "login refused: unknown user or wrong password");
         return auth_jwt_send_fail(r, HTTP_UNAUTHORIZED, "invalid username or password");
     }
-    if (auth_jwt_issue(&token, &expires_in, r, c, user, apr_time_sec(r->request_time))
+    if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, user, apr_time_sec(r->request_time))
         != APR_SUCCESS) {
         return auth_jwt_send_fail(r, HTTP_INTERNAL_SERVER_ERROR, "cannot issue a token");
     }
-    return auth_jwt_send_token(r, token, expires_in, 1);
+    return auth_jwt_send_token(r, token, expires_in, csrf, 1);
 }
 
 /* ---- auth-jwt-status ---------------------------------------------------- */
@@ -608,6 +628,7 @@ static int auth_jwt_logout(request_rec *r)
                                        "user store unavailable; the tokens were not revoked");
         }
         auth_jwt_revoke_user_recorded(r, id, valid_after);
+        auth_jwt_set_cookie(r, NULL, 0);
         return auth_jwt_send_success(r);
     }
     jti = aj_claims_get_string(st->claims, "jti");
@@ -621,6 +642,7 @@ static int auth_jwt_logout(request_rec *r)
         return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE,
                                    "user store unavailable; the token was not revoked");
     }
+    auth_jwt_set_cookie(r, NULL, 0);
     return auth_jwt_send_success(r);
 }
 

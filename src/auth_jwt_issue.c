@@ -12,14 +12,14 @@
 /* Extra wait past a same-second revoke-all (microseconds). */
 #define AUTH_JWT_REVOKE_WAIT_SLACK 1000
 
-apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, request_rec *r,
-                            const auth_jwt_dir_conf *c, const aj_user_t *user,
+apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, const char **csrf,
+                            request_rec *r, const auth_jwt_dir_conf *c, const aj_user_t *user,
                             apr_int64_t auth_time)
 {
     const aj_key_t *key = c->keys ? aj_keyset_signing_key(c->keys) : NULL;
     apr_int64_t now = apr_time_sec(r->request_time);
     apr_int64_t lifetime = auth_jwt_cfg_lifetime(c);
-    const char *json = NULL, *tok = NULL, *jti = NULL;
+    const char *json = NULL, *tok = NULL, *jti = NULL, *csrf_value = NULL;
     aj_issue_t in;
     apr_status_t rv;
 
@@ -46,6 +46,14 @@ apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, request
                       "cannot issue a token: no randomness for jti");
         goto cleanup;
     }
+    if (c->cookie) {
+        rv = aj_random_id(&csrf_value, r->pool, AJ_JTI_RANDOM_BYTES);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(046)
+                          "cannot issue a token: no randomness for csrf");
+            goto cleanup;
+        }
+    }
     memset(&in, 0, sizeof(in));
     in.sub = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, user->id);
     in.name = user->username;
@@ -57,6 +65,7 @@ apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, request
     in.iss = c->issuer;
     in.aud = c->audiences;
     in.extra_json = user->claims_json;
+    in.csrf = csrf_value;
 
     rv = aj_claims_build(&json, r->pool, &in);
     if (rv == APR_EINVAL) {
@@ -84,6 +93,7 @@ apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, request
                   jti, in.sub, lifetime);
     *token = tok;
     *expires_in = lifetime;
+    *csrf = csrf_value;
 
 cleanup:
     return rv;
