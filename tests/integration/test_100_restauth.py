@@ -79,11 +79,8 @@ def test_default_min_length_refuses_python(httpd_factory):
     """Without the demo's AuthJWTPasswordMinLength 6, 'python' is too short (default 8)."""
     s = httpd_factory(config=pyhttpd.API_CONFIG.replace("AuthJWTPasswordMinLength 6", ""))
     s.start()
-    try:
-        r = s.post("/api/users", json_body={"username": "miguel", "password": "python"})
-        assert r.status == 400, r
-        assert set(r.json()) == {"error"}
-        r = s.post("/api/users", json_body={"username": "miguel", "password": "python38"})
-        assert r.status == 201, r
-    finally:
-        s.stop()
+    r = s.post("/api/users", json_body={"username": "miguel", "password": "python"})
+    assert r.status == 400, r
+    assert set(r.json()) == {"error"}
+    r = s.post("/api/users", json_body={"username": "miguel", "password": "python38"})
+    assert r.status == 201, r

@@ -34,6 +34,13 @@ LimitRequestFieldSize 32768
     AuthJWTLeeway 30
 </Location>
 LuaMapHandler "^/leeway/resource$" "@CONF@/hello.lua"
+<Location /nopw/resource>
+    AuthType JWT
+    AuthName "itest"
+    Require valid-user
+    AuthJWTPasswordLogin Off
+</Location>
+LuaMapHandler "^/nopw/resource$" "@CONF@/hello.lua"
 """
 
 
@@ -101,6 +108,21 @@ def test_no_credentials_challenges(httpd):
     assert r.status == 401, r
     assert sorted(r.header_all("WWW-Authenticate")) == \
         sorted(['Bearer realm="itest"', 'Basic realm="itest"'])
+
+
+def test_password_login_off(httpd, user):
+    """Without password login, only the Bearer challenge is offered and a
+    correct password is refused; tokens still work."""
+    r = httpd.get("/nopw/resource")
+    assert r.status == 401, r
+    assert r.header_all("WWW-Authenticate") == ['Bearer realm="itest"']
+    r = httpd.get("/nopw/resource", auth=(user[0], user[1]))
+    assert r.status == 401, r
+    token = pyhttpd.get_token(httpd, user[0], user[1])
+    for kw in ({"bearer": token}, {"auth": (token, "x")}):
+        r = httpd.get("/nopw/resource", **kw)
+        assert r.status == 200, r
+        assert r.json() == {"data": f"Hello, {user[0]}!"}
 
 
 def test_wrong_password_and_unknown_user_identical(httpd, user):
@@ -309,7 +331,9 @@ def test_max_session_age(httpd, user):
 def test_default_lifetime(httpd, user):
     r = httpd.get("/api/token", auth=(user[0], user[1]))
     assert r.status == 200, r
+    assert r.header("Cache-Control") == "no-store"
     body = r.json()
+    assert body["token_type"] == "Bearer"
     c = token_claims(body["token"])
     assert body["duration"] == body["expires_in"] == 600
     assert c["exp"] - c["iat"] == 600

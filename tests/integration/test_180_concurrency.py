@@ -96,3 +96,29 @@ def test_concurrent_token_use(httpd):
         for status, body in chunk:
             assert status == 200
             assert body.strip() == f'{{"data": "Hello, {name}!"}}'.encode()
+
+
+FIRST_USE_ROUNDS = 4
+
+
+def test_first_use_of_empty_database(httpd_factory):
+    """The tables are created on first use (SPEC §6): when that first use is
+    many requests at once, in several children, none of them fails."""
+    for rnd in range(FIRST_USE_ROUNDS):
+        s = httpd_factory(name=f"first-use-{rnd}",
+                          config=pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT)
+        s.start()
+
+        def work(i, s=s):
+            r = s.post("/api/users", json_body={"username": f"first{i}",
+                                                "password": "secret-pw"})
+            return r.status, r.text
+
+        results = run_threads(THREADS, work)
+        assert [st for st, _ in results] == [201] * THREADS, \
+            [(st, tx) for st, tx in results if st != 201]
+        bad = pyhttpd.ErrorLog.bad_lines(s.error_log.read_all())
+        assert not bad, bad
+        s.error_log.mark()
+        pyhttpd.stop_and_check(s, [])
+        assert s.sql("SELECT COUNT(*) FROM users")[0][0] == THREADS
