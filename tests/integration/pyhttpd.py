@@ -21,12 +21,41 @@ import socket
 import sqlite3
 import string
 import subprocess
+import tempfile
 import threading
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MODULE_PATH = os.path.join(REPO, ".libs", "mod_auth_jwt.so")
 BUILD_DIR = os.path.join(REPO, "build", "itest")
+
+
+def _reachable_by_others(path):
+    """True when every directory from / down to path lets others through."""
+    path = os.path.abspath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except FileNotFoundError:
+            pass
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+def server_base_dir():
+    """Where ServerRoots go.  Run as root, httpd's children are www-data and
+    must enter the ServerRoot: a checkout in a private directory (a 0700
+    mktemp dir, /root) cannot hold them, so they go under the system's
+    temporary directory instead."""
+    if os.geteuid() != 0 or _reachable_by_others(os.path.dirname(BUILD_DIR)):
+        return BUILD_DIR
+    base = os.path.join(tempfile.gettempdir(), "mod_auth_jwt-itest")
+    os.makedirs(base, exist_ok=True)
+    os.chmod(base, 0o711)
+    return base
 
 # Stock modules the test servers load (our module comes last).
 STOCK_MODULES = [
@@ -108,7 +137,7 @@ class Env:
         self.module_path = MODULE_PATH
         self.is_root = os.geteuid() == 0
         self.run_user = "www-data" if self.is_root else None
-        self.build_dir = BUILD_DIR
+        self.build_dir = server_base_dir()
 
     def module_built(self):
         return os.path.exists(self.module_path)
@@ -245,6 +274,12 @@ class Httpd:
         for d in (self.env.build_dir, os.path.dirname(self.env.build_dir), self.root,
                   self.htdocs):
             os.chmod(d, 0o755)
+        # the site files the children read (mod_lua scripts), copied where they can
+        for name in ("hello.lua",):
+            shutil.copy(os.path.join(self.env.repo, "conf", name),
+                        os.path.join(self.root, "conf", name))
+            os.chmod(os.path.join(self.root, "conf", name), 0o644)
+        os.chmod(os.path.join(self.root, "conf"), 0o755)
         with open(os.path.join(self.htdocs, "index.html"), "w") as f:
             f.write("<!doctype html><title>itest</title><p>hello from the test server</p>\n")
         # 64 url-safe characters: a 512-bit HS256 secret (RFC 7518 wants >= 32 bytes)
@@ -273,7 +308,7 @@ class Httpd:
             "@HTDOCS@": self.htdocs,
             "@SECRET@": self.secret_path,
             "@REPO@": self.env.repo,
-            "@CONF@": os.path.join(self.env.repo, "conf"),
+            "@CONF@": os.path.join(self.root, "conf"),
             "@PORT@": str(self.port),
             "@DB@": self.db_path,
         }
