@@ -39,6 +39,7 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
 static void auth_jwt_child_init(apr_pool_t *p, server_rec *s)
 {
     auth_jwt_revoke_child_init(p, s);
+    auth_jwt_vcache_child_init(p, s);
 }
 
 static void auth_jwt_register_hooks(apr_pool_t *p)

@@ -85,6 +85,7 @@ int auth_jwt_cfg_password_min_len(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_bcrypt_cost(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_claims_to_env(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_revocation(const auth_jwt_dir_conf *c);
+int auth_jwt_cfg_verify_cache(const auth_jwt_dir_conf *c);
 apr_int64_t auth_jwt_cfg_revocation_refresh(const auth_jwt_dir_conf *c);
 /* The verification policy of this directory (built per request, cheap). */
 void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c);
@@ -122,6 +123,8 @@ typedef struct {
 const auth_jwt_req_t *auth_jwt_req_get(request_rec *r);
 
 void auth_jwt_authn_register(apr_pool_t *p);
+/* Creates this child's verified-token cache (AuthJWTVerifyCache). */
+void auth_jwt_vcache_child_init(apr_pool_t *p, server_rec *s);
 
 /* Verifies a token with this directory's keys, policy and the revocation
  * table.  Returns OK with *verdict (on AJ_OK *claims is set; any other
@@ -162,6 +165,10 @@ void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t v
 
 /* ---- handlers (auth_jwt_handlers.c) ------------------------------------- */
 int auth_jwt_handler(request_rec *r);
+
+/* ---- the JWK Set (auth_jwt_jwks.c) -------------------------------------- */
+/* SetHandler auth-jwt-jwks: GET/HEAD the public keys as an RFC 7517 JWK Set. */
+int auth_jwt_jwks_handler(request_rec *r);
 
 /* ---- issuing (auth_jwt_issue.c) ----------------------------------------- */
 

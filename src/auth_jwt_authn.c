@@ -24,8 +24,10 @@
 #include <mod_auth.h>
 
 #include "auth_jwt.h"
+#include "aj_b64.h"
 #include "aj_json.h"
 #include "aj_jws.h"
+#include "aj_vcache.h"
 
 #define AUTH_JWT_TYPE      "JWT"
 #define AUTH_JWT_ENV_PREFIX "JWT_CLAIM_"
@@ -130,12 +132,82 @@ static void auth_jwt_export_claims(request_rec *r, const auth_jwt_dir_conf *c,
 
 /* ---- tokens ------------------------------------------------------------- */
 
+/* The verified-token cache of this process (AuthJWTVerifyCache). */
+static aj_vcache_t *auth_jwt_vcache;
+
+void auth_jwt_vcache_child_init(apr_pool_t *p, server_rec *s)
+{
+    const auth_jwt_dir_conf *c = ap_get_module_config(s->lookup_defaults, &auth_jwt_module);
+    apr_status_t rv = aj_vcache_make(&auth_jwt_vcache, p,
+                                     (apr_uint32_t)auth_jwt_cfg_verify_cache(c));
+
+    if (rv != APR_SUCCESS) {
+        auth_jwt_vcache = NULL;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, AJ_LOGNO(015)
+                     "no verified-token cache in this child");
+    }
+}
+
+/* The payload segment of a token that verified, decoded into p. */
+static const char *auth_jwt_payload_text(apr_size_t *plen, apr_pool_t *p, const char *token,
+                                         apr_size_t len)
+{
+    const char *dot1 = memchr(token, '.', len), *dot2;
+    unsigned char *out = NULL;
+
+    if (!dot1) {
+        return NULL;
+    }
+    dot2 = memchr(dot1 + 1, '.', len - (apr_size_t)(dot1 + 1 - token));
+    if (!dot2 || aj_b64url_decode(&out, plen, p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1))
+                     != APR_SUCCESS) {
+        return NULL;
+    }
+    return (const char *)out;
+}
+
+/* Signature, header and JSON checks, through the verified-token cache. */
+static apr_status_t auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl, request_rec *r,
+                                           const auth_jwt_dir_conf *c, const char *token,
+                                           apr_size_t len, const aj_policy_t *policy,
+                                           apr_int64_t now)
+{
+    unsigned char key[AJ_VCACHE_KEY_LEN];
+    const char *payload = NULL;
+    apr_size_t plen = 0;
+    json_object *obj = NULL;
+    apr_int64_t exp = 0;
+    int cache = auth_jwt_vcache && auth_jwt_cfg_verify_cache(c) > 0 && len <= AJ_TOKEN_MAX_LEN
+                && aj_vcache_key(key, c->keys, token, len) == APR_SUCCESS;
+    apr_status_t rv;
+
+    if (cache && aj_vcache_get(&payload, &plen, auth_jwt_vcache, r->pool, key, now)) {
+        /* verified before with these very keys: only the claims again */
+        if (aj_json_parse(&obj, r->pool, payload, plen, &aj_json_token_limits) != APR_SUCCESS) {
+            *v = AJ_MALFORMED;
+            return APR_SUCCESS;
+        }
+        *cl = aj_claims_wrap(r->pool, obj);
+        *v = aj_claims_check(*cl, policy, now);
+        return APR_SUCCESS;
+    }
+    rv = aj_jws_verify(v, cl, r->pool, token, len, c->keys, policy, now);
+    if (rv == APR_SUCCESS && *v == AJ_OK && cache && aj_claims_get_int(*cl, "exp", &exp)) {
+        payload = auth_jwt_payload_text(&plen, r->pool, token, len);
+        if (payload) {
+            aj_vcache_put(auth_jwt_vcache, key, payload, plen, exp, now);
+        }
+    }
+    return rv;
+}
+
 int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, request_rec *r,
                           const auth_jwt_dir_conf *c, const char *token, apr_size_t len)
 {
     aj_verdict_e v = AJ_MALFORMED;
     aj_claims_t *cl = NULL;
     aj_policy_t policy;
+    apr_int64_t now = apr_time_sec(r->request_time);
     apr_status_t rv;
     int rc;
 
@@ -147,8 +219,7 @@ int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, req
         return OK;
     }
     auth_jwt_cfg_policy(&policy, c);
-    rv = aj_jws_verify(&v, &cl, r->pool, token, len, c->keys, &policy,
-                       apr_time_sec(r->request_time));
+    rv = auth_jwt_verify_cached(&v, &cl, r, c, token, len, &policy, now);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(011)
                       "token verification could not run");

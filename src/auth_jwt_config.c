@@ -138,6 +138,11 @@ int auth_jwt_cfg_claims_to_env(const auth_jwt_dir_conf *c)
     return AUTH_JWT_GET(c, claims_to_env);
 }
 
+int auth_jwt_cfg_verify_cache(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, verify_cache);
+}
+
 int auth_jwt_cfg_revocation(const auth_jwt_dir_conf *c)
 {
     return AUTH_JWT_GET(c, revocation);
