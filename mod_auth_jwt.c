@@ -18,12 +18,16 @@
 
 static int auth_jwt_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    return auth_jwt_revoke_pre_config(pconf);
+    int rc = auth_jwt_revoke_pre_config(pconf);
+
+    return rc != OK ? rc : auth_jwt_bcache_pre_config(pconf);
 }
 
 static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s)
 {
+    int rc;
+
     if (!auth_jwt_dbd_init()) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, AJ_LOGNO(100)
                      "mod_dbd is not loaded: the user store is unavailable "
@@ -33,13 +37,15 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    return auth_jwt_revoke_post_config(pconf, s, auth_jwt_cfg_revocation_slots(s));
+    rc = auth_jwt_revoke_post_config(pconf, s, auth_jwt_cfg_revocation_slots(s));
+    return rc != OK ? rc : auth_jwt_bcache_post_config(pconf, ptemp, s);
 }
 
 static void auth_jwt_child_init(apr_pool_t *p, server_rec *s)
 {
     auth_jwt_revoke_child_init(p, s);
     auth_jwt_vcache_child_init(p, s);
+    auth_jwt_bcache_child_init(p, s);
 }
 
 static void auth_jwt_register_hooks(apr_pool_t *p)

@@ -4,6 +4,12 @@
  * A key carries its algorithm; a token is only ever verified with a key whose
  * algorithm equals the token's alg exactly (RFC 8725 §3.1).  Keys are parsed
  * once (at startup) and then shared read-only by every thread.
+ *
+ * Algorithms (RFC 7518 §3, RFC 8037): HS256/384/512 (a raw secret),
+ * RS256/384/512 and PS256/384/512 (RSA of at least 2048 bits; PSS with
+ * MGF1 over the same hash and a salt as long as the hash), ES256/384/512
+ * (P-256/P-384/P-521, signatures in JOSE raw R||S form) and EdDSA (Ed25519
+ * only), all through OpenSSL 3 EVP.
  */
 #ifndef AJ_KEY_H
 #define AJ_KEY_H
@@ -27,7 +33,7 @@ const char *aj_alg_name(aj_alg_e alg);
 int aj_alg_is_hmac(aj_alg_e alg);
 /* HMAC output size in bytes, also the minimum secret length (RFC 7518 §3.2). */
 apr_size_t aj_alg_hmac_len(aj_alg_e alg);
-/* Non-zero when this build can sign/verify alg. */
+/* Non-zero when this build can sign/verify alg (every known one). */
 int aj_alg_supported(aj_alg_e alg);
 
 typedef struct aj_key_t aj_key_t;
@@ -38,16 +44,24 @@ apr_status_t aj_key_hmac_make(aj_key_t **key, const char **err, apr_pool_t *p, a
                               const unsigned char *secret, apr_size_t len, const char *kid);
 
 /* A key from a configuration SOURCE: "file:PATH" (raw HMAC secret, one
- * trailing newline stripped; or a PEM key for asymmetric algs) or "env:VAR"
- * (HMAC secret).  for_signing asks for private material where the alg is
- * asymmetric.  *err says what is wrong, naming the source but never secret
- * material. */
+ * trailing newline stripped; or a PEM file for asymmetric algs) or "env:VAR"
+ * (HMAC secret).  For an asymmetric alg, for_signing asks for a PEM private
+ * key (whose public half also verifies); otherwise a PEM public key, an
+ * X.509 certificate (PEM) or a private key is taken, and the key only
+ * verifies.  The key type must fit alg (RSA >= 2048 bits for RS and PS, the
+ * curve of ES256/384/512, Ed25519 for EdDSA).  *err says what is wrong,
+ * naming the source and what was expected, never secret material. */
 apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
                          const char *source, int for_signing, const char *kid);
 
 aj_alg_e aj_key_alg(const aj_key_t *key);
 const char *aj_key_kid(const aj_key_t *key);      /* NULL when none */
 int aj_key_can_sign(const aj_key_t *key);
+
+/* The OpenSSL key of an asymmetric key (NULL for HMAC), read-only, for the
+ * JWK export (aj_jwk.c).  Declared without OpenSSL's headers. */
+struct evp_pkey_st;
+const struct evp_pkey_st *aj_key_pkey(const aj_key_t *key);
 
 /* The algorithm operations, for aj_jws.c.  The signing input is data[0..len);
  * the signature is in JOSE form (RFC 7518 §3).  aj_key_sign: *sig is pool
@@ -61,6 +75,17 @@ apr_status_t aj_key_verify(int *match, apr_pool_t *p, const aj_key_t *key,
                            const unsigned char *data, apr_size_t len,
                            const unsigned char *sig, apr_size_t siglen);
 
+/* ECDSA signature forms (RFC 7518 §3.4).  JOSE carries R||S, each exactly
+ * the curve's size (32/48/66 bytes: 64/96/132 in all); OpenSSL speaks DER.
+ * aj_ecdsa_raw_to_der refuses (APR_EINVAL) a raw signature of the wrong
+ * length, or with r or s equal to 0 or not below the group order (the
+ * CVE-2022-21449 class), before converting anything.  alg is ES256/384/512.
+ * aj_key_verify() does the same with the order it cached at load time. */
+apr_status_t aj_ecdsa_raw_to_der(unsigned char **der, apr_size_t *derlen, apr_pool_t *p,
+                                 aj_alg_e alg, const unsigned char *raw, apr_size_t rawlen);
+apr_status_t aj_ecdsa_der_to_raw(unsigned char **raw, apr_size_t *rawlen, apr_pool_t *p,
+                                 aj_alg_e alg, const unsigned char *der, apr_size_t derlen);
+
 /* An ordered set: the first signing key signs; verification picks by kid
  * when the token has one, else every key of the token's exact alg. */
 typedef struct aj_keyset_t aj_keyset_t;
@@ -70,5 +95,10 @@ void aj_keyset_add(aj_keyset_t *ks, const aj_key_t *key);
 int aj_keyset_count(const aj_keyset_t *ks);
 const aj_key_t *aj_keyset_get(const aj_keyset_t *ks, int i);
 const aj_key_t *aj_keyset_signing_key(const aj_keyset_t *ks);   /* NULL when none */
+/* The RFC 7517 JWK Set of the set's public keys (aj_jwk.h), built when keys
+ * are added (configuration time), so serving it costs no crypto: never
+ * NULL for a set, "{"keys":[]}" when it holds no asymmetric key; NULL only
+ * when building it ran out of memory. */
+const char *aj_keyset_jwks(const aj_keyset_t *ks);
 
 #endif /* AJ_KEY_H */

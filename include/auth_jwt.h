@@ -86,6 +86,7 @@ int auth_jwt_cfg_bcrypt_cost(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_claims_to_env(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_revocation(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_verify_cache(const auth_jwt_dir_conf *c);
+apr_int64_t auth_jwt_cfg_basic_cache_ttl(const auth_jwt_dir_conf *c);
 apr_int64_t auth_jwt_cfg_revocation_refresh(const auth_jwt_dir_conf *c);
 /* The verification policy of this directory (built per request, cheap). */
 void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c);
@@ -162,6 +163,23 @@ apr_status_t auth_jwt_revoke_token(request_rec *r, aj_store_t *st, const char *j
 apr_int64_t auth_jwt_revoke_all_value(request_rec *r);
 /* Puts a revoke-all already written to the store into the shared table. */
 void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t valid_after);
+
+/* The user's tokens_valid_after as the revocation table knows it (0: none;
+ * APR_INT64_MAX when revocations are on but cannot be known). */
+apr_int64_t auth_jwt_revoke_user_valid_after(request_rec *r, const auth_jwt_dir_conf *c,
+                                             apr_int64_t id);
+
+/* ---- the Basic credential cache (auth_jwt_bcache.c) --------------------- */
+
+int auth_jwt_bcache_pre_config(apr_pool_t *pconf);
+int auth_jwt_bcache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+void auth_jwt_bcache_child_init(apr_pool_t *p, server_rec *s);
+/* A cached successful check of username/password: 1 with *user. */
+int auth_jwt_bcache_get(const aj_user_t **user, request_rec *r, const auth_jwt_dir_conf *c,
+                        const char *username, const char *password);
+/* Remembers a successful check for AuthJWTBasicCacheTTL seconds. */
+void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char *password,
+                         const aj_user_t *user);
 
 /* ---- handlers (auth_jwt_handlers.c) ------------------------------------- */
 int auth_jwt_handler(request_rec *r);

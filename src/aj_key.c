@@ -3,9 +3,11 @@
  *
  * A key is parsed once (at configuration time) and then only read, by any
  * number of threads.  It carries its algorithm: RFC 8725 §3.1, a key is
- * used for exactly one algorithm.  This build implements the HMAC
- * algorithms; the struct has room for an EVP_PKEY so that RS/PS/ES/EdDSA
- * can be added here without changing any caller.
+ * used for exactly one algorithm.  HMAC keys are raw secrets; RSA (RS, PS),
+ * EC (ES) and Ed25519 (EdDSA) keys are EVP_PKEYs read from PEM, checked
+ * against their algorithm and owned by the pool.  Signing and verifying go
+ * through EVP_DigestSign/EVP_DigestVerify; ECDSA signatures are converted
+ * between JOSE's raw R||S and OpenSSL's DER here, with range checks.
  */
 #include <string.h>
 
@@ -14,11 +16,21 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
+#include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 
+#include "aj_jwk.h"
 #include "aj_key.h"
 
 /* A key file is read whole; anything larger is not a key. */
@@ -29,29 +41,54 @@
 #define AJ_KEY_SRC_ENV      "env:"
 #define AJ_ERRBUF_LEN       128
 #define AJ_KEYSET_INITIAL   2       /* a signing key and its successor */
+/* RFC 7518 §3.3/§3.5: RSA keys of 2048 bits or larger MUST be used. */
+#define AJ_RSA_MIN_BITS     2048
+/* RFC 7518 §3.4: R and S are each the size of the group order: 32, 48 and
+ * 66 bytes for P-256, P-384 and P-521. */
+#define AJ_EC_MAX_COORD     66
+/* RFC 8032 §5.1.6: an Ed25519 signature is 64 bytes. */
+#define AJ_ED25519_SIG_LEN  64
+#define AJ_EC_GROUP_NAME_MAX 64
+
+typedef enum {
+    AJ_KTY_HMAC = 0,
+    AJ_KTY_RSA,                     /* RSASSA-PKCS1-v1_5 */
+    AJ_KTY_RSA_PSS,                 /* RSASSA-PSS */
+    AJ_KTY_EC,                      /* ECDSA */
+    AJ_KTY_ED25519                  /* EdDSA, Ed25519 only (RFC 8037 §3.1) */
+} aj_kty_e;
 
 typedef struct {
     aj_alg_e alg;
     const char *name;               /* JOSE "alg" (RFC 7518 §3.1) */
-    int hmac;
-    apr_size_t hmac_len;            /* output and minimum secret size */
+    aj_kty_e kty;
+    apr_size_t hmac_len;            /* HMAC: output and minimum secret size */
     const EVP_MD *(*md)(void);      /* NULL for EdDSA */
+    int ec_nid;                     /* ES: the curve (RFC 7518 §3.4) */
+    apr_size_t ec_coord;            /* ES: bytes of R and of S */
+    const char *want;               /* what a key for this alg is, for errors */
 } aj_alg_info_t;
 
 static const aj_alg_info_t aj_algs[] = {
-    { AJ_ALG_HS256, "HS256", 1, SHA256_DIGEST_LENGTH, EVP_sha256 },
-    { AJ_ALG_HS384, "HS384", 1, SHA384_DIGEST_LENGTH, EVP_sha384 },
-    { AJ_ALG_HS512, "HS512", 1, SHA512_DIGEST_LENGTH, EVP_sha512 },
-    { AJ_ALG_RS256, "RS256", 0, 0, EVP_sha256 },
-    { AJ_ALG_RS384, "RS384", 0, 0, EVP_sha384 },
-    { AJ_ALG_RS512, "RS512", 0, 0, EVP_sha512 },
-    { AJ_ALG_PS256, "PS256", 0, 0, EVP_sha256 },
-    { AJ_ALG_PS384, "PS384", 0, 0, EVP_sha384 },
-    { AJ_ALG_PS512, "PS512", 0, 0, EVP_sha512 },
-    { AJ_ALG_ES256, "ES256", 0, 0, EVP_sha256 },
-    { AJ_ALG_ES384, "ES384", 0, 0, EVP_sha384 },
-    { AJ_ALG_ES512, "ES512", 0, 0, EVP_sha512 },
-    { AJ_ALG_EDDSA, "EdDSA", 0, 0, NULL },
+    { AJ_ALG_HS256, "HS256", AJ_KTY_HMAC, SHA256_DIGEST_LENGTH, EVP_sha256, 0, 0, "a secret" },
+    { AJ_ALG_HS384, "HS384", AJ_KTY_HMAC, SHA384_DIGEST_LENGTH, EVP_sha384, 0, 0, "a secret" },
+    { AJ_ALG_HS512, "HS512", AJ_KTY_HMAC, SHA512_DIGEST_LENGTH, EVP_sha512, 0, 0, "a secret" },
+    { AJ_ALG_RS256, "RS256", AJ_KTY_RSA, 0, EVP_sha256, 0, 0, "an RSA key of at least 2048 bits" },
+    { AJ_ALG_RS384, "RS384", AJ_KTY_RSA, 0, EVP_sha384, 0, 0, "an RSA key of at least 2048 bits" },
+    { AJ_ALG_RS512, "RS512", AJ_KTY_RSA, 0, EVP_sha512, 0, 0, "an RSA key of at least 2048 bits" },
+    { AJ_ALG_PS256, "PS256", AJ_KTY_RSA_PSS, 0, EVP_sha256, 0, 0,
+      "an RSA key of at least 2048 bits" },
+    { AJ_ALG_PS384, "PS384", AJ_KTY_RSA_PSS, 0, EVP_sha384, 0, 0,
+      "an RSA key of at least 2048 bits" },
+    { AJ_ALG_PS512, "PS512", AJ_KTY_RSA_PSS, 0, EVP_sha512, 0, 0,
+      "an RSA key of at least 2048 bits" },
+    { AJ_ALG_ES256, "ES256", AJ_KTY_EC, 0, EVP_sha256, NID_X9_62_prime256v1, 32,
+      "an EC key on curve P-256" },
+    { AJ_ALG_ES384, "ES384", AJ_KTY_EC, 0, EVP_sha384, NID_secp384r1, 48,
+      "an EC key on curve P-384" },
+    { AJ_ALG_ES512, "ES512", AJ_KTY_EC, 0, EVP_sha512, NID_secp521r1, 66,
+      "an EC key on curve P-521" },
+    { AJ_ALG_EDDSA, "EdDSA", AJ_KTY_ED25519, 0, NULL, 0, 0, "an Ed25519 key" },
 };
 
 #define AJ_ALG_TABLE_LEN (sizeof(aj_algs) / sizeof(aj_algs[0]))
@@ -63,10 +100,14 @@ struct aj_key_t {
     unsigned char *secret;          /* HMAC: pool memory, cleansed on cleanup */
     apr_size_t secret_len;
     EVP_PKEY *pkey;                 /* asymmetric algorithms; freed on cleanup */
+    unsigned char ec_order[AJ_EC_MAX_COORD];   /* ES: the group order, big-endian,
+                                                * info->ec_coord bytes */
 };
 
 struct aj_keyset_t {
     apr_array_header_t *keys;       /* const aj_key_t *, in configuration order */
+    apr_pool_t *pool;
+    const char *jwks;               /* aj_jwk_set_json() of keys */
 };
 
 static const aj_alg_info_t *aj_alg_info(aj_alg_e alg)
@@ -107,19 +148,157 @@ int aj_alg_is_hmac(aj_alg_e alg)
 {
     const aj_alg_info_t *info = aj_alg_info(alg);
 
-    return info && info->hmac;
+    return info && info->kty == AJ_KTY_HMAC;
 }
 
 apr_size_t aj_alg_hmac_len(aj_alg_e alg)
 {
     const aj_alg_info_t *info = aj_alg_info(alg);
 
-    return (info && info->hmac) ? info->hmac_len : 0;
+    return (info && info->kty == AJ_KTY_HMAC) ? info->hmac_len : 0;
 }
 
 int aj_alg_supported(aj_alg_e alg)
 {
-    return aj_alg_is_hmac(alg);
+    return aj_alg_info(alg) != NULL;
+}
+
+/* ---- asymmetric keys from PEM ------------------------------------------- */
+
+/* Encrypted PEM keys are not supported: never prompt on a terminal. */
+static int aj_key_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    return -1;
+}
+
+typedef enum {
+    AJ_PEM_NONE = 0,
+    AJ_PEM_PRIVATE,                 /* PRIVATE KEY, RSA/EC PRIVATE KEY */
+    AJ_PEM_PUBLIC,                  /* PUBLIC KEY (SubjectPublicKeyInfo) */
+    AJ_PEM_CERT                     /* CERTIFICATE: its public key */
+} aj_pem_kind_e;
+
+/* The first key PEM data holds: a private key, else a public key, else a
+ * certificate's key.  NULL (and AJ_PEM_NONE) when there is none. */
+static EVP_PKEY *aj_key_read_pem(aj_pem_kind_e *kind, const unsigned char *data, apr_size_t len)
+{
+    EVP_PKEY *pkey = NULL;
+    X509 *cert = NULL;
+    BIO *bio = NULL;
+
+    *kind = AJ_PEM_NONE;
+    if (len == 0 || len > AJ_KEY_FILE_MAX) {
+        goto cleanup;
+    }
+    bio = BIO_new_mem_buf(data, (int)len);
+    if (bio && (pkey = PEM_read_bio_PrivateKey(bio, NULL, aj_key_no_passphrase, NULL))) {
+        *kind = AJ_PEM_PRIVATE;
+        goto cleanup;
+    }
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(data, (int)len);
+    if (bio && (pkey = PEM_read_bio_PUBKEY(bio, NULL, aj_key_no_passphrase, NULL))) {
+        *kind = AJ_PEM_PUBLIC;
+        goto cleanup;
+    }
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(data, (int)len);
+    if (bio && (cert = PEM_read_bio_X509(bio, NULL, aj_key_no_passphrase, NULL))) {
+        pkey = X509_get_pubkey(cert);
+        if (pkey) {
+            *kind = AJ_PEM_CERT;
+        }
+    }
+
+cleanup:
+    X509_free(cert);
+    BIO_free(bio);
+    ERR_clear_error();          /* the failed attempts left their reasons */
+    return pkey;
+}
+
+/* The JOSE name of an EC key's curve ("P-256", ...), its OpenSSL name for
+ * another named curve, or NULL. */
+static const char *aj_key_ec_curve(apr_pool_t *p, const EVP_PKEY *pkey, int *nid)
+{
+    char name[AJ_EC_GROUP_NAME_MAX];
+    size_t n = 0;
+    const char *nist;
+
+    *nid = NID_undef;
+    if (!EVP_PKEY_get_group_name(pkey, name, sizeof(name), &n)) {
+        return NULL;
+    }
+    *nid = OBJ_txt2nid(name);
+    if (*nid == NID_undef) {
+        *nid = EC_curve_nist2nid(name);
+    }
+    nist = *nid != NID_undef ? EC_curve_nid2nist(*nid) : NULL;
+    return apr_pstrdup(p, nist ? nist : name);
+}
+
+/* What pkey is, in words, for error messages. */
+static const char *aj_key_describe(apr_pool_t *p, const EVP_PKEY *pkey)
+{
+    int nid;
+    const char *curve, *type;
+
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        return apr_psprintf(p, "an RSA key of %d bits", EVP_PKEY_get_bits(pkey));
+    }
+    if (EVP_PKEY_is_a(pkey, "EC")) {
+        curve = aj_key_ec_curve(p, pkey, &nid);
+        return curve ? apr_psprintf(p, "an EC key on curve %s", curve)
+                     : "an EC key with explicit parameters";
+    }
+    if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        return "an Ed25519 key";
+    }
+    type = EVP_PKEY_get0_type_name(pkey);
+    return apr_psprintf(p, "a key of type %s", type ? type : "unknown");
+}
+
+/* Checks that pkey fits info's algorithm; the EC group order is copied
+ * into key->ec_order.  NULL when it fits, else the reason. */
+static const char *aj_key_check_type(aj_key_t *key, apr_pool_t *p, const aj_alg_info_t *info,
+                                     const EVP_PKEY *pkey, const char *what)
+{
+    const char *bad = apr_psprintf(p, "%s holds %s, but %s needs %s", what,
+                                   aj_key_describe(p, pkey), info->name, info->want);
+    EC_GROUP *group = NULL;
+    int nid = NID_undef;
+    const char *reason = NULL;
+
+    switch (info->kty) {
+    case AJ_KTY_RSA:
+    case AJ_KTY_RSA_PSS:
+        if (!EVP_PKEY_is_a(pkey, "RSA") || EVP_PKEY_get_bits(pkey) < AJ_RSA_MIN_BITS) {
+            reason = bad;
+        }
+        break;
+    case AJ_KTY_EC:
+        if (!EVP_PKEY_is_a(pkey, "EC") || !aj_key_ec_curve(p, pkey, &nid)
+            || nid != info->ec_nid) {
+            reason = bad;
+            break;
+        }
+        group = EC_GROUP_new_by_curve_name(nid);
+        if (!group || BN_bn2binpad(EC_GROUP_get0_order(group), key->ec_order,
+                                   (int)info->ec_coord) != (int)info->ec_coord) {
+            reason = "cannot read the curve's order";
+        }
+        break;
+    case AJ_KTY_ED25519:
+        if (!EVP_PKEY_is_a(pkey, "ED25519")) {
+            reason = bad;
+        }
+        break;
+    default:
+        reason = bad;
+        break;
+    }
+    EC_GROUP_free(group);
+    return reason;
 }
 
 static apr_status_t aj_key_cleanup(void *data)
@@ -135,6 +314,56 @@ static apr_status_t aj_key_cleanup(void *data)
     }
     return APR_SUCCESS;
 }
+
+/* An asymmetric key from the PEM data of a file (what names it). */
+static apr_status_t aj_key_pem_make(aj_key_t **key, const char **err, apr_pool_t *p,
+                                    const aj_alg_info_t *info, const unsigned char *data,
+                                    apr_size_t len, const char *what, int for_signing,
+                                    const char *kid)
+{
+    aj_pem_kind_e kind = AJ_PEM_NONE;
+    EVP_PKEY *pkey = aj_key_read_pem(&kind, data, len);
+    aj_key_t *k = NULL;
+    const char *why;
+    apr_status_t rv = APR_EINVAL;
+
+    if (!pkey) {
+        *err = apr_psprintf(p, "%s holds no PEM %s (%s needs %s%s; encrypted keys "
+                            "are not supported)", what,
+                            for_signing ? "private key" : "public key, certificate or "
+                                                          "private key",
+                            info->name, info->want, for_signing ? ", private" : "");
+        goto cleanup;
+    }
+    if (for_signing && kind != AJ_PEM_PRIVATE) {
+        *err = apr_psprintf(p, "%s holds %s, not a private key: signing with %s needs "
+                            "the private key (a public key only verifies)", what,
+                            kind == AJ_PEM_CERT ? "a certificate" : "a public key",
+                            info->name);
+        goto cleanup;
+    }
+    k = apr_pcalloc(p, sizeof(*k));
+    why = aj_key_check_type(k, p, info, pkey, what);
+    if (why) {
+        *err = why;
+        goto cleanup;
+    }
+    k->alg = info->alg;
+    k->kid = kid ? apr_pstrdup(p, kid) : NULL;
+    k->can_sign = for_signing;
+    k->pkey = pkey;
+    pkey = NULL;
+    apr_pool_cleanup_register(p, k, aj_key_cleanup, apr_pool_cleanup_null);
+    *key = k;
+    rv = APR_SUCCESS;
+
+cleanup:
+    EVP_PKEY_free(pkey);
+    ERR_clear_error();
+    return rv;
+}
+
+/* ---- keys --------------------------------------------------------------- */
 
 apr_status_t aj_key_hmac_make(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
                               const unsigned char *secret, apr_size_t len, const char *kid)
@@ -215,6 +444,7 @@ cleanup:
 apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
                          const char *source, int for_signing, const char *kid)
 {
+    const aj_alg_info_t *info = aj_alg_info(alg);
     apr_pool_t *tmp = NULL;
     unsigned char *data = NULL;
     apr_size_t len = 0;
@@ -223,14 +453,9 @@ apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg
     char *val = NULL;
     apr_status_t rv;
 
-    if (!aj_alg_info(alg)) {
+    if (!info) {
         *err = "unknown algorithm";
         rv = APR_EINVAL;
-        goto cleanup;
-    }
-    if (!aj_alg_supported(alg)) {
-        *err = apr_psprintf(p, "algorithm %s is not supported yet", aj_alg_name(alg));
-        rv = APR_ENOTIMPL;
         goto cleanup;
     }
     rv = apr_pool_create(&tmp, p);
@@ -247,6 +472,14 @@ apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg
         if (rv != APR_SUCCESS) {
             goto cleanup;
         }
+        if (info->kty != AJ_KTY_HMAC) {
+            rv = aj_key_pem_make(&k, err, p, info, data, len, what, for_signing, kid);
+            if (rv != APR_SUCCESS) {
+                goto cleanup;
+            }
+            *key = k;
+            goto cleanup;
+        }
         /* Editors end files with a newline: strip exactly one. */
         if (len && data[len - 1] == '\n') {
             --len;
@@ -260,6 +493,12 @@ apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg
         const char *var = source + strlen(AJ_KEY_SRC_ENV);
 
         what = apr_psprintf(p, "environment variable %s", var);
+        if (info->kty != AJ_KTY_HMAC) {
+            *err = apr_psprintf(p, "%s keys are read from file:PATH (a PEM file), not from "
+                                "%s", info->name, what);
+            rv = APR_EINVAL;
+            goto cleanup;
+        }
         if (apr_env_get(&val, var, tmp) != APR_SUCCESS || !val) {
             *err = apr_psprintf(p, "%s is not set", what);
             rv = APR_EINVAL;
@@ -307,13 +546,149 @@ int aj_key_can_sign(const aj_key_t *key)
     return key && key->can_sign;
 }
 
+const struct evp_pkey_st *aj_key_pkey(const aj_key_t *key)
+{
+    return key ? key->pkey : NULL;
+}
+
+/* ---- ECDSA signature forms ---------------------------------------------- */
+
+/* raw (2 * n bytes, R||S) to DER, refusing a wrong length and r or s
+ * outside [1, order - 1] before converting anything.  APR_EINVAL when
+ * refused, APR_ENOMEM when OpenSSL could not allocate. */
+static apr_status_t aj_ecdsa_to_der(unsigned char **der, apr_size_t *derlen, apr_pool_t *p,
+                                    const unsigned char *order, apr_size_t n,
+                                    const unsigned char *raw, apr_size_t rawlen)
+{
+    static const unsigned char zero[AJ_EC_MAX_COORD] = { 0 };
+    ECDSA_SIG *es = NULL;
+    BIGNUM *r = NULL, *s = NULL;
+    unsigned char *buf = NULL;
+    int i, len;
+    apr_status_t rv = APR_EINVAL;
+
+    if (!raw || n == 0 || n > AJ_EC_MAX_COORD || rawlen != 2 * n) {
+        goto cleanup;
+    }
+    /* Big-endian numbers of equal size compare like their bytes. */
+    for (i = 0; i < 2; ++i) {
+        const unsigned char *v = raw + (apr_size_t)i * n;
+        if (!memcmp(v, zero, n) || memcmp(v, order, n) >= 0) {
+            goto cleanup;
+        }
+    }
+    rv = APR_ENOMEM;
+    es = ECDSA_SIG_new();
+    r = BN_bin2bn(raw, (int)n, NULL);
+    s = BN_bin2bn(raw + n, (int)n, NULL);
+    if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
+        goto cleanup;
+    }
+    r = s = NULL;               /* es owns them now */
+    len = i2d_ECDSA_SIG(es, &buf);
+    if (len <= 0) {
+        goto cleanup;
+    }
+    *der = apr_pmemdup(p, buf, (apr_size_t)len);
+    *derlen = (apr_size_t)len;
+    rv = APR_SUCCESS;
+
+cleanup:
+    OPENSSL_free(buf);
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(es);
+    return rv;
+}
+
+/* DER to raw R||S, each n bytes. */
+static apr_status_t aj_ecdsa_to_raw(unsigned char **raw, apr_size_t *rawlen, apr_pool_t *p,
+                                    apr_size_t n, const unsigned char *der, apr_size_t derlen)
+{
+    const unsigned char *q = der;
+    ECDSA_SIG *es = NULL;
+    const BIGNUM *r = NULL, *s = NULL;
+    unsigned char *out;
+    apr_status_t rv = APR_EINVAL;
+
+    if (!der || derlen == 0 || derlen > AJ_KEY_FILE_MAX) {
+        goto cleanup;
+    }
+    es = d2i_ECDSA_SIG(NULL, &q, (long)derlen);
+    if (!es || q != der + derlen) {
+        goto cleanup;
+    }
+    ECDSA_SIG_get0(es, &r, &s);
+    out = apr_palloc(p, 2 * n);
+    if (BN_bn2binpad(r, out, (int)n) != (int)n || BN_bn2binpad(s, out + n, (int)n) != (int)n) {
+        goto cleanup;
+    }
+    *raw = out;
+    *rawlen = 2 * n;
+    rv = APR_SUCCESS;
+
+cleanup:
+    ECDSA_SIG_free(es);
+    ERR_clear_error();
+    return rv;
+}
+
+/* The order of alg's curve, for the alg-based conversions (not the hot
+ * path: keys cache theirs). */
+static apr_status_t aj_ecdsa_order(unsigned char *order, const aj_alg_info_t *info)
+{
+    EC_GROUP *group = NULL;
+    apr_status_t rv = APR_EINVAL;
+
+    if (!info || info->kty != AJ_KTY_EC) {
+        goto cleanup;
+    }
+    group = EC_GROUP_new_by_curve_name(info->ec_nid);
+    if (!group || BN_bn2binpad(EC_GROUP_get0_order(group), order, (int)info->ec_coord)
+                      != (int)info->ec_coord) {
+        rv = APR_ENOMEM;
+        goto cleanup;
+    }
+    rv = APR_SUCCESS;
+
+cleanup:
+    EC_GROUP_free(group);
+    return rv;
+}
+
+apr_status_t aj_ecdsa_raw_to_der(unsigned char **der, apr_size_t *derlen, apr_pool_t *p,
+                                 aj_alg_e alg, const unsigned char *raw, apr_size_t rawlen)
+{
+    const aj_alg_info_t *info = aj_alg_info(alg);
+    unsigned char order[AJ_EC_MAX_COORD];
+    apr_status_t rv = aj_ecdsa_order(order, info);
+
+    if (rv == APR_SUCCESS) {
+        rv = aj_ecdsa_to_der(der, derlen, p, order, info->ec_coord, raw, rawlen);
+    }
+    return rv;
+}
+
+apr_status_t aj_ecdsa_der_to_raw(unsigned char **raw, apr_size_t *rawlen, apr_pool_t *p,
+                                 aj_alg_e alg, const unsigned char *der, apr_size_t derlen)
+{
+    const aj_alg_info_t *info = aj_alg_info(alg);
+
+    if (!info || info->kty != AJ_KTY_EC) {
+        return APR_EINVAL;
+    }
+    return aj_ecdsa_to_raw(raw, rawlen, p, info->ec_coord, der, derlen);
+}
+
+/* ---- signing and verifying ---------------------------------------------- */
+
 /* HMAC of data into mac[EVP_MAX_MD_SIZE]. */
 static apr_status_t aj_key_hmac(unsigned char *mac, unsigned int *maclen, const aj_key_t *key,
                                 const unsigned char *data, apr_size_t len)
 {
     const aj_alg_info_t *info = aj_alg_info(key->alg);
 
-    if (!info || !info->hmac || !key->secret) {
+    if (!info || info->kty != AJ_KTY_HMAC || !key->secret) {
         return APR_EINVAL;
     }
     if (!HMAC(info->md(), key->secret, (int)key->secret_len, data, len, mac, maclen)) {
@@ -322,19 +697,140 @@ static apr_status_t aj_key_hmac(unsigned char *mac, unsigned int *maclen, const 
     return APR_SUCCESS;
 }
 
+/* A digest-sign or digest-verify context for key, with RSA padding set:
+ * PKCS#1 v1.5 for RS; for PS, PSS with MGF1 over the same hash and a salt
+ * as long as the hash (RFC 7518 §3.5). */
+static EVP_MD_CTX *aj_key_md_ctx(const aj_key_t *key, const aj_alg_info_t *info, int sign)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    const EVP_MD *md = info->md ? info->md() : NULL;
+    int ok;
+
+    if (!ctx) {
+        return NULL;
+    }
+    ok = sign ? EVP_DigestSignInit(ctx, &pctx, md, NULL, key->pkey)
+              : EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key->pkey);
+    if (ok == 1 && info->kty == AJ_KTY_RSA) {
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING);
+    }
+    else if (ok == 1 && info->kty == AJ_KTY_RSA_PSS) {
+        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1
+             && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1
+             && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1;
+    }
+    if (ok != 1) {
+        EVP_MD_CTX_free(ctx);
+        ERR_clear_error();
+        return NULL;
+    }
+    return ctx;
+}
+
+static apr_status_t aj_key_pkey_sign(unsigned char **sig, apr_size_t *siglen, apr_pool_t *p,
+                                     const aj_key_t *key, const aj_alg_info_t *info,
+                                     const unsigned char *data, apr_size_t len)
+{
+    EVP_MD_CTX *ctx = aj_key_md_ctx(key, info, 1);
+    unsigned char *out = NULL;
+    size_t outlen = 0;
+    apr_status_t rv = APR_EGENERAL;
+
+    if (!ctx || EVP_DigestSign(ctx, NULL, &outlen, data, len) != 1) {
+        goto cleanup;
+    }
+    out = apr_palloc(p, outlen);
+    if (EVP_DigestSign(ctx, out, &outlen, data, len) != 1) {
+        goto cleanup;
+    }
+    if (info->kty == AJ_KTY_EC) {
+        /* OpenSSL gives DER; JOSE wants R||S (RFC 7518 §3.4). */
+        rv = aj_ecdsa_to_raw(sig, siglen, p, info->ec_coord, out, outlen);
+        goto cleanup;
+    }
+    *sig = out;
+    *siglen = outlen;
+    rv = APR_SUCCESS;
+
+cleanup:
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+    return rv;
+}
+
+static apr_status_t aj_key_pkey_verify(int *match, apr_pool_t *p, const aj_key_t *key,
+                                       const aj_alg_info_t *info, const unsigned char *data,
+                                       apr_size_t len, const unsigned char *sig,
+                                       apr_size_t siglen)
+{
+    EVP_MD_CTX *ctx = NULL;
+    const unsigned char *s = sig;
+    unsigned char *der = NULL;
+    apr_size_t slen = siglen;
+    apr_status_t rv = APR_SUCCESS;
+
+    *match = 0;
+    /* The signature's size follows from the key: anything else is refused
+     * before OpenSSL sees it. */
+    switch (info->kty) {
+    case AJ_KTY_RSA:
+    case AJ_KTY_RSA_PSS:
+        if (siglen != (apr_size_t)EVP_PKEY_get_size(key->pkey)) {
+            goto cleanup;
+        }
+        break;
+    case AJ_KTY_EC:
+        rv = aj_ecdsa_to_der(&der, &slen, p, key->ec_order, info->ec_coord, sig, siglen);
+        if (rv == APR_EINVAL) {
+            rv = APR_SUCCESS;   /* a refused signature, not a failed check */
+            goto cleanup;
+        }
+        if (rv != APR_SUCCESS) {
+            goto cleanup;
+        }
+        s = der;
+        break;
+    case AJ_KTY_ED25519:
+        if (siglen != AJ_ED25519_SIG_LEN) {
+            goto cleanup;
+        }
+        break;
+    default:
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
+    ctx = aj_key_md_ctx(key, info, 0);
+    if (!ctx) {
+        rv = APR_EGENERAL;
+        goto cleanup;
+    }
+    *match = EVP_DigestVerify(ctx, s, slen, data, len) == 1;
+
+cleanup:
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+    return rv;
+}
+
 apr_status_t aj_key_sign(unsigned char **sig, apr_size_t *siglen, apr_pool_t *p,
                          const aj_key_t *key, const unsigned char *data, apr_size_t len)
 {
+    const aj_alg_info_t *info = key ? aj_alg_info(key->alg) : NULL;
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
     apr_status_t rv;
 
-    if (!key || !aj_alg_supported(key->alg)) {
+    if (!info) {
         rv = APR_ENOTIMPL;
         goto cleanup;
     }
     if (!key->can_sign) {
         rv = APR_EINVAL;
+        goto cleanup;
+    }
+    if (info->kty != AJ_KTY_HMAC) {
+        rv = aj_key_pkey_sign(sig, siglen, p, key, info, data, len);
         goto cleanup;
     }
     rv = aj_key_hmac(mac, &maclen, key, data, len);
@@ -345,6 +841,7 @@ apr_status_t aj_key_sign(unsigned char **sig, apr_size_t *siglen, apr_pool_t *p,
     *siglen = maclen;
 
 cleanup:
+    OPENSSL_cleanse(mac, sizeof(mac));
     return rv;
 }
 
@@ -352,12 +849,21 @@ apr_status_t aj_key_verify(int *match, apr_pool_t *p, const aj_key_t *key,
                            const unsigned char *data, apr_size_t len,
                            const unsigned char *sig, apr_size_t siglen)
 {
+    const aj_alg_info_t *info = key ? aj_alg_info(key->alg) : NULL;
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
+    int m = 0;
     apr_status_t rv;
 
-    if (!key || !aj_alg_supported(key->alg)) {
+    if (!info) {
         rv = APR_ENOTIMPL;
+        goto cleanup;
+    }
+    if (info->kty != AJ_KTY_HMAC) {
+        rv = aj_key_pkey_verify(&m, p, key, info, data, len, sig, siglen);
+        if (rv == APR_SUCCESS) {
+            *match = m;
+        }
         goto cleanup;
     }
     rv = aj_key_hmac(mac, &maclen, key, data, len);
@@ -373,18 +879,28 @@ cleanup:
     return rv;
 }
 
+/* ---- key sets ----------------------------------------------------------- */
+
 aj_keyset_t *aj_keyset_make(apr_pool_t *p)
 {
     aj_keyset_t *ks = apr_pcalloc(p, sizeof(*ks));
 
     ks->keys = apr_array_make(p, AJ_KEYSET_INITIAL, sizeof(const aj_key_t *));
+    ks->pool = p;
+    ks->jwks = AJ_JWK_SET_EMPTY;
     return ks;
 }
 
 void aj_keyset_add(aj_keyset_t *ks, const aj_key_t *key)
 {
+    const char *jwks = NULL;
+
     if (ks && key) {
         APR_ARRAY_PUSH(ks->keys, const aj_key_t *) = key;
+        /* Configuration time: the published set is rebuilt once per key. */
+        if (aj_key_pkey(key)) {
+            ks->jwks = aj_jwk_set_json(&jwks, ks->pool, ks) == APR_SUCCESS ? jwks : NULL;
+        }
     }
 }
 
@@ -412,4 +928,9 @@ const aj_key_t *aj_keyset_signing_key(const aj_keyset_t *ks)
         }
     }
     return NULL;
+}
+
+const char *aj_keyset_jwks(const aj_keyset_t *ks)
+{
+    return ks ? ks->jwks : AJ_JWK_SET_EMPTY;
 }

@@ -316,6 +316,9 @@ static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, request_rec *r,
     const char *ignored = NULL;
     apr_status_t rv;
 
+    if (auth_jwt_bcache_get(user, r, c, username, password)) {
+        return AUTH_JWT_PW_OK;
+    }
     st = auth_jwt_store(r);
     if (!st) {
         return AUTH_JWT_PW_STORE_DOWN;
@@ -339,6 +342,7 @@ static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, request_rec *r,
     if (!aj_password_verify(password, u->password_hash)) {
         return AUTH_JWT_PW_MISMATCH;
     }
+    auth_jwt_bcache_put(r, c, password, u);
     *user = u;
     return AUTH_JWT_PW_OK;
 }

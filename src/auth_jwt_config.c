@@ -138,6 +138,11 @@ int auth_jwt_cfg_claims_to_env(const auth_jwt_dir_conf *c)
     return AUTH_JWT_GET(c, claims_to_env);
 }
 
+apr_int64_t auth_jwt_cfg_basic_cache_ttl(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, basic_cache_ttl);
+}
+
 int auth_jwt_cfg_verify_cache(const auth_jwt_dir_conf *c)
 {
     return AUTH_JWT_GET(c, verify_cache);

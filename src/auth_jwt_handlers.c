@@ -750,5 +750,8 @@ int auth_jwt_handler(request_rec *r)
     if (!strcmp(r->handler, AUTH_JWT_H_PASSWORD)) {
         return auth_jwt_password(r);
     }
+    if (!strcmp(r->handler, "auth-jwt-jwks")) {
+        return auth_jwt_jwks_handler(r);
+    }
     return DECLINED;
 }

@@ -373,3 +373,18 @@ void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t v
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(119)
                   "revoked every token of user id %" APR_INT64_T_FMT " issued so far", id);
 }
+
+apr_int64_t auth_jwt_revoke_user_valid_after(request_rec *r, const auth_jwt_dir_conf *c,
+                                             apr_int64_t id)
+{
+    if (!auth_jwt_rs) {
+        return 0;
+    }
+    if (auth_jwt_cfg_revocation(c)
+        && (auth_jwt_refresh(r, c, apr_time_sec(r->request_time)) != OK
+            || !aj_revtab_loaded(auth_jwt_rs->tab))) {
+        return APR_INT64_MAX;      /* unknown: nothing cached may be trusted */
+    }
+    return aj_revtab_user_valid_after(auth_jwt_rs->tab,
+                                      apr_psprintf(r->pool, "%" APR_INT64_T_FMT, id));
+}

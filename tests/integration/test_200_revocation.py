@@ -249,7 +249,8 @@ class TestHotPathNeedsNoDatabase:
     the data directory is gone, any access fails loudly (503 and a log
     line); valid tokens keep working and add no such line."""
 
-    HTTPD_CONFIG = HTTPD_CONFIG + "DBDPersist Off\nAuthJWTRevocationRefresh 3600\n"
+    HTTPD_CONFIG = HTTPD_CONFIG + ("DBDPersist Off\nAuthJWTRevocationRefresh 3600\n"
+                                   "AuthJWTBasicCacheTTL 0\n")
     HTTPD_EXPECTED_LOG = [r"AH00629", r"AJ00[1-4]", r"AH00633", r"unable to open"]
 
     @pytest.mark.fresh_server
