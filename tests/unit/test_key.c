@@ -1,6 +1,6 @@
 /*
  * test_key.c — the algorithm table, HMAC keys (minimum lengths, file: and
- * env: sources), not-yet-supported algorithms, key sets.
+ * env: sources), source errors, key sets.  Asymmetric keys: test_key_asym.c.
  */
 #include <apr_file_io.h>
 #include <apr_env.h>
@@ -27,7 +27,7 @@ static void test_alg_names(void **state)
         assert_string_equal(aj_alg_name(a), names[i]);
         n += aj_alg_supported(a);
     }
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 13);
     for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); ++i) {
         assert_int_equal(aj_alg_from_name(unknown[i], strlen(unknown[i])), AJ_ALG_UNKNOWN);
     }
@@ -37,9 +37,10 @@ static void test_alg_names(void **state)
     assert_int_equal(aj_alg_from_name(NULL, 0), AJ_ALG_UNKNOWN);
     assert_true(aj_alg_supported(AJ_ALG_HS256));
     assert_true(aj_alg_supported(AJ_ALG_HS512));
-    assert_false(aj_alg_supported(AJ_ALG_RS256));
-    assert_false(aj_alg_supported(AJ_ALG_ES256));
-    assert_false(aj_alg_supported(AJ_ALG_EDDSA));
+    assert_true(aj_alg_supported(AJ_ALG_RS256));
+    assert_true(aj_alg_supported(AJ_ALG_PS512));
+    assert_true(aj_alg_supported(AJ_ALG_ES256));
+    assert_true(aj_alg_supported(AJ_ALG_EDDSA));
     assert_false(aj_alg_supported(AJ_ALG_UNKNOWN));
     assert_true(aj_alg_is_hmac(AJ_ALG_HS384));
     assert_false(aj_alg_is_hmac(AJ_ALG_PS256));
@@ -245,15 +246,15 @@ static void test_load_sources_and_algs(void **state)
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "file:", 0, NULL), APR_EINVAL);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "env:", 0, NULL), APR_EINVAL);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_UNKNOWN, "env:X", 0, NULL), APR_EINVAL);
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_RS256, "file:/k.pem", 1, NULL),
-                     APR_ENOTIMPL);
-    assert_string_equal(err, "algorithm RS256 is not supported yet");
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES384, "file:/k.pem", 0, NULL),
-                     APR_ENOTIMPL);
-    assert_string_equal(err, "algorithm ES384 is not supported yet");
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_EDDSA, "file:/k.pem", 0, NULL),
-                     APR_ENOTIMPL);
-    assert_string_equal(err, "algorithm EdDSA is not supported yet");
+    /* Asymmetric keys come from PEM files only, and a missing one is named. */
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_RS256, "file:/nonexistent/k.pem", 1, NULL),
+                     APR_ENOENT);
+    assert_non_null(strstr(err, "/nonexistent/k.pem"));
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES384, "env:AJ_TEST_KEY_PEM", 0, NULL),
+                     APR_EINVAL);
+    assert_non_null(strstr(err, "file:PATH"));
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_EDDSA, "env:AJ_TEST_KEY_PEM", 0, NULL),
+                     APR_EINVAL);
     assert_null(key);
 }
 

@@ -1,0 +1,841 @@
+/*
+ * test_key_asym.c — RS/PS/ES/EdDSA keys: the RFC vectors (RFC 7515 A.2 and
+ * A.3, RFC 8037 A.4), sign/verify round trips for every algorithm, PEM
+ * loading (private key, public key, certificate) and every refusal at load
+ * time, ECDSA R||S range checks and DER conversion, and the confusions a
+ * verifier must refuse (HMAC secret = the RSA public key's PEM, a token
+ * bringing its own "jwk", kid selection).
+ */
+#include <apr_file_io.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "aj_test.h"
+#include "aj_b64.h"
+#include "aj_jws.h"
+#include "aj_key.h"
+
+/* RFC 7515 A.2 / A.3: the payload both sign; exp 1300819380. */
+#define RFC_PAYLOAD                                                            \
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNv" \
+    "bS9pc19yb290Ijp0cnVlfQ"
+#define RFC_EXP 1300819380
+#define RFC_A2_TOKEN                                                           \
+    "eyJhbGciOiJSUzI1NiJ9." RFC_PAYLOAD                                        \
+    ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4B" \
+    "h-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZL" \
+    "grnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO-" \
+    "-xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6Lbg" \
+    "GY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw"
+/* The A.2 key's public half (n from the RFC, e = 65537) as SPKI PEM. */
+#define RFC_A2_PUB_PEM                                                         \
+    "-----BEGIN PUBLIC KEY-----\n"                                             \
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAofgWCuLjybRlzo0tZWJj\n"       \
+    "NiuSfb4p4fAkd/wWJcyQoTbji9k0l8W26mPddxHmfHQp+Vaw+4qPCJrcS2mJPMEz\n"       \
+    "P1Pt0Bm4d4QlL+yRT+SFd2lZS+pCgNMsD1W/YpRPEwOWvG6b32690r2jZ47soMZo\n"       \
+    "9wGzjb/7OMg0LOL+bSf63kpaSHSXndS5z5rexMdbBYUsLA9e+KXBdQOS+UTo7WTB\n"       \
+    "EMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6/I5IhlJH7aGhyxX\n"       \
+    "FvUK+DWNmoudF8NAco9/h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXp\n"       \
+    "oQIDAQAB\n"                                                               \
+    "-----END PUBLIC KEY-----\n"
+#define RFC_A3_TOKEN                                                           \
+    "eyJhbGciOiJFUzI1NiJ9." RFC_PAYLOAD                                        \
+    ".DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKT" \
+    "UJqPP3-Kg6NU1Q"
+/* The A.3 key's public half (x, y from the RFC) as SPKI PEM. */
+#define RFC_A3_PUB_PEM                                                         \
+    "-----BEGIN PUBLIC KEY-----\n"                                             \
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV7\n"       \
+    "6e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n"           \
+    "-----END PUBLIC KEY-----\n"
+/* RFC 8037 A.4: Ed25519 over the payload "Example of Ed25519 signing"
+ * (not JSON: a verifier checks the signature, then refuses the payload). */
+#define RFC8037_INPUT "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc"
+#define RFC8037_SIG                                                            \
+    "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7s" \
+    "VvpAr_MuM0KAg"
+/* RFC 8037 A.1's key (d and x) as PKCS#8 and SPKI PEM. */
+#define RFC8037_PRIV_PEM                                                       \
+    "-----BEGIN PRIVATE KEY-----\n"                                            \
+    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"       \
+    "-----END PRIVATE KEY-----\n"
+#define RFC8037_PUB_PEM                                                        \
+    "-----BEGIN PUBLIC KEY-----\n"                                             \
+    "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"           \
+    "-----END PUBLIC KEY-----\n"
+
+#define T_NOW    1700000000
+#define T_CLAIMS "{\"sub\":\"1\",\"name\":\"alice\",\"exp\":1700003600}"
+#define T_RSA_BITS 2048
+#define T_RSA_SMALL_BITS 1024
+
+/* Sentinel: verify must not touch *claims unless the verdict is AJ_OK. */
+static aj_claims_t *const untouched = (aj_claims_t *)&untouched;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static const char *temp_file(apr_pool_t *p, const char *data, apr_size_t len)
+{
+    const char *dir = NULL;
+    char *path;
+    apr_file_t *f = NULL;
+    apr_size_t n = len;
+
+    assert_int_equal(apr_temp_dir_get(&dir, p), APR_SUCCESS);
+    path = apr_pstrcat(p, dir, "/aj_test_asym_XXXXXX", NULL);
+    assert_int_equal(apr_file_mktemp(&f, path, APR_FOPEN_CREATE | APR_FOPEN_READ
+                                     | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p), APR_SUCCESS);
+    if (len) {
+        assert_int_equal(apr_file_write_full(f, data, len, &n), APR_SUCCESS);
+    }
+    apr_file_close(f);
+    return path;
+}
+
+/* Removes path when p is destroyed. */
+static apr_status_t remove_file(void *data)
+{
+    apr_pool_t *tmp = NULL;
+
+    if (apr_pool_create(&tmp, NULL) == APR_SUCCESS) {
+        apr_file_remove((const char *)data, tmp);
+        apr_pool_destroy(tmp);
+    }
+    return APR_SUCCESS;
+}
+
+static const char *pem_file(apr_pool_t *p, const char *pem)
+{
+    const char *path = temp_file(p, pem, strlen(pem));
+
+    apr_pool_cleanup_register(p, path, remove_file, apr_pool_cleanup_null);
+    return apr_pstrcat(p, "file:", path, NULL);
+}
+
+static apr_status_t pkey_cleanup(void *data)
+{
+    EVP_PKEY_free(data);
+    return APR_SUCCESS;
+}
+
+/* A fresh key: "RSA" (bits), "EC" (curve), "ED25519", "ED448". */
+static EVP_PKEY *gen_key(apr_pool_t *p, const char *type, const char *curve, int bits)
+{
+    EVP_PKEY *k;
+
+    if (!strcmp(type, "RSA")) {
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+    }
+    else if (!strcmp(type, "EC")) {
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+    }
+    else {
+        k = EVP_PKEY_Q_keygen(NULL, NULL, type);
+    }
+    assert_non_null(k);
+    apr_pool_cleanup_register(p, k, pkey_cleanup, apr_pool_cleanup_null);
+    return k;
+}
+
+static const char *bio_text(apr_pool_t *p, BIO *bio)
+{
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    const char *s;
+
+    assert_true(n > 0);
+    s = apr_pstrmemdup(p, data, (apr_size_t)n);
+    BIO_free(bio);
+    return s;
+}
+
+static const char *private_pem(apr_pool_t *p, EVP_PKEY *k)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+
+    assert_int_equal(PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL), 1);
+    return bio_text(p, bio);
+}
+
+static const char *public_pem(apr_pool_t *p, EVP_PKEY *k)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+
+    assert_int_equal(PEM_write_bio_PUBKEY(bio, k), 1);
+    return bio_text(p, bio);
+}
+
+/* A self-signed certificate for k. */
+static const char *cert_pem(apr_pool_t *p, EVP_PKEY *k)
+{
+    X509 *x = X509_new();
+    BIO *bio = BIO_new(BIO_s_mem());
+    X509_NAME *name;
+    int ed = EVP_PKEY_is_a(k, "ED25519");
+
+    assert_non_null(x);
+    assert_int_equal(X509_set_version(x, 2), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+    assert_int_equal(X509_set_pubkey(x, k), 1);
+    name = X509_get_subject_name(x);
+    assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                                (const unsigned char *)"aj-test", -1, -1, 0), 1);
+    assert_int_equal(X509_set_issuer_name(x, name), 1);
+    assert_true(X509_sign(x, k, ed ? NULL : EVP_sha256()) > 0);
+    assert_int_equal(PEM_write_bio_X509(bio, x), 1);
+    X509_free(x);
+    return bio_text(p, bio);
+}
+
+static aj_key_t *load(apr_pool_t *p, aj_alg_e alg, const char *pem, int sign, const char *kid)
+{
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+
+    if (aj_key_load(&key, &err, p, alg, pem_file(p, pem), sign, kid) != APR_SUCCESS) {
+        fail_msg("cannot load a %s key: %s", aj_alg_name(alg), err ? err : "?");
+    }
+    return key;
+}
+
+/* The error of loading pem for alg; the load must fail. */
+static const char *load_error(apr_pool_t *p, aj_alg_e alg, const char *pem, int sign)
+{
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+    const char *src = pem_file(p, pem);
+
+    assert_int_not_equal(aj_key_load(&key, &err, p, alg, src, sign, NULL), APR_SUCCESS);
+    assert_null(key);
+    assert_non_null(err);
+    /* The message names the file. */
+    assert_non_null(strstr(err, src + strlen("file:")));
+    return err;
+}
+
+static aj_keyset_t *keyset_of(apr_pool_t *p, const aj_key_t *k1, const aj_key_t *k2)
+{
+    aj_keyset_t *ks = aj_keyset_make(p);
+
+    aj_keyset_add(ks, k1);
+    aj_keyset_add(ks, k2);
+    return ks;
+}
+
+static aj_verdict_e verify_at(apr_pool_t *p, const char *token, const aj_keyset_t *keys,
+                              apr_int64_t now)
+{
+    aj_verdict_e v = AJ_VERDICT_COUNT;
+    aj_claims_t *claims = untouched;
+
+    assert_int_equal(aj_jws_verify(&v, &claims, p, token, strlen(token), keys, NULL, now),
+                     APR_SUCCESS);
+    if (v == AJ_OK) {
+        assert_ptr_not_equal(claims, untouched);
+    }
+    else {
+        assert_ptr_equal(claims, untouched);
+    }
+    return v;
+}
+
+static aj_verdict_e verify(apr_pool_t *p, const char *token, const aj_keyset_t *keys)
+{
+    return verify_at(p, token, keys, T_NOW);
+}
+
+static const char *b64(apr_pool_t *p, const char *s)
+{
+    return aj_b64url_encode(p, (const unsigned char *)s, strlen(s));
+}
+
+/* A token with any header, signed with key whatever the header says. */
+static const char *forge(apr_pool_t *p, const aj_key_t *key, const char *hdr,
+                         const char *claims)
+{
+    const char *input = apr_pstrcat(p, b64(p, hdr), ".", b64(p, claims), NULL);
+    unsigned char *sig = NULL;
+    apr_size_t len = 0;
+
+    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)input,
+                                 strlen(input)), APR_SUCCESS);
+    return apr_pstrcat(p, input, ".", aj_b64url_encode(p, sig, len), NULL);
+}
+
+/* token with its signature replaced by raw bytes. */
+static const char *with_sig(apr_pool_t *p, const char *token, const unsigned char *sig,
+                            apr_size_t len)
+{
+    const char *dot = strrchr(token, '.');
+
+    return apr_pstrcat(p, apr_pstrmemdup(p, token, (apr_size_t)(dot - token)), ".",
+                       aj_b64url_encode(p, sig, len), NULL);
+}
+
+static unsigned char *sig_of(apr_pool_t *p, const char *token, apr_size_t *len)
+{
+    const char *dot = strrchr(token, '.');
+    unsigned char *sig = NULL;
+
+    assert_int_equal(aj_b64url_decode(&sig, len, p, dot + 1, strlen(dot + 1)), APR_SUCCESS);
+    return sig;
+}
+
+/* The token with one bit of its signature flipped. */
+static const char *flip_sig(apr_pool_t *p, const char *token)
+{
+    apr_size_t len = 0;
+    unsigned char *sig = sig_of(p, token, &len);
+
+    sig[len / 2] ^= 0x01;
+    return with_sig(p, token, sig, len);
+}
+
+/* ---- RFC vectors -------------------------------------------------------- */
+
+static void test_rfc7515_a2_rs256(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, NULL);
+    aj_keyset_t *ks = keyset_of(p, key, NULL);
+
+    assert_false(aj_key_can_sign(key));
+    assert_int_equal(verify_at(p, RFC_A2_TOKEN, ks, RFC_EXP - 1), AJ_OK);
+    assert_int_equal(verify_at(p, RFC_A2_TOKEN, ks, RFC_EXP), AJ_EXPIRED);
+    assert_int_equal(verify_at(p, flip_sig(p, RFC_A2_TOKEN), ks, RFC_EXP - 1), AJ_BAD_SIG);
+    /* The same RSA key configured for PS256 or RS384 does not take it. */
+    assert_int_equal(verify_at(p, RFC_A2_TOKEN,
+                               keyset_of(p, load(p, AJ_ALG_PS256, RFC_A2_PUB_PEM, 0, NULL),
+                                         load(p, AJ_ALG_RS384, RFC_A2_PUB_PEM, 0, NULL)),
+                               RFC_EXP - 1), AJ_BAD_ALG);
+}
+
+static void test_rfc7515_a3_es256(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_keyset_t *ks = keyset_of(p, load(p, AJ_ALG_ES256, RFC_A3_PUB_PEM, 0, "e9bc"), NULL);
+    apr_size_t len = 0;
+    unsigned char *sig = sig_of(p, RFC_A3_TOKEN, &len);
+
+    assert_int_equal(len, 64);
+    assert_int_equal(verify_at(p, RFC_A3_TOKEN, ks, RFC_EXP - 1), AJ_OK);
+    assert_int_equal(verify_at(p, RFC_A3_TOKEN, ks, RFC_EXP), AJ_EXPIRED);
+    assert_int_equal(verify_at(p, flip_sig(p, RFC_A3_TOKEN), ks, RFC_EXP - 1), AJ_BAD_SIG);
+    /* R and S swapped, or S alone, are not the signature. */
+    {
+        unsigned char swapped[64];
+        memcpy(swapped, sig + 32, 32);
+        memcpy(swapped + 32, sig, 32);
+        assert_int_equal(verify_at(p, with_sig(p, RFC_A3_TOKEN, swapped, 64), ks, RFC_EXP - 1),
+                         AJ_BAD_SIG);
+        assert_int_equal(verify_at(p, with_sig(p, RFC_A3_TOKEN, sig, 32), ks, RFC_EXP - 1),
+                         AJ_BAD_SIG);
+    }
+    /* An RSA key does not take an ES256 token. */
+    assert_int_equal(verify_at(p, RFC_A3_TOKEN,
+                               keyset_of(p, load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, NULL), NULL),
+                               RFC_EXP - 1), AJ_BAD_ALG);
+}
+
+static void test_rfc8037_a4_ed25519(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *pub = load(p, AJ_ALG_EDDSA, RFC8037_PUB_PEM, 0, NULL);
+    aj_key_t *priv = load(p, AJ_ALG_EDDSA, RFC8037_PRIV_PEM, 1, NULL);
+    unsigned char *want = NULL, *sig = NULL;
+    apr_size_t wantlen = 0, siglen = 0;
+    const char *token = RFC8037_INPUT "." RFC8037_SIG;
+    int match = -1;
+
+    assert_int_equal(aj_b64url_decode(&want, &wantlen, p, RFC8037_SIG, strlen(RFC8037_SIG)),
+                     APR_SUCCESS);
+    assert_int_equal(wantlen, 64);
+    assert_int_equal(aj_key_verify(&match, p, pub, (const unsigned char *)RFC8037_INPUT,
+                                   strlen(RFC8037_INPUT), want, wantlen), APR_SUCCESS);
+    assert_int_equal(match, 1);
+    assert_int_equal(aj_key_verify(&match, p, pub, (const unsigned char *)RFC8037_INPUT,
+                                   strlen(RFC8037_INPUT) - 1, want, wantlen), APR_SUCCESS);
+    assert_int_equal(match, 0);
+    /* Ed25519 is deterministic: our signature is the RFC's. */
+    assert_true(aj_key_can_sign(priv));
+    assert_int_equal(aj_key_sign(&sig, &siglen, p, priv, (const unsigned char *)RFC8037_INPUT,
+                                 strlen(RFC8037_INPUT)), APR_SUCCESS);
+    assert_int_equal(siglen, 64);
+    assert_memory_equal(sig, want, 64);
+    /* As a token: the signature passes, then the payload (not JSON) is
+     * refused; with a bad signature the verdict is the signature's. */
+    assert_int_equal(verify(p, token, keyset_of(p, pub, NULL)), AJ_MALFORMED);
+    assert_int_equal(verify(p, flip_sig(p, token), keyset_of(p, pub, NULL)), AJ_BAD_SIG);
+}
+
+/* ---- every algorithm ---------------------------------------------------- */
+
+typedef struct {
+    aj_alg_e alg;
+    const char *type;
+    const char *curve;
+    apr_size_t siglen;      /* 0: the RSA modulus size */
+} alg_case_t;
+
+static const alg_case_t cases[] = {
+    { AJ_ALG_RS256, "RSA", NULL, 0 },        { AJ_ALG_RS384, "RSA", NULL, 0 },
+    { AJ_ALG_RS512, "RSA", NULL, 0 },        { AJ_ALG_PS256, "RSA", NULL, 0 },
+    { AJ_ALG_PS384, "RSA", NULL, 0 },        { AJ_ALG_PS512, "RSA", NULL, 0 },
+    { AJ_ALG_ES256, "EC", "P-256", 64 },     { AJ_ALG_ES384, "EC", "P-384", 96 },
+    { AJ_ALG_ES512, "EC", "P-521", 132 },    { AJ_ALG_EDDSA, "ED25519", NULL, 64 },
+};
+
+#define N_CASES (sizeof(cases) / sizeof(cases[0]))
+
+/* One RSA key for all six RSA algorithms (2048-bit generation is slow). */
+static EVP_PKEY *case_key(apr_pool_t *p, const alg_case_t *c, EVP_PKEY **rsa)
+{
+    if (!strcmp(c->type, "RSA")) {
+        if (!*rsa) {
+            *rsa = gen_key(p, "RSA", NULL, T_RSA_BITS);
+        }
+        return *rsa;
+    }
+    return gen_key(p, c->type, c->curve, 0);
+}
+
+static void test_round_trips(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    EVP_PKEY *rsa = NULL, *rsa2 = NULL;
+    apr_size_t i;
+
+    for (i = 0; i < N_CASES; ++i) {
+        const alg_case_t *c = &cases[i];
+        EVP_PKEY *k = case_key(p, c, &rsa);
+        EVP_PKEY *other = !strcmp(c->type, "RSA")
+                              ? (rsa2 ? rsa2 : (rsa2 = gen_key(p, "RSA", NULL, T_RSA_BITS)))
+                              : gen_key(p, c->type, c->curve, 0);
+        aj_key_t *signer = load(p, c->alg, private_pem(p, k), 1, "s");
+        aj_key_t *by_pub = load(p, c->alg, public_pem(p, k), 0, NULL);
+        aj_key_t *by_cert = load(p, c->alg, cert_pem(p, k), 0, NULL);
+        aj_key_t *by_priv = load(p, c->alg, private_pem(p, k), 0, NULL);
+        aj_key_t *wrong = load(p, c->alg, public_pem(p, other), 0, NULL);
+        const char *token = NULL;
+        apr_size_t siglen = 0;
+
+        assert_true(aj_key_can_sign(signer));
+        assert_false(aj_key_can_sign(by_pub));
+        assert_false(aj_key_can_sign(by_cert));
+        assert_false(aj_key_can_sign(by_priv));     /* AuthJWTVerifyKey never signs */
+        assert_int_equal(aj_jws_sign(&token, p, signer, T_CLAIMS, strlen(T_CLAIMS)),
+                         APR_SUCCESS);
+        sig_of(p, token, &siglen);
+        assert_int_equal(siglen, c->siglen ? c->siglen : (apr_size_t)EVP_PKEY_get_size(k));
+        assert_int_equal(verify(p, token, keyset_of(p, signer, NULL)), AJ_OK);
+        /* The token names kid "s", which no verify-only key has. */
+        assert_int_equal(verify(p, token, keyset_of(p, by_pub, NULL)), AJ_BAD_ALG);
+        /* Without a kid, every key of the alg is tried. */
+        assert_int_equal(aj_jws_sign(&token, p, load(p, c->alg, private_pem(p, k), 1, NULL),
+                                     T_CLAIMS, strlen(T_CLAIMS)), APR_SUCCESS);
+        assert_int_equal(verify(p, token, keyset_of(p, by_pub, NULL)), AJ_OK);
+        assert_int_equal(verify(p, token, keyset_of(p, by_cert, NULL)), AJ_OK);
+        assert_int_equal(verify(p, token, keyset_of(p, by_priv, NULL)), AJ_OK);
+        assert_int_equal(verify(p, token, keyset_of(p, wrong, NULL)), AJ_BAD_SIG);
+        assert_int_equal(verify(p, token, keyset_of(p, wrong, by_pub)), AJ_OK);
+        assert_int_equal(verify(p, flip_sig(p, token), keyset_of(p, by_pub, NULL)), AJ_BAD_SIG);
+        /* A signature one byte short or long. */
+        {
+            apr_size_t n = 0;
+            unsigned char *sig = sig_of(p, token, &n);
+            unsigned char *longer = apr_pcalloc(p, n + 1);
+            memcpy(longer, sig, n);
+            assert_int_equal(verify(p, with_sig(p, token, sig, n - 1), keyset_of(p, by_pub, NULL)),
+                             AJ_BAD_SIG);
+            assert_int_equal(verify(p, with_sig(p, token, longer, n + 1),
+                                    keyset_of(p, by_pub, NULL)), AJ_BAD_SIG);
+        }
+        /* A verify-only key cannot sign. */
+        assert_int_equal(aj_jws_sign(&token, p, by_pub, T_CLAIMS, strlen(T_CLAIMS)), APR_EINVAL);
+    }
+}
+
+/* RS and PS of the same key and hash: never each other's signatures. */
+static void test_rsa_paddings_distinct(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    EVP_PKEY *k = gen_key(p, "RSA", NULL, T_RSA_BITS);
+    const char *priv = private_pem(p, k);
+    aj_key_t *rs = load(p, AJ_ALG_RS256, priv, 1, NULL);
+    aj_key_t *ps = load(p, AJ_ALG_PS256, priv, 1, NULL);
+    const unsigned char *in = (const unsigned char *)"abc";
+    unsigned char *sig = NULL;
+    apr_size_t len = 0;
+    int match = -1;
+
+    assert_int_equal(aj_key_sign(&sig, &len, p, rs, in, 3), APR_SUCCESS);
+    assert_int_equal(aj_key_verify(&match, p, ps, in, 3, sig, len), APR_SUCCESS);
+    assert_int_equal(match, 0);
+    assert_int_equal(aj_key_verify(&match, p, rs, in, 3, sig, len), APR_SUCCESS);
+    assert_int_equal(match, 1);
+    assert_int_equal(aj_key_sign(&sig, &len, p, ps, in, 3), APR_SUCCESS);
+    assert_int_equal(aj_key_verify(&match, p, rs, in, 3, sig, len), APR_SUCCESS);
+    assert_int_equal(match, 0);
+    assert_int_equal(aj_key_verify(&match, p, ps, in, 3, sig, len), APR_SUCCESS);
+    assert_int_equal(match, 1);
+}
+
+/* ---- load-time refusals ------------------------------------------------- */
+
+static void test_load_refusals(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    EVP_PKEY *rsa1024 = gen_key(p, "RSA", NULL, T_RSA_SMALL_BITS);
+    EVP_PKEY *p256 = gen_key(p, "EC", "P-256", 0);
+    EVP_PKEY *p384 = gen_key(p, "EC", "P-384", 0);
+    EVP_PKEY *k1 = gen_key(p, "EC", "secp256k1", 0);
+    EVP_PKEY *ed = gen_key(p, "ED25519", NULL, 0);
+    EVP_PKEY *ed448 = gen_key(p, "ED448", NULL, 0);
+    EVP_PKEY *x25519 = gen_key(p, "X25519", NULL, 0);
+    const char *err;
+
+    err = load_error(p, AJ_ALG_RS256, private_pem(p, rsa1024), 1);
+    assert_non_null(strstr(err, "RSA key of 1024 bits"));
+    assert_non_null(strstr(err, "RS256 needs an RSA key of at least 2048 bits"));
+    err = load_error(p, AJ_ALG_PS512, public_pem(p, rsa1024), 0);
+    assert_non_null(strstr(err, "1024 bits"));
+    err = load_error(p, AJ_ALG_RS256, private_pem(p, p256), 1);
+    assert_non_null(strstr(err, "EC key on curve P-256"));
+    assert_non_null(strstr(err, "RS256 needs an RSA key"));
+    err = load_error(p, AJ_ALG_ES256, private_pem(p, p384), 1);
+    assert_non_null(strstr(err, "EC key on curve P-384, but ES256 needs an EC key on curve "
+                                "P-256"));
+    err = load_error(p, AJ_ALG_ES384, public_pem(p, p256), 0);
+    assert_non_null(strstr(err, "ES384 needs an EC key on curve P-384"));
+    err = load_error(p, AJ_ALG_ES512, public_pem(p, p384), 0);
+    assert_non_null(strstr(err, "P-521"));
+    err = load_error(p, AJ_ALG_ES256, public_pem(p, k1), 0);
+    assert_non_null(strstr(err, "secp256k1"));
+    err = load_error(p, AJ_ALG_ES256, private_pem(p, ed), 1);
+    assert_non_null(strstr(err, "an Ed25519 key, but ES256 needs"));
+    err = load_error(p, AJ_ALG_EDDSA, private_pem(p, p256), 1);
+    assert_non_null(strstr(err, "EdDSA needs an Ed25519 key"));
+    err = load_error(p, AJ_ALG_EDDSA, public_pem(p, ed448), 0);
+    assert_non_null(strstr(err, "ED448"));
+    err = load_error(p, AJ_ALG_EDDSA, public_pem(p, x25519), 0);
+    assert_non_null(strstr(err, "X25519"));
+    err = load_error(p, AJ_ALG_PS256, cert_pem(p, ed), 0);
+    assert_non_null(strstr(err, "Ed25519"));
+
+    /* Signing needs the private key. */
+    err = load_error(p, AJ_ALG_ES256, public_pem(p, p256), 1);
+    assert_non_null(strstr(err, "a public key, not a private key"));
+    err = load_error(p, AJ_ALG_EDDSA, cert_pem(p, ed), 1);
+    assert_non_null(strstr(err, "a certificate, not a private key"));
+
+    /* Not a key at all. */
+    err = load_error(p, AJ_ALG_RS256, "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n"
+                                      "-----END PRIVATE KEY-----\n", 1);
+    assert_non_null(strstr(err, "no PEM private key"));
+    err = load_error(p, AJ_ALG_ES256, "garbage\n", 0);
+    assert_non_null(strstr(err, "no PEM public key, certificate or private key"));
+    err = load_error(p, AJ_ALG_EDDSA, "-----BEGIN PUBLIC KEY-----\n!!!!\n"
+                                      "-----END PUBLIC KEY-----\n", 0);
+    assert_non_null(strstr(err, "EdDSA needs an Ed25519 key"));
+    /* An HMAC secret is not a PEM key. */
+    err = load_error(p, AJ_ALG_RS512, "0123456789abcdef0123456789abcdef0123456789abcdef", 0);
+    assert_non_null(strstr(err, "no PEM"));
+    /* An encrypted key is refused without prompting for a passphrase. */
+    {
+        BIO *bio = BIO_new(BIO_s_mem());
+        assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, p256, EVP_aes_128_cbc(), "pw", 2,
+                                                       NULL, NULL), 1);
+        err = load_error(p, AJ_ALG_ES256, bio_text(p, bio), 1);
+        assert_non_null(strstr(err, "encrypted keys are not supported"));
+    }
+    /* Empty file. */
+    load_error(p, AJ_ALG_ES256, "", 0);
+}
+
+/* ---- ECDSA: range checks and DER ----------------------------------------- */
+
+/* The group order of alg's curve, size bytes big-endian. */
+static void group_order(unsigned char *out, int nid, apr_size_t size)
+{
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(nid);
+
+    assert_non_null(g);
+    assert_int_equal(BN_bn2binpad(EC_GROUP_get0_order(g), out, (int)size), (int)size);
+    EC_GROUP_free(g);
+}
+
+/* raw + 1 as a big-endian number of size bytes. */
+static void add_one(unsigned char *v, apr_size_t size)
+{
+    apr_size_t i = size;
+
+    while (i-- > 0) {
+        if (++v[i] != 0) {
+            break;
+        }
+    }
+}
+
+static void test_ecdsa_range(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const struct { aj_alg_e alg; const char *curve; int nid; apr_size_t n; } ec[] = {
+        { AJ_ALG_ES256, "P-256", NID_X9_62_prime256v1, 32 },
+        { AJ_ALG_ES384, "P-384", NID_secp384r1, 48 },
+        { AJ_ALG_ES512, "P-521", NID_secp521r1, 66 },
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(ec) / sizeof(ec[0]); ++i) {
+        EVP_PKEY *k = gen_key(p, "EC", ec[i].curve, 0);
+        aj_key_t *key = load(p, ec[i].alg, private_pem(p, k), 1, NULL);
+        aj_keyset_t *ks = keyset_of(p, key, NULL);
+        const char *token = NULL;
+        apr_size_t n = ec[i].n, len = 0, derlen = 0;
+        unsigned char *good, *bad, *der = NULL, order[66];
+        apr_size_t lens[4];
+        int j, match = -1;
+
+        group_order(order, ec[i].nid, n);
+        assert_int_equal(aj_jws_sign(&token, p, key, T_CLAIMS, strlen(T_CLAIMS)), APR_SUCCESS);
+        good = sig_of(p, token, &len);
+        assert_int_equal(len, 2 * n);
+        assert_int_equal(verify(p, token, ks), AJ_OK);
+        bad = apr_palloc(p, 2 * n + 1);
+
+        /* r = 0; s = 0; both 0. */
+        for (j = 0; j < 3; ++j) {
+            memcpy(bad, good, 2 * n);
+            if (j != 1) {
+                memset(bad, 0, n);
+            }
+            if (j != 0) {
+                memset(bad + n, 0, n);
+            }
+            assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, bad, 2 * n),
+                             APR_EINVAL);
+            assert_int_equal(verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
+        }
+        /* r = n, s = n, s = n + 1, r = s = 0xff...ff. */
+        for (j = 0; j < 4; ++j) {
+            memcpy(bad, good, 2 * n);
+            if (j == 0) {
+                memcpy(bad, order, n);
+            }
+            else if (j == 1) {
+                memcpy(bad + n, order, n);
+            }
+            else if (j == 2) {
+                memcpy(bad + n, order, n);
+                add_one(bad + n, n);
+            }
+            else {
+                memset(bad, 0xff, 2 * n);
+            }
+            assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, bad, 2 * n),
+                             APR_EINVAL);
+            assert_int_equal(aj_key_verify(&match, p, key, (const unsigned char *)"x", 1, bad,
+                                           2 * n), APR_SUCCESS);
+            assert_int_equal(match, 0);
+            assert_int_equal(verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
+        }
+        /* r = n - 1 is in range: it converts (and does not verify). */
+        memcpy(bad, good, 2 * n);
+        memcpy(bad, order, n);
+        bad[n - 1] -= 1;
+        assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, bad, 2 * n),
+                         APR_SUCCESS);
+        assert_int_equal(verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
+        /* Wrong lengths, including another curve's size and the DER form. */
+        lens[0] = 2 * n - 1;
+        lens[1] = 2 * n + 1;
+        lens[2] = n;
+        lens[3] = (n == 32) ? 96 : 64;
+        for (j = 0; j < 4; ++j) {
+            memset(bad, 0x11, 2 * n + 1);
+            assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, bad, lens[j]),
+                             APR_EINVAL);
+            assert_int_equal(aj_key_verify(&match, p, key, (const unsigned char *)"x", 1, bad,
+                                           lens[j]), APR_SUCCESS);
+            assert_int_equal(match, 0);
+        }
+        assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, good, 0), APR_EINVAL);
+        assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, AJ_ALG_RS256, good, 2 * n),
+                         APR_EINVAL);
+        assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, good, 2 * n),
+                         APR_SUCCESS);
+        /* A DER signature sent as is is refused by length. */
+        assert_int_equal(verify(p, with_sig(p, token, der, derlen), ks), AJ_BAD_SIG);
+    }
+}
+
+static void test_ecdsa_der_round_trip(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const struct { aj_alg_e alg; const char *curve; apr_size_t n; } ec[] = {
+        { AJ_ALG_ES256, "P-256", 32 }, { AJ_ALG_ES384, "P-384", 48 },
+        { AJ_ALG_ES512, "P-521", 66 },
+    };
+    apr_size_t i;
+    int round;
+
+    for (i = 0; i < sizeof(ec) / sizeof(ec[0]); ++i) {
+        EVP_PKEY *k = gen_key(p, "EC", ec[i].curve, 0);
+        /* Many signatures, so short r and s (leading zero bytes) occur. */
+        for (round = 0; round < 64; ++round) {
+            EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+            unsigned char der[256], *raw = NULL, *der2 = NULL;
+            size_t derlen = sizeof(der);
+            apr_size_t rawlen = 0, der2len = 0;
+            unsigned char msg[4] = { (unsigned char)round, 1, 2, 3 };
+
+            assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k), 1);
+            assert_int_equal(EVP_DigestSign(ctx, der, &derlen, msg, sizeof(msg)), 1);
+            EVP_MD_CTX_free(ctx);
+            assert_int_equal(aj_ecdsa_der_to_raw(&raw, &rawlen, p, ec[i].alg, der, derlen),
+                             APR_SUCCESS);
+            assert_int_equal(rawlen, 2 * ec[i].n);
+            assert_int_equal(aj_ecdsa_raw_to_der(&der2, &der2len, p, ec[i].alg, raw, rawlen),
+                             APR_SUCCESS);
+            assert_int_equal(der2len, derlen);
+            assert_memory_equal(der2, der, derlen);
+            /* Trailing bytes after the DER, or a truncated one, are refused. */
+            der[derlen] = 0;
+            assert_int_equal(aj_ecdsa_der_to_raw(&raw, &rawlen, p, ec[i].alg, der, derlen + 1),
+                             APR_EINVAL);
+            assert_int_equal(aj_ecdsa_der_to_raw(&raw, &rawlen, p, ec[i].alg, der, derlen - 1),
+                             APR_EINVAL);
+        }
+    }
+    assert_int_equal(aj_ecdsa_der_to_raw(NULL, NULL, p, AJ_ALG_EDDSA,
+                                         (const unsigned char *)"x", 1), APR_EINVAL);
+}
+
+/* ---- confusions --------------------------------------------------------- */
+
+/* An HS256 token whose HMAC secret is the RS256 key's public PEM (which an
+ * attacker knows) is never verified with the RSA key. */
+static void test_hmac_with_rsa_pem_secret(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *rsa = load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, "rsa");
+    aj_key_t *hmac = NULL;
+    const char *err = NULL;
+    const char *token;
+
+    assert_int_equal(aj_key_hmac_make(&hmac, &err, p, AJ_ALG_HS256,
+                                      (const unsigned char *)RFC_A2_PUB_PEM,
+                                      strlen(RFC_A2_PUB_PEM), NULL), APR_SUCCESS);
+    token = forge(p, hmac, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", T_CLAIMS);
+    assert_int_equal(verify(p, token, keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
+    token = forge(p, hmac, "{\"alg\":\"HS256\",\"kid\":\"rsa\"}", T_CLAIMS);
+    assert_int_equal(verify(p, token, keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
+    /* Same secret without the final newline, and as HS512. */
+    assert_int_equal(aj_key_hmac_make(&hmac, &err, p, AJ_ALG_HS512,
+                                      (const unsigned char *)RFC_A2_PUB_PEM,
+                                      strlen(RFC_A2_PUB_PEM) - 1, NULL), APR_SUCCESS);
+    token = forge(p, hmac, "{\"alg\":\"HS512\"}", T_CLAIMS);
+    assert_int_equal(verify(p, token, keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
+}
+
+/* jwk, jku, x5u and x5c in a header never supply the key. */
+static void test_embedded_key_headers_ignored(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    EVP_PKEY *mine = gen_key(p, "EC", "P-256", 0), *evil = gen_key(p, "EC", "P-256", 0);
+    aj_key_t *configured = load(p, AJ_ALG_ES256, public_pem(p, mine), 0, NULL);
+    aj_key_t *attacker = load(p, AJ_ALG_ES256, private_pem(p, evil), 1, NULL);
+    aj_keyset_t *ks = keyset_of(p, configured, NULL);
+    const char *attacker_pub = public_pem(p, evil);
+    /* The attacker's public key as a JWK (x, y), built from its PEM. */
+    aj_key_t *attacker_verify = load(p, AJ_ALG_ES256, attacker_pub, 0, NULL);
+    aj_keyset_t *attacker_ks = keyset_of(p, attacker_verify, NULL);
+    const char *headers[] = {
+        NULL,   /* the "jwk" header, filled in below */
+        "{\"alg\":\"ES256\",\"jku\":\"https://evil.example/jwks.json\"}",
+        "{\"alg\":\"ES256\",\"x5u\":\"https://evil.example/cert.pem\"}",
+        "{\"alg\":\"ES256\",\"x5c\":[\"MIIB\"]}",
+    };
+    BIGNUM *x = NULL, *y = NULL;
+    unsigned char xb[32], yb[32];
+    apr_size_t i;
+
+    assert_int_equal(EVP_PKEY_get_bn_param(evil, "qx", &x), 1);
+    assert_int_equal(EVP_PKEY_get_bn_param(evil, "qy", &y), 1);
+    assert_int_equal(BN_bn2binpad(x, xb, 32), 32);
+    assert_int_equal(BN_bn2binpad(y, yb, 32), 32);
+    BN_free(x);
+    BN_free(y);
+    headers[0] = apr_pstrcat(p, "{\"alg\":\"ES256\",\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\","
+                             "\"x\":\"", aj_b64url_encode(p, xb, 32), "\",\"y\":\"",
+                             aj_b64url_encode(p, yb, 32), "\"}}", NULL);
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); ++i) {
+        const char *token = forge(p, attacker, headers[i], T_CLAIMS);
+        /* The signature is good for the attacker's key... */
+        assert_int_equal(verify(p, token, attacker_ks), AJ_OK);
+        /* ...and means nothing here. */
+        assert_int_equal(verify(p, token, ks), AJ_BAD_SIG);
+    }
+}
+
+static void test_kid_selection(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    EVP_PKEY *a = gen_key(p, "EC", "P-256", 0), *b = gen_key(p, "EC", "P-256", 0);
+    aj_key_t *k1 = load(p, AJ_ALG_ES256, private_pem(p, a), 1, "k1");
+    aj_key_t *k2 = load(p, AJ_ALG_ES256, private_pem(p, b), 1, "k2");
+    aj_key_t *k1v = load(p, AJ_ALG_ES256, public_pem(p, a), 0, "k1");
+    aj_key_t *k2v = load(p, AJ_ALG_ES256, public_pem(p, b), 0, "k2");
+    aj_keyset_t *rotated = keyset_of(p, k2, k1v);   /* signs with k2, still takes k1 */
+    const char *t1 = NULL, *t2 = NULL;
+
+    assert_ptr_equal(aj_keyset_signing_key(rotated), k2);
+    assert_ptr_equal(aj_keyset_signing_key(keyset_of(p, k1v, k2)), k2);
+    assert_null(aj_keyset_signing_key(keyset_of(p, k1v, k2v)));
+    assert_int_equal(aj_jws_sign(&t1, p, k1, T_CLAIMS, strlen(T_CLAIMS)), APR_SUCCESS);
+    assert_int_equal(aj_jws_sign(&t2, p, aj_keyset_signing_key(rotated), T_CLAIMS,
+                                 strlen(T_CLAIMS)), APR_SUCCESS);
+    assert_int_equal(verify(p, t1, rotated), AJ_OK);
+    assert_int_equal(verify(p, t2, rotated), AJ_OK);
+    /* k1 removed: its tokens are refused (no key with that kid). */
+    assert_int_equal(verify(p, t1, keyset_of(p, k2v, NULL)), AJ_BAD_ALG);
+    /* A kid picks exactly that key: k2's signature under kid k1 fails. */
+    assert_int_equal(verify(p, forge(p, k2, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", T_CLAIMS),
+                            rotated), AJ_BAD_SIG);
+    /* Unknown kid. */
+    assert_int_equal(verify(p, forge(p, k2, "{\"alg\":\"ES256\",\"kid\":\"k3\"}", T_CLAIMS),
+                            rotated), AJ_BAD_ALG);
+    /* No kid: every key of the alg is tried. */
+    assert_int_equal(verify(p, forge(p, k1, "{\"alg\":\"ES256\"}", T_CLAIMS), rotated), AJ_OK);
+    assert_int_equal(verify(p, forge(p, k2, "{\"alg\":\"ES256\"}", T_CLAIMS), rotated), AJ_OK);
+    /* alg none with a good kid. */
+    assert_int_equal(verify(p, apr_pstrcat(p, b64(p, "{\"alg\":\"none\",\"kid\":\"k2\"}"), ".",
+                                           b64(p, T_CLAIMS), ".", NULL), rotated),
+                     AJ_BAD_ALG);
+    assert_int_equal(verify(p, apr_pstrcat(p, b64(p, "{\"alg\":\"none\",\"kid\":\"k2\"}"), ".",
+                                           b64(p, T_CLAIMS), ".AA", NULL), rotated),
+                     AJ_BAD_ALG);
+}
+
+static const struct CMUnitTest tests[] = {
+    AJ_TEST(test_rfc7515_a2_rs256),
+    AJ_TEST(test_rfc7515_a3_es256),
+    AJ_TEST(test_rfc8037_a4_ed25519),
+    AJ_TEST(test_round_trips),
+    AJ_TEST(test_rsa_paddings_distinct),
+    AJ_TEST(test_load_refusals),
+    AJ_TEST(test_ecdsa_range),
+    AJ_TEST(test_ecdsa_der_round_trip),
+    AJ_TEST(test_hmac_with_rsa_pem_secret),
+    AJ_TEST(test_embedded_key_headers_ignored),
+    AJ_TEST(test_kid_selection),
+};
+
+AJ_TEST_MAIN("aj_key_asym", tests)
