@@ -2,12 +2,14 @@
  * aj_jwtcli.c — a minimal command line over the core, for interoperability
  * tests with other JOSE libraries (tests/interop).  Links the core only.
  *
- *   aj_jwtcli sign ALG SECRETFILE PAYLOADJSON     prints the token
- *   aj_jwtcli verify ALG SECRETFILE TOKEN NOW     prints the verdict name;
+ *   aj_jwtcli sign ALG KEYFILE PAYLOADJSON [KID]  prints the token
+ *   aj_jwtcli verify ALG KEYFILE TOKEN NOW [KID]  prints the verdict name;
  *                                                 exit 0 only when "ok"
  *
- * SECRETFILE is read as AuthJWT*Key file:PATH would read it.  Exit status:
- * 0 success, 1 token refused, 2 usage or operational error.
+ * KEYFILE is read as AuthJWTSigningKey (sign) or AuthJWTVerifyKey (verify)
+ * file:PATH would read it: an HMAC secret, or for RS/PS/ES/EdDSA a PEM
+ * private key (sign), public key, certificate or private key (verify).
+ * Exit status: 0 success, 1 token refused, 2 usage or operational error.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +28,8 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: aj_jwtcli sign ALG SECRETFILE PAYLOADJSON\n"
-                    "       aj_jwtcli verify ALG SECRETFILE TOKEN NOW\n");
+    fprintf(stderr, "usage: aj_jwtcli sign ALG KEYFILE PAYLOADJSON [KID]\n"
+                    "       aj_jwtcli verify ALG KEYFILE TOKEN NOW [KID]\n");
     return EXIT_USAGE;
 }
 
@@ -35,20 +37,25 @@ static int run(apr_pool_t *p, int argc, const char *const *argv)
 {
     aj_alg_e alg;
     aj_key_t *key = NULL;
-    const char *err = NULL;
+    const char *err = NULL, *kid = NULL;
+    int sign;
     apr_status_t rv;
 
     if (argc < 5) {
         return usage();
     }
+    sign = !strcmp(argv[1], "sign");
+    if ((sign && argc == 6) || (!sign && argc == 7)) {
+        kid = argv[argc - 1];
+        --argc;
+    }
     alg = aj_alg_from_name(argv[2], strlen(argv[2]));
-    rv = aj_key_load(&key, &err, p, alg, apr_pstrcat(p, "file:", argv[3], NULL),
-                     !strcmp(argv[1], "sign"), NULL);
+    rv = aj_key_load(&key, &err, p, alg, apr_pstrcat(p, "file:", argv[3], NULL), sign, kid);
     if (rv != APR_SUCCESS) {
         fprintf(stderr, "aj_jwtcli: %s\n", err ? err : "cannot load the key");
         return EXIT_USAGE;
     }
-    if (!strcmp(argv[1], "sign") && argc == 5) {
+    if (sign && argc == 5) {
         const char *token = NULL;
         rv = aj_jws_sign(&token, p, key, argv[4], strlen(argv[4]));
         if (rv != APR_SUCCESS) {

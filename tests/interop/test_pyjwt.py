@@ -1,5 +1,6 @@
 """The core against PyJWT (SPEC §5: tokens issued here verify with PyJWT,
-and tokens PyJWT signs with a configured key verify here).
+and tokens PyJWT signs with a configured key verify here), for every
+algorithm: HS256/384/512 with secrets, RS/PS/ES/EdDSA with PEM keys.
 
 Drives build/interop/aj_jwtcli (`make interop` builds it and sets AJ_JWTCLI).
 """
@@ -129,3 +130,64 @@ def test_short_secret_refused_at_load(tmp_path):
     assert r.returncode == 2
     assert "at least 32 bytes" in r.stderr
     assert "x" * 31 not in r.stderr
+
+
+# ---- RS/PS/ES/EdDSA: PEM keys ------------------------------------------------
+
+from conftest import ASYM_ALGS, EC_SIG_LEN  # noqa: E402
+
+
+@pytest.mark.parametrize("alg", ASYM_ALGS)
+def test_core_asym_tokens_verify_in_pyjwt(alg, asym_keys, other_keys):
+    keys = asym_keys[alg]
+    now = int(time.time())
+    payload = claims(now, scope="read write")
+    r = cli("sign", alg, keys.priv_path, json.dumps(payload, separators=(",", ":")), "k-" + alg)
+    assert r.returncode == 0, r.stderr
+    token = r.stdout.strip()
+    assert jwt.get_unverified_header(token) == {"alg": alg, "typ": "JWT", "kid": "k-" + alg}
+    sig = jwt.utils.base64url_decode(token.split(".")[2])
+    if alg in EC_SIG_LEN:
+        assert len(sig) == EC_SIG_LEN[alg]      # JOSE R||S, not DER
+    assert jwt.decode(token, keys.public, algorithms=[alg],
+                      options={"require": ["exp"]}) == payload
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, other_keys[alg].public, algorithms=[alg])
+
+
+@pytest.mark.parametrize("alg", ASYM_ALGS)
+def test_pyjwt_asym_tokens_verify_here(alg, asym_keys, other_keys):
+    keys = asym_keys[alg]
+    now = int(time.time())
+    token = jwt.encode(claims(now, role="admin"), keys.private, algorithm=alg,
+                       headers={"kid": "py"})
+    # by the public key, by the public key with the token's kid, and by the
+    # private key file given as a verify key
+    assert core_verify(alg, keys.pub_path, token, now) == ("bad_alg", 1)   # kid "py" unknown
+    r = cli("verify", alg, keys.pub_path, token, now, "py")
+    assert (r.stdout.strip(), r.returncode) == ("ok", 0), r.stderr
+    token = jwt.encode(claims(now), keys.private, algorithm=alg)
+    assert core_verify(alg, keys.pub_path, token, now) == ("ok", 0)
+    assert core_verify(alg, keys.priv_path, token, now) == ("ok", 0)
+    assert core_verify(alg, keys.pub_path, token, now + 600) == ("expired", 1)
+    assert core_verify(alg, other_keys[alg].pub_path, token, now) == ("bad_sig", 1)
+    head, body, sig = token.split(".")
+    forged = jwt.utils.base64url_encode(
+        json.dumps(dict(claims(now), sub="1"), separators=(",", ":")).encode()).decode()
+    assert core_verify(alg, keys.pub_path, ".".join([head, forged, sig]), now) == ("bad_sig", 1)
+
+
+def test_pyjwt_rs256_not_taken_by_ps256_key(asym_keys):
+    keys = asym_keys["RS256"]
+    now = int(time.time())
+    token = jwt.encode(claims(now), keys.private, algorithm="RS256")
+    assert core_verify("PS256", keys.pub_path, token, now) == ("bad_alg", 1)
+    forged = token.replace(token.split(".")[0], jwt.utils.base64url_encode(
+        b'{"alg":"PS256","typ":"JWT"}').decode(), 1)
+    assert core_verify("PS256", keys.pub_path, forged, now) == ("bad_sig", 1)
+
+
+def test_signing_needs_private_key(asym_keys):
+    r = cli("sign", "ES256", asym_keys["ES256"].pub_path, '{"sub":"1"}')
+    assert r.returncode == 2
+    assert "not a private key" in r.stderr
