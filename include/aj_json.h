@@ -29,6 +29,12 @@ extern const aj_json_limits_t aj_json_body_limits;
 apr_status_t aj_json_parse(json_object **out, apr_pool_t *p, const char *text, apr_size_t len,
                            const aj_json_limits_t *limits);
 
+/* Parses text that aj_json_parse() accepted before (same limits), e.g. a
+ * payload kept by the verified-token cache: the pre-scan is skipped, json-c
+ * still parses strictly within the length and depth limits. */
+apr_status_t aj_json_reparse(json_object **out, apr_pool_t *p, const char *text, apr_size_t len,
+                             const aj_json_limits_t *limits);
+
 /* Ties obj's lifetime to p (json_object_put on cleanup); returns obj. */
 json_object *aj_json_own(apr_pool_t *p, json_object *obj);
 

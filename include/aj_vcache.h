@@ -2,25 +2,28 @@
  * aj_vcache.h — the verified-token cache (AuthJWTVerifyCache): one per
  * process, shared by its threads.
  *
- * It maps a key — SHA-256 over the identity of the key set that verified a
- * token and the token's exact bytes — to that token's verified payload
- * text, until the token's exp.  A hit lets the caller skip base64url
- * decoding, the header and the signature; it still parses the payload and
- * applies the time rules, revocation and Require on every request.  A
- * tampered token has other bytes, hence another key: it can never hit.
+ * It maps (the key set that verified a token, the token's exact bytes) to
+ * that token's verified payload text, until the token's exp.  A hit lets
+ * the caller skip base64url decoding, the header and the signature; it
+ * still parses the payload and applies the time rules, revocation and
+ * Require on every request.  A hit needs the same key set and every byte
+ * of the token equal (CRYPTO_memcmp): a tampered token can never hit, and
+ * the slot index is only a cheap hash of the token's tail (a collision
+ * costs a miss, never a false hit).
  *
  * Bounded: a fixed number of direct-mapped slots (a new entry replaces the
- * one in its slot) and payloads of at most AJ_VCACHE_MAX_PAYLOAD bytes.
- * Payloads are copied in and out under one of a set of striped mutexes, so
- * no entry is ever shared with a request.
+ * one in its slot), tokens of at most AJ_VCACHE_MAX_TOKEN bytes and
+ * payloads of at most AJ_VCACHE_MAX_PAYLOAD bytes.  Payloads are copied in
+ * and out under one of a set of striped mutexes, so no entry is ever shared
+ * with a request.
  */
 #ifndef AJ_VCACHE_H
 #define AJ_VCACHE_H
 
 #include "aj.h"
 
-#define AJ_VCACHE_KEY_LEN      32
-/* Longer payloads are simply not cached. */
+/* Longer tokens and payloads are simply not cached. */
+#define AJ_VCACHE_MAX_TOKEN    4096
 #define AJ_VCACHE_MAX_PAYLOAD  2048
 
 typedef struct aj_vcache_t aj_vcache_t;
@@ -29,18 +32,14 @@ typedef struct aj_vcache_t aj_vcache_t;
  * living as long as p.  NULL when capacity is 0. */
 apr_status_t aj_vcache_make(aj_vcache_t **cache, apr_pool_t *p, apr_uint32_t capacity);
 
-/* The key of token[0..len) verified by the key set at `scope`. */
-apr_status_t aj_vcache_key(unsigned char key[AJ_VCACHE_KEY_LEN], const void *scope,
-                           const char *token, apr_size_t len);
-
-/* On a hit (same key, exp > now) copies the payload into p (NUL-terminated)
- * and returns 1. */
-int aj_vcache_get(const char **payload, apr_size_t *len, aj_vcache_t *cache, apr_pool_t *p,
-                  const unsigned char key[AJ_VCACHE_KEY_LEN], apr_int64_t now);
+/* On a hit (same scope, same token bytes, exp > now) copies the payload
+ * into p (NUL-terminated) and returns 1.  scope identifies the key set. */
+int aj_vcache_get(const char **payload, apr_size_t *plen, aj_vcache_t *cache, apr_pool_t *p,
+                  const void *scope, const char *token, apr_size_t len, apr_int64_t now);
 
 /* Stores a verified payload until exp (ignored when too long or expired). */
-void aj_vcache_put(aj_vcache_t *cache, const unsigned char key[AJ_VCACHE_KEY_LEN],
-                   const char *payload, apr_size_t len, apr_int64_t exp, apr_int64_t now);
+void aj_vcache_put(aj_vcache_t *cache, const void *scope, const char *token, apr_size_t len,
+                   const char *payload, apr_size_t plen, apr_int64_t exp, apr_int64_t now);
 
 /* Hits and misses so far (diagnostics, tests, the benchmark). */
 void aj_vcache_stats(const aj_vcache_t *cache, apr_uint64_t *hits, apr_uint64_t *misses);

@@ -340,12 +340,25 @@ void aj_claims_visit(const aj_claims_t *c, apr_pool_t *p, aj_claims_visit_fn *fn
         return;
     }
     json_object_object_foreach(c->obj, claim, val) {
-        if (json_object_is_type(val, json_type_array)) {
+        /* the common scalars without json-c's printbuf (hot path: JWT_CLAIM_*) */
+        switch (json_object_get_type(val)) {
+        case json_type_string:
+            text = apr_pstrmemdup(p, json_object_get_string(val),
+                                  (apr_size_t)json_object_get_string_len(val));
+            break;
+        case json_type_int:
+            text = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_object_get_int64(val));
+            break;
+        case json_type_boolean:
+            text = json_object_get_boolean(val) ? "true" : "false";
+            break;
+        case json_type_array:
             text = aj_json_array_text(p, val);
-        }
-        else {
+            break;
+        default:
             text = aj_json_scalar_text(val, &len);
             text = text ? apr_pstrmemdup(p, text, len) : NULL;
+            break;
         }
         if (text && fn(baton, claim, text)) {
             return;

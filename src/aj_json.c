@@ -505,13 +505,14 @@ json_object *aj_json_own(apr_pool_t *p, json_object *obj)
     return obj;
 }
 
-apr_status_t aj_json_parse(json_object **out, apr_pool_t *p, const char *text, apr_size_t len,
-                           const aj_json_limits_t *limits)
+/* The pre-scan (when scan) and json-c; see aj_json_parse/aj_json_reparse. */
+static apr_status_t aj_json_parse_impl(json_object **out, apr_pool_t *p, const char *text,
+                                       apr_size_t len, const aj_json_limits_t *limits, int scan)
 {
     aj_json_scan_t sc;
     struct json_tokener *tok = NULL;
     json_object *obj = NULL;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
 
     if (len > limits->max_len || len > AJ_JSON_SCAN_MAX_LEN) {
         rv = AJ_E2BIG;
@@ -528,7 +529,9 @@ apr_status_t aj_json_parse(json_object **out, apr_pool_t *p, const char *text, a
     sc.max_depth = limits->max_depth < AJ_JSON_SCAN_DEPTH ? limits->max_depth
                                                           : AJ_JSON_SCAN_DEPTH;
     sc.depth = sc.nnames = sc.total = 0;
-    rv = aj_json_scan(&sc);
+    if (scan) {
+        rv = aj_json_scan(&sc);
+    }
     if (rv != APR_SUCCESS) {
         goto cleanup;
     }
@@ -566,6 +569,18 @@ cleanup:
         json_tokener_free(tok);
     }
     return rv;
+}
+
+apr_status_t aj_json_parse(json_object **out, apr_pool_t *p, const char *text, apr_size_t len,
+                           const aj_json_limits_t *limits)
+{
+    return aj_json_parse_impl(out, p, text, len, limits, 1);
+}
+
+apr_status_t aj_json_reparse(json_object **out, apr_pool_t *p, const char *text, apr_size_t len,
+                             const aj_json_limits_t *limits)
+{
+    return aj_json_parse_impl(out, p, text, len, limits, 0);
 }
 
 const char *aj_json_dump(apr_pool_t *p, json_object *obj)

@@ -52,6 +52,7 @@
 
 #include <openssl/evp.h>
 
+#include "aj_digest.h"
 #include "aj_revtab.h"
 
 /* "AJRT" and the layout version, written by aj_revtab_format(). */
@@ -177,34 +178,20 @@ aj_revtab_t *aj_revtab_format(void *mem, apr_size_t size, apr_uint32_t capacity)
  * limit).  The key is set only on success. */
 static apr_status_t revtab_key(aj_revtab_key_t *key, unsigned char kind, const char *s)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[AJ_SHA256_LEN];
     aj_revtab_key_t k;
-    EVP_MD_CTX *ctx;
-    apr_status_t rv = APR_EGENERAL;
+    apr_status_t rv;
 
-    ctx = EVP_MD_CTX_new();
-    if (!ctx) {
-        rv = APR_ENOMEM;
-        goto cleanup;
-    }
-    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(ctx, &kind, sizeof(kind)) != 1
-        || EVP_DigestUpdate(ctx, s, strlen(s)) != 1
-        || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1
-        || mdlen < AJ_REVTAB_KEY_LEN) {
-        goto cleanup;
+    rv = aj_sha256(md, &kind, sizeof(kind), s, strlen(s));
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     memcpy(k.w, md, AJ_REVTAB_KEY_LEN);
     if (k.w[0] == 0 && k.w[1] == 0) {
         k.w[1] = AJ_REVTAB_ZERO_KEY_FLIP;   /* all-zero means "empty slot" */
     }
     *key = k;
-    rv = APR_SUCCESS;
-
-cleanup:
-    EVP_MD_CTX_free(ctx);
-    return rv;
+    return APR_SUCCESS;
 }
 
 static apr_uint32_t revtab_home(const aj_revtab_key_t *key, apr_uint32_t mask)

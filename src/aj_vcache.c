@@ -6,7 +6,7 @@
 
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
 #include "aj_vcache.h"
 
@@ -14,11 +14,17 @@
 #define AJ_VCACHE_MAX_SLOTS    (1U << 20)
 /* Mutexes guarding the slots (slot i uses stripe i % AJ_VCACHE_STRIPES). */
 #define AJ_VCACHE_STRIPES      64
+/* The slot index hashes this many trailing bytes (the signature's end). */
+#define AJ_VCACHE_INDEX_BYTES  32
+#define AJ_FNV64_OFFSET        APR_UINT64_C(0xcbf29ce484222325)
+#define AJ_FNV64_PRIME         APR_UINT64_C(0x100000001b3)
 
 typedef struct {
-    unsigned char key[AJ_VCACHE_KEY_LEN];
+    const void *scope;
     apr_int64_t exp;
-    char *payload;              /* malloc'd, NULL when empty */
+    char *token;                /* malloc'd: token NUL payload NUL; NULL when empty */
+    apr_size_t token_len;
+    const char *payload;        /* inside token's allocation */
     apr_size_t len;
 } aj_vcache_slot;
 
@@ -37,8 +43,8 @@ static apr_status_t aj_vcache_cleanup(void *data)
     apr_uint32_t i;
 
     for (i = 0; i <= c->mask; ++i) {
-        free(c->slots[i].payload);
-        c->slots[i].payload = NULL;
+        free(c->slots[i].token);
+        c->slots[i].token = NULL;
     }
     return APR_SUCCESS;
 }
@@ -78,32 +84,17 @@ apr_status_t aj_vcache_make(aj_vcache_t **cache, apr_pool_t *p, apr_uint32_t cap
     return APR_SUCCESS;
 }
 
-apr_status_t aj_vcache_key(unsigned char key[AJ_VCACHE_KEY_LEN], const void *scope,
-                           const char *token, apr_size_t len)
+/* FNV-1a over the token's tail, its length and the scope: only an index. */
+static apr_uint32_t aj_vcache_index(const aj_vcache_t *c, const void *scope, const char *token,
+                                    apr_size_t len)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned int n = 0;
-    apr_status_t rv = APR_EGENERAL;
+    apr_uint64_t h = AJ_FNV64_OFFSET ^ (apr_uint64_t)(apr_uintptr_t)scope ^ len;
+    apr_size_t i = len > AJ_VCACHE_INDEX_BYTES ? len - AJ_VCACHE_INDEX_BYTES : 0;
 
-    if (!ctx) {
-        return APR_ENOMEM;
+    for (; i < len; ++i) {
+        h = (h ^ (unsigned char)token[i]) * AJ_FNV64_PRIME;
     }
-    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
-        && EVP_DigestUpdate(ctx, &scope, sizeof(scope)) == 1
-        && EVP_DigestUpdate(ctx, token, len) == 1
-        && EVP_DigestFinal_ex(ctx, key, &n) == 1 && n == AJ_VCACHE_KEY_LEN) {
-        rv = APR_SUCCESS;
-    }
-    EVP_MD_CTX_free(ctx);
-    return rv;
-}
-
-static apr_uint32_t aj_vcache_index(const aj_vcache_t *c, const unsigned char *key)
-{
-    apr_uint32_t h;
-
-    memcpy(&h, key, sizeof(h));
-    return h & c->mask;
+    return (apr_uint32_t)(h ^ (h >> 32)) & c->mask;
 }
 
 static void aj_vcache_lock(aj_vcache_t *c, apr_uint32_t i)
@@ -120,16 +111,17 @@ static void aj_vcache_unlock(aj_vcache_t *c, apr_uint32_t i)
 #endif
 }
 
-int aj_vcache_get(const char **payload, apr_size_t *len, aj_vcache_t *c, apr_pool_t *p,
-                  const unsigned char key[AJ_VCACHE_KEY_LEN], apr_int64_t now)
+int aj_vcache_get(const char **payload, apr_size_t *plen, aj_vcache_t *c, apr_pool_t *p,
+                  const void *scope, const char *token, apr_size_t len, apr_int64_t now)
 {
-    apr_uint32_t i = aj_vcache_index(c, key);
+    apr_uint32_t i = aj_vcache_index(c, scope, token, len);
     aj_vcache_slot *s = &c->slots[i];
     char *copy = NULL;
     apr_size_t n = 0;
 
     aj_vcache_lock(c, i);
-    if (s->payload && s->exp > now && !memcmp(s->key, key, AJ_VCACHE_KEY_LEN)) {
+    if (s->token && s->exp > now && s->scope == scope && s->token_len == len
+        && CRYPTO_memcmp(s->token, token, len) == 0) {
         n = s->len;
         copy = apr_pstrmemdup(p, s->payload, n);
     }
@@ -140,32 +132,36 @@ int aj_vcache_get(const char **payload, apr_size_t *len, aj_vcache_t *c, apr_poo
     }
     __atomic_add_fetch(&c->hits, 1, __ATOMIC_RELAXED);
     *payload = copy;
-    *len = n;
+    *plen = n;
     return 1;
 }
 
-void aj_vcache_put(aj_vcache_t *c, const unsigned char key[AJ_VCACHE_KEY_LEN],
-                   const char *payload, apr_size_t len, apr_int64_t exp, apr_int64_t now)
+void aj_vcache_put(aj_vcache_t *c, const void *scope, const char *token, apr_size_t len,
+                   const char *payload, apr_size_t plen, apr_int64_t exp, apr_int64_t now)
 {
-    apr_uint32_t i = aj_vcache_index(c, key);
+    apr_uint32_t i = aj_vcache_index(c, scope, token, len);
     aj_vcache_slot *s = &c->slots[i];
     char *copy, *old;
 
-    if (len > AJ_VCACHE_MAX_PAYLOAD || exp <= now) {
+    if (len > AJ_VCACHE_MAX_TOKEN || plen > AJ_VCACHE_MAX_PAYLOAD || exp <= now) {
         return;
     }
-    copy = malloc(len + 1);     /* outside the lock */
+    copy = malloc(len + 1 + plen + 1);     /* outside the lock */
     if (!copy) {
         return;
     }
-    memcpy(copy, payload, len);
+    memcpy(copy, token, len);
     copy[len] = '\0';
+    memcpy(copy + len + 1, payload, plen);
+    copy[len + 1 + plen] = '\0';
     aj_vcache_lock(c, i);
-    old = s->payload;
-    memcpy(s->key, key, AJ_VCACHE_KEY_LEN);
+    old = s->token;
+    s->scope = scope;
     s->exp = exp;
-    s->payload = copy;
-    s->len = len;
+    s->token = copy;
+    s->token_len = len;
+    s->payload = copy + len + 1;
+    s->len = plen;
     aj_vcache_unlock(c, i);
     free(old);
 }

@@ -15,7 +15,6 @@
 
 #include <openssl/crypto.h>
 
-#include <apr_base64.h>
 #include <apr_strings.h>
 #include <http_core.h>
 #include <http_protocol.h>
@@ -25,6 +24,7 @@
 
 #include "auth_jwt.h"
 #include "aj_b64.h"
+#include "aj_basic.h"
 #include "aj_json.h"
 #include "aj_jws.h"
 #include "aj_vcache.h"
@@ -112,8 +112,9 @@ static int auth_jwt_env_visit(void *baton, const char *name, const char *value)
     /* Names that cannot be environment variables, and values that could
      * split a header when copied into one, are not exported. */
     if (auth_jwt_env_name_ok(name) && auth_jwt_env_value_ok(value)) {
-        apr_table_set(b->r->subprocess_env,
-                      apr_pstrcat(b->r->pool, AUTH_JWT_ENV_PREFIX, name, NULL), value);
+        /* both strings are already in the request pool: no copies */
+        apr_table_setn(b->r->subprocess_env,
+                       apr_pstrcat(b->r->pool, AUTH_JWT_ENV_PREFIX, name, NULL), value);
     }
     return 0;
 }
@@ -172,18 +173,18 @@ static apr_status_t auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl, re
                                            apr_size_t len, const aj_policy_t *policy,
                                            apr_int64_t now)
 {
-    unsigned char key[AJ_VCACHE_KEY_LEN];
     const char *payload = NULL;
     apr_size_t plen = 0;
     json_object *obj = NULL;
     apr_int64_t exp = 0;
-    int cache = auth_jwt_vcache && auth_jwt_cfg_verify_cache(c) > 0 && len <= AJ_TOKEN_MAX_LEN
-                && aj_vcache_key(key, c->keys, token, len) == APR_SUCCESS;
+    int cache = auth_jwt_vcache && auth_jwt_cfg_verify_cache(c) > 0;
     apr_status_t rv;
 
-    if (cache && aj_vcache_get(&payload, &plen, auth_jwt_vcache, r->pool, key, now)) {
+    if (cache && aj_vcache_get(&payload, &plen, auth_jwt_vcache, r->pool, c->keys, token, len,
+                               now)) {
         /* verified before with these very keys: only the claims again */
-        if (aj_json_parse(&obj, r->pool, payload, plen, &aj_json_token_limits) != APR_SUCCESS) {
+        if (aj_json_reparse(&obj, r->pool, payload, plen, &aj_json_token_limits)
+            != APR_SUCCESS) {
             *v = AJ_MALFORMED;
             return APR_SUCCESS;
         }
@@ -195,7 +196,7 @@ static apr_status_t auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl, re
     if (rv == APR_SUCCESS && *v == AJ_OK && cache && aj_claims_get_int(*cl, "exp", &exp)) {
         payload = auth_jwt_payload_text(&plen, r->pool, token, len);
         if (payload) {
-            aj_vcache_put(auth_jwt_vcache, key, payload, plen, exp, now);
+            aj_vcache_put(auth_jwt_vcache, c->keys, token, len, payload, plen, exp, now);
         }
     }
     return rv;
@@ -424,39 +425,6 @@ typedef struct {
     int from_cookie;         /* the token came from AuthJWTCookie */
 } auth_jwt_cred_t;
 
-static int auth_jwt_is_b64_char(char ch)
-{
-    return apr_isalnum(ch) || ch == '+' || ch == '/';
-}
-
-/* Strict standard base64 (with optional padding) into r->pool. */
-static const char *auth_jwt_basic_decode(request_rec *r, const char *in, apr_size_t *outlen)
-{
-    apr_size_t n = strlen(in), i, pad = 0;
-    char *out;
-    int len;
-
-    for (i = 0; i < n; ++i) {
-        if (in[i] == '=') {
-            ++pad;
-        }
-        else if (pad || !auth_jwt_is_b64_char(in[i])) {
-            return NULL;
-        }
-    }
-    if (pad > 2 || (pad && n % 4) || n % 4 == 1) {
-        return NULL;
-    }
-    out = apr_palloc(r->pool, apr_base64_decode_len(in) + 1);
-    len = apr_base64_decode(out, in);
-    if (len < 0) {
-        return NULL;
-    }
-    out[len] = '\0';
-    *outlen = (apr_size_t)len;
-    return out;
-}
-
 static auth_jwt_cred_e auth_jwt_bad(auth_jwt_cred_t *cred, const char *problem)
 {
     cred->problem = problem;
@@ -464,24 +432,15 @@ static auth_jwt_cred_e auth_jwt_bad(auth_jwt_cred_t *cred, const char *problem)
 }
 
 static auth_jwt_cred_e auth_jwt_parse_basic(request_rec *r, auth_jwt_cred_t *cred,
-                                            const char *value)
+                                            const char *value, apr_size_t len)
 {
-    apr_size_t len = 0;
-    const char *decoded = auth_jwt_basic_decode(r, value, &len);
-    const char *colon;
+    const char *user = NULL, *password = NULL, *problem = NULL;
 
-    if (!decoded) {
-        return auth_jwt_bad(cred, "Basic credentials are not base64");
+    if (aj_basic_decode(&user, &password, &problem, r->pool, value, len) != APR_SUCCESS) {
+        return auth_jwt_bad(cred, problem);
     }
-    if (strlen(decoded) != len) {
-        return auth_jwt_bad(cred, "Basic credentials contain a NUL byte");
-    }
-    colon = strchr(decoded, ':');
-    if (!colon) {
-        return auth_jwt_bad(cred, "Basic credentials have no ':'");
-    }
-    cred->user = apr_pstrmemdup(r->pool, decoded, (apr_size_t)(colon - decoded));
-    cred->password = colon + 1;
+    cred->user = user;
+    cred->password = password;
     if (aj_jws_looks_like_jwt(cred->user, strlen(cred->user))) {
         cred->token = cred->user;
         cred->token_len = strlen(cred->user);
@@ -540,8 +499,7 @@ static auth_jwt_cred_e auth_jwt_parse_authorization(request_rec *r, auth_jwt_cre
         if (end == value) {
             return auth_jwt_bad(cred, "empty Basic credentials");
         }
-        return auth_jwt_parse_basic(r, cred, apr_pstrmemdup(r->pool, value,
-                                                            (apr_size_t)(end - value)));
+        return auth_jwt_parse_basic(r, cred, value, (apr_size_t)(end - value));
     }
     return AUTH_JWT_CRED_OTHER;
 }

@@ -1,6 +1,6 @@
 /*
  * test_vcache.c — the verified-token cache: hits only for the same scope and
- * the exact same token bytes, never past exp, bounded payloads, replacement.
+ * the exact same token bytes, never past exp, bounded sizes, replacement.
  */
 #include "aj_test.h"
 #include "aj_vcache.h"
@@ -19,9 +19,26 @@ static aj_vcache_t *make(apr_pool_t *p, apr_uint32_t n)
     return c;
 }
 
-static void key_of(unsigned char *k, const void *scope, const char *token)
+static int get(aj_vcache_t *c, apr_pool_t *p, const void *scope, const char *tok,
+               apr_int64_t now, const char **out)
 {
-    assert_int_equal(aj_vcache_key(k, scope, token, strlen(token)), APR_SUCCESS);
+    apr_size_t n = 0;
+    const char *o = NULL;
+    int hit = aj_vcache_get(&o, &n, c, p, scope, tok, strlen(tok), now);
+
+    if (hit) {
+        assert_int_equal(n, strlen(o));
+    }
+    if (out) {
+        *out = o;
+    }
+    return hit;
+}
+
+static void put(aj_vcache_t *c, const void *scope, const char *tok, const char *payload,
+                apr_size_t plen, apr_int64_t exp, apr_int64_t now)
+{
+    aj_vcache_put(c, scope, tok, strlen(tok), payload, plen, exp, now);
 }
 
 static void test_zero_capacity_is_off(void **state)
@@ -36,103 +53,97 @@ static void test_hit_and_miss(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     aj_vcache_t *c = make(p, 64);
-    unsigned char k[AJ_VCACHE_KEY_LEN];
     const char *out = NULL;
-    apr_size_t n = 0;
     apr_uint64_t hits, misses;
     int scope;
 
-    key_of(k, &scope, TOKEN);
-    assert_false(aj_vcache_get(&out, &n, c, p, k, NOW));
-    aj_vcache_put(c, k, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
-    assert_true(aj_vcache_get(&out, &n, c, p, k, NOW));
-    assert_int_equal(n, strlen(PAYLOAD));
+    assert_false(get(c, p, &scope, TOKEN, NOW, NULL));
+    put(c, &scope, TOKEN, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
+    assert_true(get(c, p, &scope, TOKEN, NOW, &out));
     assert_string_equal(out, PAYLOAD);
     aj_vcache_stats(c, &hits, &misses);
     assert_int_equal(hits, 1);
     assert_int_equal(misses, 1);
 }
 
-static void test_other_bytes_other_key(void **state)
+static void test_only_the_exact_token_and_scope_hit(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_vcache_t *c = make(p, 64);
-    unsigned char k[AJ_VCACHE_KEY_LEN], k2[AJ_VCACHE_KEY_LEN], k3[AJ_VCACHE_KEY_LEN];
+    aj_vcache_t *c = make(p, 16);
     char *tampered = apr_pstrdup(p, TOKEN);
-    const char *out = NULL;
-    apr_size_t n = 0;
+    char *head = apr_pstrdup(p, TOKEN);
     int scope, other_scope;
+    apr_size_t i;
 
-    key_of(k, &scope, TOKEN);
-    aj_vcache_put(c, k, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
-    /* one flipped bit in the signature: another key, a miss */
-    tampered[strlen(tampered) - 1] ^= 1;
-    key_of(k2, &scope, tampered);
-    assert_memory_not_equal(k, k2, AJ_VCACHE_KEY_LEN);
-    assert_false(aj_vcache_get(&out, &n, c, p, k2, NOW));
+    put(c, &scope, TOKEN, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
+    /* one flipped bit anywhere: a miss (the tail decides the slot, the
+     * whole token decides the hit) */
+    for (i = 0; i < strlen(TOKEN); ++i) {
+        strcpy(tampered, TOKEN);
+        tampered[i] ^= 1;
+        assert_false(get(c, p, &scope, tampered, NOW, NULL));
+    }
+    head[strlen(head) - 1] = '\0';              /* a prefix */
+    assert_false(get(c, p, &scope, head, NOW, NULL));
     /* the same token verified by another key set: a miss */
-    key_of(k3, &other_scope, TOKEN);
-    assert_memory_not_equal(k, k3, AJ_VCACHE_KEY_LEN);
-    assert_false(aj_vcache_get(&out, &n, c, p, k3, NOW));
+    assert_false(get(c, p, &other_scope, TOKEN, NOW, NULL));
+    assert_true(get(c, p, &scope, TOKEN, NOW, NULL));
 }
 
 static void test_never_past_exp(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     aj_vcache_t *c = make(p, 64);
-    unsigned char k[AJ_VCACHE_KEY_LEN];
-    const char *out = NULL;
-    apr_size_t n = 0;
     int scope;
 
-    key_of(k, &scope, TOKEN);
-    aj_vcache_put(c, k, PAYLOAD, strlen(PAYLOAD), NOW + 10, NOW);
-    assert_true(aj_vcache_get(&out, &n, c, p, k, NOW + 9));
-    assert_false(aj_vcache_get(&out, &n, c, p, k, NOW + 10));
+    put(c, &scope, TOKEN, PAYLOAD, strlen(PAYLOAD), NOW + 10, NOW);
+    assert_true(get(c, p, &scope, TOKEN, NOW + 9, NULL));
+    assert_false(get(c, p, &scope, TOKEN, NOW + 10, NULL));
     /* an already expired token is not stored */
-    key_of(k, &scope, "eyJhbGciOiJIUzI1NiJ9.e30.b3RoZXI");
-    aj_vcache_put(c, k, PAYLOAD, strlen(PAYLOAD), NOW, NOW);
-    assert_false(aj_vcache_get(&out, &n, c, p, k, NOW - 5));
+    put(c, &scope, "eyJhbGciOiJIUzI1NiJ9.e30.b3RoZXI", PAYLOAD, strlen(PAYLOAD), NOW, NOW);
+    assert_false(get(c, p, &scope, "eyJhbGciOiJIUzI1NiJ9.e30.b3RoZXI", NOW - 5, NULL));
 }
 
-static void test_long_payloads_not_cached(void **state)
+static void test_size_limits(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     aj_vcache_t *c = make(p, 64);
-    unsigned char k[AJ_VCACHE_KEY_LEN];
-    char *big = apr_palloc(p, AJ_VCACHE_MAX_PAYLOAD + 2);
-    const char *out = NULL;
-    apr_size_t n = 0;
+    char *big = apr_palloc(p, AJ_VCACHE_MAX_TOKEN + 2);
     int scope;
 
     memset(big, 'x', AJ_VCACHE_MAX_PAYLOAD + 1);
-    big[AJ_VCACHE_MAX_PAYLOAD + 1] = '\0';
-    key_of(k, &scope, TOKEN);
-    aj_vcache_put(c, k, big, AJ_VCACHE_MAX_PAYLOAD + 1, NOW + 600, NOW);
-    assert_false(aj_vcache_get(&out, &n, c, p, k, NOW));
-    aj_vcache_put(c, k, big, AJ_VCACHE_MAX_PAYLOAD, NOW + 600, NOW);
-    assert_true(aj_vcache_get(&out, &n, c, p, k, NOW));
+    put(c, &scope, TOKEN, big, AJ_VCACHE_MAX_PAYLOAD + 1, NOW + 600, NOW);
+    assert_false(get(c, p, &scope, TOKEN, NOW, NULL));
+    put(c, &scope, TOKEN, big, AJ_VCACHE_MAX_PAYLOAD, NOW + 600, NOW);
+    apr_size_t n = 0;
+    const char *out = NULL;
+    assert_true(aj_vcache_get(&out, &n, c, p, &scope, TOKEN, strlen(TOKEN), NOW));
     assert_int_equal(n, AJ_VCACHE_MAX_PAYLOAD);
+    /* a token longer than AJ_VCACHE_MAX_TOKEN is not stored */
+    memset(big, 'y', AJ_VCACHE_MAX_TOKEN + 1);
+    big[AJ_VCACHE_MAX_TOKEN + 1] = '\0';
+    put(c, &scope, big, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
+    assert_false(get(c, p, &scope, big, NOW, NULL));
+    big[AJ_VCACHE_MAX_TOKEN] = '\0';
+    put(c, &scope, big, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
+    assert_true(get(c, p, &scope, big, NOW, NULL));
 }
 
 static void test_bounded_by_replacement(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     aj_vcache_t *c = make(p, 16);
-    unsigned char k[AJ_VCACHE_KEY_LEN];
-    const char *out = NULL;
-    apr_size_t n = 0;
+    const char *last = NULL;
     int scope, i, found = 0;
 
     /* 1000 tokens through 16 slots: at most 16 remain, the last one does */
     for (i = 0; i < 1000; ++i) {
-        key_of(k, &scope, apr_psprintf(p, "%s%d", TOKEN, i));
-        aj_vcache_put(c, k, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
+        last = apr_psprintf(p, "%s%d", TOKEN, i);
+        put(c, &scope, last, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
     }
-    assert_true(aj_vcache_get(&out, &n, c, p, k, NOW));
+    assert_true(get(c, p, &scope, last, NOW, NULL));
     for (i = 0; i < 1000; ++i) {
-        key_of(k, &scope, apr_psprintf(p, "%s%d", TOKEN, i));
-        found += aj_vcache_get(&out, &n, c, p, k, NOW);
+        found += get(c, p, &scope, apr_psprintf(p, "%s%d", TOKEN, i), NOW, NULL);
     }
     assert_true(found >= 1 && found <= 16);
 }
@@ -140,9 +151,9 @@ static void test_bounded_by_replacement(void **state)
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_zero_capacity_is_off),
     AJ_TEST(test_hit_and_miss),
-    AJ_TEST(test_other_bytes_other_key),
+    AJ_TEST(test_only_the_exact_token_and_scope_hit),
     AJ_TEST(test_never_past_exp),
-    AJ_TEST(test_long_payloads_not_cached),
+    AJ_TEST(test_size_limits),
     AJ_TEST(test_bounded_by_replacement),
 };
 
