@@ -7,7 +7,10 @@
  * idempotent DDL, then prepares every statement on that connection.
  *
  * The store does not know httpd: the glue hands it a connection that
- * mod_dbd owns; htjwt opens one with apr_dbd directly.
+ * mod_dbd owns; htjwt opens one with apr_dbd directly.  On pgsql a
+ * statement that fails because the server dropped the connection is run
+ * once more after apr_dbd_check_conn() has reset it, so a database that
+ * came back is used at once (a failure still returns APR_EGENERAL).
  */
 #ifndef AJ_STORE_H
 #define AJ_STORE_H

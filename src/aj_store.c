@@ -1,5 +1,29 @@
 /*
  * aj_store.c — users over apr_dbd prepared statements (SPEC §6).
+ *
+ * One set of DML for sqlite3 and pgsql.  What the pgsql driver needs
+ * (apr-util's dbd/apr_dbd_pgsql.c):
+ *  - Statements are prepared without a label, so the driver sends each one
+ *    with PQexecParams and no parameter types: PostgreSQL infers them (text
+ *    for `col = %s` and the INSERT ... SELECT list, bigint for
+ *    CAST(%s AS BIGINT)).  Nothing lives in the server session, so a
+ *    connection that libpq resets (PQreset) needs nothing prepared again.
+ *  - Rows are read in random-access mode (apr_dbd_pselect, random = 1):
+ *    the driver then checks the result status.  In sequential mode it
+ *    sends the query asynchronously, and a failed query (the server went
+ *    away, a missing table) reads as "no rows" -- a login would answer 401
+ *    instead of 503 and a revocation refresh would see nothing new -- and
+ *    every empty result costs a 100 ms sleep in the driver.
+ *  - A server that went away (restart, failover, idle timeout) fails the
+ *    next statement on each pooled connection; mod_dbd would reset the
+ *    connection only when it next hands it out, after this request had
+ *    failed.  The store resets it at once (apr_dbd_check_conn: PQreset)
+ *    and runs the statement once more, so a database that is back is used
+ *    at once.
+ *  - Connections meeting an empty database race to create the schema
+ *    (CREATE TABLE IF NOT EXISTS is not atomic in PostgreSQL: the loser
+ *    fails on pg_type's unique index); the DDL runs in one transaction
+ *    under an advisory lock, and only when an object is missing.
  */
 #include <string.h>
 
@@ -18,6 +42,8 @@
  * the loser sees "schema has changed" and simply runs the DDL again. */
 #define AJ_SCHEMA_ATTEMPTS        8
 #define AJ_SCHEMA_RETRY_WAIT      apr_time_from_msec(20)
+/* pgsql: the advisory lock key that serialises schema creation ("aj_store"). */
+#define AJ_PG_SCHEMA_LOCK         "7020366232371900005"
 
 typedef enum {
     AJ_SQL_USER_BY_NAME,
@@ -93,6 +119,8 @@ static const char *const aj_ddl_sqlite3[] = {
     NULL
 };
 
+/* pgsql: sent as one multi-statement PQexec, which PostgreSQL runs as one
+ * transaction, after AJ_PG_SCHEMA_LOCK. */
 static const char *const aj_ddl_pgsql[] = {
     "CREATE TABLE IF NOT EXISTS users ("
     " id BIGSERIAL PRIMARY KEY,"
@@ -110,9 +138,20 @@ static const char *const aj_ddl_pgsql[] = {
     NULL
 };
 
+/* pgsql: concurrent first uses wait for each other here (the lock ends
+ * with the transaction), then find the tables made by the first. */
+#define AJ_PG_SCHEMA_LOCK_SQL "SELECT pg_advisory_xact_lock(" AJ_PG_SCHEMA_LOCK ")"
+/* pgsql: every object of the schema exists (a catalog look-up; no lock). */
+#define AJ_PG_SCHEMA_PRESENT \
+    "SELECT CASE WHEN to_regclass('users') IS NOT NULL" \
+    " AND to_regclass('revoked_tokens') IS NOT NULL" \
+    " AND to_regclass('revoked_tokens_revoked_at') IS NOT NULL" \
+    " AND to_regclass('users_tokens_valid_after') IS NOT NULL THEN 1 ELSE 0 END"
+
 struct aj_store_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
+    int reconnect;      /* reset a dropped connection and retry (not sqlite3) */
     apr_dbd_prepared_t *stmt[AJ_SQL_COUNT];
 };
 
@@ -132,12 +171,46 @@ static apr_status_t aj_store_pragma(const apr_dbd_driver_t *driver, apr_dbd_t *h
     return APR_SUCCESS;
 }
 
+/* pgsql: 1 when the whole schema is there, 0 when not, -1 on error. */
+static int aj_store_pg_schema_present(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                      apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int present = 0;
+
+    if (apr_dbd_select(driver, p, handle, &res, AJ_PG_SCHEMA_PRESENT, 1) != 0) {
+        return -1;
+    }
+    while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
+        const char *v = apr_dbd_get_entry(driver, row, 0);
+        present = v && !strcmp(v, "1");
+    }
+    return present;
+}
+
 static apr_status_t aj_store_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
                                     apr_pool_t *p)
 {
     const char *name = apr_dbd_name(driver);
     const char *const *ddl;
     int nrows;
+
+    if (!strcmp(name, "pgsql")) {
+        int present = aj_store_pg_schema_present(driver, handle, p);
+        const char *sql = AJ_PG_SCHEMA_LOCK_SQL ";";
+
+        if (present < 0) {
+            return APR_EGENERAL;
+        }
+        if (present) {
+            return APR_SUCCESS;
+        }
+        for (ddl = aj_ddl_pgsql; *ddl; ++ddl) {
+            sql = apr_pstrcat(p, sql, *ddl, ";", NULL);
+        }
+        return apr_dbd_query(driver, handle, &nrows, sql) == 0 ? APR_SUCCESS : APR_EGENERAL;
+    }
 
     if (!strcmp(name, "sqlite3")) {
         /* Per connection: wait for a writer instead of failing at once. */
@@ -153,7 +226,7 @@ static apr_status_t aj_store_schema(const apr_dbd_driver_t *driver, apr_dbd_t *h
         ddl = aj_ddl_sqlite3;
     }
     else {
-        ddl = aj_ddl_pgsql;
+        ddl = aj_ddl_pgsql;     /* other drivers: statement by statement */
     }
     for (; *ddl; ++ddl) {
         if (apr_dbd_query(driver, handle, &nrows, *ddl) != 0) {
@@ -173,10 +246,16 @@ apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
     s = apr_pcalloc(p, sizeof(*s));
     s->driver = driver;
     s->handle = handle;
+    s->reconnect = strcmp(apr_dbd_name(driver), "sqlite3") != 0;
 
     for (i = 0; i < AJ_SCHEMA_ATTEMPTS; ++i) {
         rv = aj_store_schema(driver, handle, p);
         if (rv == APR_SUCCESS) {
+            break;
+        }
+        /* pgsql: a connection the server dropped is reopened (or, when the
+         * server is still away, fails at once: no point in waiting) */
+        if (s->reconnect && apr_dbd_check_conn(driver, p, handle) != APR_SUCCESS) {
             break;
         }
         apr_sleep(AJ_SCHEMA_RETRY_WAIT);
@@ -204,7 +283,48 @@ cleanup:
 const char *aj_store_error(const aj_store_t *st, int rv)
 {
     const char *msg = apr_dbd_error(st->driver, st->handle, rv);
-    return msg ? msg : "unknown database error";
+    return msg && *msg ? msg : "unknown database error";
+}
+
+/* After a failed statement: 1 when it is worth running once more, because
+ * the connection could be reset (pgsql: a dropped connection is reopened by
+ * PQreset; a healthy one is left alone, and re-running a statement that
+ * failed on it changes nothing: every statement here is a single
+ * autocommitted one, and the inserts skip existing rows). */
+static int aj_store_reconnected(aj_store_t *st, apr_pool_t *p)
+{
+    return st->reconnect && apr_dbd_check_conn(st->driver, p, st->handle) == APR_SUCCESS;
+}
+
+/* Runs a prepared statement that returns rows (random access: the driver
+ * reports a failed query, see the top of this file). */
+static int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **res,
+                           aj_sql_e which, int nargs, const char **args)
+{
+    int ret = apr_dbd_pselect(st->driver, p, st->handle, res, st->stmt[which], 1, nargs, args);
+
+    if (ret != 0 && aj_store_reconnected(st, p)) {
+        *res = NULL;
+        ret = apr_dbd_pselect(st->driver, p, st->handle, res, st->stmt[which], 1, nargs, args);
+    }
+    return ret;
+}
+
+/* Runs a prepared statement that changes rows; *retried tells whether it
+ * ran twice (the first attempt may have committed before its connection
+ * dropped). */
+static int aj_store_exec(aj_store_t *st, apr_pool_t *p, int *nrows, int *retried,
+                         aj_sql_e which, int nargs, const char **args)
+{
+    int ret = apr_dbd_pquery(st->driver, p, st->handle, nrows, st->stmt[which], nargs, args);
+
+    *retried = 0;
+    if (ret != 0 && aj_store_reconnected(st, p)) {
+        *retried = 1;
+        *nrows = 0;
+        ret = apr_dbd_pquery(st->driver, p, st->handle, nrows, st->stmt[which], nargs, args);
+    }
+    return ret;
 }
 
 static apr_int64_t aj_store_col_int(const apr_dbd_driver_t *driver, apr_dbd_row_t *row, int col)
@@ -240,7 +360,7 @@ static apr_status_t aj_store_user_select(aj_user_t **user, apr_pool_t *p, aj_sto
     aj_user_t *u = NULL;
     apr_status_t rv = APR_SUCCESS;
 
-    if (apr_dbd_pvselect(st->driver, p, st->handle, &res, st->stmt[which], 0, arg, NULL) != 0) {
+    if (aj_store_select(st, p, &res, which, 1, &arg) != 0) {
         rv = APR_EGENERAL;
         goto cleanup;
     }
@@ -279,17 +399,28 @@ apr_status_t aj_store_user_add(apr_int64_t *id, apr_pool_t *p, aj_store_t *st,
 {
     aj_user_t *u = NULL;
     apr_status_t rv;
-    int nrows = 0;
+    const char *args[5];
+    int nrows = 0, retried = 0;
     int ret;
 
-    ret = apr_dbd_pvquery(st->driver, p, st->handle, &nrows, st->stmt[AJ_SQL_USER_INSERT],
-                          username, password_hash, claims_json ? claims_json : "{}",
-                          apr_psprintf(p, "%" APR_INT64_T_FMT, now), username, NULL);
+    args[0] = username;
+    args[1] = password_hash;
+    args[2] = claims_json ? claims_json : "{}";
+    args[3] = apr_psprintf(p, "%" APR_INT64_T_FMT, now);
+    args[4] = username;
+    ret = aj_store_exec(st, p, &nrows, &retried, AJ_SQL_USER_INSERT, 5, args);
     if (ret != 0 || nrows != 1) {
         /* Zero rows: the name exists.  An error: maybe a concurrent insert of
          * the same name hit the UNIQUE constraint (pgsql); tell the two apart
-         * by looking. */
+         * by looking.  After a retry the row may be our own first attempt,
+         * committed just before its connection dropped: a bcrypt hash is
+         * salted, so the same hash means the same insert. */
         rv = aj_store_user_by_name(&u, p, st, username);
+        if (rv == APR_SUCCESS && retried && ret == 0
+            && !strcmp(u->password_hash, password_hash)) {
+            *id = u->id;
+            goto cleanup;
+        }
         if (rv == APR_SUCCESS) {
             rv = APR_EEXIST;
         }
@@ -315,10 +446,17 @@ cleanup:
 static apr_status_t aj_store_user_write(aj_store_t *st, apr_pool_t *p, aj_sql_e which,
                                         const char *a1, const char *a2, const char *a3)
 {
-    int nrows = 0;
+    const char *args[3];
+    int nargs = 0, nrows = 0, retried = 0;
 
-    if (apr_dbd_pvquery(st->driver, p, st->handle, &nrows, st->stmt[which], a1, a2, a3, NULL)
-        != 0) {
+    args[nargs++] = a1;
+    if (a2) {
+        args[nargs++] = a2;
+    }
+    if (a3) {
+        args[nargs++] = a3;
+    }
+    if (aj_store_exec(st, p, &nrows, &retried, which, nargs, args) != 0) {
         return APR_EGENERAL;
     }
     return nrows == 1 ? APR_SUCCESS : APR_NOTFOUND;
@@ -361,8 +499,7 @@ apr_status_t aj_store_user_each(aj_store_t *st, apr_pool_t *p, aj_store_user_fn 
     apr_dbd_row_t *row = NULL;
     int stop = 0;
 
-    if (apr_dbd_pvselect(st->driver, p, st->handle, &res, st->stmt[AJ_SQL_USER_LIST], 0, NULL)
-        != 0) {
+    if (aj_store_select(st, p, &res, AJ_SQL_USER_LIST, 0, NULL) != 0) {
         return APR_EGENERAL;
     }
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
@@ -461,8 +598,7 @@ apr_status_t aj_store_revoke_get(apr_int64_t *expires_at, aj_store_t *st, apr_po
     apr_int64_t exp = 0;
     int found = 0;
 
-    if (apr_dbd_pvselect(st->driver, p, st->handle, &res, st->stmt[AJ_SQL_REVOKE_GET], 0, jti,
-                         NULL) != 0) {
+    if (aj_store_select(st, p, &res, AJ_SQL_REVOKE_GET, 1, &jti) != 0) {
         return APR_EGENERAL;
     }
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
@@ -482,10 +618,14 @@ apr_status_t aj_store_revoke_add(aj_store_t *st, apr_pool_t *p, const char *jti,
                                  apr_int64_t expires_at, apr_int64_t now)
 {
     apr_int64_t known = 0;
-    int nrows = 0;
+    const char *args[4];
+    int nrows = 0, retried = 0;
 
-    if (apr_dbd_pvquery(st->driver, p, st->handle, &nrows, st->stmt[AJ_SQL_REVOKE_ADD], jti,
-                        aj_i64(p, expires_at), aj_i64(p, now), jti, NULL) != 0) {
+    args[0] = jti;
+    args[1] = aj_i64(p, expires_at);
+    args[2] = aj_i64(p, now);
+    args[3] = jti;
+    if (aj_store_exec(st, p, &nrows, &retried, AJ_SQL_REVOKE_ADD, 4, args) != 0) {
         /* A concurrent logout of the same token may have hit the key first. */
         return aj_store_revoke_get(&known, st, p, jti) == APR_SUCCESS ? APR_SUCCESS
                                                                        : APR_EGENERAL;
@@ -498,9 +638,11 @@ apr_status_t aj_store_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t s
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
+    const char *args[2];
 
-    if (apr_dbd_pvselect(st->driver, p, st->handle, &res, st->stmt[AJ_SQL_REVOKE_SINCE], 0,
-                         aj_i64(p, since), aj_i64(p, now), NULL) != 0) {
+    args[0] = aj_i64(p, since);
+    args[1] = aj_i64(p, now);
+    if (aj_store_select(st, p, &res, AJ_SQL_REVOKE_SINCE, 2, args) != 0) {
         return APR_EGENERAL;
     }
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
@@ -517,9 +659,9 @@ apr_status_t aj_store_users_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
+    const char *since_s = aj_i64(p, since);
 
-    if (apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                         st->stmt[AJ_SQL_USERS_REVOKED_SINCE], 0, aj_i64(p, since), NULL) != 0) {
+    if (aj_store_select(st, p, &res, AJ_SQL_USERS_REVOKED_SINCE, 1, &since_s) != 0) {
         return APR_EGENERAL;
     }
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
@@ -530,10 +672,10 @@ apr_status_t aj_store_users_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int
 
 apr_status_t aj_store_revoke_prune(int *pruned, aj_store_t *st, apr_pool_t *p, apr_int64_t now)
 {
-    int nrows = 0;
+    const char *now_s = aj_i64(p, now);
+    int nrows = 0, retried = 0;
 
-    if (apr_dbd_pvquery(st->driver, p, st->handle, &nrows, st->stmt[AJ_SQL_REVOKE_PRUNE],
-                        aj_i64(p, now), NULL) != 0) {
+    if (aj_store_exec(st, p, &nrows, &retried, AJ_SQL_REVOKE_PRUNE, 1, &now_s) != 0) {
         return APR_EGENERAL;
     }
     *pruned = nrows;

@@ -16,7 +16,10 @@ started in a fresh ServerRoot (fresh database).  `@pytest.mark.fresh_server`
 asks for a new one anyway.  After every test the error log written during the
 test is checked: [error]/[crit]/[alert]/[emerg] lines and child crashes fail
 the test unless declared with `@pytest.mark.expect_log(REGEX, ...)`,
-HTTPD_EXPECTED_LOG or `httpd.expect_log(REGEX)`.  Trouble logged while a
+HTTPD_EXPECTED_LOG or `httpd.expect_log(REGEX)`.  A sanitizer report (make
+integration-asan) or a valgrind error in the module (make valgrind) fails the
+test during which it was written; one written while a server stops fails the
+session.  Trouble logged while a
 server stops is listed in the session summary instead (stock event MPM can
 lose a child to SIGSEGV when stopped under load right after its start).
 
@@ -63,7 +66,20 @@ def pool(env):
     p.stop_current()
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Sanitizer (ASan/UBSan) or valgrind reports written while a server
+    stopped fail the run: they belong to no test, but are bugs all the same."""
+    if pyhttpd.SANITIZER_REPORTS and session.exitstatus == 0:
+        session.exitstatus = 1
+
+
 def pytest_terminal_summary(terminalreporter):
+    if pyhttpd.SANITIZER_REPORTS:
+        terminalreporter.section("sanitizer reports written while servers stopped (FAIL)")
+        for path, text in pyhttpd.SANITIZER_REPORTS:
+            terminalreporter.write_line(path)
+            for ln in text.splitlines()[:40]:
+                terminalreporter.write_line("    " + ln)
     if _shutdown_problems:
         terminalreporter.section("httpd trouble while stopping (not failing any test)")
         for root, lines in _shutdown_problems:
@@ -109,6 +125,10 @@ def httpd_factory(env, extra_servers, request):
 
 
 def _check_log(server, expected, when):
+    reports = server.sanitizer_reports()
+    if reports:
+        pytest.fail(f"sanitizer reports {when}:\n" + "\n".join(
+            f"--- {path}\n{text[:4000]}" for path, text in reports), pytrace=False)
     text = server.error_log.read_since_mark()
     bad = pyhttpd.ErrorLog.bad_lines(text, expected)
     if bad:

@@ -15,6 +15,7 @@ import os
 import pwd
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -26,7 +27,17 @@ import threading
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-MODULE_PATH = os.path.join(REPO, ".libs", "mod_auth_jwt.so")
+# AJ_MODULE: another build of the module (make integration-asan: the ASan one)
+MODULE_PATH = os.environ.get("AJ_MODULE") or os.path.join(REPO, ".libs", "mod_auth_jwt.so")
+# AJ_HTTPD_ENV: NAME=VALUE pairs (shell words) added to the environment of
+# apachectl, hence of httpd; @SAN@ is the server's logs/san directory, where
+# sanitizer reports go (make integration-asan: LD_PRELOAD of the ASan/UBSan
+# runtimes, ASAN_OPTIONS/UBSAN_OPTIONS with log_path=@SAN@/...).
+HTTPD_ENV = os.environ.get("AJ_HTTPD_ENV", "")
+# AJ_VALGRIND=1: servers run as `valgrind httpd -X` (make valgrind), with
+# the suppressions file AJ_VALGRIND_SUPP; reports go to logs/valgrind.<pid>.
+VALGRIND = os.environ.get("AJ_VALGRIND", "") not in ("", "0")
+VALGRIND_SUPP = os.environ.get("AJ_VALGRIND_SUPP", "")
 BUILD_DIR = os.path.join(REPO, "build", "itest")
 
 
@@ -82,8 +93,8 @@ RE_LOG_LEVEL = re.compile(r"^\[[^\]]*\] \[(?:(?P<module>[^:\]]+):)?(?P<level>[a-
 BAD_LEVELS = {"error", "crit", "alert", "emerg"}
 RE_LOG_FATAL = re.compile(r"exit signal|AH00052")
 
-START_TIMEOUT = 15.0
-STOP_TIMEOUT = 15.0
+START_TIMEOUT = 120.0 if VALGRIND else 15.0
+STOP_TIMEOUT = 60.0 if VALGRIND else 15.0
 
 
 def apxs_query(var):
@@ -102,6 +113,15 @@ def basic(user, password):
     """The value of an Authorization header for HTTP Basic."""
     raw = f"{user}:{password}".encode("utf-8")
     return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def extra_httpd_env(san_dir):
+    """AJ_HTTPD_ENV as a dict, its @SAN@ being san_dir."""
+    out = {}
+    for word in shlex.split(HTTPD_ENV):
+        name, _, value = word.partition("=")
+        out[name] = value.replace("@SAN@", san_dir)
+    return out
 
 
 def clean_stale_roots(env):
@@ -135,6 +155,7 @@ class Env:
         if not os.path.exists(self.apachectl):
             self.apachectl = shutil.which("apachectl") or shutil.which("apache2ctl")
         self.module_path = MODULE_PATH
+        self.httpd_bin = os.path.join(self.sbindir, apxs_query("TARGET"))
         self.is_root = os.geteuid() == 0
         self.run_user = "www-data" if self.is_root else None
         self.build_dir = server_base_dir()
@@ -229,7 +250,8 @@ class Httpd:
     _seq_lock = threading.Lock()
 
     def __init__(self, env, name, config="", loglevel=None,
-                 load_module=True, signing_key=True, server_config=""):
+                 load_module=True, signing_key=True, server_config="",
+                 dbd_driver="sqlite3", dbd_params=None):
         self.env = env
         with Httpd._seq_lock:
             Httpd._seq += 1
@@ -248,11 +270,17 @@ class Httpd:
         self.conf_path = os.path.join(self.root, "conf", "httpd.conf")
         self.data_dir = os.path.join(self.root, "data")
         self.db_path = os.path.join(self.data_dir, "users.db")
+        # the store: DBDriver/DBDParams (default: SQLite in data/users.db)
+        self.dbd_driver = dbd_driver
+        self.dbd_params = self.db_path if dbd_params is None else dbd_params
         self.htdocs = os.path.join(self.root, "htdocs")
         self.secret_path = os.path.join(self.root, "conf", "hs256.key")
         self.pid_path = os.path.join(self.root, "run", "httpd.pid")
         self.error_log_path = os.path.join(self.root, "logs", "error_log")
         self.access_log_path = os.path.join(self.root, "logs", "access_log")
+        self.san_dir = os.path.join(self.root, "logs", "san")
+        self._san_seen = set()
+        self._vg_proc = None
         self.error_log = ErrorLog(self.error_log_path)
         self.secret = None
         self.running = False
@@ -268,7 +296,7 @@ class Httpd:
     def _setup_dirs(self):
         if os.path.exists(self.root):
             shutil.rmtree(self.root)
-        for d in ("conf", "logs", "run", "data", "htdocs"):
+        for d in ("conf", "logs", "run", "data", "htdocs", os.path.join("logs", "san")):
             os.makedirs(os.path.join(self.root, d))
         # the run user must reach htdocs and data through every parent
         for d in (self.env.build_dir, os.path.dirname(self.env.build_dir), self.root,
@@ -290,6 +318,8 @@ class Httpd:
             pw = pwd.getpwnam(self.env.run_user)
             os.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
             os.chmod(self.data_dir, 0o750)
+            # sanitizer reports are written by the children, as the run user
+            os.chown(self.san_dir, pw.pw_uid, pw.pw_gid)
 
     @staticmethod
     def write_file(path, data, mode=0o644):
@@ -363,8 +393,8 @@ class Httpd:
             f'<Directory "{self.htdocs}">',
             "    Require all granted",
             "</Directory>",
-            "DBDriver sqlite3",
-            f'DBDParams "{self.db_path}"',
+            f"DBDriver {self.dbd_driver}",
+            f'DBDParams "{self.dbd_params}"',
         ]
         if load_module and signing_key:
             lines.append(f'AuthJWTSigningKey HS256 "file:{self.secret_path}"')
@@ -379,9 +409,32 @@ class Httpd:
 
     # ---- control ----------------------------------------------------------
 
-    def _apachectl(self, *args, timeout=60):
+    def httpd_env(self):
+        """The environment httpd runs with (AJ_HTTPD_ENV added)."""
         env = dict(os.environ)
         env.pop("APACHE_ARGUMENTS", None)
+        env.update(extra_httpd_env(self.san_dir))
+        return env
+
+    def sanitizer_reports(self):
+        """Sanitizer reports (AJ_HTTPD_ENV log_path=@SAN@/...) and, under
+        valgrind, module errors not returned before: [(path, text)]."""
+        out = []
+        try:
+            names = sorted(os.listdir(self.san_dir))
+        except FileNotFoundError:
+            names = []
+        for n in names:
+            path = os.path.join(self.san_dir, n)
+            if path in self._san_seen:
+                continue
+            self._san_seen.add(path)
+            with open(path, "rb") as f:
+                out.append((path, f.read().decode("utf-8", "replace")))
+        return out
+
+    def _apachectl(self, *args, timeout=60):
+        env = self.httpd_env()
         p = subprocess.run([self.env.apachectl, "-f", self.conf_path, *args],
                            capture_output=True, text=True, timeout=timeout, env=env)
         return p.returncode, (p.stdout + p.stderr)
@@ -428,9 +481,27 @@ class Httpd:
         raise HttpdError(f"httpd did not become ready after {what}\n"
                          f"--- error_log tail:\n{self.error_log.tail()}")
 
+    def _valgrind_start(self):
+        """`valgrind httpd -X`: one process in the foreground, its pid in
+        the PidFile as usual.  Module errors are collected at stop."""
+        cmd = ["valgrind", "--tool=memcheck", "--num-callers=30", "--track-origins=yes",
+               "--leak-check=full", "--show-leak-kinds=definite",
+               "--errors-for-leak-kinds=definite",
+               f"--log-file={self.root}/logs/valgrind.%p"]
+        if VALGRIND_SUPP:
+            cmd.append(f"--suppressions={VALGRIND_SUPP}")
+        cmd += [self.env.httpd_bin, "-X", "-f", self.conf_path]
+        self._vg_proc = subprocess.Popen(cmd, env=self.httpd_env(), stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
     def start(self):
         self.write_conf()
         ready = self._count_ready()
+        if VALGRIND:
+            self._valgrind_start()
+            self._wait_ready(ready, "start under valgrind")
+            self.running = True
+            return
         rc, out = self._apachectl("-k", "start")
         if rc != 0:
             raise HttpdError(f"apachectl start failed ({rc}):\n{out}\n"
@@ -470,10 +541,31 @@ class Httpd:
         else:
             os.kill(pid, signal.SIGKILL)
             raise HttpdError(f"httpd pid {pid} did not stop on SIGTERM")
+        if self._vg_proc is not None:
+            self._vg_proc.wait(STOP_TIMEOUT)
+            self._vg_proc = None
+            self._valgrind_collect()
         # the listener socket may linger briefly after the parent is gone
         deadline = time.time() + 5
         while self._port_open() and time.time() < deadline:
             time.sleep(0.05)
+
+    def _valgrind_collect(self):
+        """Writes each valgrind error with a frame in the module to
+        logs/san/valgrind.N (so it is reported like a sanitizer finding) and
+        keeps the whole log; returns how many module errors there were."""
+        found = 0
+        logs = os.path.join(self.root, "logs")
+        for n in sorted(os.listdir(logs)):
+            if not n.startswith("valgrind."):
+                continue
+            with open(os.path.join(logs, n), "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            for block in re.split(r"\n==\d+== \n", text):
+                if re.search(r"mod_auth_jwt\.so|\b(aj|auth_jwt)_[a-z_0-9]+ \(", block):
+                    found += 1
+                    self.write_file(os.path.join(self.san_dir, f"{n}.{found}"), block)
+        return found
 
     def child_pids(self):
         pid = self.pid()
@@ -638,6 +730,10 @@ class ServerPool:
                 self.current_key = None
 
 
+# (path, text) of sanitizer/valgrind reports found when servers stopped
+SANITIZER_REPORTS = []
+
+
 def stop_and_check(server, problems):
     """Stops server; error-log trouble written while it stopped (after the last
     check) goes to problems.  Stock httpd's event MPM itself, stopped under load
@@ -649,6 +745,8 @@ def stop_and_check(server, problems):
     server.error_log.mark()
     if bad:
         problems.append((server.root, bad))
+    # a sanitizer report written while stopping fails the session (conftest)
+    SANITIZER_REPORTS.extend(server.sanitizer_reports())
 
 
 # ---- the REST-auth API as most tests mount it --------------------------------
