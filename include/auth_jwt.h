@@ -102,8 +102,12 @@ int auth_jwt_dbd_init(void);
 /* The store on this request's mod_dbd connection (schema and statements
  * ready), or NULL after logging one tagged line; the caller answers 503. */
 aj_store_t *auth_jwt_store(request_rec *r);
-/* Logs a failed store operation once, tagged; the caller answers 503. */
+/* Logs a failed store operation once, tagged, and resets the store (below);
+ * the caller answers 503. */
 void auth_jwt_store_failed(request_rec *r, aj_store_t *st, const char *what, apr_status_t rv);
+/* After a failed operation: the connection's next request prepares a fresh
+ * store (st stays usable until this request ends). */
+void auth_jwt_store_reset(request_rec *r, aj_store_t *st);
 
 /* ---- authentication (auth_jwt_authn.c) ---------------------------------- */
 

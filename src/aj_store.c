@@ -148,12 +148,25 @@ static const char *const aj_ddl_pgsql[] = {
     " AND to_regclass('revoked_tokens_revoked_at') IS NOT NULL" \
     " AND to_regclass('users_tokens_valid_after') IS NOT NULL THEN 1 ELSE 0 END"
 
+/* The driver's message of the last failed statement, kept: a follow-up
+ * look-up (aj_store_user_add) would otherwise reset it to "not an error". */
+#define AJ_STORE_ERROR_MAX 256
+
 struct aj_store_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     int reconnect;      /* reset a dropped connection and retry (not sqlite3) */
     apr_dbd_prepared_t *stmt[AJ_SQL_COUNT];
+    char last_error[AJ_STORE_ERROR_MAX];
 };
+
+static void aj_store_note_error(aj_store_t *st, int ret)
+{
+    const char *msg = apr_dbd_error(st->driver, st->handle, ret);
+
+    apr_cpystrn(st->last_error, msg && *msg ? msg : "unknown database error",
+                sizeof(st->last_error));
+}
 
 /* Runs a statement that returns rows (a PRAGMA), draining them. */
 static apr_status_t aj_store_pragma(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
@@ -282,7 +295,12 @@ cleanup:
 
 const char *aj_store_error(const aj_store_t *st, int rv)
 {
-    const char *msg = apr_dbd_error(st->driver, st->handle, rv);
+    const char *msg;
+
+    if (st->last_error[0]) {
+        return st->last_error;
+    }
+    msg = apr_dbd_error(st->driver, st->handle, rv);
     return msg && *msg ? msg : "unknown database error";
 }
 
@@ -307,6 +325,9 @@ static int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **re
         *res = NULL;
         ret = apr_dbd_pselect(st->driver, p, st->handle, res, st->stmt[which], 1, nargs, args);
     }
+    if (ret != 0) {
+        aj_store_note_error(st, ret);
+    }
     return ret;
 }
 
@@ -323,6 +344,9 @@ static int aj_store_exec(aj_store_t *st, apr_pool_t *p, int *nrows, int *retried
         *retried = 1;
         *nrows = 0;
         ret = apr_dbd_pquery(st->driver, p, st->handle, nrows, st->stmt[which], nargs, args);
+    }
+    if (ret != 0) {
+        aj_store_note_error(st, ret);
     }
     return ret;
 }

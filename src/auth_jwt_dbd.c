@@ -9,8 +9,26 @@
  * idempotent DDL; the ready store is kept in that connection's own
  * `prepared` table under our label, so it lives and dies with the
  * connection and costs one hash lookup per request afterwards.
+ *
+ * A statement that fails may leave the connection's store unusable even
+ * after the database is fine again: with persistent connections (mod_dbd's
+ * default) the SQLite connection whose file was corrupted and then repaired
+ * keeps failing its prepared statements ("file is not a database"), and
+ * mod_dbd's health check (apr_dbd_check_conn) cannot see it: SQLite keeps
+ * the bad first page in the connection's page cache, and in WAL mode that
+ * cache stays "valid" until some connection writes.  So after any store
+ * failure the store is dropped from its connection, and the next request on
+ * that connection first has SQLite release its cached pages (PRAGMA
+ * shrink_memory) and then prepares a new store (the DDL is idempotent and
+ * cheap).
+ * Each store lives in its own subpool of the connection's pool, destroyed
+ * (statements finalized) when the failing request ends, so a long outage
+ * does not grow the connection's pool.
  */
+#include <string.h>
+
 #include <apr_dbd.h>
+#include <http_request.h>
 #include <mod_dbd.h>
 
 #include "auth_jwt.h"
@@ -19,16 +37,36 @@
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *auth_jwt_dbd_acquire;
 
+/* What a connection's `prepared` table holds under our label. */
+typedef struct {
+    aj_store_t *st;
+    apr_pool_t *pool;          /* the store's statements live here */
+} auth_jwt_conn_store;
+
 int auth_jwt_dbd_init(void)
 {
     auth_jwt_dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     return auth_jwt_dbd_acquire != NULL;
 }
 
+/* SQLite: drops the connection's cached pages, so a page read while the file
+ * was bad (a corrupted header, since repaired) is read again.  Costs nothing
+ * on a fresh connection; other drivers need nothing. */
+static void auth_jwt_dbd_heal(ap_dbd_t *dbd)
+{
+    int nrows = 0;
+
+    if (!strcmp(apr_dbd_name(dbd->driver), "sqlite3")) {
+        (void)apr_dbd_query(dbd->driver, dbd->handle, &nrows, "PRAGMA shrink_memory");
+    }
+}
+
 aj_store_t *auth_jwt_store(request_rec *r)
 {
     ap_dbd_t *dbd;
-    aj_store_t *st;
+    auth_jwt_conn_store *cs;
+    aj_store_t *st = NULL;
+    apr_pool_t *sp = NULL;
     const char *err = NULL;
     apr_status_t rv;
 
@@ -44,18 +82,58 @@ aj_store_t *auth_jwt_store(request_rec *r)
                       "messages; DBDriver/DBDParams)");
         return NULL;
     }
-    st = apr_hash_get(dbd->prepared, AUTH_JWT_STORE_LABEL, APR_HASH_KEY_STRING);
-    if (st) {
-        return st;
+    cs = apr_hash_get(dbd->prepared, AUTH_JWT_STORE_LABEL, APR_HASH_KEY_STRING);
+    if (cs) {
+        return cs->st;
     }
-    rv = aj_store_open(&st, &err, dbd->pool, dbd->driver, dbd->handle);
+    auth_jwt_dbd_heal(dbd);
+    rv = apr_pool_create(&sp, dbd->pool);
+    if (rv == APR_SUCCESS) {
+        rv = aj_store_open(&st, &err, sp, dbd->driver, dbd->handle);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(003)
                       "store unavailable: %s", err ? err : "cannot prepare the store");
+        if (sp) {
+            apr_pool_destroy(sp);
+        }
         return NULL;
     }
-    apr_hash_set(dbd->prepared, AUTH_JWT_STORE_LABEL, APR_HASH_KEY_STRING, st);
+    cs = apr_palloc(sp, sizeof(*cs));
+    cs->st = st;
+    cs->pool = sp;
+    apr_hash_set(dbd->prepared, AUTH_JWT_STORE_LABEL, APR_HASH_KEY_STRING, cs);
     return st;
+}
+
+static apr_status_t auth_jwt_store_destroy(void *data)
+{
+    apr_pool_destroy(data);
+    return APR_SUCCESS;
+}
+
+void auth_jwt_store_reset(request_rec *r, aj_store_t *st)
+{
+    ap_dbd_t *dbd = (st && auth_jwt_dbd_acquire) ? auth_jwt_dbd_acquire(r) : NULL;
+    auth_jwt_conn_store *cs;
+
+    if (!dbd) {
+        return;
+    }
+    cs = apr_hash_get(dbd->prepared, AUTH_JWT_STORE_LABEL, APR_HASH_KEY_STRING);
+    if (!cs || cs->st != st) {
+        return;
+    }
+    /* Unlisted now; freed when the request that holds the connection (the
+     * initial one, as in ap_dbd_acquire) ends.  A pre-cleanup: it runs
+     * before that pool's subpools are destroyed (DBDPersist Off: the
+     * connection's pool, cs->pool's parent) and before its cleanups
+     * (persistent: mod_dbd's release of the connection to its pool). */
+    while (!ap_is_initial_req(r)) {
+        r = r->prev ? r->prev : r->main;
+    }
+    apr_hash_set(dbd->prepared, AUTH_JWT_STORE_LABEL, APR_HASH_KEY_STRING, NULL);
+    apr_pool_pre_cleanup_register(r->pool, cs->pool, auth_jwt_store_destroy);
 }
 
 void auth_jwt_store_failed(request_rec *r, aj_store_t *st, const char *what, apr_status_t rv)
@@ -63,4 +141,5 @@ void auth_jwt_store_failed(request_rec *r, aj_store_t *st, const char *what, apr
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(004)
                   "store unavailable: %s failed: %s", what,
                   st ? aj_store_error(st, (int)rv) : "no connection");
+    auth_jwt_store_reset(r, st);
 }

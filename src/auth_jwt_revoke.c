@@ -22,6 +22,8 @@
 #include <apr_shm.h>
 #include <apr_strings.h>
 #include <http_core.h>
+#include <ap_mpm.h>
+#include <scoreboard.h>
 #include <util_mutex.h>
 
 #include "auth_jwt.h"
@@ -33,6 +35,8 @@
 #define AUTH_JWT_REFRESH_SLACK     60
 /* Expired rows of revoked_tokens are deleted this often. */
 #define AUTH_JWT_PRUNE_INTERVAL    600
+/* auth_jwt_refresh(): this child cannot use the table; ask the store. */
+#define AUTH_JWT_ASK_STORE         (-2)
 
 typedef struct {
     apr_shm_t *shm;
@@ -138,13 +142,31 @@ static void auth_jwt_note_full(request_rec *r, const auth_jwt_fill *f)
     }
 }
 
+/* 1 when a graceful restart has replaced this child's generation (the
+ * parent bumps the scoreboard's generation before it clears the old
+ * configuration pool), or the child already knows it is winding down. */
+static int auth_jwt_child_stopping(void)
+{
+    int state = AP_MPMQ_RUNNING, mine = 0;
+
+    if (ap_scoreboard_image && ap_mpm_query(AP_MPMQ_GENERATION, &mine) == APR_SUCCESS
+        && ap_scoreboard_image->global->running_generation != mine) {
+        return 1;
+    }
+    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
+           && state == AP_MPMQ_STOPPING;
+}
+
+/* A graceful restart destroys the old generation's mutex (with pconf) while
+ * its children still finish their requests: for them a failing lock is
+ * expected, not an error (the callers cope without it). */
 static int auth_jwt_lock(request_rec *r)
 {
     apr_status_t rv = apr_global_mutex_lock(auth_jwt_rs->mutex);
 
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(113)
-                      "cannot lock the revocation table");
+        ap_log_rerror(APLOG_MARK, auth_jwt_child_stopping() ? APLOG_DEBUG : APLOG_ERR, rv, r,
+                      AJ_LOGNO(113) "cannot lock the revocation table");
         return 0;
     }
     return 1;
@@ -202,8 +224,11 @@ static void auth_jwt_refresh_ok(request_rec *r)
     }
 }
 
-/* Brings the table up to date when a refresh is due.  OK, or
- * HTTP_SERVICE_UNAVAILABLE when the table was never loaded and cannot be. */
+/* Brings the table up to date when a refresh is due.  OK; or
+ * AUTH_JWT_ASK_STORE when the table was never loaded and cannot be locked
+ * (a child whose generation a graceful restart replaced): the store is
+ * then asked per token; or HTTP_SERVICE_UNAVAILABLE when the table was
+ * never loaded and the store cannot be read. */
 static int auth_jwt_refresh(request_rec *r, const auth_jwt_dir_conf *c, apr_int64_t now)
 {
     aj_revtab_t *tab = auth_jwt_rs->tab;
@@ -221,7 +246,7 @@ static int auth_jwt_refresh(request_rec *r, const auth_jwt_dir_conf *c, apr_int6
         claimed = 1;
     }
     if (!auth_jwt_lock(r)) {
-        return aj_revtab_loaded(tab) ? OK : HTTP_SERVICE_UNAVAILABLE;
+        return aj_revtab_loaded(tab) ? OK : AUTH_JWT_ASK_STORE;
     }
     if (!claimed && aj_revtab_loaded(tab)) {
         /* another request loaded it while this one waited */
@@ -248,6 +273,7 @@ static int auth_jwt_refresh(request_rec *r, const auth_jwt_dir_conf *c, apr_int6
     apr_global_mutex_unlock(auth_jwt_rs->mutex);
 
     if (rv != APR_SUCCESS) {
+        auth_jwt_store_reset(r, st);
         auth_jwt_refresh_failed(r, since ? "refreshed" : "loaded");
         return aj_revtab_loaded(tab) ? OK : HTTP_SERVICE_UNAVAILABLE;
     }
@@ -300,12 +326,19 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
         return HTTP_SERVICE_UNAVAILABLE;
     }
     rc = auth_jwt_refresh(r, c, now);
-    if (rc != OK) {
-        return rc;
-    }
     jti = aj_claims_get_string(claims, "jti");
     sub = aj_claims_get_string(claims, "sub");
     has_iat = aj_claims_get_int(claims, "iat", &iat);
+    if (rc == AUTH_JWT_ASK_STORE) {
+        if (!auth_jwt_store(r)) {
+            return HTTP_SERVICE_UNAVAILABLE;     /* nothing known: fail closed */
+        }
+        *verdict = auth_jwt_check_store(r, jti, sub, iat, has_iat, now);
+        return OK;
+    }
+    if (rc != OK) {
+        return rc;
+    }
 
     if (jti && aj_revtab_jti_revoked(auth_jwt_rs->tab, jti, now)) {
         *verdict = AJ_REVOKED;

