@@ -102,39 +102,33 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
 };
 
 /* The DDL differs only in how each driver spells an auto-increment key. */
+#define AJ_DDL_USERS(id_column)                                                  \
+    "CREATE TABLE IF NOT EXISTS users ("                                         \
+    " id " id_column ","                                                         \
+    " username TEXT NOT NULL UNIQUE,"                                            \
+    " password_hash TEXT NOT NULL,"                                              \
+    " claims TEXT NOT NULL DEFAULT '{}',"                                        \
+    " tokens_valid_after BIGINT NOT NULL DEFAULT 0,"                             \
+    " created_at BIGINT NOT NULL)"
+#define AJ_DDL_REVOCATIONS                                                       \
+    "CREATE TABLE IF NOT EXISTS revoked_tokens ("                                \
+    " jti TEXT NOT NULL PRIMARY KEY,"                                            \
+    " expires_at BIGINT NOT NULL,"                                               \
+    " revoked_at BIGINT NOT NULL)",                                              \
+    "CREATE INDEX IF NOT EXISTS revoked_tokens_revoked_at ON revoked_tokens (revoked_at)", \
+    "CREATE INDEX IF NOT EXISTS users_tokens_valid_after ON users (tokens_valid_after)"
+
 static const char *const aj_ddl_sqlite3[] = {
-    "CREATE TABLE IF NOT EXISTS users ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " username TEXT NOT NULL UNIQUE,"
-    " password_hash TEXT NOT NULL,"
-    " claims TEXT NOT NULL DEFAULT '{}',"
-    " tokens_valid_after BIGINT NOT NULL DEFAULT 0,"
-    " created_at BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS revoked_tokens ("
-    " jti TEXT NOT NULL PRIMARY KEY,"
-    " expires_at BIGINT NOT NULL,"
-    " revoked_at BIGINT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS revoked_tokens_revoked_at ON revoked_tokens (revoked_at)",
-    "CREATE INDEX IF NOT EXISTS users_tokens_valid_after ON users (tokens_valid_after)",
+    AJ_DDL_USERS("INTEGER PRIMARY KEY AUTOINCREMENT"),
+    AJ_DDL_REVOCATIONS,
     NULL
 };
 
 /* pgsql: sent as one multi-statement PQexec, which PostgreSQL runs as one
  * transaction, after AJ_PG_SCHEMA_LOCK. */
 static const char *const aj_ddl_pgsql[] = {
-    "CREATE TABLE IF NOT EXISTS users ("
-    " id BIGSERIAL PRIMARY KEY,"
-    " username TEXT NOT NULL UNIQUE,"
-    " password_hash TEXT NOT NULL,"
-    " claims TEXT NOT NULL DEFAULT '{}',"
-    " tokens_valid_after BIGINT NOT NULL DEFAULT 0,"
-    " created_at BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS revoked_tokens ("
-    " jti TEXT NOT NULL PRIMARY KEY,"
-    " expires_at BIGINT NOT NULL,"
-    " revoked_at BIGINT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS revoked_tokens_revoked_at ON revoked_tokens (revoked_at)",
-    "CREATE INDEX IF NOT EXISTS users_tokens_valid_after ON users (tokens_valid_after)",
+    AJ_DDL_USERS("BIGSERIAL PRIMARY KEY"),
+    AJ_DDL_REVOCATIONS,
     NULL
 };
 
