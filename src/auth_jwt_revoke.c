@@ -281,31 +281,47 @@ static int auth_jwt_refresh(request_rec *r, const auth_jwt_dir_conf *c, apr_int6
     return OK;
 }
 
-/* The table overflowed: a miss must be confirmed by the database.  When the
- * store is down, the last known state stands (SPEC §6). */
-static aj_verdict_e auth_jwt_check_store(request_rec *r, const char *jti, const char *sub,
-                                         apr_int64_t iat, int has_iat, apr_int64_t now)
+/* Asks the store whether a token is revoked (the table cannot answer: it
+ * overflowed, or this child cannot use it).  OK with *verdict, or
+ * APR_EGENERAL when the store could not be read. */
+static apr_status_t auth_jwt_check_store(aj_verdict_e *verdict, request_rec *r,
+                                         const char *jti, const char *sub, apr_int64_t iat,
+                                         int has_iat, apr_int64_t now)
 {
     aj_store_t *st = auth_jwt_store(r);
     apr_int64_t exp = 0, id;
     aj_user_t *u = NULL;
     char *end = NULL;
+    apr_status_t rv;
 
+    *verdict = AJ_OK;
     if (!st) {
-        return AJ_OK;
+        return APR_EGENERAL;
     }
-    if (jti && aj_store_revoke_get(&exp, st, r->pool, jti) == APR_SUCCESS && exp > now) {
-        return AJ_REVOKED;
+    if (jti) {
+        rv = aj_store_revoke_get(&exp, st, r->pool, jti);
+        if (rv == APR_SUCCESS && exp > now) {
+            *verdict = AJ_REVOKED;
+            return APR_SUCCESS;
+        }
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            return rv;
+        }
     }
     if (sub) {
         id = apr_strtoi64(sub, &end, 10);
-        if (end && !*end && id > 0
-            && aj_store_user_by_id(&u, r->pool, st, id) == APR_SUCCESS
-            && u->tokens_valid_after && (!has_iat || iat < u->tokens_valid_after)) {
-            return AJ_REVOKED;
+        if (end && !*end && id > 0) {
+            rv = aj_store_user_by_id(&u, r->pool, st, id);
+            if (rv == APR_SUCCESS && u->tokens_valid_after
+                && (!has_iat || iat < u->tokens_valid_after)) {
+                *verdict = AJ_REVOKED;
+            }
+            else if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+                return rv;
+            }
         }
     }
-    return AJ_OK;
+    return APR_SUCCESS;
 }
 
 int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_dir_conf *c,
@@ -330,11 +346,9 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
     sub = aj_claims_get_string(claims, "sub");
     has_iat = aj_claims_get_int(claims, "iat", &iat);
     if (rc == AUTH_JWT_ASK_STORE) {
-        if (!auth_jwt_store(r)) {
-            return HTTP_SERVICE_UNAVAILABLE;     /* nothing known: fail closed */
-        }
-        *verdict = auth_jwt_check_store(r, jti, sub, iat, has_iat, now);
-        return OK;
+        /* nothing known here: the store decides, or nobody does (fail closed) */
+        return auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) == APR_SUCCESS
+                   ? OK : HTTP_SERVICE_UNAVAILABLE;
     }
     if (rc != OK) {
         return rc;
@@ -349,8 +363,9 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
         *verdict = AJ_REVOKED;
         return OK;
     }
-    if (aj_revtab_overflowed(auth_jwt_rs->tab)) {
-        *verdict = auth_jwt_check_store(r, jti, sub, iat, has_iat, now);
+    if (aj_revtab_overflowed(auth_jwt_rs->tab)
+        && auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) != APR_SUCCESS) {
+        *verdict = AJ_OK;       /* store down: the last known state stands (SPEC §6) */
     }
     return OK;
 }
