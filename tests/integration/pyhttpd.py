@@ -92,6 +92,10 @@ STOCK_MODULES = [
 RE_LOG_LEVEL = re.compile(r"^\[[^\]]*\] \[(?:(?P<module>[^:\]]+):)?(?P<level>[a-z0-9]+)\]")
 BAD_LEVELS = {"error", "crit", "alert", "emerg"}
 RE_LOG_FATAL = re.compile(r"exit signal|AH00052")
+# mpm_event's advice to raise MaxRequestWorkers (AH00484, AH10159) is logged
+# at error level when a concurrency test keeps the small test server busy
+# (more so under the slower ASan build): capacity, not a fault of the module.
+CAPACITY_ADVICE = [r"\[mpm_event:error\] .*(AH00484|AH10159): "]
 
 START_TIMEOUT = 120.0 if VALGRIND else 15.0
 STOP_TIMEOUT = 60.0 if VALGRIND else 15.0
@@ -229,7 +233,7 @@ class ErrorLog:
     def bad_lines(text, expected=()):
         """Lines at error level or worse (or a child crash) not matching expected."""
         bad = []
-        pats = [re.compile(p) for p in expected]
+        pats = [re.compile(p) for p in list(expected) + CAPACITY_ADVICE]
         for line in text.splitlines():
             m = RE_LOG_LEVEL.match(line)
             is_bad = (m is not None and m.group("level") in BAD_LEVELS) or \
@@ -371,11 +375,11 @@ class Httpd:
         lines += [
             "StartServers 2",
             "ServerLimit 2",
-            "ThreadLimit 10",
-            "ThreadsPerChild 10",
-            "MaxRequestWorkers 20",
-            "MinSpareThreads 10",
-            "MaxSpareThreads 30",
+            "ThreadLimit 16",
+            "ThreadsPerChild 16",
+            "MaxRequestWorkers 32",
+            "MinSpareThreads 8",
+            "MaxSpareThreads 32",
             "MaxConnectionsPerChild 0",
             "Timeout 30",
             "KeepAlive On",

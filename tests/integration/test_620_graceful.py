@@ -11,7 +11,7 @@ from test_200_revocation import SESSION_CONFIG
 
 HTTPD_CONFIG = pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT + SESSION_CONFIG
 
-# more clients than the test server's MaxRequestWorkers (20) minus
+# more clients than the test server's MaxRequestWorkers (32) minus
 # MinSpareThreads: httpd says so (its advice, not a failure)
 HTTPD_EXPECTED_LOG = [r"AH10159: server is within MinSpareThreads",
                       r"AH00484: server reached MaxRequestWorkers"]
