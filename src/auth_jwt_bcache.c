@@ -42,6 +42,7 @@ typedef struct {
     const char *mutex_file;
     unsigned char secret[AUTH_JWT_BCACHE_KEY_LEN];
     EVP_MAC *mac;                       /* HMAC, fetched once */
+    EVP_MAC_CTX *keyed;                 /* HMAC-SHA256 with secret, duplicated per use */
     server_rec *s;
 } auth_jwt_bcache_t;
 
@@ -63,11 +64,18 @@ static apr_status_t auth_jwt_bcache_destroy(void *data)
         bc->inst = NULL;
     }
     OPENSSL_cleanse(bc->secret, sizeof(bc->secret));
+    EVP_MAC_CTX_free(bc->keyed);
+    bc->keyed = NULL;
     EVP_MAC_free(bc->mac);
     bc->mac = NULL;
     auth_jwt_bc = NULL;
     return APR_SUCCESS;
 }
+
+static OSSL_PARAM auth_jwt_bcache_params[] = {
+    OSSL_PARAM_utf8_string("digest", (char *)"SHA256", sizeof("SHA256") - 1),
+    OSSL_PARAM_END
+};
 
 int auth_jwt_bcache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
@@ -106,7 +114,9 @@ int auth_jwt_bcache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     bc->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!bc->mac || RAND_bytes(bc->secret, sizeof(bc->secret)) != 1) {
+    if (!bc->mac || RAND_bytes(bc->secret, sizeof(bc->secret)) != 1
+        || !(bc->keyed = EVP_MAC_CTX_new(bc->mac))
+        || EVP_MAC_init(bc->keyed, bc->secret, sizeof(bc->secret), auth_jwt_bcache_params) != 1) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(133)
                      "no HMAC or no randomness for the Basic credential cache key");
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -131,18 +141,16 @@ void auth_jwt_bcache_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
-/* HMAC-SHA256(secret, user NUL password). */
+/* HMAC-SHA256(secret, user NUL password), from a context keyed once at
+ * startup: EVP_MAC_init() with a digest name would fetch SHA-256 under a
+ * lock on every request. */
 static int auth_jwt_bcache_id(unsigned char *id, const char *user, const char *password)
 {
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(auth_jwt_bc->mac);
-    OSSL_PARAM params[2];
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(auth_jwt_bc->keyed);
     size_t out = 0;
     int ok = 0;
 
-    params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (ctx && EVP_MAC_init(ctx, auth_jwt_bc->secret, sizeof(auth_jwt_bc->secret), params) == 1
-        && EVP_MAC_update(ctx, (const unsigned char *)user, strlen(user) + 1) == 1
+    if (ctx && EVP_MAC_update(ctx, (const unsigned char *)user, strlen(user) + 1) == 1
         && EVP_MAC_update(ctx, (const unsigned char *)password, strlen(password)) == 1
         && EVP_MAC_final(ctx, id, &out, AUTH_JWT_BCACHE_KEY_LEN) == 1
         && out == AUTH_JWT_BCACHE_KEY_LEN) {
