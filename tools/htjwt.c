@@ -680,6 +680,19 @@ static int htjwt_find_user(aj_user_t **user, apr_pool_t *p, htjwt_db_t *db, cons
     return HTJWT_OK;
 }
 
+/* The exit code of a store write on user `name`: not found (EUSER), a
+ * database failure (EFILE, saying what was being done), or OK. */
+static int htjwt_written(htjwt_db_t *db, apr_status_t rv, const char *name, const char *doing)
+{
+    if (rv == APR_NOTFOUND) {
+        return htjwt_err(HTJWT_EUSER, "user %s not found", name);
+    }
+    if (rv != APR_SUCCESS) {
+        return htjwt_err(HTJWT_EFILE, "%s failed: %s", doing, aj_store_error(db->st, (int)rv));
+    }
+    return HTJWT_OK;
+}
+
 /* The value of tokens_valid_after that revokes every token issued so far:
  * the server's rule (auth_jwt_revoke_all_value), now + 1. */
 static apr_int64_t htjwt_revoke_all_value(void)
@@ -802,14 +815,8 @@ static int htjwt_cmd_passwd(htjwt_ctx_t *cx)
         /* Like the server's password change: earlier tokens are revoked. */
         rv = aj_store_user_set_password(db.st, cx->pool, user->id, hash,
                                         htjwt_revoke_all_value());
-        if (rv == APR_NOTFOUND) {
-            rc = htjwt_err(HTJWT_EUSER, "user %s not found", name);
-        }
-        else if (rv != APR_SUCCESS) {
-            rc = htjwt_err(HTJWT_EFILE, "updating user %s failed: %s", name,
-                           aj_store_error(db.st, (int)rv));
-        }
-        else {
+        rc = htjwt_written(&db, rv, name, apr_psprintf(cx->pool, "updating user %s", name));
+        if (rc == HTJWT_OK) {
             fprintf(stderr, "Updating password for user %s; tokens issued before now are "
                     "revoked\n", name);
         }
@@ -832,14 +839,8 @@ static int htjwt_cmd_del(htjwt_ctx_t *cx)
     }
     if (rc == HTJWT_OK) {
         rv = aj_store_user_delete(db.st, cx->pool, user->id);
-        if (rv == APR_NOTFOUND) {
-            rc = htjwt_err(HTJWT_EUSER, "user %s not found", name);
-        }
-        else if (rv != APR_SUCCESS) {
-            rc = htjwt_err(HTJWT_EFILE, "deleting user %s failed: %s", name,
-                           aj_store_error(db.st, (int)rv));
-        }
-        else {
+        rc = htjwt_written(&db, rv, name, apr_psprintf(cx->pool, "deleting user %s", name));
+        if (rc == HTJWT_OK) {
             fprintf(stderr, "Deleting user %s (id %" APR_INT64_T_FMT "); tokens already "
                     "issued stay valid until they expire\n", name, user->id);
         }
@@ -907,14 +908,8 @@ static int htjwt_cmd_claims(htjwt_ctx_t *cx)
     }
     else if (rc == HTJWT_OK) {
         rv = aj_store_user_set_claims(db.st, cx->pool, user->id, compact);
-        if (rv == APR_NOTFOUND) {
-            rc = htjwt_err(HTJWT_EUSER, "user %s not found", name);
-        }
-        else if (rv != APR_SUCCESS) {
-            rc = htjwt_err(HTJWT_EFILE, "updating user %s failed: %s", name,
-                           aj_store_error(db.st, (int)rv));
-        }
-        else {
+        rc = htjwt_written(&db, rv, name, apr_psprintf(cx->pool, "updating user %s", name));
+        if (rc == HTJWT_OK) {
             fprintf(stderr, "Setting claims of user %s; tokens issued from now on carry "
                     "them\n", name);
         }
@@ -937,14 +932,9 @@ static int htjwt_cmd_revoke_all(htjwt_ctx_t *cx)
     }
     if (rc == HTJWT_OK) {
         rv = aj_store_user_set_valid_after(db.st, cx->pool, user->id, htjwt_revoke_all_value());
-        if (rv == APR_NOTFOUND) {
-            rc = htjwt_err(HTJWT_EUSER, "user %s not found", name);
-        }
-        else if (rv != APR_SUCCESS) {
-            rc = htjwt_err(HTJWT_EFILE, "revoking the tokens of user %s failed: %s", name,
-                           aj_store_error(db.st, (int)rv));
-        }
-        else {
+        rc = htjwt_written(&db, rv, name,
+                           apr_psprintf(cx->pool, "revoking the tokens of user %s", name));
+        if (rc == HTJWT_OK) {
             fprintf(stderr, "Revoking every token of user %s issued so far; running servers "
                     "refuse them within AuthJWTRevocationRefresh seconds\n", name);
         }
