@@ -46,6 +46,7 @@ static void auth_jwt_child_init(apr_pool_t *p, server_rec *s)
     auth_jwt_revoke_child_init(p, s);
     auth_jwt_vcache_child_init(p, s);
     auth_jwt_bcache_child_init(p, s);
+    auth_jwt_bcache_child_init_local(p, s);
 }
 
 static void auth_jwt_register_hooks(apr_pool_t *p)

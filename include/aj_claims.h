@@ -21,7 +21,29 @@ typedef struct {
 /* Wraps a parsed claims object (which must be a JSON object and stays owned
  * by the pool it was parsed into). */
 aj_claims_t *aj_claims_wrap(apr_pool_t *p, json_object *obj);
+/* The same, remembering the payload text obj was parsed from (text must
+ * live as long as p): such a claim set can be packed. */
+aj_claims_t *aj_claims_wrap_text(apr_pool_t *p, json_object *obj, const char *text,
+                                 apr_size_t len);
+/* The claims as a JSON object (a packed claim set parses its payload text
+ * into its pool on the first call). */
 json_object *aj_claims_object(const aj_claims_t *c);
+
+/* The packed image: a claim set digested once so it can be reused without
+ * json-c (the verified-token cache keeps it).  One flat, position-free
+ * block in host byte order that never leaves the process: the payload text,
+ * exp/nbf/iat, and every top-level claim's name and text forms.  A claim
+ * set restored from it answers the time rules, iss, a string aud, the
+ * string/scalar claims, Require jwt-claim/jwt-scope on string and scalar
+ * claims and aj_claims_visit without parsing; anything else (array claims,
+ * aj_claims_object, other numbers) parses the payload text once, on demand.
+ *
+ * aj_claims_pack: from a claim set made by aj_claims_wrap_text, into p.
+ * APR_EINVAL without payload text, AJ_E2BIG over 64 KiB.
+ * aj_claims_unpack: image (len bytes, 8-byte aligned, living as long as p)
+ * as a claim set; NULL when it is not a consistent image. */
+apr_status_t aj_claims_pack(void **image, apr_size_t *len, apr_pool_t *p, const aj_claims_t *c);
+aj_claims_t *aj_claims_unpack(apr_pool_t *p, const void *image, apr_size_t len);
 
 /* exp required; nbf/iat honoured with leeway; iss/aud when the policy names
  * them.  now is seconds since the epoch. */

@@ -27,6 +27,13 @@
 
 typedef struct aj_revtab_t aj_revtab_t;
 
+/* An entry's key (see above).  Computing it is the costly part of a look-up
+ * (a SHA-256), so a caller that checks the same token again and again can
+ * compute its keys once and keep them (the verified-token cache does). */
+typedef struct {
+    apr_uint64_t w[2];
+} aj_revtab_key_t;
+
 /* Bytes needed for a table of `capacity` slots (rounded up to a power of
  * two, at least 64).  Entries are refused beyond 3/4 of the slots. */
 apr_size_t aj_revtab_size(apr_uint32_t capacity);
@@ -56,6 +63,15 @@ int aj_revtab_jti_revoked(const aj_revtab_t *t, const char *jti, apr_int64_t now
 
 /* The user's recorded tokens_valid_after, 0 when none. */
 apr_int64_t aj_revtab_user_valid_after(const aj_revtab_t *t, const char *sub);
+
+/* The keys of a jti and of a user (sub); APR_EINVAL for NULL. */
+apr_status_t aj_revtab_jti_key(aj_revtab_key_t *key, const char *jti);
+apr_status_t aj_revtab_user_key(aj_revtab_key_t *key, const char *sub);
+
+/* aj_revtab_jti_revoked and aj_revtab_user_valid_after by key. */
+int aj_revtab_key_revoked(const aj_revtab_t *t, const aj_revtab_key_t *jti_key,
+                          apr_int64_t now);
+apr_int64_t aj_revtab_key_valid_after(const aj_revtab_t *t, const aj_revtab_key_t *user_key);
 
 /* Non-zero after a put failed for lack of room (until aj_revtab_clear). */
 int aj_revtab_overflowed(const aj_revtab_t *t);

@@ -15,6 +15,7 @@
 #include "aj_claims.h"
 #include "aj_key.h"
 #include "aj_password.h"
+#include "aj_revtab.h"
 #include "aj_store.h"
 
 /* Our own stable log tags, one per call site, never reused (STYLE.md). */
@@ -138,6 +139,11 @@ void auth_jwt_vcache_child_init(apr_pool_t *p, server_rec *s);
 int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, request_rec *r,
                           const auth_jwt_dir_conf *c, const char *token, apr_size_t len);
 
+/* The claims a password login stands for: sub, name and the user's stored
+ * claims (reserved names excluded).  Built with their JSON text, so they
+ * can be packed (aj_claims_pack). */
+const aj_claims_t *auth_jwt_user_claims(request_rec *r, const aj_user_t *user);
+
 /* Checks username/password against the store.  Returns OK (with *user),
  * HTTP_UNAUTHORIZED (unknown user or wrong password, same work either way)
  * or HTTP_SERVICE_UNAVAILABLE (store failure, logged). */
@@ -154,11 +160,25 @@ int auth_jwt_revoke_pre_config(apr_pool_t *pconf);
 int auth_jwt_revoke_post_config(apr_pool_t *pconf, server_rec *s, apr_uint32_t slots);
 void auth_jwt_revoke_child_init(apr_pool_t *p, server_rec *s);
 
+/* A token's keys in the revocation table (a SHA-256 each), computed once
+ * per verified token and kept with it in the verified-token cache. */
+typedef struct {
+    aj_revtab_key_t jti;        /* valid when has_jti */
+    aj_revtab_key_t user;       /* of sub; valid when has_user */
+    apr_uint32_t has_jti;
+    apr_uint32_t has_user;
+} auth_jwt_revkeys;
+
+/* The keys of the token's jti and sub claims; an error status when one
+ * could not be computed (nothing may then be trusted). */
+apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, const aj_claims_t *claims);
+
 /* The hot-path check of a verified token (no database unless the table
- * overflowed).  OK with *verdict AJ_OK or AJ_REVOKED, or
- * HTTP_SERVICE_UNAVAILABLE while revocations cannot be known. */
+ * overflowed).  keys: the token's revocation keys, or NULL to compute
+ * them.  OK with *verdict AJ_OK or AJ_REVOKED, or HTTP_SERVICE_UNAVAILABLE
+ * while revocations cannot be known. */
 int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_dir_conf *c,
-                          const aj_claims_t *claims);
+                          const aj_claims_t *claims, const auth_jwt_revkeys *keys);
 /* Records a logout: the store first (its failure is logged and returned),
  * then the shared table. */
 apr_status_t auth_jwt_revoke_token(request_rec *r, aj_store_t *st, const char *jti,
@@ -172,15 +192,23 @@ void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t v
  * APR_INT64_MAX when revocations are on but cannot be known). */
 apr_int64_t auth_jwt_revoke_user_valid_after(request_rec *r, const auth_jwt_dir_conf *c,
                                              apr_int64_t id);
+/* The same by the user's revocation key (aj_revtab_user_key of the id as
+ * text), computed once by a caller that asks often. */
+apr_int64_t auth_jwt_revoke_user_valid_after_key(request_rec *r, const auth_jwt_dir_conf *c,
+                                                 const aj_revtab_key_t *key);
 
 /* ---- the Basic credential cache (auth_jwt_bcache.c) --------------------- */
 
 int auth_jwt_bcache_pre_config(apr_pool_t *pconf);
 int auth_jwt_bcache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 void auth_jwt_bcache_child_init(apr_pool_t *p, server_rec *s);
-/* A cached successful check of username/password: 1 with *user. */
-int auth_jwt_bcache_get(const aj_user_t **user, request_rec *r, const auth_jwt_dir_conf *c,
-                        const char *username, const char *password);
+/* Creates this child's copy of recent verdicts (in front of shmcb). */
+void auth_jwt_bcache_child_init_local(apr_pool_t *p, server_rec *s);
+/* A cached successful check of username/password: 1 with *user, and with
+ * *claims when the claims were cached too (else NULL: build them). */
+int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, request_rec *r,
+                        const auth_jwt_dir_conf *c, const char *username,
+                        const char *password);
 /* Remembers a successful check for AuthJWTBasicCacheTTL seconds. */
 void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char *password,
                          const aj_user_t *user);

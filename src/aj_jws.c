@@ -67,7 +67,8 @@ static int aj_jws_split(aj_jws_parts_t *parts, const char *s, apr_size_t len)
 }
 
 /* Decodes and parses one segment as a JSON object. */
-static apr_status_t aj_jws_segment_json(json_object **out, apr_pool_t *p, const char *seg,
+static apr_status_t aj_jws_segment_text(json_object **out, const char **text,
+                                        apr_size_t *tlen, apr_pool_t *p, const char *seg,
                                         apr_size_t len)
 {
     unsigned char *raw = NULL;
@@ -78,7 +79,17 @@ static apr_status_t aj_jws_segment_json(json_object **out, apr_pool_t *p, const 
     if (rv == APR_SUCCESS) {
         rv = aj_json_parse(out, p, (const char *)raw, rawlen, &aj_json_token_limits);
     }
+    if (rv == APR_SUCCESS && text) {
+        *text = (const char *)raw;
+        *tlen = rawlen;
+    }
     return rv;
+}
+
+static apr_status_t aj_jws_segment_json(json_object **out, apr_pool_t *p, const char *seg,
+                                        apr_size_t len)
+{
+    return aj_jws_segment_text(out, NULL, NULL, p, seg, len);
 }
 
 /* The JOSE header rules of step 3.  AJ_OK with *alg and *kid set. */
@@ -141,9 +152,9 @@ apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool
     aj_claims_t *cl = NULL;
     aj_verdict_e v = AJ_MALFORMED;
     aj_alg_e alg = AJ_ALG_UNKNOWN;
-    const char *kid = NULL;
+    const char *kid = NULL, *text = NULL;
     unsigned char *sig = NULL;
-    apr_size_t siglen = 0, input_len;
+    apr_size_t siglen = 0, input_len, tlen = 0;
     int i, candidates = 0, match = 0;
     apr_status_t rv = APR_SUCCESS;
 
@@ -188,11 +199,11 @@ apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool
     }
     /* Step 6. */
     v = AJ_MALFORMED;
-    if (aj_jws_segment_json(&payload, p, parts.seg[AJ_JWS_PAYLOAD], parts.len[AJ_JWS_PAYLOAD])
-        != APR_SUCCESS) {
+    if (aj_jws_segment_text(&payload, &text, &tlen, p, parts.seg[AJ_JWS_PAYLOAD],
+                            parts.len[AJ_JWS_PAYLOAD]) != APR_SUCCESS) {
         goto cleanup;
     }
-    cl = aj_claims_wrap(p, payload);
+    cl = aj_claims_wrap_text(p, payload, text, tlen);
     v = aj_claims_check(cl, policy, now);
 
 cleanup:

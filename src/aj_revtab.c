@@ -105,9 +105,7 @@ typedef struct {
     apr_int64_t expires;
 } aj_revtab_slot_t;
 
-typedef struct {
-    apr_uint64_t w[AJ_REVTAB_KEY_WORDS];
-} aj_revtab_key_t;
+_Static_assert(sizeof(aj_revtab_key_t) == AJ_REVTAB_KEY_LEN, "a revtab key is 16 bytes");
 
 /* A constant, not state: what an empty slot holds. */
 static const aj_revtab_slot_t aj_revtab_empty_slot = { { 0, 0 }, 0, 0 };
@@ -540,10 +538,34 @@ static int revtab_lookup(apr_int64_t *value, const aj_revtab_t *t, const aj_revt
     return found;
 }
 
+apr_status_t aj_revtab_jti_key(aj_revtab_key_t *key, const char *jti)
+{
+    return jti ? revtab_key(key, AJ_REVTAB_KIND_JTI, jti) : APR_EINVAL;
+}
+
+apr_status_t aj_revtab_user_key(aj_revtab_key_t *key, const char *sub)
+{
+    return sub ? revtab_key(key, AJ_REVTAB_KIND_USER, sub) : APR_EINVAL;
+}
+
+int aj_revtab_key_revoked(const aj_revtab_t *t, const aj_revtab_key_t *jti_key,
+                          apr_int64_t now)
+{
+    apr_int64_t exp = 0;
+
+    return t && jti_key && revtab_lookup(&exp, t, jti_key) && exp > now;
+}
+
+apr_int64_t aj_revtab_key_valid_after(const aj_revtab_t *t, const aj_revtab_key_t *user_key)
+{
+    apr_int64_t valid_after = 0;
+
+    return (t && user_key && revtab_lookup(&valid_after, t, user_key)) ? valid_after : 0;
+}
+
 int aj_revtab_jti_revoked(const aj_revtab_t *t, const char *jti, apr_int64_t now)
 {
     aj_revtab_key_t key;
-    apr_int64_t exp = 0;
 
     if (!t || !jti) {
         return 0;
@@ -551,13 +573,12 @@ int aj_revtab_jti_revoked(const aj_revtab_t *t, const char *jti, apr_int64_t now
     if (revtab_key(&key, AJ_REVTAB_KIND_JTI, jti) != APR_SUCCESS) {
         return 1;       /* cannot look it up: fail closed */
     }
-    return revtab_lookup(&exp, t, &key) && exp > now;
+    return aj_revtab_key_revoked(t, &key, now);
 }
 
 apr_int64_t aj_revtab_user_valid_after(const aj_revtab_t *t, const char *sub)
 {
     aj_revtab_key_t key;
-    apr_int64_t valid_after = 0;
 
     if (!t || !sub) {
         return 0;
@@ -565,7 +586,7 @@ apr_int64_t aj_revtab_user_valid_after(const aj_revtab_t *t, const char *sub)
     if (revtab_key(&key, AJ_REVTAB_KIND_USER, sub) != APR_SUCCESS) {
         return AJ_REVTAB_NEVER;     /* cannot look it up: every token is older */
     }
-    return revtab_lookup(&valid_after, t, &key) ? valid_after : 0;
+    return aj_revtab_key_valid_after(t, &key);
 }
 
 int aj_revtab_overflowed(const aj_revtab_t *t)

@@ -22,9 +22,9 @@
 typedef struct {
     const void *scope;
     apr_int64_t exp;
-    char *token;                /* malloc'd: token NUL payload NUL; NULL when empty */
+    char *token;                /* malloc'd: token then data; NULL when empty */
     apr_size_t token_len;
-    const char *payload;        /* inside token's allocation */
+    const char *data;           /* inside token's allocation */
     apr_size_t len;
 } aj_vcache_slot;
 
@@ -111,19 +111,19 @@ static void aj_vcache_unlock(aj_vcache_t *c, apr_uint32_t i)
 #endif
 }
 
-int aj_vcache_get(const char **payload, apr_size_t *plen, aj_vcache_t *c, apr_pool_t *p,
+int aj_vcache_get(const void **data, apr_size_t *dlen, aj_vcache_t *c, apr_pool_t *p,
                   const void *scope, const char *token, apr_size_t len, apr_int64_t now)
 {
     apr_uint32_t i = aj_vcache_index(c, scope, token, len);
     aj_vcache_slot *s = &c->slots[i];
-    char *copy = NULL;
+    void *copy = NULL;
     apr_size_t n = 0;
 
     aj_vcache_lock(c, i);
     if (s->token && s->exp > now && s->scope == scope && s->token_len == len
         && CRYPTO_memcmp(s->token, token, len) == 0) {
         n = s->len;
-        copy = apr_pstrmemdup(p, s->payload, n);
+        copy = apr_pmemdup(p, s->data, n);      /* apr_palloc: 8-byte aligned */
     }
     aj_vcache_unlock(c, i);
     if (!copy) {
@@ -131,37 +131,35 @@ int aj_vcache_get(const char **payload, apr_size_t *plen, aj_vcache_t *c, apr_po
         return 0;
     }
     __atomic_add_fetch(&c->hits, 1, __ATOMIC_RELAXED);
-    *payload = copy;
-    *plen = n;
+    *data = copy;
+    *dlen = n;
     return 1;
 }
 
 void aj_vcache_put(aj_vcache_t *c, const void *scope, const char *token, apr_size_t len,
-                   const char *payload, apr_size_t plen, apr_int64_t exp, apr_int64_t now)
+                   const void *data, apr_size_t dlen, apr_int64_t exp, apr_int64_t now)
 {
     apr_uint32_t i = aj_vcache_index(c, scope, token, len);
     aj_vcache_slot *s = &c->slots[i];
     char *copy, *old;
 
-    if (len > AJ_VCACHE_MAX_TOKEN || plen > AJ_VCACHE_MAX_PAYLOAD || exp <= now) {
+    if (len > AJ_VCACHE_MAX_TOKEN || dlen > AJ_VCACHE_MAX_DATA || exp <= now) {
         return;
     }
-    copy = malloc(len + 1 + plen + 1);     /* outside the lock */
+    copy = malloc(len + dlen);      /* outside the lock */
     if (!copy) {
         return;
     }
     memcpy(copy, token, len);
-    copy[len] = '\0';
-    memcpy(copy + len + 1, payload, plen);
-    copy[len + 1 + plen] = '\0';
+    memcpy(copy + len, data, dlen);
     aj_vcache_lock(c, i);
     old = s->token;
     s->scope = scope;
     s->exp = exp;
     s->token = copy;
     s->token_len = len;
-    s->payload = copy + len + 1;
-    s->len = plen;
+    s->data = copy + len;
+    s->len = dlen;
     aj_vcache_unlock(c, i);
     free(old);
 }

@@ -42,8 +42,9 @@ const auth_jwt_req_t *auth_jwt_req_get(request_rec *r)
 /* The claims a password login stands for: sub, name and the user's stored
  * claims (reserved names excluded), so Require jwt-claim and JWT_CLAIM_*
  * work the same for both credential kinds. */
-static const aj_claims_t *auth_jwt_user_claims(request_rec *r, const aj_user_t *user)
+const aj_claims_t *auth_jwt_user_claims(request_rec *r, const aj_user_t *user)
 {
+    const char *text;
     json_object *obj = NULL, *stored = NULL;
 
     if (aj_json_parse(&stored, r->pool, user->claims_json, strlen(user->claims_json),
@@ -61,7 +62,9 @@ static const aj_claims_t *auth_jwt_user_claims(request_rec *r, const aj_user_t *
     json_object_object_add(obj, "sub", json_object_new_string(
                                apr_psprintf(r->pool, "%" APR_INT64_T_FMT, user->id)));
     json_object_object_add(obj, "name", json_object_new_string(user->username));
-    return aj_claims_wrap(r->pool, obj);
+    text = aj_json_dump(r->pool, obj);
+    return text ? aj_claims_wrap_text(r->pool, obj, text, strlen(text))
+                : aj_claims_wrap(r->pool, obj);
 }
 
 static auth_jwt_req_t *auth_jwt_req_set(request_rec *r, auth_jwt_via_e via,
@@ -149,55 +152,74 @@ void auth_jwt_vcache_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
-/* The payload segment of a token that verified, decoded into p. */
-static const char *auth_jwt_payload_text(apr_size_t *plen, apr_pool_t *p, const char *token,
-                                         apr_size_t len)
-{
-    const char *dot1 = memchr(token, '.', len), *dot2;
-    unsigned char *out = NULL;
+/* What the verified-token cache keeps for a token: a header with its
+ * revocation keys, then its packed claims (aj_claims_pack).  The header's
+ * size keeps the image 8-byte aligned. */
+typedef struct {
+    auth_jwt_revkeys keys;
+    apr_uint32_t has_keys;      /* keys computed (only where revocation is on) */
+    apr_uint32_t reserved;
+} auth_jwt_cached_t;
 
-    if (!dot1) {
-        return NULL;
+_Static_assert(sizeof(auth_jwt_cached_t) % 8 == 0, "the packed claims must stay aligned");
+
+/* Remembers a token that verified: its keys (when this location checks
+ * revocations) and its claims.  Anything that fails just skips caching;
+ * *keys is set when the keys were computed. */
+static void auth_jwt_vcache_store(const auth_jwt_revkeys **keys, request_rec *r,
+                                  const auth_jwt_dir_conf *c, const char *token, apr_size_t len,
+                                  const aj_claims_t *cl, apr_int64_t now)
+{
+    auth_jwt_cached_t *entry;
+    void *image = NULL;
+    apr_size_t ilen = 0;
+    apr_int64_t exp = 0;
+
+    if (!aj_claims_get_int(cl, "exp", &exp)
+        || aj_claims_pack(&image, &ilen, r->pool, cl) != APR_SUCCESS) {
+        return;
     }
-    dot2 = memchr(dot1 + 1, '.', len - (apr_size_t)(dot1 + 1 - token));
-    if (!dot2 || aj_b64url_decode(&out, plen, p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1))
-                     != APR_SUCCESS) {
-        return NULL;
+    entry = apr_pcalloc(r->pool, sizeof(*entry) + ilen);
+    if (auth_jwt_cfg_revocation(c) && auth_jwt_revkeys_make(&entry->keys, cl) == APR_SUCCESS) {
+        entry->has_keys = 1;
+        *keys = &entry->keys;
     }
-    return (const char *)out;
+    memcpy(entry + 1, image, ilen);
+    aj_vcache_put(auth_jwt_vcache, c->keys, token, len, entry, sizeof(*entry) + ilen, exp, now);
 }
 
-/* Signature, header and JSON checks, through the verified-token cache. */
-static apr_status_t auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl, request_rec *r,
+/* Signature, header and JSON checks, through the verified-token cache:
+ * a hit restores the claims (and the revocation keys) the token had when
+ * it verified, and only the claim rules run again. */
+static apr_status_t auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl,
+                                           const auth_jwt_revkeys **keys, request_rec *r,
                                            const auth_jwt_dir_conf *c, const char *token,
                                            apr_size_t len, const aj_policy_t *policy,
                                            apr_int64_t now)
 {
-    const char *payload = NULL;
-    apr_size_t plen = 0;
-    json_object *obj = NULL;
-    apr_int64_t exp = 0;
+    const void *data = NULL;
+    apr_size_t dlen = 0;
     int cache = auth_jwt_vcache && auth_jwt_cfg_verify_cache(c) > 0;
     apr_status_t rv;
 
-    if (cache && aj_vcache_get(&payload, &plen, auth_jwt_vcache, r->pool, c->keys, token, len,
+    *keys = NULL;
+    if (cache && aj_vcache_get(&data, &dlen, auth_jwt_vcache, r->pool, c->keys, token, len,
                                now)) {
-        /* verified before with these very keys: only the claims again */
-        if (aj_json_reparse(&obj, r->pool, payload, plen, &aj_json_token_limits)
-            != APR_SUCCESS) {
-            *v = AJ_MALFORMED;
+        const auth_jwt_cached_t *entry = data;
+        aj_claims_t *claims = dlen > sizeof(*entry)
+            ? aj_claims_unpack(r->pool, entry + 1, dlen - sizeof(*entry)) : NULL;
+        if (claims) {
+            /* verified before with these very keys: only the claim rules */
+            *keys = entry->has_keys ? &entry->keys : NULL;
+            *cl = claims;
+            *v = aj_claims_check(claims, policy, now);
             return APR_SUCCESS;
         }
-        *cl = aj_claims_wrap(r->pool, obj);
-        *v = aj_claims_check(*cl, policy, now);
-        return APR_SUCCESS;
+        /* cannot happen (the image is ours); verify as if it missed */
     }
     rv = aj_jws_verify(v, cl, r->pool, token, len, c->keys, policy, now);
-    if (rv == APR_SUCCESS && *v == AJ_OK && cache && aj_claims_get_int(*cl, "exp", &exp)) {
-        payload = auth_jwt_payload_text(&plen, r->pool, token, len);
-        if (payload) {
-            aj_vcache_put(auth_jwt_vcache, c->keys, token, len, payload, plen, exp, now);
-        }
+    if (rv == APR_SUCCESS && *v == AJ_OK && cache) {
+        auth_jwt_vcache_store(keys, r, c, token, len, *cl, now);
     }
     return rv;
 }
@@ -207,6 +229,7 @@ int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, req
 {
     aj_verdict_e v = AJ_MALFORMED;
     aj_claims_t *cl = NULL;
+    const auth_jwt_revkeys *keys = NULL;
     aj_policy_t policy;
     apr_int64_t now = apr_time_sec(r->request_time);
     apr_status_t rv;
@@ -220,7 +243,7 @@ int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, req
         return OK;
     }
     auth_jwt_cfg_policy(&policy, c);
-    rv = auth_jwt_verify_cached(&v, &cl, r, c, token, len, &policy, now);
+    rv = auth_jwt_verify_cached(&v, &cl, &keys, r, c, token, len, &policy, now);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(011)
                       "token verification could not run");
@@ -228,7 +251,7 @@ int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, req
         return OK;
     }
     if (v == AJ_OK) {
-        rc = auth_jwt_revoke_check(&v, r, c, cl);
+        rc = auth_jwt_revoke_check(&v, r, c, cl, keys);
         if (rc != OK) {
             return rc;
         }
@@ -291,10 +314,13 @@ static int auth_jwt_accept_token(aj_verdict_e *verdict, request_rec *r,
 
 /* ---- passwords ---------------------------------------------------------- */
 
+/* claims: from the credential cache, or NULL to build them. */
 static void auth_jwt_accept_password(request_rec *r, const auth_jwt_dir_conf *c,
-                                     const aj_user_t *user)
+                                     const aj_user_t *user, const aj_claims_t *claims)
 {
-    const aj_claims_t *claims = auth_jwt_user_claims(r, user);
+    if (!claims) {
+        claims = auth_jwt_user_claims(r, user);
+    }
 
     r->user = apr_pstrdup(r->pool, user->username);
     (void)auth_jwt_req_set(r, AUTH_JWT_VIA_PASSWORD, claims, user);
@@ -308,16 +334,18 @@ typedef enum {
     AUTH_JWT_PW_STORE_DOWN
 } auth_jwt_pw_e;
 
-static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, request_rec *r,
-                                       const auth_jwt_dir_conf *c, const char *username,
-                                       const char *password)
+/* *claims is set when the credential cache had them (else NULL). */
+static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t **claims,
+                                       request_rec *r, const auth_jwt_dir_conf *c,
+                                       const char *username, const char *password)
 {
     aj_store_t *st;
     aj_user_t *u = NULL;
     const char *ignored = NULL;
     apr_status_t rv;
 
-    if (auth_jwt_bcache_get(user, r, c, username, password)) {
+    *claims = NULL;
+    if (auth_jwt_bcache_get(user, claims, r, c, username, password)) {
         return AUTH_JWT_PW_OK;
     }
     st = auth_jwt_store(r);
@@ -352,7 +380,9 @@ int auth_jwt_check_password(const aj_user_t **user, request_rec *r,
                             const auth_jwt_dir_conf *c, const char *username,
                             const char *password)
 {
-    switch (auth_jwt_password(user, r, c, username, password)) {
+    const aj_claims_t *claims = NULL;
+
+    switch (auth_jwt_password(user, &claims, r, c, username, password)) {
     case AUTH_JWT_PW_OK:
         return OK;
     case AUTH_JWT_PW_STORE_DOWN:
@@ -612,6 +642,7 @@ static int auth_jwt_check_authn(request_rec *r)
     const char *type = ap_auth_type(r);
     const auth_jwt_dir_conf *c;
     const aj_user_t *user = NULL;
+    const aj_claims_t *claims = NULL;
     const auth_jwt_req_t *early;
     auth_jwt_cred_t cred;
     aj_verdict_e verdict = AJ_MALFORMED;
@@ -652,9 +683,9 @@ static int auth_jwt_check_authn(request_rec *r)
                               "password refused: AuthJWTPasswordLogin is Off");
                 return auth_jwt_unauthorized(r, AJ_OK);
             }
-            switch (auth_jwt_password(&user, r, c, cred.user, cred.password)) {
+            switch (auth_jwt_password(&user, &claims, r, c, cred.user, cred.password)) {
             case AUTH_JWT_PW_OK:
-                auth_jwt_accept_password(r, c, user);
+                auth_jwt_accept_password(r, c, user, claims);
                 return OK;
             case AUTH_JWT_PW_STORE_DOWN:
                 return HTTP_SERVICE_UNAVAILABLE;
@@ -757,6 +788,7 @@ static authn_status auth_jwt_provider_password(request_rec *r, const char *user,
 {
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
     const aj_user_t *u = NULL;
+    const aj_claims_t *claims = NULL;
 
     if (aj_jws_looks_like_jwt(user, strlen(user))) {
         aj_verdict_e verdict = AJ_MALFORMED;
@@ -776,9 +808,9 @@ static authn_status auth_jwt_provider_password(request_rec *r, const char *user,
     if (!auth_jwt_cfg_password_login(c)) {
         return AUTH_USER_NOT_FOUND;
     }
-    switch (auth_jwt_password(&u, r, c, user, password)) {
+    switch (auth_jwt_password(&u, &claims, r, c, user, password)) {
     case AUTH_JWT_PW_OK:
-        auth_jwt_accept_password(r, c, u);
+        auth_jwt_accept_password(r, c, u, claims);
         return AUTH_GRANTED;
     case AUTH_JWT_PW_UNKNOWN_USER:
         return AUTH_USER_NOT_FOUND;

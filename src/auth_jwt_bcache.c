@@ -13,6 +13,13 @@
  * the revocation table (which every child sees at once) is ignored.
  * Trade-off, documented: a user deleted directly in the database (htjwt
  * del) can still log in with a cached password until the TTL runs out.
+ *
+ * In front of shmcb, each child keeps its own copy of recent verdicts (an
+ * aj_vcache keyed by the same HMAC, exact compare): a hit there takes no
+ * cross-process lock and carries the user's claims already packed and the
+ * user's revocation key, so a repeated Basic login costs one HMAC and a
+ * few look-ups.  It obeys the same rules: never past created + TTL, void
+ * once the revocation table has a later tokens_valid_after for the user.
  */
 #include <string.h>
 
@@ -27,6 +34,7 @@
 #include <openssl/rand.h>
 
 #include "auth_jwt.h"
+#include "aj_vcache.h"
 
 #define AUTH_JWT_BCACHE_MUTEX     "auth-jwt-basic-cache"
 #define AUTH_JWT_BCACHE_PROVIDER  "shmcb"
@@ -48,6 +56,22 @@ typedef struct {
 
 /* Set in post_config (parent), read-only afterwards. */
 static auth_jwt_bcache_t *auth_jwt_bc;
+
+/* The per-child copy: slots of the local cache, and what each holds. */
+#define AUTH_JWT_BL1_SLOTS        1024
+static aj_vcache_t *auth_jwt_bl1;
+
+/* A local entry: this header, the user's packed claims (8-byte aligned),
+ * then the username and the stored claims JSON, each NUL-terminated. */
+typedef struct {
+    aj_revtab_key_t user_key;
+    apr_int64_t id;
+    apr_int64_t created;
+    apr_uint32_t image_len;
+    apr_uint32_t text_len;      /* username NUL claims NUL */
+} auth_jwt_bl1_t;
+
+_Static_assert(sizeof(auth_jwt_bl1_t) % 8 == 0, "the packed claims must stay aligned");
 
 int auth_jwt_bcache_pre_config(apr_pool_t *pconf)
 {
@@ -141,6 +165,14 @@ void auth_jwt_bcache_child_init(apr_pool_t *p, server_rec *s)
     }
 }
 
+void auth_jwt_bcache_child_init_local(apr_pool_t *p, server_rec *s)
+{
+    auth_jwt_bl1 = NULL;
+    if (auth_jwt_bc && aj_vcache_make(&auth_jwt_bl1, p, AUTH_JWT_BL1_SLOTS) != APR_SUCCESS) {
+        auth_jwt_bl1 = NULL;    /* shmcb alone then */
+    }
+}
+
 /* HMAC-SHA256(secret, user NUL password), from a context keyed once at
  * startup: EVP_MAC_init() with a digest name would fetch SHA-256 under a
  * lock on every request. */
@@ -179,8 +211,88 @@ static void auth_jwt_bcache_unlock(void)
     }
 }
 
-int auth_jwt_bcache_get(const aj_user_t **user, request_rec *r, const auth_jwt_dir_conf *c,
-                        const char *username, const char *password)
+/* Copies a verdict into this child's local cache until created + TTL. */
+static void auth_jwt_bl1_put(request_rec *r, const unsigned char *id, const aj_user_t *u,
+                             apr_int64_t created, apr_int64_t ttl)
+{
+    const aj_claims_t *claims = auth_jwt_user_claims(r, u);
+    const char *json = u->claims_json ? u->claims_json : "{}";
+    apr_size_t ulen = strlen(u->username), jlen = strlen(json), ilen = 0;
+    auth_jwt_bl1_t *e;
+    void *image = NULL;
+    char *at;
+
+    if (!auth_jwt_bl1 || !claims || aj_claims_pack(&image, &ilen, r->pool, claims) != APR_SUCCESS
+        || ilen + ulen + jlen + 2 + sizeof(*e) > AJ_VCACHE_MAX_DATA) {
+        return;
+    }
+    e = apr_palloc(r->pool, sizeof(*e) + ilen + ulen + jlen + 2);
+    if (aj_revtab_user_key(&e->user_key, apr_psprintf(r->pool, "%" APR_INT64_T_FMT, u->id))
+        != APR_SUCCESS) {
+        return;
+    }
+    e->id = u->id;
+    e->created = created;
+    e->image_len = (apr_uint32_t)ilen;
+    e->text_len = (apr_uint32_t)(ulen + jlen + 2);
+    at = (char *)(e + 1);
+    memcpy(at, image, ilen);
+    memcpy(at + ilen, u->username, ulen + 1);
+    memcpy(at + ilen + ulen + 1, json, jlen + 1);
+    aj_vcache_put(auth_jwt_bl1, &auth_jwt_bl1, (const char *)id, AUTH_JWT_BCACHE_KEY_LEN, e,
+                  sizeof(*e) + ilen + ulen + jlen + 2, created + ttl,
+                  apr_time_sec(r->request_time));
+}
+
+/* A verdict from this child's local cache: 1 with *user and *claims. */
+static int auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t **claims, request_rec *r,
+                            const auth_jwt_dir_conf *c, const unsigned char *id,
+                            const char *username)
+{
+    const auth_jwt_bl1_t *e;
+    const void *data = NULL;
+    apr_size_t len = 0;
+    const char *name, *json;
+    aj_claims_t *cl;
+    aj_user_t *u;
+    apr_int64_t valid_after, now = apr_time_sec(r->request_time);
+
+    if (!auth_jwt_bl1
+        || !aj_vcache_get(&data, &len, auth_jwt_bl1, r->pool, &auth_jwt_bl1, (const char *)id,
+                          AUTH_JWT_BCACHE_KEY_LEN, now)) {
+        return 0;
+    }
+    e = data;
+    if (len < sizeof(*e) || (apr_size_t)e->image_len + e->text_len != len - sizeof(*e)
+        || e->text_len < 2 || ((const char *)data)[len - 1] != '\0'
+        || e->created + auth_jwt_cfg_basic_cache_ttl(c) <= now) {
+        return 0;
+    }
+    cl = aj_claims_unpack(r->pool, e + 1, e->image_len);
+    name = (const char *)(e + 1) + e->image_len;
+    json = name + strlen(name) + 1;
+    if (!cl || json >= (const char *)data + len || strcmp(name, username)) {
+        return 0;
+    }
+    /* a password change or revoke-all since then voids the entry */
+    valid_after = auth_jwt_revoke_user_valid_after_key(r, c, &e->user_key);
+    if (valid_after > e->created) {
+        return 0;
+    }
+    u = apr_pcalloc(r->pool, sizeof(*u));
+    u->id = e->id;
+    u->username = name;
+    u->claims_json = json;
+    u->password_hash = "";
+    u->tokens_valid_after = valid_after;
+    *user = u;
+    *claims = cl;
+    return 1;
+}
+
+int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, request_rec *r,
+                        const auth_jwt_dir_conf *c, const char *username,
+                        const char *password)
 {
     unsigned char id[AUTH_JWT_BCACHE_KEY_LEN];
     unsigned char *buf;
@@ -188,11 +300,15 @@ int auth_jwt_bcache_get(const aj_user_t **user, request_rec *r, const auth_jwt_d
     char *value, *last = NULL, *f[4];
     aj_user_t *u;
     apr_status_t rv;
-    apr_int64_t created;
+    apr_int64_t created, ttl = auth_jwt_cfg_basic_cache_ttl(c);
     int i;
 
+    *claims = NULL;
     if (!auth_jwt_bcache_usable(r, c) || !auth_jwt_bcache_id(id, username, password)) {
         return 0;
+    }
+    if (auth_jwt_bl1_get(user, claims, r, c, id, username)) {
+        return 1;
     }
     buf = apr_palloc(r->pool, AUTH_JWT_BCACHE_MAX_VALUE + 1);
     auth_jwt_bcache_lock();
@@ -220,9 +336,11 @@ int auth_jwt_bcache_get(const aj_user_t **user, request_rec *r, const auth_jwt_d
     u->password_hash = "";
     /* a password change or revoke-all since then voids the entry */
     u->tokens_valid_after = auth_jwt_revoke_user_valid_after(r, c, u->id);
-    if (u->tokens_valid_after > created || strcmp(u->username, username)) {
+    if (u->tokens_valid_after > created || strcmp(u->username, username)
+        || created + ttl <= apr_time_sec(r->request_time)) {
         return 0;
     }
+    auth_jwt_bl1_put(r, id, u, created, ttl);
     *user = u;
     return 1;
 }
@@ -231,7 +349,7 @@ void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char 
                          const aj_user_t *user)
 {
     unsigned char id[AUTH_JWT_BCACHE_KEY_LEN];
-    apr_int64_t ttl = auth_jwt_cfg_basic_cache_ttl(c);
+    apr_int64_t ttl = auth_jwt_cfg_basic_cache_ttl(c), created;
     const char *value;
 
     if (!auth_jwt_bcache_usable(r, c) || !auth_jwt_bcache_id(id, user->username, password)) {
@@ -242,12 +360,14 @@ void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char 
     if (auth_jwt_revoke_user_valid_after(r, c, user->id) == APR_INT64_MAX) {
         return;
     }
+    created = apr_time_sec(apr_time_now());
     value = apr_psprintf(r->pool, "%" APR_INT64_T_FMT "\t%" APR_INT64_T_FMT "\t%s\t%s",
-                         apr_time_sec(apr_time_now()), user->id, user->username,
+                         created, user->id, user->username,
                          user->claims_json ? user->claims_json : "{}");
     if (strlen(value) > AUTH_JWT_BCACHE_MAX_VALUE) {
         return;
     }
+    auth_jwt_bl1_put(r, id, user, created, ttl);
     auth_jwt_bcache_lock();
     (void)auth_jwt_bc->provider->store(auth_jwt_bc->inst, r->server, id, sizeof(id),
                                        apr_time_now() + apr_time_from_sec(ttl),

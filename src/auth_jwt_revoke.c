@@ -18,6 +18,8 @@
  * table never drops a live entry; when it is full it says so, and misses
  * are then checked against the database (correct, slower, logged).
  */
+#include <string.h>
+
 #include <apr_global_mutex.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
@@ -324,12 +326,35 @@ static apr_status_t auth_jwt_check_store(aj_verdict_e *verdict, request_rec *r,
     return APR_SUCCESS;
 }
 
+apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, const aj_claims_t *claims)
+{
+    const char *jti = aj_claims_get_string(claims, "jti");
+    const char *sub = aj_claims_get_string(claims, "sub");
+    apr_status_t rv;
+
+    memset(keys, 0, sizeof(*keys));
+    if (jti) {
+        if ((rv = aj_revtab_jti_key(&keys->jti, jti)) != APR_SUCCESS) {
+            return rv;
+        }
+        keys->has_jti = 1;
+    }
+    if (sub) {
+        if ((rv = aj_revtab_user_key(&keys->user, sub)) != APR_SUCCESS) {
+            return rv;
+        }
+        keys->has_user = 1;
+    }
+    return APR_SUCCESS;
+}
+
 int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_dir_conf *c,
-                          const aj_claims_t *claims)
+                          const aj_claims_t *claims, const auth_jwt_revkeys *keys)
 {
     apr_int64_t now = apr_time_sec(r->request_time);
     const char *jti, *sub;
     apr_int64_t iat = 0, valid_after;
+    auth_jwt_revkeys own;
     int has_iat, rc;
 
     *verdict = AJ_OK;
@@ -354,11 +379,18 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
         return rc;
     }
 
-    if (jti && aj_revtab_jti_revoked(auth_jwt_rs->tab, jti, now)) {
+    if (!keys) {
+        if (auth_jwt_revkeys_make(&own, claims) != APR_SUCCESS) {
+            *verdict = AJ_REVOKED;      /* cannot look it up: fail closed */
+            return OK;
+        }
+        keys = &own;
+    }
+    if (keys->has_jti && aj_revtab_key_revoked(auth_jwt_rs->tab, &keys->jti, now)) {
         *verdict = AJ_REVOKED;
         return OK;
     }
-    valid_after = sub ? aj_revtab_user_valid_after(auth_jwt_rs->tab, sub) : 0;
+    valid_after = keys->has_user ? aj_revtab_key_valid_after(auth_jwt_rs->tab, &keys->user) : 0;
     if (valid_after && (!has_iat || iat < valid_after)) {
         *verdict = AJ_REVOKED;
         return OK;
@@ -422,8 +454,8 @@ void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t v
                   "revoked every token of user id %" APR_INT64_T_FMT " issued so far", id);
 }
 
-apr_int64_t auth_jwt_revoke_user_valid_after(request_rec *r, const auth_jwt_dir_conf *c,
-                                             apr_int64_t id)
+apr_int64_t auth_jwt_revoke_user_valid_after_key(request_rec *r, const auth_jwt_dir_conf *c,
+                                                 const aj_revtab_key_t *key)
 {
     if (!auth_jwt_rs) {
         return 0;
@@ -433,6 +465,17 @@ apr_int64_t auth_jwt_revoke_user_valid_after(request_rec *r, const auth_jwt_dir_
             || !aj_revtab_loaded(auth_jwt_rs->tab))) {
         return APR_INT64_MAX;      /* unknown: nothing cached may be trusted */
     }
-    return aj_revtab_user_valid_after(auth_jwt_rs->tab,
-                                      apr_psprintf(r->pool, "%" APR_INT64_T_FMT, id));
+    return aj_revtab_key_valid_after(auth_jwt_rs->tab, key);
+}
+
+apr_int64_t auth_jwt_revoke_user_valid_after(request_rec *r, const auth_jwt_dir_conf *c,
+                                             apr_int64_t id)
+{
+    aj_revtab_key_t key;
+
+    if (aj_revtab_user_key(&key, apr_psprintf(r->pool, "%" APR_INT64_T_FMT, id))
+        != APR_SUCCESS) {
+        return APR_INT64_MAX;
+    }
+    return auth_jwt_revoke_user_valid_after_key(r, c, &key);
 }

@@ -9,13 +9,34 @@
 
 #define T_NOW 1700000000
 
+/* The second run of every test reads each claim set through its packed
+ * image (aj_claims_pack/unpack, as the verified-token cache does): both
+ * forms must give the same answers. */
+static int packed_run;
+
+/* A packed image copied into fresh (8-byte aligned) pool memory. */
+static aj_claims_t *repack(apr_pool_t *p, const aj_claims_t *c)
+{
+    void *image = NULL, *copy;
+    apr_size_t len = 0;
+    aj_claims_t *out;
+
+    assert_int_equal(aj_claims_pack(&image, &len, p, c), APR_SUCCESS);
+    copy = apr_pmemdup(p, image, len);
+    out = aj_claims_unpack(p, copy, len);
+    assert_non_null(out);
+    return out;
+}
+
 static aj_claims_t *claims_of(apr_pool_t *p, const char *json)
 {
     json_object *o = NULL;
+    aj_claims_t *c;
 
     assert_int_equal(aj_json_parse(&o, p, json, strlen(json), &aj_json_token_limits),
                      APR_SUCCESS);
-    return aj_claims_wrap(p, o);
+    c = aj_claims_wrap_text(p, o, json, strlen(json));
+    return packed_run ? repack(p, c) : c;
 }
 
 static aj_verdict_e check(apr_pool_t *p, const char *json, const aj_policy_t *pol,
@@ -397,6 +418,59 @@ static void test_random_id(void **state)
     assert_null(a);
 }
 
+static void test_pack_image(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const char json[] = "{\"s\":\"a\\\"\\u00e9\",\"u\":18446744073709551615,"
+                               "\"o\":{\"k\":[1,2]},\"n\":null,\"exp\":1800000000}";
+    json_object *o = NULL;
+    aj_claims_t *plain, *packed;
+    void *image = NULL;
+    char *copy;
+    apr_size_t len = 0;
+    apr_int64_t v = 0;
+
+    assert_int_equal(aj_json_parse(&o, p, json, strlen(json), &aj_json_token_limits),
+                     APR_SUCCESS);
+    /* No text to keep, or already packed: nothing to pack. */
+    assert_int_equal(aj_claims_pack(&image, &len, p, aj_claims_wrap(p, o)), APR_EINVAL);
+    plain = aj_claims_wrap_text(p, o, json, strlen(json));
+    packed = repack(p, plain);
+    assert_int_equal(aj_claims_pack(&image, &len, p, packed), APR_EINVAL);
+
+    /* Strings are kept unescaped (aj_json_parse refuses \u0000). */
+    assert_string_equal(aj_claims_get_string(packed, "s"), "a\"\xc3\xa9");
+    assert_true(aj_claims_match(packed, "s", "a\"\xc3\xa9"));
+    assert_false(aj_claims_match(packed, "s", "a\""));
+    /* Beyond int64: the same answers as the parsed form. */
+    assert_int_equal(aj_claims_match(packed, "u", "18446744073709551615"),
+                     aj_claims_match(plain, "u", "18446744073709551615"));
+    assert_int_equal(aj_claims_get_int(packed, "u", &v), aj_claims_get_int(plain, "u", &v));
+    /* Objects and null are parsed on demand; the object is the whole set. */
+    assert_false(aj_claims_match(packed, "o", "1"));
+    assert_true(json_object_is_type(aj_claims_object(packed), json_type_object));
+    assert_int_equal(json_object_object_length(aj_claims_object(packed)), 5);
+    assert_true(aj_claims_get_int(packed, "exp", &v));
+    assert_int_equal(v, 1800000000);
+
+    /* A damaged or misplaced image is refused, never read past its end. */
+    assert_int_equal(aj_claims_pack(&image, &len, p, plain), APR_SUCCESS);
+    copy = apr_palloc(p, len + 8);
+    memcpy(copy, image, len);
+    assert_non_null(aj_claims_unpack(p, copy, len));
+    assert_null(aj_claims_unpack(p, copy, len - 1));
+    assert_null(aj_claims_unpack(p, copy, len + 1));
+    assert_null(aj_claims_unpack(p, NULL, len));
+    memmove(copy + 4, copy, len);
+    assert_null(aj_claims_unpack(p, copy + 4, len));       /* misaligned */
+    memmove(copy, copy + 4, len);
+    copy[len - 1] = 'x';
+    assert_null(aj_claims_unpack(p, copy, len));           /* unterminated */
+    copy[len - 1] = '\0';
+    copy[0] ^= 1;
+    assert_null(aj_claims_unpack(p, copy, len));           /* not an image */
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_wrap),
     AJ_TEST(test_exp),
@@ -411,6 +485,20 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_build_extra),
     AJ_TEST(test_build_refusals),
     AJ_TEST(test_random_id),
+    AJ_TEST(test_pack_image),
 };
 
-AJ_TEST_MAIN("aj_claims", tests)
+/* Every test twice: claim sets as parsed, then through packed images. */
+int main(void)
+{
+    int rc;
+
+    if (apr_initialize() != APR_SUCCESS) {
+        return 1;
+    }
+    rc = cmocka_run_group_tests_name("aj_claims", tests, NULL, NULL);
+    packed_run = 1;
+    rc |= cmocka_run_group_tests_name("aj_claims (packed)", tests, NULL, NULL);
+    apr_terminate();
+    return rc;
+}

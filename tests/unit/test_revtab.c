@@ -161,6 +161,35 @@ static void test_user_valid_after(void **state)
 
 /* ---- capacity ----------------------------------------------------------------- */
 
+/* Keys computed once answer exactly as the names do; a jti and a user of
+ * the same text have different keys. */
+static void test_precomputed_keys(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+    aj_revtab_key_t jk, uk, same_text, other;
+
+    assert_int_equal(aj_revtab_jti_key(&jk, "tok-1"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_key(&uk, "42"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_key(&same_text, "tok-1"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_jti_key(&other, "tok-2"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_jti_key(&other, NULL), APR_EINVAL);
+    assert_int_equal(aj_revtab_jti_key(&other, "tok-2"), APR_SUCCESS);
+    assert_memory_not_equal(&jk, &same_text, sizeof(jk));
+
+    assert_false(aj_revtab_key_revoked(t, &jk, T_NOW));
+    assert_int_equal(aj_revtab_key_valid_after(t, &uk), 0);
+    assert_int_equal(aj_revtab_put_jti(t, "tok-1", T_LATER, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_user(t, "42", T_NOW + 5, T_NOW), APR_SUCCESS);
+    assert_true(aj_revtab_key_revoked(t, &jk, T_NOW));
+    assert_false(aj_revtab_key_revoked(t, &jk, T_LATER));      /* expired */
+    assert_false(aj_revtab_key_revoked(t, &other, T_NOW));
+    assert_false(aj_revtab_key_revoked(t, &same_text, T_NOW));
+    assert_int_equal(aj_revtab_key_valid_after(t, &uk), T_NOW + 5);
+    assert_int_equal(aj_revtab_key_valid_after(t, &same_text), 0);
+    assert_false(aj_revtab_key_revoked(NULL, &jk, T_NOW));
+    assert_false(aj_revtab_key_revoked(t, NULL, T_NOW));
+}
+
 static void test_full_then_enospc(void **state)
 {
     aj_revtab_t *t = small_table(state);
@@ -605,6 +634,7 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_put_jti),
     AJ_TEST(test_expired_jti),
     AJ_TEST(test_user_valid_after),
+    AJ_TEST(test_precomputed_keys),
     AJ_TEST(test_full_then_enospc),
     AJ_TEST(test_expired_reused),
     AJ_TEST(test_compaction_keeps_live),

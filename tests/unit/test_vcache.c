@@ -23,11 +23,13 @@ static int get(aj_vcache_t *c, apr_pool_t *p, const void *scope, const char *tok
                apr_int64_t now, const char **out)
 {
     apr_size_t n = 0;
-    const char *o = NULL;
+    const void *o = NULL;
     int hit = aj_vcache_get(&o, &n, c, p, scope, tok, strlen(tok), now);
 
     if (hit) {
-        assert_int_equal(n, strlen(o));
+        /* the test data carries its NUL; the copy is 8-byte aligned */
+        assert_int_equal(n, strlen(o) + 1);
+        assert_int_equal((apr_uintptr_t)o % 8, 0);
     }
     if (out) {
         *out = o;
@@ -58,7 +60,7 @@ static void test_hit_and_miss(void **state)
     int scope;
 
     assert_false(get(c, p, &scope, TOKEN, NOW, NULL));
-    put(c, &scope, TOKEN, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
+    put(c, &scope, TOKEN, PAYLOAD, strlen(PAYLOAD) + 1, NOW + 600, NOW);
     assert_true(get(c, p, &scope, TOKEN, NOW, &out));
     assert_string_equal(out, PAYLOAD);
     aj_vcache_stats(c, &hits, &misses);
@@ -75,7 +77,7 @@ static void test_only_the_exact_token_and_scope_hit(void **state)
     int scope, other_scope;
     apr_size_t i;
 
-    put(c, &scope, TOKEN, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
+    put(c, &scope, TOKEN, PAYLOAD, strlen(PAYLOAD) + 1, NOW + 600, NOW);
     /* one flipped bit anywhere: a miss (the tail decides the slot, the
      * whole token decides the hit) */
     for (i = 0; i < strlen(TOKEN); ++i) {
@@ -96,36 +98,38 @@ static void test_never_past_exp(void **state)
     aj_vcache_t *c = make(p, 64);
     int scope;
 
-    put(c, &scope, TOKEN, PAYLOAD, strlen(PAYLOAD), NOW + 10, NOW);
+    put(c, &scope, TOKEN, PAYLOAD, strlen(PAYLOAD) + 1, NOW + 10, NOW);
     assert_true(get(c, p, &scope, TOKEN, NOW + 9, NULL));
     assert_false(get(c, p, &scope, TOKEN, NOW + 10, NULL));
     /* an already expired token is not stored */
-    put(c, &scope, "eyJhbGciOiJIUzI1NiJ9.e30.b3RoZXI", PAYLOAD, strlen(PAYLOAD), NOW, NOW);
+    put(c, &scope, "eyJhbGciOiJIUzI1NiJ9.e30.b3RoZXI", PAYLOAD, strlen(PAYLOAD) + 1, NOW, NOW);
     assert_false(get(c, p, &scope, "eyJhbGciOiJIUzI1NiJ9.e30.b3RoZXI", NOW - 5, NULL));
 }
+
+_Static_assert(AJ_VCACHE_MAX_DATA >= AJ_VCACHE_MAX_TOKEN, "big holds both");
 
 static void test_size_limits(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     aj_vcache_t *c = make(p, 64);
-    char *big = apr_palloc(p, AJ_VCACHE_MAX_TOKEN + 2);
+    char *big = apr_palloc(p, AJ_VCACHE_MAX_DATA + 2);
     int scope;
 
-    memset(big, 'x', AJ_VCACHE_MAX_PAYLOAD + 1);
-    put(c, &scope, TOKEN, big, AJ_VCACHE_MAX_PAYLOAD + 1, NOW + 600, NOW);
+    memset(big, 'x', AJ_VCACHE_MAX_DATA + 1);
+    put(c, &scope, TOKEN, big, AJ_VCACHE_MAX_DATA + 1, NOW + 600, NOW);
     assert_false(get(c, p, &scope, TOKEN, NOW, NULL));
-    put(c, &scope, TOKEN, big, AJ_VCACHE_MAX_PAYLOAD, NOW + 600, NOW);
+    put(c, &scope, TOKEN, big, AJ_VCACHE_MAX_DATA, NOW + 600, NOW);
     apr_size_t n = 0;
-    const char *out = NULL;
+    const void *out = NULL;
     assert_true(aj_vcache_get(&out, &n, c, p, &scope, TOKEN, strlen(TOKEN), NOW));
-    assert_int_equal(n, AJ_VCACHE_MAX_PAYLOAD);
+    assert_int_equal(n, AJ_VCACHE_MAX_DATA);
     /* a token longer than AJ_VCACHE_MAX_TOKEN is not stored */
     memset(big, 'y', AJ_VCACHE_MAX_TOKEN + 1);
     big[AJ_VCACHE_MAX_TOKEN + 1] = '\0';
-    put(c, &scope, big, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
+    put(c, &scope, big, PAYLOAD, strlen(PAYLOAD) + 1, NOW + 600, NOW);
     assert_false(get(c, p, &scope, big, NOW, NULL));
     big[AJ_VCACHE_MAX_TOKEN] = '\0';
-    put(c, &scope, big, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
+    put(c, &scope, big, PAYLOAD, strlen(PAYLOAD) + 1, NOW + 600, NOW);
     assert_true(get(c, p, &scope, big, NOW, NULL));
 }
 
@@ -139,7 +143,7 @@ static void test_bounded_by_replacement(void **state)
     /* 1000 tokens through 16 slots: at most 16 remain, the last one does */
     for (i = 0; i < 1000; ++i) {
         last = apr_psprintf(p, "%s%d", TOKEN, i);
-        put(c, &scope, last, PAYLOAD, strlen(PAYLOAD), NOW + 600, NOW);
+        put(c, &scope, last, PAYLOAD, strlen(PAYLOAD) + 1, NOW + 600, NOW);
     }
     assert_true(get(c, p, &scope, last, NOW, NULL));
     for (i = 0; i < 1000; ++i) {
