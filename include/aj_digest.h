@@ -4,7 +4,8 @@
  * EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) looks the algorithm up by name
  * under a lock on every call; on the request path that lookup cost more
  * than the hashing.  The algorithm is fetched once per process (the one
- * process-wide value of the core: set once, then only read).
+ * process-wide value of the core: set once, then only read), and each
+ * thread reuses one digest context.
  */
 #ifndef AJ_DIGEST_H
 #define AJ_DIGEST_H

@@ -101,4 +101,11 @@ const aj_key_t *aj_keyset_signing_key(const aj_keyset_t *ks);   /* NULL when non
  * when building it ran out of memory. */
 const char *aj_keyset_jwks(const aj_keyset_t *ks);
 
+/* Room for what verification learns about a set at run time (aj_jws keeps
+ * the JOSE headers of tokens that verified there): AJ_KEYSET_MEMO_SLOTS
+ * pointers, each NULL until published once with an atomic compare-and-swap
+ * of a malloc'd block, which is freed with the set's pool.  Per process. */
+#define AJ_KEYSET_MEMO_SLOTS 8
+void **aj_keyset_memo(const aj_keyset_t *ks);
+
 #endif /* AJ_KEY_H */

@@ -636,6 +636,14 @@ apr_status_t aj_claims_pack(void **image, apr_size_t *image_len, apr_pool_t *p,
             e->kind = type == json_type_int ? AJ_CLAIM_INT : AJ_CLAIM_SCALAR;
             e->text = aj_json_visit_text(p, val);
             e->text_len = e->text ? strlen(e->text) : 0;
+            if (type == json_type_int && json_object_get_int64(val) != APR_INT64_MAX
+                && json_object_get_int64(val) != APR_INT64_MIN) {
+                /* json-c prints an int64 as "%lld" too: no printbuf needed
+                 * (only a saturated value may stand for other text) */
+                e->match = e->text;
+                e->match_len = e->text_len;
+                break;
+            }
             e->match = aj_json_scalar_text(val, &len);
             e->match_len = len;
             if (e->match && e->text && e->match_len == e->text_len

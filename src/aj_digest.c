@@ -9,10 +9,37 @@
 
 static pthread_once_t aj_sha256_once = PTHREAD_ONCE_INIT;
 static EVP_MD *aj_sha256_md;    /* fetched once, never freed, then read-only */
+/* Each thread's digest context, reused (EVP_DigestInit_ex2 resets it) and
+ * freed when the thread exits. */
+static pthread_key_t aj_sha256_ctx_key;
+static int aj_sha256_have_key;
+
+static void aj_sha256_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
 
 static void aj_sha256_fetch(void)
 {
     aj_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    aj_sha256_have_key = pthread_key_create(&aj_sha256_ctx_key, aj_sha256_ctx_free) == 0;
+}
+
+/* This thread's context, NULL when none can be had. */
+static EVP_MD_CTX *aj_sha256_ctx(void)
+{
+    EVP_MD_CTX *ctx;
+
+    if (!aj_sha256_have_key) {
+        return NULL;
+    }
+    ctx = pthread_getspecific(aj_sha256_ctx_key);
+    if (!ctx && (ctx = EVP_MD_CTX_new()) != NULL
+        && pthread_setspecific(aj_sha256_ctx_key, ctx) != 0) {
+        EVP_MD_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
 }
 
 apr_status_t aj_sha256(unsigned char out[AJ_SHA256_LEN], const void *a, apr_size_t alen,
@@ -20,12 +47,11 @@ apr_status_t aj_sha256(unsigned char out[AJ_SHA256_LEN], const void *a, apr_size
 {
     EVP_MD_CTX *ctx;
     unsigned int n = 0;
-    apr_status_t rv = APR_EGENERAL;
 
     if (pthread_once(&aj_sha256_once, aj_sha256_fetch) != 0 || !aj_sha256_md) {
         return APR_EGENERAL;
     }
-    ctx = EVP_MD_CTX_new();
+    ctx = aj_sha256_ctx();
     if (!ctx) {
         return APR_ENOMEM;
     }
@@ -33,8 +59,7 @@ apr_status_t aj_sha256(unsigned char out[AJ_SHA256_LEN], const void *a, apr_size
         && EVP_DigestUpdate(ctx, a, alen) == 1
         && (!b || EVP_DigestUpdate(ctx, b, blen) == 1)
         && EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == AJ_SHA256_LEN) {
-        rv = APR_SUCCESS;
+        return APR_SUCCESS;
     }
-    EVP_MD_CTX_free(ctx);
-    return rv;
+    return APR_EGENERAL;
 }

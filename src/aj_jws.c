@@ -14,6 +14,7 @@
  *  5. the signature against each candidate;
  *  6. only then the payload (a JSON object) and its registered claims.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -132,6 +133,81 @@ static aj_verdict_e aj_jws_check_header(aj_alg_e *alg, const char **kid, json_ob
     return AJ_OK;
 }
 
+/* ---- verified headers -------------------------------------------------- */
+
+/* The JOSE header segments of tokens that verified with a key set, as sent
+ * (base64url), with what step 3 made of them.  Step 3 is a pure function of
+ * those bytes, so a token whose header segment is byte-for-byte one of
+ * these skips decoding and parsing it.  Only headers of tokens whose
+ * signature verified are kept (nobody without a key can fill the slots),
+ * at most AJ_KEYSET_MEMO_SLOTS per set, never replaced. */
+#define AJ_JWS_MEMO_MAX_SEG  256
+
+typedef struct {
+    aj_alg_e alg;
+    const char *kid;            /* NULL, or inside this block */
+    apr_size_t len;
+    char seg[];                 /* len bytes, then NUL, then the kid */
+} aj_jws_memo_t;
+
+static const aj_jws_memo_t *aj_jws_memo_find(const aj_keyset_t *keys, const char *seg,
+                                             apr_size_t len)
+{
+    void **slots = aj_keyset_memo(keys);
+    const aj_jws_memo_t *m;
+    int i;
+
+    for (i = 0; slots && i < AJ_KEYSET_MEMO_SLOTS; ++i) {
+        m = __atomic_load_n(&slots[i], __ATOMIC_ACQUIRE);
+        if (!m) {
+            return NULL;        /* slots fill in order */
+        }
+        if (m->len == len && !memcmp(m->seg, seg, len)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+static void aj_jws_memo_add(const aj_keyset_t *keys, const char *seg, apr_size_t len,
+                            aj_alg_e alg, const char *kid)
+{
+    void **slots = aj_keyset_memo(keys);
+    apr_size_t klen = kid ? strlen(kid) : 0;
+    aj_jws_memo_t *m;
+    void *expected;
+    int i;
+
+    if (!slots || len > AJ_JWS_MEMO_MAX_SEG || klen > AJ_JWS_MEMO_MAX_SEG) {
+        return;
+    }
+    m = malloc(sizeof(*m) + len + 1 + klen + 1);
+    if (!m) {
+        return;
+    }
+    m->alg = alg;
+    m->len = len;
+    memcpy(m->seg, seg, len);
+    m->seg[len] = '\0';
+    m->kid = NULL;
+    if (kid) {
+        memcpy(m->seg + len + 1, kid, klen + 1);
+        m->kid = m->seg + len + 1;
+    }
+    for (i = 0; i < AJ_KEYSET_MEMO_SLOTS; ++i) {
+        expected = NULL;
+        if (__atomic_compare_exchange_n(&slots[i], &expected, m, 0, __ATOMIC_RELEASE,
+                                        __ATOMIC_ACQUIRE)) {
+            return;
+        }
+        if (((const aj_jws_memo_t *)expected)->len == len
+            && !memcmp(((const aj_jws_memo_t *)expected)->seg, seg, len)) {
+            break;              /* another thread was first */
+        }
+    }
+    free(m);
+}
+
 /* Step 4: may this configured key verify a token with alg and kid? */
 static int aj_jws_key_applies(const aj_key_t *key, aj_alg_e alg, const char *kid)
 {
@@ -153,6 +229,7 @@ apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool
     aj_verdict_e v = AJ_MALFORMED;
     aj_alg_e alg = AJ_ALG_UNKNOWN;
     const char *kid = NULL, *text = NULL;
+    const aj_jws_memo_t *memo = NULL;
     unsigned char *sig = NULL;
     apr_size_t siglen = 0, input_len, tlen = 0;
     int i, candidates = 0, match = 0;
@@ -162,14 +239,21 @@ apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool
     if (!aj_jws_split(&parts, token, len)) {
         goto cleanup;
     }
-    /* Step 3. */
-    if (aj_jws_segment_json(&hdr, p, parts.seg[AJ_JWS_HEADER], parts.len[AJ_JWS_HEADER])
-        != APR_SUCCESS) {
-        goto cleanup;
+    /* Step 3 (or what it said of these very bytes before). */
+    memo = aj_jws_memo_find(keys, parts.seg[AJ_JWS_HEADER], parts.len[AJ_JWS_HEADER]);
+    if (memo) {
+        alg = memo->alg;
+        kid = memo->kid;
     }
-    v = aj_jws_check_header(&alg, &kid, hdr);
-    if (v != AJ_OK) {
-        goto cleanup;
+    else {
+        if (aj_jws_segment_json(&hdr, p, parts.seg[AJ_JWS_HEADER], parts.len[AJ_JWS_HEADER])
+            != APR_SUCCESS) {
+            goto cleanup;
+        }
+        v = aj_jws_check_header(&alg, &kid, hdr);
+        if (v != AJ_OK) {
+            goto cleanup;
+        }
     }
     /* Steps 4 and 5: the signing input is "header.payload" as sent. */
     v = AJ_BAD_ALG;
@@ -205,6 +289,10 @@ apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool
     }
     cl = aj_claims_wrap_text(p, payload, text, tlen);
     v = aj_claims_check(cl, policy, now);
+    if (!memo) {
+        /* the signature verified: this header may skip step 3 from now on */
+        aj_jws_memo_add(keys, parts.seg[AJ_JWS_HEADER], parts.len[AJ_JWS_HEADER], alg, kid);
+    }
 
 cleanup:
     if (rv == APR_SUCCESS) {

@@ -9,6 +9,7 @@
  * through EVP_DigestSign/EVP_DigestVerify; ECDSA signatures are converted
  * between JOSE's raw R||S and OpenSSL's DER here, with range checks.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_env.h>
@@ -22,7 +23,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -99,6 +100,8 @@ struct aj_key_t {
     int can_sign;
     unsigned char *secret;          /* HMAC: pool memory, cleansed on cleanup */
     apr_size_t secret_len;
+    EVP_MAC_CTX *hmac;              /* HMAC keyed with secret, duplicated per use:
+                                     * HMAC() would fetch the digest per call */
     EVP_PKEY *pkey;                 /* asymmetric algorithms; freed on cleanup */
     unsigned char ec_order[AJ_EC_MAX_COORD];   /* ES: the group order, big-endian,
                                                 * info->ec_coord bytes */
@@ -108,6 +111,7 @@ struct aj_keyset_t {
     apr_array_header_t *keys;       /* const aj_key_t *, in configuration order */
     apr_pool_t *pool;
     const char *jwks;               /* aj_jwk_set_json() of keys */
+    void *memo[AJ_KEYSET_MEMO_SLOTS];   /* see aj_keyset_memo() */
 };
 
 static const aj_alg_info_t *aj_alg_info(aj_alg_e alg)
@@ -308,6 +312,8 @@ static apr_status_t aj_key_cleanup(void *data)
     if (key->secret) {
         OPENSSL_cleanse(key->secret, key->secret_len);
     }
+    EVP_MAC_CTX_free(key->hmac);        /* cleanses its copy of the key */
+    key->hmac = NULL;
     if (key->pkey) {
         EVP_PKEY_free(key->pkey);
         key->pkey = NULL;
@@ -365,6 +371,31 @@ cleanup:
 
 /* ---- keys --------------------------------------------------------------- */
 
+/* key->hmac: an HMAC context keyed once with the secret and the digest. */
+static apr_status_t aj_key_hmac_keyed(aj_key_t *key)
+{
+    const aj_alg_info_t *info = aj_alg_info(key->alg);
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    OSSL_PARAM params[2];
+    apr_status_t rv = APR_EGENERAL;
+
+    if (!info || !mac) {
+        goto cleanup;
+    }
+    params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)EVP_MD_get0_name(info->md()),
+                                                 0);
+    params[1] = OSSL_PARAM_construct_end();
+    key->hmac = EVP_MAC_CTX_new(mac);
+    if (key->hmac && EVP_MAC_init(key->hmac, key->secret, key->secret_len, params) == 1) {
+        rv = APR_SUCCESS;
+    }
+
+cleanup:
+    EVP_MAC_free(mac);          /* the context keeps its own reference */
+    ERR_clear_error();
+    return rv;
+}
+
 apr_status_t aj_key_hmac_make(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
                               const unsigned char *secret, apr_size_t len, const char *kid)
 {
@@ -392,6 +423,11 @@ apr_status_t aj_key_hmac_make(aj_key_t **key, const char **err, apr_pool_t *p, a
     k->secret = apr_pmemdup(p, secret, len);
     k->secret_len = len;
     apr_pool_cleanup_register(p, k, aj_key_cleanup, apr_pool_cleanup_null);
+    if (aj_key_hmac_keyed(k) != APR_SUCCESS) {
+        *err = apr_psprintf(p, "OpenSSL cannot set up %s", aj_alg_name(alg));
+        rv = APR_EGENERAL;
+        goto cleanup;
+    }
     *key = k;
     rv = APR_SUCCESS;
 
@@ -688,13 +724,21 @@ static apr_status_t aj_key_hmac(unsigned char *mac, unsigned int *maclen, const 
 {
     const aj_alg_info_t *info = aj_alg_info(key->alg);
 
-    if (!info || info->kty != AJ_KTY_HMAC || !key->secret) {
+    EVP_MAC_CTX *ctx;
+    size_t n = 0;
+    apr_status_t rv = APR_EGENERAL;
+
+    if (!info || info->kty != AJ_KTY_HMAC || !key->hmac) {
         return APR_EINVAL;
     }
-    if (!HMAC(info->md(), key->secret, (int)key->secret_len, data, len, mac, maclen)) {
-        return APR_EGENERAL;
+    ctx = EVP_MAC_CTX_dup(key->hmac);   /* the shared context is only read */
+    if (ctx && EVP_MAC_update(ctx, data, len) == 1
+        && EVP_MAC_final(ctx, mac, &n, EVP_MAX_MD_SIZE) == 1 && n == info->hmac_len) {
+        *maclen = (unsigned int)n;
+        rv = APR_SUCCESS;
     }
-    return APR_SUCCESS;
+    EVP_MAC_CTX_free(ctx);
+    return rv;
 }
 
 /* A digest-sign or digest-verify context for key, with RSA padding set:
@@ -881,6 +925,17 @@ cleanup:
 
 /* ---- key sets ----------------------------------------------------------- */
 
+static apr_status_t aj_keyset_cleanup(void *data)
+{
+    aj_keyset_t *ks = data;
+    int i;
+
+    for (i = 0; i < AJ_KEYSET_MEMO_SLOTS; ++i) {
+        free(__atomic_exchange_n(&ks->memo[i], NULL, __ATOMIC_ACQ_REL));
+    }
+    return APR_SUCCESS;
+}
+
 aj_keyset_t *aj_keyset_make(apr_pool_t *p)
 {
     aj_keyset_t *ks = apr_pcalloc(p, sizeof(*ks));
@@ -888,7 +943,13 @@ aj_keyset_t *aj_keyset_make(apr_pool_t *p)
     ks->keys = apr_array_make(p, AJ_KEYSET_INITIAL, sizeof(const aj_key_t *));
     ks->pool = p;
     ks->jwks = AJ_JWK_SET_EMPTY;
+    apr_pool_cleanup_register(p, ks, aj_keyset_cleanup, apr_pool_cleanup_null);
     return ks;
+}
+
+void **aj_keyset_memo(const aj_keyset_t *ks)
+{
+    return ks ? ((aj_keyset_t *)ks)->memo : NULL;     /* run-time state of a const set */
 }
 
 void aj_keyset_add(aj_keyset_t *ks, const aj_key_t *key)

@@ -164,11 +164,13 @@ typedef struct {
 _Static_assert(sizeof(auth_jwt_cached_t) % 8 == 0, "the packed claims must stay aligned");
 
 /* Remembers a token that verified: its keys (when this location checks
- * revocations) and its claims.  Anything that fails just skips caching;
- * *keys is set when the keys were computed. */
-static void auth_jwt_vcache_store(const auth_jwt_revkeys **keys, request_rec *r,
-                                  const auth_jwt_dir_conf *c, const char *token, apr_size_t len,
-                                  const aj_claims_t *cl, apr_int64_t now)
+ * revocations) and its claims.  Anything that fails just skips caching.
+ * *keys is set when the keys were computed; returns the packed claims (the
+ * cheaper form for the rest of the request), NULL when nothing was cached. */
+static aj_claims_t *auth_jwt_vcache_store(const auth_jwt_revkeys **keys, request_rec *r,
+                                          const auth_jwt_dir_conf *c, const char *token,
+                                          apr_size_t len, const aj_claims_t *cl,
+                                          apr_int64_t now)
 {
     auth_jwt_cached_t *entry;
     void *image = NULL;
@@ -177,7 +179,7 @@ static void auth_jwt_vcache_store(const auth_jwt_revkeys **keys, request_rec *r,
 
     if (!aj_claims_get_int(cl, "exp", &exp)
         || aj_claims_pack(&image, &ilen, r->pool, cl) != APR_SUCCESS) {
-        return;
+        return NULL;
     }
     entry = apr_pcalloc(r->pool, sizeof(*entry) + ilen);
     if (auth_jwt_cfg_revocation(c) && auth_jwt_revkeys_make(&entry->keys, cl) == APR_SUCCESS) {
@@ -186,6 +188,7 @@ static void auth_jwt_vcache_store(const auth_jwt_revkeys **keys, request_rec *r,
     }
     memcpy(entry + 1, image, ilen);
     aj_vcache_put(auth_jwt_vcache, c->keys, token, len, entry, sizeof(*entry) + ilen, exp, now);
+    return aj_claims_unpack(r->pool, image, ilen);
 }
 
 /* Signature, header and JSON checks, through the verified-token cache:
@@ -219,7 +222,8 @@ static apr_status_t auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl,
     }
     rv = aj_jws_verify(v, cl, r->pool, token, len, c->keys, policy, now);
     if (rv == APR_SUCCESS && *v == AJ_OK && cache) {
-        auth_jwt_vcache_store(keys, r, c, token, len, *cl, now);
+        aj_claims_t *packed = auth_jwt_vcache_store(keys, r, c, token, len, *cl, now);
+        *cl = packed ? packed : *cl;
     }
     return rv;
 }

@@ -177,6 +177,37 @@ static void test_decode_buf_capacity(void **state)
     assert_int_equal(n, 0);
 }
 
+/* Every byte value: in the alphabet it decodes to its index there (so the
+ * decoding table is the exact inverse of the encoder), outside it the
+ * input is refused by both aj_b64url_valid and the decoder. */
+static void test_every_byte(void **state)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    apr_pool_t *p = AJ_POOL(state);
+    unsigned char out[3], *dec = NULL;
+    apr_size_t n = 0;
+    char in[5] = { 'A', 'A', 'A', 0, 0 };
+    int c;
+
+    for (c = 0; c < 256; ++c) {
+        const char *at = c ? memchr(alphabet, c, 64) : NULL;
+        in[3] = (char)c;
+        if (at) {
+            assert_true(aj_b64url_valid(in, 4));
+            assert_int_equal(aj_b64url_decode_buf(out, sizeof(out), &n, in, 4), APR_SUCCESS);
+            assert_int_equal(n, 3);
+            assert_int_equal(out[2], (unsigned char)(at - alphabet));
+            assert_string_equal(aj_b64url_encode(p, out, 3), in);
+        }
+        else {
+            assert_false(aj_b64url_valid(in, 4));
+            assert_int_equal(aj_b64url_decode_buf(out, sizeof(out), &n, in, 4), APR_EINVAL);
+            assert_int_equal(aj_b64url_decode(&dec, &n, p, in, 4), APR_EINVAL);
+        }
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_vectors),
     AJ_TEST(test_decoded_len),
@@ -185,6 +216,7 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_bytes_outside_alphabet),
     AJ_TEST(test_canonical_tails),
     AJ_TEST(test_decode_buf_capacity),
+    AJ_TEST(test_every_byte),
 };
 
 AJ_TEST_MAIN("aj_b64", tests)

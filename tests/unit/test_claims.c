@@ -422,6 +422,7 @@ static void test_pack_image(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     static const char json[] = "{\"s\":\"a\\\"\\u00e9\",\"u\":18446744073709551615,"
+                               "\"m\":-99999999999999999999,\"i\":-42,"
                                "\"o\":{\"k\":[1,2]},\"n\":null,\"exp\":1800000000}";
     json_object *o = NULL;
     aj_claims_t *plain, *packed;
@@ -446,10 +447,15 @@ static void test_pack_image(void **state)
     assert_int_equal(aj_claims_match(packed, "u", "18446744073709551615"),
                      aj_claims_match(plain, "u", "18446744073709551615"));
     assert_int_equal(aj_claims_get_int(packed, "u", &v), aj_claims_get_int(plain, "u", &v));
+    assert_int_equal(aj_claims_match(packed, "m", "-99999999999999999999"),
+                     aj_claims_match(plain, "m", "-99999999999999999999"));
+    assert_int_equal(aj_claims_match(packed, "m", "-9223372036854775808"),
+                     aj_claims_match(plain, "m", "-9223372036854775808"));
+    assert_true(aj_claims_match(packed, "i", "-42"));
     /* Objects and null are parsed on demand; the object is the whole set. */
     assert_false(aj_claims_match(packed, "o", "1"));
     assert_true(json_object_is_type(aj_claims_object(packed), json_type_object));
-    assert_int_equal(json_object_object_length(aj_claims_object(packed)), 5);
+    assert_int_equal(json_object_object_length(aj_claims_object(packed)), 7);
     assert_true(aj_claims_get_int(packed, "exp", &v));
     assert_int_equal(v, 1800000000);
 

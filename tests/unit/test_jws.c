@@ -555,6 +555,50 @@ static void test_header_keys_ignored(void **state)
     assert_int_equal(verify(p, forge(p, attacker, hdr, T_CLAIMS), ks), AJ_BAD_SIG);
 }
 
+/* Verified headers are remembered per key set, and only those: a header
+ * seen with a bad signature or a refused header never fills a slot, a
+ * remembered one still needs its own signature and claims, and the slots
+ * are bounded. */
+static void test_header_memo(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *ka = hmac_key(p, AJ_ALG_HS256, T_SECRET, "a");
+    aj_key_t *kb = hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, "b");
+    aj_keyset_t *ks = keyset_of(p, ka, kb), *other = keyset_of(p, ka, NULL);
+    void **slots = aj_keyset_memo(ks);
+    const char *hdr_a = "{\"alg\":\"HS256\",\"kid\":\"a\"}";
+    int i;
+
+    assert_non_null(slots);
+    assert_null(aj_keyset_memo(NULL));
+    /* Refused before or at the signature: nothing remembered. */
+    assert_int_equal(verify(p, forge(p, kb, hdr_a, T_CLAIMS), ks), AJ_BAD_SIG);
+    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"crit\":[\"x\"]}",
+                                     T_CLAIMS), ks), AJ_BAD_CRIT);
+    assert_null(slots[0]);
+    /* Verified: remembered, once. */
+    assert_int_equal(verify(p, forge(p, ka, hdr_a, T_CLAIMS), ks), AJ_OK);
+    assert_non_null(slots[0]);
+    assert_int_equal(verify(p, forge(p, ka, hdr_a, T_CLAIMS), ks), AJ_OK);
+    assert_null(slots[1]);
+    /* Remembered header, wrong key or bad claims: still refused. */
+    assert_int_equal(verify(p, forge(p, kb, hdr_a, T_CLAIMS), ks), AJ_BAD_SIG);
+    assert_int_equal(verify(p, forge(p, ka, hdr_a, "{\"sub\":\"1\"}"), ks), AJ_MISSING_EXP);
+    assert_int_equal(verify(p, forge(p, ka, hdr_a, "{\"exp\":1}"), ks), AJ_EXPIRED);
+    /* Per set: the other set learnt nothing. */
+    assert_null(aj_keyset_memo(other)[0]);
+    /* Bounded: more distinct verified headers than slots still verify. */
+    for (i = 0; i < AJ_KEYSET_MEMO_SLOTS + 4; ++i) {
+        const char *h = apr_psprintf(p, "{\"alg\":\"HS256\",\"kid\":\"b\",\"n\":%d}", i);
+        assert_int_equal(verify(p, forge(p, kb, h, T_CLAIMS), ks), AJ_OK);
+        assert_int_equal(verify(p, forge(p, kb, h, T_CLAIMS), ks), AJ_OK);
+        assert_int_equal(verify(p, forge(p, ka, h, T_CLAIMS), ks), AJ_BAD_SIG);
+    }
+    for (i = 0; i < AJ_KEYSET_MEMO_SLOTS; ++i) {
+        assert_non_null(slots[i]);
+    }
+}
+
 static void test_round_trips(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
@@ -676,6 +720,7 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_kid),
     AJ_TEST(test_crit),
     AJ_TEST(test_header_keys_ignored),
+    AJ_TEST(test_header_memo),
     AJ_TEST(test_round_trips),
     AJ_TEST(test_looks_like_jwt),
     AJ_TEST(test_decode),
