@@ -9,6 +9,7 @@
  * through EVP_DigestSign/EVP_DigestVerify; ECDSA signatures are converted
  * between JOSE's raw R||S and OpenSSL's DER here, with range checks.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,8 @@ struct aj_key_t {
     apr_size_t secret_len;
     EVP_MAC_CTX *hmac;              /* HMAC keyed with secret, duplicated per use:
                                      * HMAC() would fetch the digest per call */
+    apr_uint64_t serial;            /* HMAC: unique in this process (per-thread
+                                     * contexts are matched by it, not by address) */
     EVP_PKEY *pkey;                 /* asymmetric algorithms; freed on cleanup */
     unsigned char ec_order[AJ_EC_MAX_COORD];   /* ES: the group order, big-endian,
                                                 * info->ec_coord bytes */
@@ -371,6 +374,9 @@ cleanup:
 
 /* ---- keys --------------------------------------------------------------- */
 
+/* Serial numbers of HMAC keys (0 is never one). */
+static apr_uint64_t aj_key_serials;
+
 /* key->hmac: an HMAC context keyed once with the secret and the digest. */
 static apr_status_t aj_key_hmac_keyed(aj_key_t *key)
 {
@@ -423,6 +429,7 @@ apr_status_t aj_key_hmac_make(aj_key_t **key, const char **err, apr_pool_t *p, a
     k->secret = apr_pmemdup(p, secret, len);
     k->secret_len = len;
     apr_pool_cleanup_register(p, k, aj_key_cleanup, apr_pool_cleanup_null);
+    k->serial = __atomic_add_fetch(&aj_key_serials, 1, __ATOMIC_RELAXED);
     if (aj_key_hmac_keyed(k) != APR_SUCCESS) {
         *err = apr_psprintf(p, "OpenSSL cannot set up %s", aj_alg_name(alg));
         rv = APR_EGENERAL;
@@ -718,26 +725,97 @@ apr_status_t aj_ecdsa_der_to_raw(unsigned char **raw, apr_size_t *rawlen, apr_po
 
 /* ---- signing and verifying ---------------------------------------------- */
 
+/* Each thread keeps a context for the last few HMAC keys it used, and
+ * starts it over with EVP_MAC_init(ctx, NULL, 0, NULL): the same key, no
+ * allocation and no copy of the key's pre-hashed pads beyond one digest
+ * state.  Slots are matched by the key's serial, so a key freed and another
+ * made at the same address (a configuration reload) never meet. */
+#define AJ_HMAC_THREAD_SLOTS 4
+
+typedef struct {
+    apr_uint64_t serial;        /* of the key ctx holds; 0: empty */
+    EVP_MAC_CTX *ctx;
+} aj_hmac_slot_t;
+
+typedef struct {
+    aj_hmac_slot_t slot[AJ_HMAC_THREAD_SLOTS];
+    unsigned int next;          /* the slot replaced next */
+} aj_hmac_thread_t;
+
+static pthread_once_t aj_hmac_once = PTHREAD_ONCE_INIT;
+static pthread_key_t aj_hmac_tls;
+static int aj_hmac_have_tls;
+
+static void aj_hmac_thread_free(void *data)
+{
+    aj_hmac_thread_t *t = data;
+    int i;
+
+    for (i = 0; i < AJ_HMAC_THREAD_SLOTS; ++i) {
+        EVP_MAC_CTX_free(t->slot[i].ctx);
+    }
+    free(t);
+}
+
+static void aj_hmac_tls_make(void)
+{
+    aj_hmac_have_tls = pthread_key_create(&aj_hmac_tls, aj_hmac_thread_free) == 0;
+}
+
+/* This thread's context for key, ready for EVP_MAC_update; NULL when there
+ * is none (the caller duplicates key->hmac for this one call). */
+static EVP_MAC_CTX *aj_hmac_thread_ctx(const aj_key_t *key)
+{
+    aj_hmac_thread_t *t;
+    aj_hmac_slot_t *s;
+    int i;
+
+    if (pthread_once(&aj_hmac_once, aj_hmac_tls_make) != 0 || !aj_hmac_have_tls) {
+        return NULL;
+    }
+    t = pthread_getspecific(aj_hmac_tls);
+    if (!t) {
+        t = calloc(1, sizeof(*t));
+        if (!t || pthread_setspecific(aj_hmac_tls, t) != 0) {
+            free(t);
+            return NULL;
+        }
+    }
+    for (i = 0; i < AJ_HMAC_THREAD_SLOTS; ++i) {
+        s = &t->slot[i];
+        if (s->serial == key->serial && s->ctx) {
+            return EVP_MAC_init(s->ctx, NULL, 0, NULL) == 1 ? s->ctx : NULL;
+        }
+    }
+    s = &t->slot[t->next++ % AJ_HMAC_THREAD_SLOTS];
+    EVP_MAC_CTX_free(s->ctx);
+    s->ctx = EVP_MAC_CTX_dup(key->hmac);        /* keyed, not yet updated */
+    s->serial = s->ctx ? key->serial : 0;
+    return s->ctx;
+}
+
 /* HMAC of data into mac[EVP_MAX_MD_SIZE]. */
 static apr_status_t aj_key_hmac(unsigned char *mac, unsigned int *maclen, const aj_key_t *key,
                                 const unsigned char *data, apr_size_t len)
 {
     const aj_alg_info_t *info = aj_alg_info(key->alg);
-
-    EVP_MAC_CTX *ctx;
+    EVP_MAC_CTX *ctx, *own = NULL;
     size_t n = 0;
     apr_status_t rv = APR_EGENERAL;
 
     if (!info || info->kty != AJ_KTY_HMAC || !key->hmac) {
         return APR_EINVAL;
     }
-    ctx = EVP_MAC_CTX_dup(key->hmac);   /* the shared context is only read */
+    ctx = aj_hmac_thread_ctx(key);
+    if (!ctx) {
+        ctx = own = EVP_MAC_CTX_dup(key->hmac);     /* the shared context is only read */
+    }
     if (ctx && EVP_MAC_update(ctx, data, len) == 1
         && EVP_MAC_final(ctx, mac, &n, EVP_MAX_MD_SIZE) == 1 && n == info->hmac_len) {
         *maclen = (unsigned int)n;
         rv = APR_SUCCESS;
     }
-    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_CTX_free(own);
     return rv;
 }
 

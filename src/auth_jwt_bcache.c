@@ -28,8 +28,6 @@
 #include <ap_socache.h>
 #include <http_core.h>
 #include <util_mutex.h>
-#include <openssl/evp.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -48,9 +46,7 @@ typedef struct {
     ap_socache_instance_t *inst;
     apr_global_mutex_t *mutex;          /* NULL when the provider is MP-safe */
     const char *mutex_file;
-    unsigned char secret[AUTH_JWT_BCACHE_KEY_LEN];
-    EVP_MAC *mac;                       /* HMAC, fetched once */
-    EVP_MAC_CTX *keyed;                 /* HMAC-SHA256 with secret, duplicated per use */
+    aj_key_t *key;                      /* HMAC-SHA256 with a random secret */
     server_rec *s;
 } auth_jwt_bcache_t;
 
@@ -87,25 +83,16 @@ static apr_status_t auth_jwt_bcache_destroy(void *data)
         bc->provider->destroy(bc->inst, bc->s);
         bc->inst = NULL;
     }
-    OPENSSL_cleanse(bc->secret, sizeof(bc->secret));
-    EVP_MAC_CTX_free(bc->keyed);
-    bc->keyed = NULL;
-    EVP_MAC_free(bc->mac);
-    bc->mac = NULL;
-    auth_jwt_bc = NULL;
+    auth_jwt_bc = NULL;         /* the key is cleansed by its pool's cleanup */
     return APR_SUCCESS;
 }
-
-static OSSL_PARAM auth_jwt_bcache_params[] = {
-    OSSL_PARAM_utf8_string("digest", (char *)"SHA256", sizeof("SHA256") - 1),
-    OSSL_PARAM_END
-};
 
 int auth_jwt_bcache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     static struct ap_socache_hints hints = { AUTH_JWT_BCACHE_KEY_LEN, 256,
                                              AUTH_JWT_DEFAULT_BASIC_CACHE_TTL };
     auth_jwt_bcache_t *bc = apr_pcalloc(pconf, sizeof(*bc));
+    unsigned char secret[AUTH_JWT_BCACHE_KEY_LEN];
     const char *err;
     apr_status_t rv;
 
@@ -137,14 +124,15 @@ int auth_jwt_bcache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec
                      "cannot initialise the Basic credential cache");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    bc->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!bc->mac || RAND_bytes(bc->secret, sizeof(bc->secret)) != 1
-        || !(bc->keyed = EVP_MAC_CTX_new(bc->mac))
-        || EVP_MAC_init(bc->keyed, bc->secret, sizeof(bc->secret), auth_jwt_bcache_params) != 1) {
+    if (RAND_bytes(secret, sizeof(secret)) != 1
+        || aj_key_hmac_make(&bc->key, &err, pconf, AJ_ALG_HS256, secret, sizeof(secret), NULL)
+               != APR_SUCCESS) {
+        OPENSSL_cleanse(secret, sizeof(secret));
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(133)
                      "no HMAC or no randomness for the Basic credential cache key");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    OPENSSL_cleanse(secret, sizeof(secret));
     apr_pool_cleanup_register(pconf, bc, auth_jwt_bcache_destroy, apr_pool_cleanup_null);
     auth_jwt_bc = bc;
     return OK;
@@ -173,22 +161,26 @@ void auth_jwt_bcache_child_init_local(apr_pool_t *p, server_rec *s)
     }
 }
 
-/* HMAC-SHA256(secret, user NUL password), from a context keyed once at
- * startup: EVP_MAC_init() with a digest name would fetch SHA-256 under a
- * lock on every request. */
-static int auth_jwt_bcache_id(unsigned char *id, const char *user, const char *password)
+/* HMAC-SHA256(secret, user NUL password), through aj_key (a context keyed
+ * once, reused by each thread: no digest fetch, no allocation). */
+static int auth_jwt_bcache_id(unsigned char *id, apr_pool_t *p, const char *user,
+                              const char *password)
 {
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(auth_jwt_bc->keyed);
-    size_t out = 0;
-    int ok = 0;
+    apr_size_t ulen = strlen(user), plen = strlen(password), n = 0;
+    unsigned char *msg = apr_palloc(p, ulen + 1 + plen), *mac = NULL;
+    int ok;
 
-    if (ctx && EVP_MAC_update(ctx, (const unsigned char *)user, strlen(user) + 1) == 1
-        && EVP_MAC_update(ctx, (const unsigned char *)password, strlen(password)) == 1
-        && EVP_MAC_final(ctx, id, &out, AUTH_JWT_BCACHE_KEY_LEN) == 1
-        && out == AUTH_JWT_BCACHE_KEY_LEN) {
-        ok = 1;
+    memcpy(msg, user, ulen + 1);
+    memcpy(msg + ulen + 1, password, plen);
+    ok = aj_key_sign(&mac, &n, p, auth_jwt_bc->key, msg, ulen + 1 + plen) == APR_SUCCESS
+         && n == AUTH_JWT_BCACHE_KEY_LEN;
+    if (ok) {
+        memcpy(id, mac, AUTH_JWT_BCACHE_KEY_LEN);
     }
-    EVP_MAC_CTX_free(ctx);
+    OPENSSL_cleanse(msg, ulen + 1 + plen);
+    if (mac) {
+        OPENSSL_cleanse(mac, n);
+    }
     return ok;
 }
 
@@ -304,7 +296,7 @@ int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, requ
     int i;
 
     *claims = NULL;
-    if (!auth_jwt_bcache_usable(r, c) || !auth_jwt_bcache_id(id, username, password)) {
+    if (!auth_jwt_bcache_usable(r, c) || !auth_jwt_bcache_id(id, r->pool, username, password)) {
         return 0;
     }
     if (auth_jwt_bl1_get(user, claims, r, c, id, username)) {
@@ -352,7 +344,8 @@ void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char 
     apr_int64_t ttl = auth_jwt_cfg_basic_cache_ttl(c), created;
     const char *value;
 
-    if (!auth_jwt_bcache_usable(r, c) || !auth_jwt_bcache_id(id, user->username, password)) {
+    if (!auth_jwt_bcache_usable(r, c)
+        || !auth_jwt_bcache_id(id, r->pool, user->username, password)) {
         return;
     }
     /* Entries are trusted only against a loaded revocation table: load it
