@@ -347,14 +347,18 @@ static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t
     aj_user_t *u = NULL;
     const char *ignored = NULL;
     apr_status_t rv;
+    int cached;
 
     *claims = NULL;
-    if (auth_jwt_bcache_get(user, claims, r, c, username, password)) {
+    cached = auth_jwt_bcache_get(user, claims, r, c, username, password);
+    if (cached == 1) {
         return AUTH_JWT_PW_OK;
     }
+    /* cached == 2: a refresh ahead of expiry; the entry stands if the store
+     * cannot answer, a wrong password or a vanished user does not */
     st = auth_jwt_store(r);
     if (!st) {
-        return AUTH_JWT_PW_STORE_DOWN;
+        return cached ? AUTH_JWT_PW_OK : AUTH_JWT_PW_STORE_DOWN;
     }
     if (strlen(username) > AJ_USERNAME_MAX_LEN || strlen(password) > AJ_PASSWORD_MAX_LEN) {
         rv = APR_NOTFOUND;
@@ -370,10 +374,16 @@ static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t
     }
     if (rv != APR_SUCCESS) {
         auth_jwt_store_failed(r, st, "looking up a user", rv);
-        return AUTH_JWT_PW_STORE_DOWN;
+        return cached ? AUTH_JWT_PW_OK : AUTH_JWT_PW_STORE_DOWN;
     }
     if (!aj_password_verify(password, u->password_hash)) {
         return AUTH_JWT_PW_MISMATCH;
+    }
+    if (cached) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(025)
+                      "cached password check of user id %" APR_INT64_T_FMT " renewed",
+                      u->id);
+        *claims = NULL;
     }
     auth_jwt_bcache_put(r, c, password, u);
     *user = u;

@@ -63,9 +63,20 @@ typedef struct {
     aj_revtab_key_t user_key;
     apr_int64_t id;
     apr_int64_t created;
+    apr_int64_t expires;        /* created + the TTL it was stored with */
+    apr_int64_t refresh_from;   /* a refresh may be claimed from then on */
     apr_uint32_t image_len;
     apr_uint32_t text_len;      /* username NUL claims NUL */
 } auth_jwt_bl1_t;
+
+/* Refresh ahead: in the last quarter of its TTL (at most the last
+ * AUTH_JWT_REFRESH_MAX seconds), an entry is still used, and one request per
+ * child checks the password against the store again and renews it, so the
+ * clients of a busy account do not all pay bcrypt together when it
+ * expires.  A refresh that cannot reach the store falls back to the entry;
+ * another may be claimed AUTH_JWT_REFRESH_RETRY seconds later. */
+#define AUTH_JWT_REFRESH_MAX      10
+#define AUTH_JWT_REFRESH_RETRY    2
 
 _Static_assert(sizeof(auth_jwt_bl1_t) % 8 == 0, "the packed claims must stay aligned");
 
@@ -203,9 +214,18 @@ static void auth_jwt_bcache_unlock(void)
     }
 }
 
-/* Copies a verdict into this child's local cache until created + TTL. */
+/* When an entry made at created, kept for ttl, is due for a refresh. */
+static apr_int64_t auth_jwt_refresh_due(apr_int64_t created, apr_int64_t ttl)
+{
+    apr_int64_t ahead = ttl / 4;
+
+    return created + ttl - (ahead > AUTH_JWT_REFRESH_MAX ? AUTH_JWT_REFRESH_MAX : ahead);
+}
+
+/* Copies a verdict into this child's local cache until created + TTL; a
+ * refresh may be claimed from refresh_from on. */
 static void auth_jwt_bl1_put(request_rec *r, const unsigned char *id, const aj_user_t *u,
-                             apr_int64_t created, apr_int64_t ttl)
+                             apr_int64_t created, apr_int64_t ttl, apr_int64_t refresh_from)
 {
     const aj_claims_t *claims = auth_jwt_user_claims(r, u);
     const char *json = u->claims_json ? u->claims_json : "{}";
@@ -225,6 +245,8 @@ static void auth_jwt_bl1_put(request_rec *r, const unsigned char *id, const aj_u
     }
     e->id = u->id;
     e->created = created;
+    e->expires = created + ttl;
+    e->refresh_from = refresh_from;
     e->image_len = (apr_uint32_t)ilen;
     e->text_len = (apr_uint32_t)(ulen + jlen + 2);
     at = (char *)(e + 1);
@@ -232,14 +254,20 @@ static void auth_jwt_bl1_put(request_rec *r, const unsigned char *id, const aj_u
     memcpy(at + ilen, u->username, ulen + 1);
     memcpy(at + ilen + ulen + 1, json, jlen + 1);
     aj_vcache_put(auth_jwt_bl1, &auth_jwt_bl1, (const char *)id, AUTH_JWT_BCACHE_KEY_LEN, e,
-                  sizeof(*e) + ilen + ulen + jlen + 2, created + ttl,
+                  sizeof(*e) + ilen + ulen + jlen + 2, e->expires,
                   apr_time_sec(r->request_time));
 }
 
-/* A verdict from this child's local cache: 1 with *user and *claims. */
-static int auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t **claims, request_rec *r,
-                            const auth_jwt_dir_conf *c, const unsigned char *id,
-                            const char *username)
+typedef enum {
+    AUTH_JWT_BC_MISS = 0,
+    AUTH_JWT_BC_HIT,
+    AUTH_JWT_BC_DUE         /* usable, and this request should refresh it */
+} auth_jwt_bc_e;
+
+/* A verdict from this child's local cache, with *user and *claims. */
+static auth_jwt_bc_e auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t **claims,
+                                      request_rec *r, const auth_jwt_dir_conf *c,
+                                      const unsigned char *id, const char *username)
 {
     const auth_jwt_bl1_t *e;
     const void *data = NULL;
@@ -248,28 +276,29 @@ static int auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t **claims, 
     aj_claims_t *cl;
     aj_user_t *u;
     apr_int64_t valid_after, now = apr_time_sec(r->request_time);
+    apr_int64_t ttl = auth_jwt_cfg_basic_cache_ttl(c);
 
     if (!auth_jwt_bl1
         || !aj_vcache_get(&data, &len, auth_jwt_bl1, r->pool, &auth_jwt_bl1, (const char *)id,
                           AUTH_JWT_BCACHE_KEY_LEN, now)) {
-        return 0;
+        return AUTH_JWT_BC_MISS;
     }
     e = data;
     if (len < sizeof(*e) || (apr_size_t)e->image_len + e->text_len != len - sizeof(*e)
         || e->text_len < 2 || ((const char *)data)[len - 1] != '\0'
-        || e->created + auth_jwt_cfg_basic_cache_ttl(c) <= now) {
-        return 0;
+        || e->created + ttl <= now) {
+        return AUTH_JWT_BC_MISS;
     }
     cl = aj_claims_unpack(r->pool, e + 1, e->image_len);
     name = (const char *)(e + 1) + e->image_len;
     json = name + strlen(name) + 1;
     if (!cl || json >= (const char *)data + len || strcmp(name, username)) {
-        return 0;
+        return AUTH_JWT_BC_MISS;
     }
     /* a password change or revoke-all since then voids the entry */
     valid_after = auth_jwt_revoke_user_valid_after_key(r, c, &e->user_key);
     if (valid_after > e->created) {
-        return 0;
+        return AUTH_JWT_BC_MISS;
     }
     u = apr_pcalloc(r->pool, sizeof(*u));
     u->id = e->id;
@@ -279,7 +308,18 @@ static int auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t **claims, 
     u->tokens_valid_after = valid_after;
     *user = u;
     *claims = cl;
-    return 1;
+    if (now < auth_jwt_refresh_due(e->created, e->expires - e->created)
+        && now < auth_jwt_refresh_due(e->created, ttl)) {
+        return AUTH_JWT_BC_HIT;
+    }
+    if (now < e->refresh_from) {
+        return AUTH_JWT_BC_HIT;         /* another request is refreshing it */
+    }
+    /* claim the refresh: the others keep using the entry meanwhile */
+    ((auth_jwt_bl1_t *)(void *)data)->refresh_from = now + AUTH_JWT_REFRESH_RETRY;
+    aj_vcache_put(auth_jwt_bl1, &auth_jwt_bl1, (const char *)id, AUTH_JWT_BCACHE_KEY_LEN, data,
+                  len, e->expires, now);
+    return AUTH_JWT_BC_DUE;
 }
 
 int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, request_rec *r,
@@ -293,14 +333,17 @@ int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, requ
     aj_user_t *u;
     apr_status_t rv;
     apr_int64_t created, ttl = auth_jwt_cfg_basic_cache_ttl(c);
+    apr_int64_t now = apr_time_sec(r->request_time);
+    auth_jwt_bc_e found;
     int i;
 
     *claims = NULL;
     if (!auth_jwt_bcache_usable(r, c) || !auth_jwt_bcache_id(id, r->pool, username, password)) {
-        return 0;
+        return AUTH_JWT_BC_MISS;
     }
-    if (auth_jwt_bl1_get(user, claims, r, c, id, username)) {
-        return 1;
+    found = auth_jwt_bl1_get(user, claims, r, c, id, username);
+    if (found != AUTH_JWT_BC_MISS) {
+        return found;
     }
     buf = apr_palloc(r->pool, AUTH_JWT_BCACHE_MAX_VALUE + 1);
     auth_jwt_bcache_lock();
@@ -308,7 +351,7 @@ int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, requ
                                          &len, r->pool);
     auth_jwt_bcache_unlock();
     if (rv != APR_SUCCESS || len > AUTH_JWT_BCACHE_MAX_VALUE) {
-        return 0;
+        return AUTH_JWT_BC_MISS;
     }
     buf[len] = '\0';
     value = (char *)buf;
@@ -316,7 +359,7 @@ int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, requ
     for (i = 0; i < 3; ++i) {
         f[i] = apr_strtok(i ? NULL : value, "\t", &last);
         if (!f[i]) {
-            return 0;
+            return AUTH_JWT_BC_MISS;
         }
     }
     f[3] = last ? last : "{}";
@@ -329,12 +372,17 @@ int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, requ
     /* a password change or revoke-all since then voids the entry */
     u->tokens_valid_after = auth_jwt_revoke_user_valid_after(r, c, u->id);
     if (u->tokens_valid_after > created || strcmp(u->username, username)
-        || created + ttl <= apr_time_sec(r->request_time)) {
-        return 0;
+        || created + ttl <= now) {
+        return AUTH_JWT_BC_MISS;
     }
-    auth_jwt_bl1_put(r, id, u, created, ttl);
     *user = u;
-    return 1;
+    if (now < auth_jwt_refresh_due(created, ttl)) {
+        auth_jwt_bl1_put(r, id, u, created, ttl, 0);
+        return AUTH_JWT_BC_HIT;
+    }
+    /* due: this request refreshes; this child's others use the copy */
+    auth_jwt_bl1_put(r, id, u, created, ttl, now + AUTH_JWT_REFRESH_RETRY);
+    return AUTH_JWT_BC_DUE;
 }
 
 void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char *password,
@@ -360,7 +408,7 @@ void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char 
     if (strlen(value) > AUTH_JWT_BCACHE_MAX_VALUE) {
         return;
     }
-    auth_jwt_bl1_put(r, id, user, created, ttl);
+    auth_jwt_bl1_put(r, id, user, created, ttl, 0);
     auth_jwt_bcache_lock();
     (void)auth_jwt_bc->provider->store(auth_jwt_bc->inst, r->server, id, sizeof(id),
                                        apr_time_now() + apr_time_from_sec(ttl),

@@ -5,6 +5,7 @@ and the data directory moved away, any store access fails (503), which
 makes a cache hit visible."""
 
 import os
+import subprocess
 import time
 
 import pytest
@@ -22,6 +23,13 @@ AuthJWTRevocationRefresh 1
     AuthJWTBasicCacheTTL 1
 </Location>
 LuaMapHandler "^/short-ttl/resource$" "@CONF@/hello.lua"
+<Location /ttl-8/resource>
+    AuthType JWT
+    AuthName "itest"
+    Require valid-user
+    AuthJWTBasicCacheTTL 8
+</Location>
+LuaMapHandler "^/ttl-8/resource$" "@CONF@/hello.lua"
 <Location /no-cache/resource>
     AuthType JWT
     AuthName "itest"
@@ -105,3 +113,55 @@ def test_revoke_all_by_another_server_flushes(httpd):
     with StoreGone(httpd):
         r = httpd.get("/api/resource", auth=(name, pw))
         assert r.status == 503, r
+
+
+
+# /ttl-8: entries are made at a whole second C and expire at C + 8; from
+# C + 6 (the last quarter) one request per child renews them.
+
+def _new_hash(password):
+    """A bcrypt hash of password, as another node would store it."""
+    out = subprocess.run(["htpasswd", "-nbB", "-C", "4", "x", password], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    return out.split(":", 1)[1]
+
+
+def test_refresh_ahead_renews_before_expiry(httpd):
+    """Past its first TTL a busy login still needs no store: it was renewed
+    by a request in the last quarter of the TTL."""
+    name, pw, _ = pyhttpd.register(httpd)
+    t0 = time.time()
+    assert httpd.get("/ttl-8/resource", auth=(name, pw)).status == 200
+    time.sleep(max(0.0, t0 + 6.1 - time.time()))        # due, not expired
+    for _ in range(8):                                   # reaches both children
+        assert httpd.get("/ttl-8/resource", auth=(name, pw)).status == 200
+    time.sleep(max(0.0, t0 + 8.6 - time.time()))        # the first entry is gone
+    with StoreGone(httpd):
+        r = httpd.get("/ttl-8/resource", auth=(name, pw))
+        assert r.status == 200, r
+
+
+def test_refresh_ahead_falls_back_while_store_is_down(httpd):
+    """A renewal that cannot reach the store leaves the entry answering."""
+    name, pw, _ = pyhttpd.register(httpd)
+    t0 = time.time()
+    assert httpd.get("/ttl-8/resource", auth=(name, pw)).status == 200
+    time.sleep(max(0.0, t0 + 6.1 - time.time()))
+    with StoreGone(httpd):
+        for _ in range(6):
+            r = httpd.get("/ttl-8/resource", auth=(name, pw))
+            assert r.status == 200, r
+
+
+def test_refresh_ahead_sees_a_changed_password(httpd):
+    """The renewal checks the store: a password changed elsewhere (without
+    this server's revocation table knowing) is refused from then on."""
+    name, pw, uid = pyhttpd.register(httpd)
+    t0 = time.time()
+    assert httpd.get("/ttl-8/resource", auth=(name, pw)).status == 200
+    httpd.sql("UPDATE users SET password_hash = ? WHERE id = ?", (_new_hash("elsewhere"), uid))
+    assert httpd.get("/ttl-8/resource", auth=(name, pw)).status == 200     # cached
+    time.sleep(max(0.0, t0 + 6.1 - time.time()))
+    statuses = [httpd.get("/ttl-8/resource", auth=(name, pw)).status for _ in range(8)]
+    assert 401 in statuses, statuses                     # a renewal found out
+    assert httpd.get("/ttl-8/resource", auth=(name, "elsewhere")).status == 200
