@@ -17,23 +17,10 @@ import pytest
 
 import pgcluster
 import pyhttpd
+from test_200_revocation import SESSION_CONFIG
 
 REFRESH = 2         # AuthJWTRevocationRefresh of the nodes, seconds
 
-SESSION_CONFIG = r"""
-<Location /auth/logout>
-    AuthType JWT
-    AuthName "itest"
-    Require valid-user
-    SetHandler auth-jwt-logout
-</Location>
-<Location /auth/password>
-    AuthType JWT
-    AuthName "itest"
-    Require valid-user
-    SetHandler auth-jwt-password
-</Location>
-"""
 
 # Lines that losing the database makes httpd log: mod_dbd's (cannot connect
 # AH00629, the connection check failed AH00639, no connection from the pool
