@@ -223,9 +223,11 @@ static apr_int64_t auth_jwt_refresh_due(apr_int64_t created, apr_int64_t ttl)
 }
 
 /* Copies a verdict into this child's local cache until created + TTL; a
- * refresh may be claimed from refresh_from on. */
-static void auth_jwt_bl1_put(request_rec *r, const unsigned char *id, const aj_user_t *u,
-                             apr_int64_t created, apr_int64_t ttl, apr_int64_t refresh_from)
+ * refresh may be claimed from refresh_from on.  Returns the user's claims
+ * in packed form for this request (NULL when not cached: build them). */
+static const aj_claims_t *auth_jwt_bl1_put(request_rec *r, const unsigned char *id,
+                                           const aj_user_t *u, apr_int64_t created,
+                                           apr_int64_t ttl, apr_int64_t refresh_from)
 {
     const aj_claims_t *claims = auth_jwt_user_claims(r, u);
     const char *json = u->claims_json ? u->claims_json : "{}";
@@ -236,12 +238,12 @@ static void auth_jwt_bl1_put(request_rec *r, const unsigned char *id, const aj_u
 
     if (!auth_jwt_bl1 || !claims || aj_claims_pack(&image, &ilen, r->pool, claims) != APR_SUCCESS
         || ilen + ulen + jlen + 2 + sizeof(*e) > AJ_VCACHE_MAX_DATA) {
-        return;
+        return NULL;
     }
     e = apr_palloc(r->pool, sizeof(*e) + ilen + ulen + jlen + 2);
     if (aj_revtab_user_key(&e->user_key, apr_psprintf(r->pool, "%" APR_INT64_T_FMT, u->id))
         != APR_SUCCESS) {
-        return;
+        return NULL;
     }
     e->id = u->id;
     e->created = created;
@@ -256,6 +258,7 @@ static void auth_jwt_bl1_put(request_rec *r, const unsigned char *id, const aj_u
     aj_vcache_put(auth_jwt_bl1, &auth_jwt_bl1, (const char *)id, AUTH_JWT_BCACHE_KEY_LEN, e,
                   sizeof(*e) + ilen + ulen + jlen + 2, e->expires,
                   apr_time_sec(r->request_time));
+    return aj_claims_unpack(r->pool, image, ilen);
 }
 
 typedef enum {
@@ -377,11 +380,11 @@ int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, requ
     }
     *user = u;
     if (now < auth_jwt_refresh_due(created, ttl)) {
-        auth_jwt_bl1_put(r, id, u, created, ttl, 0);
+        *claims = auth_jwt_bl1_put(r, id, u, created, ttl, 0);
         return AUTH_JWT_BC_HIT;
     }
     /* due: this request refreshes; this child's others use the copy */
-    auth_jwt_bl1_put(r, id, u, created, ttl, now + AUTH_JWT_REFRESH_RETRY);
+    *claims = auth_jwt_bl1_put(r, id, u, created, ttl, now + AUTH_JWT_REFRESH_RETRY);
     return AUTH_JWT_BC_DUE;
 }
 
@@ -408,7 +411,7 @@ void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char 
     if (strlen(value) > AUTH_JWT_BCACHE_MAX_VALUE) {
         return;
     }
-    auth_jwt_bl1_put(r, id, user, created, ttl, 0);
+    (void)auth_jwt_bl1_put(r, id, user, created, ttl, 0);
     auth_jwt_bcache_lock();
     (void)auth_jwt_bc->provider->store(auth_jwt_bc->inst, r->server, id, sizeof(id),
                                        apr_time_now() + apr_time_from_sec(ttl),

@@ -78,6 +78,18 @@ def test_ttl_expires(httpd):
         assert httpd.get("/short-ttl/resource", auth=(name, pw)).status == 503
 
 
+def test_entry_not_used_past_this_sections_ttl(httpd):
+    """An entry made under a longer TTL elsewhere (/api: 60 s) is not used
+    where the TTL is shorter (1 s) once that has passed."""
+    name, pw, _ = pyhttpd.register(httpd)
+    for _ in range(4):                       # both children and shmcb
+        assert httpd.get("/api/resource", auth=(name, pw)).status == 200
+    time.sleep(2.1)
+    with StoreGone(httpd):
+        assert httpd.get("/api/resource", auth=(name, pw)).status == 200
+        assert httpd.get("/short-ttl/resource", auth=(name, pw)).status == 503
+
+
 def test_password_change_flushes(httpd):
     name, pw, _ = pyhttpd.register(httpd)
     assert httpd.get("/api/resource", auth=(name, pw)).status == 200

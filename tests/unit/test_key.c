@@ -5,6 +5,9 @@
 #include <apr_file_io.h>
 #include <apr_env.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "aj_test.h"
 #include "aj_key.h"
 
@@ -293,6 +296,53 @@ static void test_sign_verify_primitives(void **state)
     assert_int_equal(match, 0);
 }
 
+/* An HMAC through aj_key_sign equals OpenSSL's one-shot HMAC() of the
+ * same secret, however the per-thread contexts are reused: more keys than
+ * a thread keeps contexts for, used round-robin, and a key made where a
+ * freed one lived (a configuration reload) never inherits its context. */
+static void hmac_matches(apr_pool_t *p, const aj_key_t *key, const unsigned char *secret,
+                         const char *msg)
+{
+    unsigned char want[EVP_MAX_MD_SIZE], *sig = NULL;
+    unsigned int wlen = 0;
+    apr_size_t len = 0;
+
+    assert_non_null(HMAC(EVP_sha256(), secret, 32, (const unsigned char *)msg, strlen(msg),
+                         want, &wlen));
+    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)msg, strlen(msg)),
+                     APR_SUCCESS);
+    assert_int_equal(len, wlen);
+    assert_memory_equal(sig, want, wlen);
+}
+
+static void test_hmac_thread_contexts(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state), *sub = NULL;
+    aj_key_t *keys[6], *k = NULL;
+    const char *err = NULL;
+    int round, i;
+
+    for (i = 0; i < 6; ++i) {
+        assert_int_equal(aj_key_hmac_make(&keys[i], &err, p, AJ_ALG_HS256,
+                                          (const unsigned char *)&T_SECRET64[i], 32, NULL),
+                         APR_SUCCESS);
+    }
+    for (round = 0; round < 3; ++round) {
+        for (i = 0; i < 6; ++i) {
+            hmac_matches(p, keys[i], (const unsigned char *)&T_SECRET64[i],
+                         round ? "a message" : "another message");
+        }
+    }
+    for (i = 0; i < 8; ++i) {
+        assert_int_equal(apr_pool_create(&sub, p), APR_SUCCESS);
+        assert_int_equal(aj_key_hmac_make(&k, &err, sub, AJ_ALG_HS256,
+                                          (const unsigned char *)&T_SECRET64[i], 32, NULL),
+                         APR_SUCCESS);
+        hmac_matches(sub, k, (const unsigned char *)&T_SECRET64[i], "reloaded");
+        apr_pool_destroy(sub);
+    }
+}
+
 static void test_keyset(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
@@ -326,6 +376,7 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_load_env),
     AJ_TEST(test_load_sources_and_algs),
     AJ_TEST(test_sign_verify_primitives),
+    AJ_TEST(test_hmac_thread_contexts),
     AJ_TEST(test_keyset),
 };
 
