@@ -33,6 +33,9 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
                      "mod_dbd is not loaded: the user store is unavailable "
                      "(set AuthJWTRevocation Off where tokens are only verified)");
     }
+    if (!auth_jwt_scope_post_config(ptemp, s)) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     /* The first pass only checks the configuration: no shared memory yet. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;

@@ -30,6 +30,17 @@
 /* Longest jti recorded in the revocation list. */
 #define AJ_JTI_MAX_LEN         255
 
+/* SPEC §9: which store (driver + parameters) something in shared memory or
+ * a per-child cache came from.  Two virtual hosts with different stores
+ * have different ids, and user ids, usernames and revocations of one store
+ * mean nothing under another.  16 bytes of SHA-256 over the driver name and
+ * the parameters (aj_store_id_make); never the parameters themselves (they
+ * may hold a database password). */
+#define AJ_STORE_ID_LEN        16
+typedef struct {
+    unsigned char b[AJ_STORE_ID_LEN];
+} aj_store_id_t;
+
 /* Why a token was accepted or refused.  The glue maps these to RFC 6750
  * error_description text with aj_verdict_text(). */
 typedef enum {

@@ -18,4 +18,8 @@
 apr_status_t aj_sha256(unsigned char out[AJ_SHA256_LEN], const void *a, apr_size_t alen,
                        const void *b, apr_size_t blen);
 
+/* The id of the store reached with driver and params (either may be "" or
+ * NULL: "no store configured" is an id too). */
+apr_status_t aj_store_id_make(aj_store_id_t *id, const char *driver, const char *params);
+
 #endif /* AJ_DIGEST_H */

@@ -66,9 +66,19 @@ typedef struct {
     const char *cookie;
 } auth_jwt_dir_conf;
 
-/* Server-wide configuration (one per httpd: the shared revocation table). */
+/* SPEC §9: the store a server (virtual host) uses, as every shared
+ * structure names it: its id (driver + DBDParams, aj_store_id_make) and its
+ * index among the distinct stores of this configuration (0..count-1), the
+ * slot of its per-store state in shared memory. */
 typedef struct {
-    apr_uint32_t revocation_slots;     /* 0: unset */
+    aj_store_id_t id;
+    apr_uint32_t index;
+} auth_jwt_scope_t;
+
+/* Per server (virtual host) configuration. */
+typedef struct {
+    apr_uint32_t revocation_slots;     /* 0: unset (the main server's counts) */
+    auth_jwt_scope_t scope;            /* set in post_config (auth_jwt_scope.c) */
 } auth_jwt_srv_conf;
 
 void *auth_jwt_create_srv_conf(apr_pool_t *p, server_rec *s);
@@ -95,6 +105,18 @@ void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c);
 extern const command_rec auth_jwt_cmds[];
 void *auth_jwt_create_dir_conf(apr_pool_t *p, char *dir);
 void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+
+/* ---- which store each server uses (auth_jwt_scope.c) --------------------- */
+
+/* Reads every server's DBDriver/DBDParams from the configuration tree (as
+ * mod_dbd merges them: a virtual host without its own inherits the main
+ * server's) and gives each server its scope.  Returns the number of
+ * distinct stores (at least 1). */
+apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s);
+/* The scope of the store this server's requests use. */
+const auth_jwt_scope_t *auth_jwt_scope(const server_rec *s);
+/* The number of distinct stores (as the last post_config found). */
+apr_uint32_t auth_jwt_scope_count(void);
 
 /* ---- store access through mod_dbd (auth_jwt_dbd.c) ---------------------- */
 

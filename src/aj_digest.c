@@ -2,6 +2,7 @@
  * aj_digest.c — SHA-256 with the algorithm fetched once (see aj_digest.h).
  */
 #include <pthread.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 
@@ -62,4 +63,19 @@ apr_status_t aj_sha256(unsigned char out[AJ_SHA256_LEN], const void *a, apr_size
         return APR_SUCCESS;
     }
     return APR_EGENERAL;
+}
+
+apr_status_t aj_store_id_make(aj_store_id_t *id, const char *driver, const char *params)
+{
+    unsigned char md[AJ_SHA256_LEN];
+    const char *d = driver ? driver : "";
+    const char *q = params ? params : "";
+    apr_status_t rv;
+
+    /* driver NUL params: "a" + "bc" and "ab" + "c" differ */
+    rv = aj_sha256(md, d, strlen(d) + 1, q, strlen(q));
+    if (rv == APR_SUCCESS) {
+        memcpy(id->b, md, AJ_STORE_ID_LEN);
+    }
+    return rv;
 }

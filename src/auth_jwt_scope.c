@@ -1,0 +1,148 @@
+/*
+ * auth_jwt_scope.c — which store each server (virtual host) uses (SPEC §9).
+ *
+ * Several <VirtualHost>s may each have their own DBDParams, and user ids,
+ * usernames and revocations of one store mean nothing under another.  So
+ * everything kept in shared memory or in a per-child cache is keyed by the
+ * store it came from.  mod_dbd keeps its configuration private, so the
+ * store of each server is read here from the configuration tree, exactly as
+ * mod_dbd merges it: a server's own DBDriver/DBDParams (the last one
+ * wins), else the main server's, field by field.  A virtual host is matched
+ * to its server_rec by the file and line of its <VirtualHost> (httpd sets
+ * defn_name/defn_line_number from that very directive).  Conditional
+ * sections (<IfModule>, <IfDefine>, <IfDirective>, Include) are resolved
+ * while httpd reads the files, so the tree holds only what applies.
+ *
+ * The id is a digest of the driver and the parameters (never the text:
+ * DBDParams may hold a password).  Two servers with the same text share a
+ * store; two texts that reach the same database are two stores to us,
+ * which is safe (each learns the other's revocations by polling, like two
+ * nodes).
+ */
+#include <string.h>
+
+#include "auth_jwt.h"
+#include <http_main.h>
+#include "aj_digest.h"
+
+/* Distinct stores of the configuration being served (set in post_config). */
+static apr_uint32_t auth_jwt_scope_n = 1;
+
+/* The scope of a server whose post_config never ran (cannot happen for a
+ * served request; kept as a safe default: index 0, an id of no store). */
+static const auth_jwt_scope_t auth_jwt_scope_none;
+
+typedef struct {
+    const char *driver;         /* NULL: not set here */
+    const char *params;
+} auth_jwt_dbd_text;
+
+/* The last DBDriver/DBDParams among the direct children of a node list,
+ * descending into containers other than <VirtualHost> (and the per-dir
+ * ones, where mod_dbd's directives are not allowed anyway). */
+static void auth_jwt_scope_read(auth_jwt_dbd_text *t, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "DBDriver")) {
+            t->driver = d->args;
+        }
+        else if (!strcasecmp(d->directive, "DBDParams")) {
+            t->params = d->args;
+        }
+        else if (d->first_child && d->directive[0] == '<'
+                 && strcasecmp(d->directive, "<VirtualHost")) {
+            auth_jwt_scope_read(t, d->first_child);
+        }
+    }
+}
+
+/* The <VirtualHost> node that defined s, NULL for the main server. */
+static const ap_directive_t *auth_jwt_scope_vhost(const ap_directive_t *d, const server_rec *s)
+{
+    const ap_directive_t *found;
+
+    if (!s->defn_name) {
+        return NULL;
+    }
+    for (; d; d = d->next) {
+        if (!strcasecmp(d->directive, "<VirtualHost")) {
+            if (d->line_num == (int)s->defn_line_number && d->filename
+                && !strcmp(d->filename, s->defn_name)) {
+                return d;
+            }
+        }
+        else if (d->first_child && d->directive[0] == '<') {
+            found = auth_jwt_scope_vhost(d->first_child, s);
+            if (found) {
+                return found;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* mod_dbd's parameters are one raw argument string: compare them without
+ * the surrounding whitespace or quotes the file happened to use. */
+static const char *auth_jwt_scope_arg(apr_pool_t *p, const char *args)
+{
+    const char *a = args;
+
+    return (a && *a) ? ap_getword_conf(p, &a) : "";
+}
+
+apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s)
+{
+    auth_jwt_dbd_text main_text = { NULL, NULL }, vt;
+    apr_array_header_t *ids = apr_array_make(ptemp, 4, sizeof(aj_store_id_t));
+    const ap_directive_t *vh;
+    auth_jwt_srv_conf *sc;
+    aj_store_id_t id;
+    server_rec *v;
+    apr_uint32_t i;
+
+    auth_jwt_scope_read(&main_text, ap_conftree);
+    for (v = s; v; v = v->next) {
+        vt.driver = vt.params = NULL;
+        vh = v->is_virtual ? auth_jwt_scope_vhost(ap_conftree, v) : NULL;
+        if (vh) {
+            auth_jwt_scope_read(&vt, vh->first_child);
+        }
+        if (aj_store_id_make(&id,
+                             auth_jwt_scope_arg(ptemp, vt.driver ? vt.driver : main_text.driver),
+                             auth_jwt_scope_arg(ptemp, vt.params ? vt.params : main_text.params))
+            != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(140)
+                         "cannot compute the store id of %s:%u (SHA-256 unavailable)",
+                         v->defn_name ? v->defn_name : "the main server",
+                         v->defn_line_number);
+            return 0;
+        }
+        for (i = 0; i < (apr_uint32_t)ids->nelts; i++) {
+            if (!memcmp(&APR_ARRAY_IDX(ids, i, aj_store_id_t), &id, sizeof(id))) {
+                break;
+            }
+        }
+        if (i == (apr_uint32_t)ids->nelts) {
+            APR_ARRAY_PUSH(ids, aj_store_id_t) = id;
+        }
+        sc = ap_get_module_config(v->module_config, &auth_jwt_module);
+        sc->scope.id = id;
+        sc->scope.index = i;
+    }
+    auth_jwt_scope_n = ids->nelts ? (apr_uint32_t)ids->nelts : 1;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, AJ_LOGNO(141)
+                 "%u distinct store(s) among the configured servers", auth_jwt_scope_n);
+    return auth_jwt_scope_n;
+}
+
+const auth_jwt_scope_t *auth_jwt_scope(const server_rec *s)
+{
+    const auth_jwt_srv_conf *sc = ap_get_module_config(s->module_config, &auth_jwt_module);
+
+    return sc ? &sc->scope : &auth_jwt_scope_none;
+}
+
+apr_uint32_t auth_jwt_scope_count(void)
+{
+    return auth_jwt_scope_n;
+}
