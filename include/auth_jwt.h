@@ -182,23 +182,28 @@ int auth_jwt_revoke_pre_config(apr_pool_t *pconf);
 int auth_jwt_revoke_post_config(apr_pool_t *pconf, server_rec *s, apr_uint32_t slots);
 void auth_jwt_revoke_child_init(apr_pool_t *p, server_rec *s);
 
-/* A token's keys in the revocation table (a SHA-256 each), computed once
- * per verified token and kept with it in the verified-token cache. */
+/* A token's keys in the revocation table (a SHA-256 each, under the store
+ * of the request's server), computed once per verified token and kept with
+ * it in the verified-token cache. */
 typedef struct {
     aj_revtab_key_t jti;        /* valid when has_jti */
     aj_revtab_key_t user;       /* of sub; valid when has_user */
     apr_uint32_t has_jti;
     apr_uint32_t has_user;
+    apr_uint32_t store;         /* the scope index the keys were made for */
+    apr_uint32_t reserved;
 } auth_jwt_revkeys;
 
-/* The keys of the token's jti and sub claims; an error status when one
- * could not be computed (nothing may then be trusted). */
-apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, const aj_claims_t *claims);
+/* The keys of the token's jti and sub claims under the request's store; an
+ * error status when one could not be computed (nothing may then be
+ * trusted). */
+apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, request_rec *r,
+                                   const aj_claims_t *claims);
 
 /* The hot-path check of a verified token (no database unless the table
- * overflowed).  keys: the token's revocation keys, or NULL to compute
- * them.  OK with *verdict AJ_OK or AJ_REVOKED, or HTTP_SERVICE_UNAVAILABLE
- * while revocations cannot be known. */
+ * cannot answer for this store).  keys: the token's revocation keys, or
+ * NULL to compute them.  OK with *verdict AJ_OK or AJ_REVOKED, or
+ * HTTP_SERVICE_UNAVAILABLE while revocations cannot be known. */
 int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_dir_conf *c,
                           const aj_claims_t *claims, const auth_jwt_revkeys *keys);
 /* Records a logout: the store first (its failure is logged and returned),
@@ -210,14 +215,24 @@ apr_int64_t auth_jwt_revoke_all_value(request_rec *r);
 /* Puts a revoke-all already written to the store into the shared table. */
 void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t valid_after);
 
-/* The user's tokens_valid_after as the revocation table knows it (0: none;
- * APR_INT64_MAX when revocations are on but cannot be known). */
-apr_int64_t auth_jwt_revoke_user_valid_after(request_rec *r, const auth_jwt_dir_conf *c,
-                                             apr_int64_t id);
-/* The same by the user's revocation key (aj_revtab_user_key of the id as
- * text), computed once by a caller that asks often. */
-apr_int64_t auth_jwt_revoke_user_valid_after_key(request_rec *r, const auth_jwt_dir_conf *c,
-                                                 const aj_revtab_key_t *key);
+/* A user's keys in the revocation table: revoke-all and last change, under
+ * the store of the request's server. */
+typedef struct {
+    aj_revtab_key_t user;
+    aj_revtab_key_t changed;
+    apr_uint32_t store;
+    apr_uint32_t reserved;
+} auth_jwt_userkeys;
+
+apr_status_t auth_jwt_userkeys_make(auth_jwt_userkeys *keys, request_rec *r, apr_int64_t id);
+
+/* What the revocation table knows of a user: *valid_after (tokens issued
+ * before it are revoked; 0: none) and *stamp (the latest of valid_after and
+ * the last password or claims change: anything cached before it is void).
+ * 1 when known; 0 when revocations are on but the table cannot answer for
+ * this store (then both are APR_INT64_MAX: nothing cached may be trusted). */
+int auth_jwt_revoke_user_state(apr_int64_t *valid_after, apr_int64_t *stamp, request_rec *r,
+                               const auth_jwt_dir_conf *c, const auth_jwt_userkeys *keys);
 
 /* ---- the Basic credential cache (auth_jwt_bcache.c) --------------------- */
 

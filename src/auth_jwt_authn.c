@@ -182,7 +182,7 @@ static aj_claims_t *auth_jwt_vcache_store(const auth_jwt_revkeys **keys, request
         return NULL;
     }
     entry = apr_pcalloc(r->pool, sizeof(*entry) + ilen);
-    if (auth_jwt_cfg_revocation(c) && auth_jwt_revkeys_make(&entry->keys, cl) == APR_SUCCESS) {
+    if (auth_jwt_cfg_revocation(c) && auth_jwt_revkeys_make(&entry->keys, r, cl) == APR_SUCCESS) {
         entry->has_keys = 1;
         *keys = &entry->keys;
     }

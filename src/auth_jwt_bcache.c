@@ -4,13 +4,21 @@
  * bcrypt at cost 10 costs about 65 ms of CPU; a client that sends its
  * password with every request would pay that every time.  A successful
  * check is kept in shared memory (mod_socache, shmcb) for at most the TTL,
- * under HMAC-SHA256(a random key made at each start, user NUL password):
- * neither the password nor anything that would test a guess offline is
- * stored, and the key dies with the server generation.
+ * under HMAC-SHA256(a random key made at each start, store id || user NUL
+ * password): neither the password nor anything that would test a guess
+ * offline is stored, and the key dies with the server generation.  The
+ * store id (SPEC §9) keeps the sites of one server apart: admin:secret
+ * checked against host A's database says nothing about host B's admin.
+ * The entry's value names its store too, and is refused under another.
  *
- * Password changes and revoke-all "flush" a user's entries without
- * enumerating them: an entry made before the user's tokens_valid_after in
- * the revocation table (which every child sees at once) is ignored.
+ * Password changes, claims changes and revoke-all "flush" a user's entries
+ * without enumerating them: an entry made before the user's
+ * tokens_valid_after or last change in the revocation table (which every
+ * child sees at once; changes made elsewhere, e.g. by htjwt, arrive with
+ * the periodic refresh) is ignored.  An entry counts as made when its
+ * request started, before the user's row was read: a password change that
+ * commits while the old password is being checked voids the entry that
+ * check makes.
  * Trade-off, documented: a user deleted directly in the database (htjwt
  * del) can still log in with a cached password until the TTL runs out.
  *
@@ -38,8 +46,11 @@
 #define AUTH_JWT_BCACHE_PROVIDER  "shmcb"
 #define AUTH_JWT_BCACHE_NAMESPACE "auth_jwt_basic"
 #define AUTH_JWT_BCACHE_KEY_LEN   32
-/* An entry: created, id, username and claims; longer rows are not cached. */
-#define AUTH_JWT_BCACHE_MAX_VALUE (AJ_USERNAME_MAX_LEN + AJ_CLAIMS_MAX_LEN + 64)
+/* An entry: store, created, id, username and claims; longer rows are not
+ * cached. */
+#define AUTH_JWT_BCACHE_MAX_VALUE (AJ_USERNAME_MAX_LEN + AJ_CLAIMS_MAX_LEN + 128)
+/* The store id as hex in an entry's value. */
+#define AUTH_JWT_BCACHE_STORE_HEX (2 * AJ_STORE_ID_LEN)
 
 typedef struct {
     const ap_socache_provider_t *provider;
@@ -60,7 +71,7 @@ static aj_vcache_t *auth_jwt_bl1;
 /* A local entry: this header, the user's packed claims (8-byte aligned),
  * then the username and the stored claims JSON, each NUL-terminated. */
 typedef struct {
-    aj_revtab_key_t user_key;
+    auth_jwt_userkeys user_keys;
     apr_int64_t id;
     apr_int64_t created;
     apr_int64_t expires;        /* created + the TTL it was stored with */
@@ -172,27 +183,41 @@ void auth_jwt_bcache_child_init_local(apr_pool_t *p, server_rec *s)
     }
 }
 
-/* HMAC-SHA256(secret, user NUL password), through aj_key (a context keyed
- * once, reused by each thread: no digest fetch, no allocation). */
-static int auth_jwt_bcache_id(unsigned char *id, apr_pool_t *p, const char *user,
+/* HMAC-SHA256(secret, store id || user NUL password), through aj_key (a
+ * context keyed once, reused by each thread: no digest fetch, no
+ * allocation). */
+static int auth_jwt_bcache_id(unsigned char *id, request_rec *r, const char *user,
                               const char *password)
 {
+    const aj_store_id_t *store = &auth_jwt_scope(r->server)->id;
     apr_size_t ulen = strlen(user), plen = strlen(password), n = 0;
-    unsigned char *msg = apr_palloc(p, ulen + 1 + plen), *mac = NULL;
+    apr_size_t mlen = AJ_STORE_ID_LEN + ulen + 1 + plen;
+    unsigned char *msg = apr_palloc(r->pool, mlen), *mac = NULL;
     int ok;
 
-    memcpy(msg, user, ulen + 1);
-    memcpy(msg + ulen + 1, password, plen);
-    ok = aj_key_sign(&mac, &n, p, auth_jwt_bc->key, msg, ulen + 1 + plen) == APR_SUCCESS
+    memcpy(msg, store->b, AJ_STORE_ID_LEN);
+    memcpy(msg + AJ_STORE_ID_LEN, user, ulen + 1);
+    memcpy(msg + AJ_STORE_ID_LEN + ulen + 1, password, plen);
+    ok = aj_key_sign(&mac, &n, r->pool, auth_jwt_bc->key, msg, mlen) == APR_SUCCESS
          && n == AUTH_JWT_BCACHE_KEY_LEN;
     if (ok) {
         memcpy(id, mac, AUTH_JWT_BCACHE_KEY_LEN);
     }
-    OPENSSL_cleanse(msg, ulen + 1 + plen);
+    OPENSSL_cleanse(msg, mlen);
     if (mac) {
         OPENSSL_cleanse(mac, n);
     }
     return ok;
+}
+
+/* The request's store id as hex, for entries' values. */
+static const char *auth_jwt_bcache_store_hex(request_rec *r)
+{
+    const aj_store_id_t *store = &auth_jwt_scope(r->server)->id;
+    char *hex = apr_palloc(r->pool, AUTH_JWT_BCACHE_STORE_HEX + 1);
+
+    ap_bin2hex(store->b, AJ_STORE_ID_LEN, hex);
+    return hex;
 }
 
 static int auth_jwt_bcache_usable(request_rec *r, const auth_jwt_dir_conf *c)
@@ -241,8 +266,7 @@ static const aj_claims_t *auth_jwt_bl1_put(request_rec *r, const unsigned char *
         return NULL;
     }
     e = apr_palloc(r->pool, sizeof(*e) + ilen + ulen + jlen + 2);
-    if (aj_revtab_user_key(&e->user_key, apr_psprintf(r->pool, "%" APR_INT64_T_FMT, u->id))
-        != APR_SUCCESS) {
+    if (auth_jwt_userkeys_make(&e->user_keys, r, u->id) != APR_SUCCESS) {
         return NULL;
     }
     e->id = u->id;
@@ -278,7 +302,7 @@ static auth_jwt_bc_e auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t 
     const char *name, *json;
     aj_claims_t *cl;
     aj_user_t *u;
-    apr_int64_t valid_after, now = apr_time_sec(r->request_time);
+    apr_int64_t valid_after, stamp, now = apr_time_sec(r->request_time);
     apr_int64_t ttl = auth_jwt_cfg_basic_cache_ttl(c);
 
     if (!auth_jwt_bl1
@@ -298,9 +322,10 @@ static auth_jwt_bc_e auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t 
     if (!cl || json >= (const char *)data + len || strcmp(name, username)) {
         return AUTH_JWT_BC_MISS;
     }
-    /* a password change or revoke-all since then voids the entry */
-    valid_after = auth_jwt_revoke_user_valid_after_key(r, c, &e->user_key);
-    if (valid_after > e->created) {
+    /* a password or claims change or a revoke-all since then voids the
+     * entry (so do keys of another store: never, the id includes it) */
+    if (!auth_jwt_revoke_user_state(&valid_after, &stamp, r, c, &e->user_keys)
+        || stamp >= e->created) {
         return AUTH_JWT_BC_MISS;
     }
     u = apr_pcalloc(r->pool, sizeof(*u));
@@ -332,16 +357,17 @@ int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, requ
     unsigned char id[AUTH_JWT_BCACHE_KEY_LEN];
     unsigned char *buf;
     unsigned int len = AUTH_JWT_BCACHE_MAX_VALUE;
-    char *value, *last = NULL, *f[4];
+    char *value, *last = NULL, *f[5];
     aj_user_t *u;
+    auth_jwt_userkeys keys;
     apr_status_t rv;
-    apr_int64_t created, ttl = auth_jwt_cfg_basic_cache_ttl(c);
+    apr_int64_t created, stamp, ttl = auth_jwt_cfg_basic_cache_ttl(c);
     apr_int64_t now = apr_time_sec(r->request_time);
     auth_jwt_bc_e found;
     int i;
 
     *claims = NULL;
-    if (!auth_jwt_bcache_usable(r, c) || !auth_jwt_bcache_id(id, r->pool, username, password)) {
+    if (!auth_jwt_bcache_usable(r, c) || !auth_jwt_bcache_id(id, r, username, password)) {
         return AUTH_JWT_BC_MISS;
     }
     found = auth_jwt_bl1_get(user, claims, r, c, id, username);
@@ -358,24 +384,28 @@ int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, requ
     }
     buf[len] = '\0';
     value = (char *)buf;
-    /* created \t id \t username \t claims (the claims may hold tabs: last) */
-    for (i = 0; i < 3; ++i) {
+    /* store \t created \t id \t username \t claims (the claims may hold
+     * tabs: last) */
+    for (i = 0; i < 4; ++i) {
         f[i] = apr_strtok(i ? NULL : value, "\t", &last);
         if (!f[i]) {
             return AUTH_JWT_BC_MISS;
         }
     }
-    f[3] = last ? last : "{}";
-    created = apr_atoi64(f[0]);
+    f[4] = last ? last : "{}";
+    if (strcmp(f[0], auth_jwt_bcache_store_hex(r))) {
+        return AUTH_JWT_BC_MISS;        /* another site's store: never */
+    }
+    created = apr_atoi64(f[1]);
     u = apr_pcalloc(r->pool, sizeof(*u));
-    u->id = apr_atoi64(f[1]);
-    u->username = f[2];
-    u->claims_json = f[3];
+    u->id = apr_atoi64(f[2]);
+    u->username = f[3];
+    u->claims_json = f[4];
     u->password_hash = "";
-    /* a password change or revoke-all since then voids the entry */
-    u->tokens_valid_after = auth_jwt_revoke_user_valid_after(r, c, u->id);
-    if (u->tokens_valid_after > created || strcmp(u->username, username)
-        || created + ttl <= now) {
+    /* a password or claims change or a revoke-all since then voids the entry */
+    if (auth_jwt_userkeys_make(&keys, r, u->id) != APR_SUCCESS
+        || !auth_jwt_revoke_user_state(&u->tokens_valid_after, &stamp, r, c, &keys)
+        || stamp >= created || strcmp(u->username, username) || created + ttl <= now) {
         return AUTH_JWT_BC_MISS;
     }
     *user = u;
@@ -392,21 +422,27 @@ void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char 
                          const aj_user_t *user)
 {
     unsigned char id[AUTH_JWT_BCACHE_KEY_LEN];
-    apr_int64_t ttl = auth_jwt_cfg_basic_cache_ttl(c), created;
+    apr_int64_t ttl = auth_jwt_cfg_basic_cache_ttl(c), created, valid_after, stamp;
+    auth_jwt_userkeys keys;
     const char *value;
 
     if (!auth_jwt_bcache_usable(r, c)
-        || !auth_jwt_bcache_id(id, r->pool, user->username, password)) {
+        || !auth_jwt_bcache_id(id, r, user->username, password)) {
         return;
     }
     /* Entries are trusted only against a loaded revocation table: load it
-     * now, while the store is known to answer. */
-    if (auth_jwt_revoke_user_valid_after(r, c, user->id) == APR_INT64_MAX) {
+     * now, while the store is known to answer.  An entry counts from when
+     * this request started, before the user's row was read (see above);
+     * a change stamped in that very second voids it (>= on use), and so
+     * it is not worth storing. */
+    created = apr_time_sec(r->request_time);
+    if (auth_jwt_userkeys_make(&keys, r, user->id) != APR_SUCCESS
+        || !auth_jwt_revoke_user_state(&valid_after, &stamp, r, c, &keys)
+        || stamp >= created) {
         return;
     }
-    created = apr_time_sec(apr_time_now());
-    value = apr_psprintf(r->pool, "%" APR_INT64_T_FMT "\t%" APR_INT64_T_FMT "\t%s\t%s",
-                         created, user->id, user->username,
+    value = apr_psprintf(r->pool, "%s\t%" APR_INT64_T_FMT "\t%" APR_INT64_T_FMT "\t%s\t%s",
+                         auth_jwt_bcache_store_hex(r), created, user->id, user->username,
                          user->claims_json ? user->claims_json : "{}");
     if (strlen(value) > AUTH_JWT_BCACHE_MAX_VALUE) {
         return;

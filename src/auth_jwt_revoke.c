@@ -13,6 +13,23 @@
  * unexpired revocation before any token is trusted; if the database cannot
  * be read then, tokens get 503 (fail closed) until it can.
  *
+ * Several stores (SPEC §9).  Each virtual host may have its own database,
+ * and the same jti or user id in two of them are two different things.  The
+ * one table serves every store of the configuration (auth_jwt_scope.c):
+ * each store has its own keys (its id is mixed into every key), its own
+ * "loaded" flag, refresh schedule, watermark and overflow mark.  A request
+ * only ever reads and loads the store of its own server, so a restart
+ * whose first request goes to host A does not make host B trust a table
+ * that never read B's database.
+ *
+ * Recovering.  When the table was full, a store's misses went to its
+ * database; at most every AUTH_JWT_RECOVERY_INTERVAL seconds the due
+ * refresh reloads that store completely instead of incrementally, and when
+ * everything fits again (entries expired meanwhile) the mark is cleared.  A
+ * child killed inside a write section leaves the table torn: readers give up
+ * waiting after a bound and ask the database; the next writer resets the
+ * table and every store is loaded again (aj_revtab_recover).
+ *
  * Why not mod_socache: shmcb is a ring that drops the oldest entries when
  * full, and a dropped revocation is a revoked token accepted again.  The
  * table never drops a live entry; when it is full it says so, and misses
@@ -37,6 +54,8 @@
 #define AUTH_JWT_REFRESH_SLACK     60
 /* Expired rows of revoked_tokens are deleted this often. */
 #define AUTH_JWT_PRUNE_INTERVAL    600
+/* An overflowed store is reloaded completely at most this often. */
+#define AUTH_JWT_RECOVERY_INTERVAL 10
 /* auth_jwt_refresh(): this child cannot use the table; ask the store. */
 #define AUTH_JWT_ASK_STORE         (-2)
 
@@ -45,13 +64,15 @@ typedef struct {
     aj_revtab_t *tab;
     apr_global_mutex_t *mutex;
     const char *mutex_file;
+    apr_uint32_t nstores;
+    /* Per store, each child's own copy (made before the fork): log a failing
+     * refresh once per streak, not every interval; prune now and then. */
+    int *refresh_failing;
+    apr_int64_t *last_prune;
 } auth_jwt_revoke_state;
 
 /* Set in post_config (parent, before children exist), then read-only. */
 static auth_jwt_revoke_state *auth_jwt_rs;
-/* Log a failing refresh once per streak, not every interval. */
-static volatile int auth_jwt_refresh_failing;
-static apr_int64_t auth_jwt_last_prune;
 
 int auth_jwt_revoke_pre_config(apr_pool_t *pconf)
 {
@@ -68,8 +89,30 @@ static apr_status_t auth_jwt_revoke_reset(void *data)
 int auth_jwt_revoke_post_config(apr_pool_t *pconf, server_rec *s, apr_uint32_t slots)
 {
     auth_jwt_revoke_state *rs = apr_pcalloc(pconf, sizeof(*rs));
-    apr_size_t size = aj_revtab_size(slots);
+    apr_uint32_t n = auth_jwt_scope_count();
+    aj_store_id_t *ids;
+    const auth_jwt_scope_t *scope;
+    apr_size_t size;
     apr_status_t rv;
+    server_rec *v;
+
+    if (n > AJ_REVTAB_MAX_STORES) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(121)
+                     "%u distinct stores (DBDriver/DBDParams) configured; at most %u are "
+                     "supported", n, AJ_REVTAB_MAX_STORES);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ids = apr_pcalloc(pconf, n * sizeof(*ids));
+    for (v = s; v; v = v->next) {
+        scope = auth_jwt_scope(v);
+        if (scope->index < n) {
+            ids[scope->index] = scope->id;
+        }
+    }
+    rs->nstores = n;
+    rs->refresh_failing = apr_pcalloc(pconf, n * sizeof(*rs->refresh_failing));
+    rs->last_prune = apr_pcalloc(pconf, n * sizeof(*rs->last_prune));
+    size = aj_revtab_size(slots, n);
 
     rv = apr_shm_create(&rs->shm, size, NULL, pconf);
     if (rv != APR_SUCCESS) {
@@ -78,7 +121,7 @@ int auth_jwt_revoke_post_config(apr_pool_t *pconf, server_rec *s, apr_uint32_t s
                      "revocation table (AuthJWTRevocationCacheSize)", size);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    rs->tab = aj_revtab_format(apr_shm_baseaddr_get(rs->shm), size, slots);
+    rs->tab = aj_revtab_format(apr_shm_baseaddr_get(rs->shm), size, slots, ids, n);
     if (!rs->tab) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(120)
                      "cannot lay out the revocation table in shared memory");
@@ -112,15 +155,30 @@ void auth_jwt_revoke_child_init(apr_pool_t *p, server_rec *s)
 
 typedef struct {
     request_rec *r;
+    apr_uint32_t store;
     apr_int64_t now;
     int full;
 } auth_jwt_fill;
+
+/* The store index of the request's server. */
+static apr_uint32_t auth_jwt_store_index(request_rec *r)
+{
+    return auth_jwt_scope(r->server)->index;
+}
+
+static void auth_jwt_fill_init(auth_jwt_fill *f, request_rec *r, apr_int64_t now)
+{
+    f->r = r;
+    f->store = auth_jwt_store_index(r);
+    f->now = now;
+    f->full = 0;
+}
 
 static void auth_jwt_fill_jti(void *baton, const char *jti, apr_int64_t exp)
 {
     auth_jwt_fill *f = baton;
 
-    if (aj_revtab_put_jti(auth_jwt_rs->tab, jti, exp, f->now) == APR_ENOSPC) {
+    if (aj_revtab_put_jti(auth_jwt_rs->tab, f->store, jti, exp, f->now) == APR_ENOSPC) {
         f->full = 1;
     }
 }
@@ -130,7 +188,8 @@ static void auth_jwt_fill_user(void *baton, apr_int64_t id, apr_int64_t valid_af
     auth_jwt_fill *f = baton;
     const char *sub = apr_psprintf(f->r->pool, "%" APR_INT64_T_FMT, id);
 
-    if (aj_revtab_put_user(auth_jwt_rs->tab, sub, valid_after, f->now) == APR_ENOSPC) {
+    if (aj_revtab_put_user(auth_jwt_rs->tab, f->store, sub, valid_after, f->now)
+        == APR_ENOSPC) {
         f->full = 1;
     }
 }
@@ -139,8 +198,9 @@ static void auth_jwt_note_full(request_rec *r, const auth_jwt_fill *f)
 {
     if (f->full) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AJ_LOGNO(112)
-                      "the revocation table is full: token checks now ask the database "
-                      "on a miss; raise AuthJWTRevocationCacheSize");
+                      "the revocation table is full: token checks of this site now ask "
+                      "the database on a miss until expired entries make room; raise "
+                      "AuthJWTRevocationCacheSize");
     }
 }
 
@@ -171,36 +231,42 @@ static int auth_jwt_lock(request_rec *r)
                       AJ_LOGNO(113) "cannot lock the revocation table");
         return 0;
     }
+    if (aj_revtab_recover(auth_jwt_rs->tab)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AJ_LOGNO(122)
+                      "the revocation table was left half-written (a process died while "
+                      "writing it): emptied, and every site's revocations are read again "
+                      "from its store");
+    }
     return 1;
 }
 
 /* Reads revocations since `since` (0: all) into the table.  The database
  * rows are read with the mutex held so two refreshes never interleave. */
-static apr_status_t auth_jwt_load(request_rec *r, aj_store_t *st, apr_int64_t since,
-                                  apr_int64_t now)
+static apr_status_t auth_jwt_load(int *full, request_rec *r, aj_store_t *st,
+                                  apr_int64_t since, apr_int64_t now)
 {
     auth_jwt_fill f;
     apr_status_t rv;
 
-    f.r = r;
-    f.now = now;
-    f.full = 0;
+    auth_jwt_fill_init(&f, r, now);
     rv = aj_store_revoked_since(st, r->pool, since, now, auth_jwt_fill_jti, &f);
     if (rv == APR_SUCCESS) {
         rv = aj_store_users_revoked_since(st, r->pool, since ? since : 1, auth_jwt_fill_user, &f);
     }
     auth_jwt_note_full(r, &f);
+    *full = f.full;
     return rv;
 }
 
 static void auth_jwt_maybe_prune(request_rec *r, aj_store_t *st, apr_int64_t now)
 {
+    apr_int64_t *last = &auth_jwt_rs->last_prune[auth_jwt_store_index(r)];
     int pruned = 0;
 
-    if (now - auth_jwt_last_prune < AUTH_JWT_PRUNE_INTERVAL) {
+    if (now - *last < AUTH_JWT_PRUNE_INTERVAL) {
         return;
     }
-    auth_jwt_last_prune = now;
+    *last = now;
     if (aj_store_revoke_prune(&pruned, st, r->pool, now) == APR_SUCCESS && pruned > 0) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(114)
                       "pruned %d expired revocations", pruned);
@@ -209,10 +275,12 @@ static void auth_jwt_maybe_prune(request_rec *r, aj_store_t *st, apr_int64_t now
 
 static void auth_jwt_refresh_failed(request_rec *r, const char *what)
 {
-    if (!__atomic_exchange_n(&auth_jwt_refresh_failing, 1, __ATOMIC_RELAXED)) {
+    apr_uint32_t store = auth_jwt_store_index(r);
+
+    if (!__atomic_exchange_n(&auth_jwt_rs->refresh_failing[store], 1, __ATOMIC_RELAXED)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(115)
                       "revocations could not be %s from the store; %s", what,
-                      aj_revtab_loaded(auth_jwt_rs->tab)
+                      aj_revtab_loaded(auth_jwt_rs->tab, store)
                           ? "tokens are checked against the last known state"
                           : "tokens are refused with 503 until the store answers");
     }
@@ -220,55 +288,74 @@ static void auth_jwt_refresh_failed(request_rec *r, const char *what)
 
 static void auth_jwt_refresh_ok(request_rec *r)
 {
-    if (__atomic_exchange_n(&auth_jwt_refresh_failing, 0, __ATOMIC_RELAXED)) {
+    apr_uint32_t store = auth_jwt_store_index(r);
+
+    if (__atomic_exchange_n(&auth_jwt_rs->refresh_failing[store], 0, __ATOMIC_RELAXED)) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, AJ_LOGNO(116)
                       "revocations are read from the store again");
     }
 }
 
-/* Brings the table up to date when a refresh is due.  OK; or
- * AUTH_JWT_ASK_STORE when the table was never loaded and cannot be locked
- * (a child whose generation a graceful restart replaced): the store is
- * then asked per token; or HTTP_SERVICE_UNAVAILABLE when the table was
- * never loaded and the store cannot be read. */
+/* Brings the request's store up to date in the table when a refresh is
+ * due (or when the store was never loaded).  OK; or AUTH_JWT_ASK_STORE when
+ * the store was never loaded and the table cannot be locked (a child whose
+ * generation a graceful restart replaced): the store is then asked per
+ * token; or HTTP_SERVICE_UNAVAILABLE when the store was never loaded and
+ * cannot be read.  An overflowed store is reloaded completely, at most
+ * every AUTH_JWT_RECOVERY_INTERVAL seconds, and its mark cleared when
+ * everything fits again. */
 static int auth_jwt_refresh(request_rec *r, const auth_jwt_dir_conf *c, apr_int64_t now)
 {
     aj_revtab_t *tab = auth_jwt_rs->tab;
-    apr_int64_t due = aj_revtab_next_refresh(tab);
+    apr_uint32_t store = auth_jwt_store_index(r);
+    apr_int64_t due = aj_revtab_next_refresh(tab, store);
     apr_int64_t interval = auth_jwt_cfg_revocation_refresh(c);
     apr_int64_t since;
     aj_store_t *st;
     apr_status_t rv;
-    int claimed = 0;
+    int claimed = 0, full = 0, recovering = 0;
 
-    if (aj_revtab_loaded(tab)) {
-        if (now < due || !aj_revtab_claim_refresh(tab, due, now + interval)) {
+    if (aj_revtab_loaded(tab, store)) {
+        if (now < due || !aj_revtab_claim_refresh(tab, store, due, now + interval)) {
             return OK;      /* not due, or another request refreshes it */
         }
         claimed = 1;
     }
     if (!auth_jwt_lock(r)) {
-        return aj_revtab_loaded(tab) ? OK : AUTH_JWT_ASK_STORE;
+        return aj_revtab_loaded(tab, store) ? OK : AUTH_JWT_ASK_STORE;
     }
-    if (!claimed && aj_revtab_loaded(tab)) {
+    if (!claimed && aj_revtab_loaded(tab, store)) {
         /* another request loaded it while this one waited */
         apr_global_mutex_unlock(auth_jwt_rs->mutex);
         return OK;
     }
-    if (!aj_revtab_loaded(tab)) {
+    if (!aj_revtab_loaded(tab, store)) {
         since = 0;
     }
+    else if (aj_revtab_overflowed(tab, store)
+             && now - aj_revtab_last_recovery(tab, store) >= AUTH_JWT_RECOVERY_INTERVAL) {
+        since = 0;
+        recovering = 1;
+        aj_revtab_set_last_recovery(tab, store, now);
+    }
     else {
-        since = aj_revtab_watermark(tab) - AUTH_JWT_REFRESH_SLACK;
+        since = aj_revtab_watermark(tab, store) - AUTH_JWT_REFRESH_SLACK;
         since = since > 1 ? since : 1;
     }
     st = auth_jwt_store(r);
-    rv = st ? auth_jwt_load(r, st, since, now) : APR_EGENERAL;
+    rv = st ? auth_jwt_load(&full, r, st, since, now) : APR_EGENERAL;
     if (rv == APR_SUCCESS) {
-        aj_revtab_set_watermark(tab, now);
-        if (!aj_revtab_loaded(tab)) {
-            aj_revtab_set_next_refresh(tab, now + interval);
-            aj_revtab_set_loaded(tab, 1);
+        aj_revtab_set_watermark(tab, store, now);
+        if (!aj_revtab_loaded(tab, store)) {
+            aj_revtab_set_next_refresh(tab, store, now + interval);
+            aj_revtab_set_loaded(tab, store, 1);
+        }
+        if (recovering && !full) {
+            /* every unexpired revocation of this store is in the table again */
+            aj_revtab_clear_overflowed(tab, store);
+            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, AJ_LOGNO(123)
+                          "the revocation table has room again: token checks of this site "
+                          "no longer ask the database");
         }
         auth_jwt_maybe_prune(r, st, now);
     }
@@ -277,7 +364,7 @@ static int auth_jwt_refresh(request_rec *r, const auth_jwt_dir_conf *c, apr_int6
     if (rv != APR_SUCCESS) {
         auth_jwt_store_reset(r, st);
         auth_jwt_refresh_failed(r, since ? "refreshed" : "loaded");
-        return aj_revtab_loaded(tab) ? OK : HTTP_SERVICE_UNAVAILABLE;
+        return aj_revtab_loaded(tab, store) ? OK : HTTP_SERVICE_UNAVAILABLE;
     }
     auth_jwt_refresh_ok(r);
     return OK;
@@ -326,21 +413,28 @@ static apr_status_t auth_jwt_check_store(aj_verdict_e *verdict, request_rec *r,
     return APR_SUCCESS;
 }
 
-apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, const aj_claims_t *claims)
+apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, request_rec *r,
+                                   const aj_claims_t *claims)
 {
     const char *jti = aj_claims_get_string(claims, "jti");
     const char *sub = aj_claims_get_string(claims, "sub");
+    apr_uint32_t store = auth_jwt_store_index(r);
     apr_status_t rv;
 
     memset(keys, 0, sizeof(*keys));
+    if (!auth_jwt_rs) {
+        return APR_EINIT;
+    }
+    keys->store = store;
     if (jti) {
-        if ((rv = aj_revtab_jti_key(&keys->jti, jti)) != APR_SUCCESS) {
+        if ((rv = aj_revtab_jti_key(&keys->jti, auth_jwt_rs->tab, store, jti)) != APR_SUCCESS) {
             return rv;
         }
         keys->has_jti = 1;
     }
     if (sub) {
-        if ((rv = aj_revtab_user_key(&keys->user, sub)) != APR_SUCCESS) {
+        if ((rv = aj_revtab_user_key(&keys->user, auth_jwt_rs->tab, store, sub))
+            != APR_SUCCESS) {
             return rv;
         }
         keys->has_user = 1;
@@ -348,14 +442,49 @@ apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, const aj_claims_t *cl
     return APR_SUCCESS;
 }
 
+/* The table's answer for a token's keys: APR_SUCCESS with *revoked, or an
+ * error when the table cannot answer (a stalled writer, or the store was
+ * unloaded meanwhile by a reset: then nothing it said may be trusted). */
+static apr_status_t auth_jwt_table_says(int *revoked, const auth_jwt_revkeys *keys,
+                                        int has_iat, apr_int64_t iat, apr_int64_t now)
+{
+    aj_revtab_t *tab = auth_jwt_rs->tab;
+    apr_int64_t valid_after = 0;
+    apr_status_t rv;
+    int hit = 0;
+
+    *revoked = 0;
+    if (keys->has_jti) {
+        rv = aj_revtab_key_revoked(&hit, tab, &keys->jti, now);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (!hit && keys->has_user) {
+        rv = aj_revtab_key_value(&valid_after, tab, &keys->user);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        hit = valid_after && (!has_iat || iat < valid_after);
+    }
+    /* read after the look-ups: a reset that emptied the table unloaded the
+     * store first */
+    if (!aj_revtab_loaded(tab, keys->store)) {
+        return APR_EINIT;
+    }
+    *revoked = hit;
+    return APR_SUCCESS;
+}
+
 int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_dir_conf *c,
                           const aj_claims_t *claims, const auth_jwt_revkeys *keys)
 {
     apr_int64_t now = apr_time_sec(r->request_time);
+    apr_uint32_t store;
     const char *jti, *sub;
-    apr_int64_t iat = 0, valid_after;
+    apr_int64_t iat = 0;
     auth_jwt_revkeys own;
-    int has_iat, rc;
+    int has_iat, rc, revoked = 0;
 
     *verdict = AJ_OK;
     if (!auth_jwt_cfg_revocation(c)) {
@@ -366,6 +495,7 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
                       "revocation table missing; refusing the token");
         return HTTP_SERVICE_UNAVAILABLE;
     }
+    store = auth_jwt_store_index(r);
     rc = auth_jwt_refresh(r, c, now);
     jti = aj_claims_get_string(claims, "jti");
     sub = aj_claims_get_string(claims, "sub");
@@ -379,23 +509,26 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
         return rc;
     }
 
-    if (!keys) {
-        if (auth_jwt_revkeys_make(&own, claims) != APR_SUCCESS) {
+    if (!keys || keys->store != store) {
+        /* none cached, or cached under another site's store */
+        if (auth_jwt_revkeys_make(&own, r, claims) != APR_SUCCESS) {
             *verdict = AJ_REVOKED;      /* cannot look it up: fail closed */
             return OK;
         }
         keys = &own;
     }
-    if (keys->has_jti && aj_revtab_key_revoked(auth_jwt_rs->tab, &keys->jti, now)) {
+    if (auth_jwt_table_says(&revoked, keys, has_iat, iat, now) != APR_SUCCESS) {
+        /* the table cannot answer now: the store decides, or nobody does */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(124)
+                      "revocation table busy or being reloaded: asking the store");
+        return auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) == APR_SUCCESS
+                   ? OK : HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (revoked) {
         *verdict = AJ_REVOKED;
         return OK;
     }
-    valid_after = keys->has_user ? aj_revtab_key_valid_after(auth_jwt_rs->tab, &keys->user) : 0;
-    if (valid_after && (!has_iat || iat < valid_after)) {
-        *verdict = AJ_REVOKED;
-        return OK;
-    }
-    if (aj_revtab_overflowed(auth_jwt_rs->tab)
+    if (aj_revtab_overflowed(auth_jwt_rs->tab, store)
         && auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) != APR_SUCCESS) {
         *verdict = AJ_OK;       /* store down: the last known state stands (SPEC §6) */
     }
@@ -412,13 +545,12 @@ static void auth_jwt_table_put(request_rec *r, const char *jti, apr_int64_t exp,
     if (!auth_jwt_rs || !auth_jwt_lock(r)) {
         return;     /* the database has it; the next refresh brings it */
     }
-    f.r = r;
-    f.now = apr_time_sec(r->request_time);
-    f.full = 0;
+    auth_jwt_fill_init(&f, r, apr_time_sec(r->request_time));
     if (jti) {
         auth_jwt_fill_jti(&f, jti, exp);
     }
-    if (sub && aj_revtab_put_user(auth_jwt_rs->tab, sub, valid_after, f.now) == APR_ENOSPC) {
+    if (sub && aj_revtab_put_user(auth_jwt_rs->tab, f.store, sub, valid_after, f.now)
+               == APR_ENOSPC) {
         f.full = 1;
     }
     apr_global_mutex_unlock(auth_jwt_rs->mutex);
@@ -454,28 +586,47 @@ void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t v
                   "revoked every token of user id %" APR_INT64_T_FMT " issued so far", id);
 }
 
-apr_int64_t auth_jwt_revoke_user_valid_after_key(request_rec *r, const auth_jwt_dir_conf *c,
-                                                 const aj_revtab_key_t *key)
+apr_status_t auth_jwt_userkeys_make(auth_jwt_userkeys *keys, request_rec *r, apr_int64_t id)
 {
+    const char *sub = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, id);
+    apr_uint32_t store = auth_jwt_store_index(r);
+    apr_status_t rv;
+
+    memset(keys, 0, sizeof(*keys));
     if (!auth_jwt_rs) {
-        return 0;
+        return APR_EINIT;
+    }
+    keys->store = store;
+    rv = aj_revtab_user_key(&keys->user, auth_jwt_rs->tab, store, sub);
+    return rv == APR_SUCCESS ? aj_revtab_changed_key(&keys->changed, auth_jwt_rs->tab, store, sub)
+                             : rv;
+}
+
+int auth_jwt_revoke_user_state(apr_int64_t *valid_after, apr_int64_t *stamp, request_rec *r,
+                               const auth_jwt_dir_conf *c, const auth_jwt_userkeys *keys)
+{
+    aj_revtab_t *tab = auth_jwt_rs ? auth_jwt_rs->tab : NULL;
+    apr_int64_t va = 0, changed = 0;
+
+    *valid_after = *stamp = APR_INT64_MAX;
+    if (!tab) {
+        *valid_after = *stamp = 0;
+        return 1;
+    }
+    if (keys->store != auth_jwt_store_index(r)) {
+        return 0;       /* keys of another site's store: never */
     }
     if (auth_jwt_cfg_revocation(c)
         && (auth_jwt_refresh(r, c, apr_time_sec(r->request_time)) != OK
-            || !aj_revtab_loaded(auth_jwt_rs->tab))) {
-        return APR_INT64_MAX;      /* unknown: nothing cached may be trusted */
+            || !aj_revtab_loaded(tab, keys->store))) {
+        return 0;       /* unknown: nothing cached may be trusted */
     }
-    return aj_revtab_key_valid_after(auth_jwt_rs->tab, key);
-}
-
-apr_int64_t auth_jwt_revoke_user_valid_after(request_rec *r, const auth_jwt_dir_conf *c,
-                                             apr_int64_t id)
-{
-    aj_revtab_key_t key;
-
-    if (aj_revtab_user_key(&key, apr_psprintf(r->pool, "%" APR_INT64_T_FMT, id))
-        != APR_SUCCESS) {
-        return APR_INT64_MAX;
+    if (aj_revtab_key_value(&va, tab, &keys->user) != APR_SUCCESS
+        || aj_revtab_key_value(&changed, tab, &keys->changed) != APR_SUCCESS
+        || (auth_jwt_cfg_revocation(c) && !aj_revtab_loaded(tab, keys->store))) {
+        return 0;
     }
-    return auth_jwt_revoke_user_valid_after_key(r, c, &key);
+    *valid_after = va;
+    *stamp = va > changed ? va : changed;
+    return 1;
 }

@@ -17,14 +17,22 @@
 #define T_SMALL_MAX  48
 #define T_NAME_LEN   64
 
+/* Two stores: most tests use store 0 (T_S); store 1 proves isolation. */
+#define T_S          0
+#define T_NSTORES    2
+
+static const aj_store_id_t t_ids[T_NSTORES] = {
+    { { 'A' } }, { { 'B' } }
+};
+
 static aj_revtab_t *new_table(apr_pool_t *p, apr_uint32_t capacity)
 {
-    apr_size_t size = aj_revtab_size(capacity);
+    apr_size_t size = aj_revtab_size(capacity, T_NSTORES);
     void *mem = apr_palloc(p, size);
 
     assert_non_null(mem);
     memset(mem, 0xa5, size);    /* format must not rely on zeroed memory */
-    return aj_revtab_format(mem, size, capacity);
+    return aj_revtab_format(mem, size, capacity, t_ids, T_NSTORES);
 }
 
 /* The smallest table, in the test's pool. */
@@ -47,21 +55,28 @@ static const char *name(char *buf, const char *prefix, unsigned i)
 static void test_size_and_format(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    apr_size_t s64 = aj_revtab_size(64);
+    apr_size_t s64 = aj_revtab_size(64, 1);
     char *mem;
 
-    assert_int_equal(aj_revtab_size(0), s64);
-    assert_int_equal(aj_revtab_size(1), s64);
-    assert_int_equal(aj_revtab_size(65), aj_revtab_size(128));
-    assert_true(aj_revtab_size(128) > s64);
-    assert_int_equal(aj_revtab_size(128) - s64, 64 * 32);
-    assert_int_equal(aj_revtab_size(1000000) - s64, ((apr_size_t)1 << 20) * 32 - 64 * 32);
+    assert_int_equal(aj_revtab_size(0, 1), s64);
+    assert_int_equal(aj_revtab_size(1, 0), s64);                 /* at least one store */
+    assert_int_equal(aj_revtab_size(65, 1), aj_revtab_size(128, 1));
+    assert_true(aj_revtab_size(128, 1) > s64);
+    assert_int_equal(aj_revtab_size(128, 1) - s64, 64 * 32);
+    assert_int_equal(aj_revtab_size(1000000, 1) - s64, ((apr_size_t)1 << 20) * 32 - 64 * 32);
+    assert_int_equal(aj_revtab_size(64, 3) - s64, 2 * 64);       /* a record per store */
 
-    mem = apr_palloc(p, s64 + 8);
-    assert_null(aj_revtab_format(NULL, s64, 64));
-    assert_null(aj_revtab_format(mem, s64 - 1, 64));
-    assert_null(aj_revtab_format(mem + 1, s64, 64));     /* misaligned */
-    assert_non_null(aj_revtab_format(mem, s64, 64));
+    mem = apr_palloc(p, aj_revtab_size(64, T_NSTORES) + 8);
+    assert_null(aj_revtab_format(NULL, s64, 64, t_ids, 1));
+    assert_null(aj_revtab_format(mem, s64 - 1, 64, t_ids, 1));
+    assert_null(aj_revtab_format(mem + 1, s64, 64, t_ids, 1));  /* misaligned */
+    assert_null(aj_revtab_format(mem, s64, 64, t_ids, 0));      /* no store */
+    assert_null(aj_revtab_format(mem, s64, 64, NULL, 1));
+    assert_null(aj_revtab_format(mem, s64, 64, t_ids, 2));      /* too small for two */
+    assert_null(aj_revtab_format(mem, s64, 64, t_ids, AJ_REVTAB_MAX_STORES + 1));
+    assert_non_null(aj_revtab_format(mem, s64, 64, t_ids, 1));
+    assert_int_equal(aj_revtab_stores(aj_revtab_format(mem, aj_revtab_size(64, T_NSTORES), 64,
+                                                       t_ids, T_NSTORES)), T_NSTORES);
 }
 
 /* ---- jti -------------------------------------------------------------------- */
@@ -71,56 +86,56 @@ static void test_empty_table(void **state)
     aj_revtab_t *t = small_table(state);
 
     assert_int_equal(aj_revtab_count(t), 0);
-    assert_false(aj_revtab_jti_revoked(t, "abc", T_NOW));
-    assert_false(aj_revtab_jti_revoked(t, "", T_NOW));
-    assert_false(aj_revtab_jti_revoked(t, NULL, T_NOW));
-    assert_int_equal(aj_revtab_user_valid_after(t, "42"), 0);
-    assert_int_equal(aj_revtab_user_valid_after(t, NULL), 0);
-    assert_false(aj_revtab_overflowed(t));
-    assert_false(aj_revtab_loaded(t));
-    assert_int_equal(aj_revtab_next_refresh(t), 0);
-    assert_int_equal(aj_revtab_watermark(t), 0);
+    assert_false(aj_revtab_jti_revoked(t, T_S, "abc", T_NOW));
+    assert_false(aj_revtab_jti_revoked(t, T_S, "", T_NOW));
+    assert_false(aj_revtab_jti_revoked(t, T_S, NULL, T_NOW));
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "42"), 0);
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, NULL), 0);
+    assert_false(aj_revtab_overflowed(t, T_S));
+    assert_false(aj_revtab_loaded(t, T_S));
+    assert_int_equal(aj_revtab_next_refresh(t, T_S), 0);
+    assert_int_equal(aj_revtab_watermark(t, T_S), 0);
 }
 
 static void test_put_jti(void **state)
 {
     aj_revtab_t *t = small_table(state);
 
-    assert_int_equal(aj_revtab_put_jti(t, "tok-1", T_LATER, T_NOW), APR_SUCCESS);
-    assert_true(aj_revtab_jti_revoked(t, "tok-1", T_NOW));
-    assert_false(aj_revtab_jti_revoked(t, "tok-2", T_NOW));
-    assert_false(aj_revtab_jti_revoked(t, "tok-", T_NOW));
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "tok-1", T_LATER, T_NOW), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, T_S, "tok-1", T_NOW));
+    assert_false(aj_revtab_jti_revoked(t, T_S, "tok-2", T_NOW));
+    assert_false(aj_revtab_jti_revoked(t, T_S, "tok-", T_NOW));
     assert_int_equal(aj_revtab_count(t), 1);
 
     /* idempotent; a later exp wins, an earlier one does not shorten it */
-    assert_int_equal(aj_revtab_put_jti(t, "tok-1", T_LATER, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_put_jti(t, "tok-1", T_FAR, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_put_jti(t, "tok-1", T_NOW + 1, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "tok-1", T_LATER, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "tok-1", T_FAR, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "tok-1", T_NOW + 1, T_NOW), APR_SUCCESS);
     assert_int_equal(aj_revtab_count(t), 1);
-    assert_true(aj_revtab_jti_revoked(t, "tok-1", T_FAR - 1));
-    assert_false(aj_revtab_jti_revoked(t, "tok-1", T_FAR));
+    assert_true(aj_revtab_jti_revoked(t, T_S, "tok-1", T_FAR - 1));
+    assert_false(aj_revtab_jti_revoked(t, T_S, "tok-1", T_FAR));
 
     /* a jti is not a user */
-    assert_int_equal(aj_revtab_user_valid_after(t, "tok-1"), 0);
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "tok-1"), 0);
 
-    assert_int_equal(aj_revtab_put_jti(t, NULL, T_LATER, T_NOW), APR_EINVAL);
-    assert_int_equal(aj_revtab_put_jti(NULL, "x", T_LATER, T_NOW), APR_EINVAL);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, NULL, T_LATER, T_NOW), APR_EINVAL);
+    assert_int_equal(aj_revtab_put_jti(NULL, T_S, "x", T_LATER, T_NOW), APR_EINVAL);
 }
 
 static void test_expired_jti(void **state)
 {
     aj_revtab_t *t = small_table(state);
 
-    assert_int_equal(aj_revtab_put_jti(t, "tok", T_NOW + 10, T_NOW), APR_SUCCESS);
-    assert_true(aj_revtab_jti_revoked(t, "tok", T_NOW + 9));
-    assert_false(aj_revtab_jti_revoked(t, "tok", T_NOW + 10));     /* exp > now only */
-    assert_false(aj_revtab_jti_revoked(t, "tok", T_LATER));
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "tok", T_NOW + 10, T_NOW), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, T_S, "tok", T_NOW + 9));
+    assert_false(aj_revtab_jti_revoked(t, T_S, "tok", T_NOW + 10));     /* exp > now only */
+    assert_false(aj_revtab_jti_revoked(t, T_S, "tok", T_LATER));
 
     /* a revocation that is already over takes no room */
-    assert_int_equal(aj_revtab_put_jti(t, "old", T_NOW, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_put_jti(t, "older", T_NOW - 5, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "old", T_NOW, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "older", T_NOW - 5, T_NOW), APR_SUCCESS);
     assert_int_equal(aj_revtab_count(t), 1);
-    assert_false(aj_revtab_jti_revoked(t, "old", T_NOW - 10));
+    assert_false(aj_revtab_jti_revoked(t, T_S, "old", T_NOW - 10));
 }
 
 /* ---- user ------------------------------------------------------------------- */
@@ -129,34 +144,34 @@ static void test_user_valid_after(void **state)
 {
     aj_revtab_t *t = small_table(state);
 
-    assert_int_equal(aj_revtab_put_user(t, "42", T_NOW, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_NOW);
-    assert_int_equal(aj_revtab_user_valid_after(t, "43"), 0);
-    assert_int_equal(aj_revtab_user_valid_after(t, "4"), 0);
+    assert_int_equal(aj_revtab_put_user(t, T_S, "42", T_NOW, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "42"), T_NOW);
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "43"), 0);
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "4"), 0);
 
     /* a later value wins */
-    assert_int_equal(aj_revtab_put_user(t, "42", T_NOW - 100, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_NOW);
-    assert_int_equal(aj_revtab_put_user(t, "42", T_LATER, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_LATER);
+    assert_int_equal(aj_revtab_put_user(t, T_S, "42", T_NOW - 100, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "42"), T_NOW);
+    assert_int_equal(aj_revtab_put_user(t, T_S, "42", T_LATER, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "42"), T_LATER);
     assert_int_equal(aj_revtab_count(t), 1);
 
     /* 0 is ignored */
-    assert_int_equal(aj_revtab_put_user(t, "42", 0, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_LATER);
-    assert_int_equal(aj_revtab_put_user(t, "7", 0, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_user_valid_after(t, "7"), 0);
+    assert_int_equal(aj_revtab_put_user(t, T_S, "42", 0, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "42"), T_LATER);
+    assert_int_equal(aj_revtab_put_user(t, T_S, "7", 0, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "7"), 0);
     assert_int_equal(aj_revtab_count(t), 1);
 
     /* a user entry never expires, and is not a jti */
-    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_LATER);
-    assert_false(aj_revtab_jti_revoked(t, "42", T_NOW));
-    assert_int_equal(aj_revtab_put_jti(t, "42", T_FAR, T_NOW), APR_SUCCESS);
-    assert_true(aj_revtab_jti_revoked(t, "42", T_NOW));
-    assert_int_equal(aj_revtab_user_valid_after(t, "42"), T_LATER);
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "42"), T_LATER);
+    assert_false(aj_revtab_jti_revoked(t, T_S, "42", T_NOW));
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "42", T_FAR, T_NOW), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, T_S, "42", T_NOW));
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "42"), T_LATER);
     assert_int_equal(aj_revtab_count(t), 2);
 
-    assert_int_equal(aj_revtab_put_user(t, NULL, T_NOW, T_NOW), APR_EINVAL);
+    assert_int_equal(aj_revtab_put_user(t, T_S, NULL, T_NOW, T_NOW), APR_EINVAL);
 }
 
 /* ---- capacity ----------------------------------------------------------------- */
@@ -167,27 +182,157 @@ static void test_precomputed_keys(void **state)
 {
     aj_revtab_t *t = small_table(state);
     aj_revtab_key_t jk, uk, same_text, other;
+    apr_int64_t v = -1;
+    int revoked = -1;
 
-    assert_int_equal(aj_revtab_jti_key(&jk, "tok-1"), APR_SUCCESS);
-    assert_int_equal(aj_revtab_user_key(&uk, "42"), APR_SUCCESS);
-    assert_int_equal(aj_revtab_user_key(&same_text, "tok-1"), APR_SUCCESS);
-    assert_int_equal(aj_revtab_jti_key(&other, "tok-2"), APR_SUCCESS);
-    assert_int_equal(aj_revtab_jti_key(&other, NULL), APR_EINVAL);
-    assert_int_equal(aj_revtab_jti_key(&other, "tok-2"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_jti_key(&jk, t, T_S, "tok-1"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_key(&uk, t, T_S, "42"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_key(&same_text, t, T_S, "tok-1"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_jti_key(&other, t, T_S, "tok-2"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_jti_key(&other, t, T_S, NULL), APR_EINVAL);
+    assert_int_equal(aj_revtab_jti_key(&other, t, T_NSTORES, "tok-2"), APR_EINVAL);
+    assert_int_equal(aj_revtab_jti_key(&other, t, T_S, "tok-2"), APR_SUCCESS);
     assert_memory_not_equal(&jk, &same_text, sizeof(jk));
 
-    assert_false(aj_revtab_key_revoked(t, &jk, T_NOW));
-    assert_int_equal(aj_revtab_key_valid_after(t, &uk), 0);
-    assert_int_equal(aj_revtab_put_jti(t, "tok-1", T_LATER, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_put_user(t, "42", T_NOW + 5, T_NOW), APR_SUCCESS);
-    assert_true(aj_revtab_key_revoked(t, &jk, T_NOW));
-    assert_false(aj_revtab_key_revoked(t, &jk, T_LATER));      /* expired */
-    assert_false(aj_revtab_key_revoked(t, &other, T_NOW));
-    assert_false(aj_revtab_key_revoked(t, &same_text, T_NOW));
-    assert_int_equal(aj_revtab_key_valid_after(t, &uk), T_NOW + 5);
-    assert_int_equal(aj_revtab_key_valid_after(t, &same_text), 0);
-    assert_false(aj_revtab_key_revoked(NULL, &jk, T_NOW));
-    assert_false(aj_revtab_key_revoked(t, NULL, T_NOW));
+    assert_int_equal(aj_revtab_key_revoked(&revoked, t, &jk, T_NOW), APR_SUCCESS);
+    assert_false(revoked);
+    assert_int_equal(aj_revtab_key_value(&v, t, &uk), APR_SUCCESS);
+    assert_int_equal(v, 0);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "tok-1", T_LATER, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_user(t, T_S, "42", T_NOW + 5, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_key_revoked(&revoked, t, &jk, T_NOW), APR_SUCCESS);
+    assert_true(revoked);
+    assert_int_equal(aj_revtab_key_revoked(&revoked, t, &jk, T_LATER), APR_SUCCESS);
+    assert_false(revoked);                                      /* expired */
+    assert_int_equal(aj_revtab_key_revoked(&revoked, t, &other, T_NOW), APR_SUCCESS);
+    assert_false(revoked);
+    assert_int_equal(aj_revtab_key_revoked(&revoked, t, &same_text, T_NOW), APR_SUCCESS);
+    assert_false(revoked);
+    assert_int_equal(aj_revtab_key_value(&v, t, &uk), APR_SUCCESS);
+    assert_int_equal(v, T_NOW + 5);
+    assert_int_equal(aj_revtab_key_value(&v, t, &same_text), APR_SUCCESS);
+    assert_int_equal(v, 0);
+    /* NULL arguments fail closed */
+    assert_int_equal(aj_revtab_key_revoked(&revoked, NULL, &jk, T_NOW), APR_EINVAL);
+    assert_true(revoked);
+    assert_int_equal(aj_revtab_key_revoked(&revoked, t, NULL, T_NOW), APR_EINVAL);
+    assert_true(revoked);
+    assert_int_equal(aj_revtab_key_value(&v, t, NULL), APR_EINVAL);
+    assert_int_equal(v, APR_INT64_MAX);
+}
+
+/* SPEC §9: the same jti, user id or change under two stores are unrelated;
+ * each store has its own loaded flag, schedule, watermark and overflow. */
+static void test_stores_isolated(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+    aj_revtab_key_t a, b, ca;
+    apr_int64_t v = -1;
+
+    assert_int_equal(aj_revtab_jti_key(&a, t, 0, "tok"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_jti_key(&b, t, 1, "tok"), APR_SUCCESS);
+    assert_memory_not_equal(&a, &b, sizeof(a));
+    assert_int_equal(aj_revtab_changed_key(&ca, t, 0, "1"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_key(&b, t, 0, "1"), APR_SUCCESS);
+    assert_memory_not_equal(&ca, &b, sizeof(ca));               /* changed != revoke-all */
+
+    assert_int_equal(aj_revtab_put_jti(t, 0, "tok", T_LATER, T_NOW), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, 0, "tok", T_NOW));
+    assert_false(aj_revtab_jti_revoked(t, 1, "tok", T_NOW));
+    assert_int_equal(aj_revtab_put_user(t, 0, "1", T_NOW, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_valid_after(t, 0, "1"), T_NOW);
+    assert_int_equal(aj_revtab_user_valid_after(t, 1, "1"), 0);  /* user 1 of B: someone else */
+    assert_int_equal(aj_revtab_put_changed(t, 1, "1", T_NOW + 3, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_key_value(&v, t, &ca), APR_SUCCESS);
+    assert_int_equal(v, 0);
+    assert_int_equal(aj_revtab_changed_key(&ca, t, 1, "1"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_key_value(&v, t, &ca), APR_SUCCESS);
+    assert_int_equal(v, T_NOW + 3);
+
+    aj_revtab_set_loaded(t, 0, 1);
+    assert_true(aj_revtab_loaded(t, 0));
+    assert_false(aj_revtab_loaded(t, 1));
+    aj_revtab_set_watermark(t, 1, 77);
+    assert_int_equal(aj_revtab_watermark(t, 0), 0);
+    assert_int_equal(aj_revtab_watermark(t, 1), 77);
+    aj_revtab_set_next_refresh(t, 0, 5);
+    assert_true(aj_revtab_claim_refresh(t, 0, 5, 10));
+    assert_false(aj_revtab_claim_refresh(t, 1, 5, 10));
+    /* a bad index is never trusted and never written */
+    assert_false(aj_revtab_loaded(t, T_NSTORES));
+    assert_true(aj_revtab_overflowed(t, T_NSTORES));
+    aj_revtab_set_loaded(t, T_NSTORES, 1);
+    assert_false(aj_revtab_loaded(t, T_NSTORES));
+    assert_int_equal(aj_revtab_put_jti(t, T_NSTORES, "x", T_LATER, T_NOW), APR_EINVAL);
+}
+
+/* Full: the put's store is marked, not the other; the mark stays until the
+ * caller clears it (after a complete reload that fits), and expired entries
+ * make room again. */
+static void test_overflow_per_store_and_recovery(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    for (i = 0; i < T_SMALL_MAX; i++) {
+        assert_int_equal(aj_revtab_put_jti(t, 0, name(buf, "short", i), T_NOW + 10, T_NOW),
+                         APR_SUCCESS);
+    }
+    assert_int_equal(aj_revtab_put_jti(t, 1, "late", T_LATER, T_NOW), APR_ENOSPC);
+    assert_true(aj_revtab_overflowed(t, 1));
+    assert_false(aj_revtab_overflowed(t, 0));
+    /* the entries expire: the same put fits (compaction), the mark stays */
+    assert_int_equal(aj_revtab_put_jti(t, 1, "late", T_LATER, T_NOW + 20), APR_SUCCESS);
+    assert_true(aj_revtab_overflowed(t, 1));
+    aj_revtab_clear_overflowed(t, 1);
+    assert_false(aj_revtab_overflowed(t, 1));
+    assert_true(aj_revtab_jti_revoked(t, 1, "late", T_NOW + 20));
+}
+
+/* A writer killed inside its write section: readers give up after
+ * AJ_REVTAB_STALL_MS with APR_TIMEUP (failing closed), never spin forever;
+ * the next writer resets the table and unloads every store. */
+static void test_dead_writer(void **state)
+{
+    aj_revtab_t *t = small_table(state);
+    apr_uint64_t *seq;
+    apr_int64_t v = 0;
+    apr_time_t t0, waited;
+    aj_revtab_key_t k;
+    int revoked = 0;
+
+    assert_int_equal(aj_revtab_put_jti(t, 0, "tok", T_LATER, T_NOW), APR_SUCCESS);
+    aj_revtab_set_loaded(t, 0, 1);
+    aj_revtab_set_loaded(t, 1, 1);
+    assert_int_equal(aj_revtab_recover(t), 0);                  /* nothing to recover */
+    assert_true(aj_revtab_loaded(t, 0));
+
+    /* the header's seq (after magic, version, capacity, max_entries, count,
+     * nstores: six 32-bit words) left odd, as by a writer that died */
+    seq = (apr_uint64_t *)(void *)((char *)t + 6 * sizeof(apr_uint32_t));
+    assert_int_equal(*seq % 2, 0);
+    *seq += 1;
+
+    assert_int_equal(aj_revtab_jti_key(&k, t, 0, "other"), APR_SUCCESS);
+    t0 = apr_time_now();
+    assert_int_equal(aj_revtab_key_revoked(&revoked, t, &k, T_NOW), APR_TIMEUP);
+    waited = apr_time_now() - t0;
+    assert_true(revoked);                                       /* fails closed */
+    assert_true(waited >= apr_time_from_msec(AJ_REVTAB_STALL_MS) / 2);
+    assert_true(waited < apr_time_from_msec(AJ_REVTAB_STALL_MS) * 20);
+    assert_int_equal(aj_revtab_key_value(&v, t, &k), APR_TIMEUP);
+    assert_int_equal(v, APR_INT64_MAX);
+    assert_true(aj_revtab_jti_revoked(t, 0, "other", T_NOW));   /* convenience: closed */
+
+    assert_int_equal(aj_revtab_recover(t), 1);
+    assert_int_equal(*seq % 2, 0);
+    assert_false(aj_revtab_loaded(t, 0));
+    assert_false(aj_revtab_loaded(t, 1));
+    assert_int_equal(aj_revtab_count(t), 0);
+    assert_int_equal(aj_revtab_key_revoked(&revoked, t, &k, T_NOW), APR_SUCCESS);
+    assert_false(revoked);
+    assert_int_equal(aj_revtab_recover(t), 0);
 }
 
 static void test_full_then_enospc(void **state)
@@ -197,28 +342,28 @@ static void test_full_then_enospc(void **state)
     unsigned i;
 
     for (i = 0; i < T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, name(buf, "live", i), T_FAR, T_NOW), APR_SUCCESS);
+        assert_int_equal(aj_revtab_put_jti(t, T_S, name(buf, "live", i), T_FAR, T_NOW), APR_SUCCESS);
     }
     assert_int_equal(aj_revtab_count(t), T_SMALL_MAX);
-    assert_false(aj_revtab_overflowed(t));
+    assert_false(aj_revtab_overflowed(t, T_S));
 
     /* existing keys may still be updated when full */
-    assert_int_equal(aj_revtab_put_jti(t, name(buf, "live", 0), T_FAR + 1, T_NOW), APR_SUCCESS);
-    assert_false(aj_revtab_overflowed(t));
+    assert_int_equal(aj_revtab_put_jti(t, T_S, name(buf, "live", 0), T_FAR + 1, T_NOW), APR_SUCCESS);
+    assert_false(aj_revtab_overflowed(t, T_S));
 
-    assert_int_equal(aj_revtab_put_jti(t, "one-more", T_FAR, T_NOW), APR_ENOSPC);
-    assert_true(aj_revtab_overflowed(t));
-    assert_int_equal(aj_revtab_put_user(t, "42", T_NOW, T_NOW), APR_ENOSPC);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "one-more", T_FAR, T_NOW), APR_ENOSPC);
+    assert_true(aj_revtab_overflowed(t, T_S));
+    assert_int_equal(aj_revtab_put_user(t, T_S, "42", T_NOW, T_NOW), APR_ENOSPC);
     /* still full at a time when nothing has expired yet */
-    assert_int_equal(aj_revtab_put_jti(t, "one-more", T_FAR, T_LATER), APR_ENOSPC);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "one-more", T_FAR, T_LATER), APR_ENOSPC);
     assert_int_equal(aj_revtab_count(t), T_SMALL_MAX);
-    assert_false(aj_revtab_jti_revoked(t, "one-more", T_NOW));
+    assert_false(aj_revtab_jti_revoked(t, T_S, "one-more", T_NOW));
     for (i = 0; i < T_SMALL_MAX; i++) {
-        assert_true(aj_revtab_jti_revoked(t, name(buf, "live", i), T_NOW));
+        assert_true(aj_revtab_jti_revoked(t, T_S, name(buf, "live", i), T_NOW));
     }
     /* the mark stays even once there is room again */
-    assert_int_equal(aj_revtab_put_jti(t, "one-more", T_FAR + 10, T_FAR + 5), APR_SUCCESS);
-    assert_true(aj_revtab_overflowed(t));
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "one-more", T_FAR + 10, T_FAR + 5), APR_SUCCESS);
+    assert_true(aj_revtab_overflowed(t, T_S));
 }
 
 /* A table full of expired jtis takes new ones: their slots are reused, and
@@ -233,20 +378,20 @@ static void test_expired_reused(void **state)
         apr_int64_t now = T_NOW + round * 100;
 
         for (i = 0; i < T_SMALL_MAX; i++) {
-            assert_int_equal(aj_revtab_put_jti(t, name(buf, "r", round * 1000 + i), now + 50, now),
+            assert_int_equal(aj_revtab_put_jti(t, T_S, name(buf, "r", round * 1000 + i), now + 50, now),
                              APR_SUCCESS);
         }
-        assert_false(aj_revtab_overflowed(t));
+        assert_false(aj_revtab_overflowed(t, T_S));
         assert_true(aj_revtab_count(t) <= T_SMALL_MAX);
         for (i = 0; i < T_SMALL_MAX; i++) {
-            assert_true(aj_revtab_jti_revoked(t, name(buf, "r", round * 1000 + i), now));
+            assert_true(aj_revtab_jti_revoked(t, T_S, name(buf, "r", round * 1000 + i), now));
         }
     }
     /* the table is full again; everything expires at T_NOW + 350 */
     assert_int_equal(aj_revtab_count(t), T_SMALL_MAX);
-    assert_int_equal(aj_revtab_put_jti(t, "fresh", T_FAR, T_NOW + 350), APR_SUCCESS);
-    assert_true(aj_revtab_jti_revoked(t, "fresh", T_NOW + 350));
-    assert_false(aj_revtab_overflowed(t));
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "fresh", T_FAR, T_NOW + 350), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, T_S, "fresh", T_NOW + 350));
+    assert_false(aj_revtab_overflowed(t, T_S));
 }
 
 /* Half the entries expire, interleaved with live ones in the same clusters;
@@ -264,15 +409,15 @@ static void test_compaction_keeps_live(void **state)
     for (i = 0; i < max; i++) {
         apr_int64_t exp = (i % 2) ? T_FAR : T_NOW + 10;
 
-        assert_int_equal(aj_revtab_put_jti(t, name(buf, "mix", i), exp, T_NOW), APR_SUCCESS);
+        assert_int_equal(aj_revtab_put_jti(t, T_S, name(buf, "mix", i), exp, T_NOW), APR_SUCCESS);
     }
     assert_int_equal(aj_revtab_count(t), max);
-    assert_int_equal(aj_revtab_put_jti(t, "x", T_FAR, T_NOW), APR_ENOSPC);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "x", T_FAR, T_NOW), APR_ENOSPC);
 
     /* later: the even ones are dead; fill up to the limit again.  Some puts
      * reuse dead slots, the first whose path has none compacts the table. */
     for (i = 0; i < max / 2; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, name(buf, "new", i), T_FAR, T_LATER), APR_SUCCESS);
+        assert_int_equal(aj_revtab_put_jti(t, T_S, name(buf, "new", i), T_FAR, T_LATER), APR_SUCCESS);
         if (aj_revtab_count(t) < max) {
             compacted = 1;
         }
@@ -280,14 +425,14 @@ static void test_compaction_keeps_live(void **state)
     assert_true(compacted);
     assert_int_equal(aj_revtab_count(t), max);     /* max live entries */
     for (i = 0; i < max; i++) {
-        assert_int_equal(aj_revtab_jti_revoked(t, name(buf, "mix", i), T_LATER), i % 2);
+        assert_int_equal(aj_revtab_jti_revoked(t, T_S, name(buf, "mix", i), T_LATER), i % 2);
     }
     for (i = 0; i < max / 2; i++) {
-        assert_true(aj_revtab_jti_revoked(t, name(buf, "new", i), T_LATER));
+        assert_true(aj_revtab_jti_revoked(t, T_S, name(buf, "new", i), T_LATER));
     }
     /* nothing expired any more: nothing more fits */
-    assert_int_equal(aj_revtab_put_jti(t, "x", T_FAR, T_LATER), APR_ENOSPC);
-    assert_true(aj_revtab_overflowed(t));
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "x", T_FAR, T_LATER), APR_ENOSPC);
+    assert_true(aj_revtab_overflowed(t, T_S));
 }
 
 /* The bucket a key starts from, computed as the table does (white box). */
@@ -320,38 +465,38 @@ static void test_colliding_keys(void **state)
             dst[0] = '\0';
         }
     }
-    assert_int_equal(aj_revtab_put_jti(t, a, T_NOW + 10, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_put_jti(t, b, T_FAR, T_NOW), APR_SUCCESS);
-    assert_int_equal(aj_revtab_put_jti(t, c, T_FAR, T_NOW), APR_SUCCESS);
-    assert_true(aj_revtab_jti_revoked(t, a, T_NOW));
-    assert_true(aj_revtab_jti_revoked(t, b, T_NOW));
-    assert_true(aj_revtab_jti_revoked(t, c, T_NOW));
+    assert_int_equal(aj_revtab_put_jti(t, T_S, a, T_NOW + 10, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, b, T_FAR, T_NOW), APR_SUCCESS);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, c, T_FAR, T_NOW), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, T_S, a, T_NOW));
+    assert_true(aj_revtab_jti_revoked(t, T_S, b, T_NOW));
+    assert_true(aj_revtab_jti_revoked(t, T_S, c, T_NOW));
     assert_int_equal(aj_revtab_count(t), 3);
 
     /* a expires: b and c stay reachable through a's (still occupied) slot */
-    assert_false(aj_revtab_jti_revoked(t, a, T_LATER));
-    assert_true(aj_revtab_jti_revoked(t, b, T_LATER));
-    assert_true(aj_revtab_jti_revoked(t, c, T_LATER));
-    assert_int_equal(aj_revtab_put_user(t, "reuser", T_NOW, T_LATER), APR_SUCCESS);
-    assert_true(aj_revtab_jti_revoked(t, c, T_LATER));
+    assert_false(aj_revtab_jti_revoked(t, T_S, a, T_LATER));
+    assert_true(aj_revtab_jti_revoked(t, T_S, b, T_LATER));
+    assert_true(aj_revtab_jti_revoked(t, T_S, c, T_LATER));
+    assert_int_equal(aj_revtab_put_user(t, T_S, "reuser", T_NOW, T_LATER), APR_SUCCESS);
+    assert_true(aj_revtab_jti_revoked(t, T_S, c, T_LATER));
 
     /* fill the table with short-lived entries, then add keys once they have
      * expired until one finds no expired slot on its path: compaction */
     for (i = 0; aj_revtab_count(t) < T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, name(a, "f", i), T_LATER + 10, T_LATER),
+        assert_int_equal(aj_revtab_put_jti(t, T_S, name(a, "f", i), T_LATER + 10, T_LATER),
                          APR_SUCCESS);
     }
     for (i = 0; i < T_SMALL_CAP && aj_revtab_count(t) == T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, name(a, "after", i), T_FAR, T_LATER + 10),
+        assert_int_equal(aj_revtab_put_jti(t, T_S, name(a, "after", i), T_FAR, T_LATER + 10),
                          APR_SUCCESS);
-        assert_true(aj_revtab_jti_revoked(t, a, T_LATER + 10));
+        assert_true(aj_revtab_jti_revoked(t, T_S, a, T_LATER + 10));
     }
     assert_true(aj_revtab_count(t) < T_SMALL_MAX);
-    assert_true(aj_revtab_jti_revoked(t, b, T_LATER + 10));
-    assert_true(aj_revtab_jti_revoked(t, c, T_LATER + 10));
-    assert_true(aj_revtab_jti_revoked(t, a, T_LATER + 10));     /* the last "after" */
-    assert_int_equal(aj_revtab_user_valid_after(t, "reuser"), T_NOW);
-    assert_false(aj_revtab_overflowed(t));
+    assert_true(aj_revtab_jti_revoked(t, T_S, b, T_LATER + 10));
+    assert_true(aj_revtab_jti_revoked(t, T_S, c, T_LATER + 10));
+    assert_true(aj_revtab_jti_revoked(t, T_S, a, T_LATER + 10));     /* the last "after" */
+    assert_int_equal(aj_revtab_user_valid_after(t, T_S, "reuser"), T_NOW);
+    assert_false(aj_revtab_overflowed(t, T_S));
 }
 
 static void test_clear(void **state)
@@ -361,49 +506,49 @@ static void test_clear(void **state)
     unsigned i;
 
     for (i = 0; i < T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, name(buf, "k", i), T_FAR, T_NOW), APR_SUCCESS);
+        assert_int_equal(aj_revtab_put_jti(t, T_S, name(buf, "k", i), T_FAR, T_NOW), APR_SUCCESS);
     }
-    assert_int_equal(aj_revtab_put_user(t, "42", T_NOW, T_NOW), APR_ENOSPC);
-    aj_revtab_set_loaded(t, 1);
-    aj_revtab_set_watermark(t, T_NOW);
-    aj_revtab_set_next_refresh(t, T_LATER);
+    assert_int_equal(aj_revtab_put_user(t, T_S, "42", T_NOW, T_NOW), APR_ENOSPC);
+    aj_revtab_set_loaded(t, T_S, 1);
+    aj_revtab_set_watermark(t, T_S, T_NOW);
+    aj_revtab_set_next_refresh(t, T_S, T_LATER);
 
     aj_revtab_clear(t);
     assert_int_equal(aj_revtab_count(t), 0);
-    assert_false(aj_revtab_overflowed(t));
-    assert_false(aj_revtab_loaded(t));
-    assert_false(aj_revtab_jti_revoked(t, name(buf, "k", 0), T_NOW));
+    assert_false(aj_revtab_overflowed(t, T_S));
+    assert_false(aj_revtab_loaded(t, T_S));
+    assert_false(aj_revtab_jti_revoked(t, T_S, name(buf, "k", 0), T_NOW));
     /* only the table, the overflow mark and the loaded flag are reset */
-    assert_int_equal(aj_revtab_watermark(t), T_NOW);
-    assert_int_equal(aj_revtab_next_refresh(t), T_LATER);
+    assert_int_equal(aj_revtab_watermark(t, T_S), T_NOW);
+    assert_int_equal(aj_revtab_next_refresh(t, T_S), T_LATER);
 
     for (i = 0; i < T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, name(buf, "k2", i), T_FAR, T_NOW), APR_SUCCESS);
+        assert_int_equal(aj_revtab_put_jti(t, T_S, name(buf, "k2", i), T_FAR, T_NOW), APR_SUCCESS);
     }
-    assert_int_equal(aj_revtab_put_jti(t, "x", T_FAR, T_NOW), APR_ENOSPC);
+    assert_int_equal(aj_revtab_put_jti(t, T_S, "x", T_FAR, T_NOW), APR_ENOSPC);
 }
 
 static void test_refresh_bookkeeping(void **state)
 {
     aj_revtab_t *t = small_table(state);
 
-    aj_revtab_set_loaded(t, 1);
-    assert_true(aj_revtab_loaded(t));
-    aj_revtab_set_loaded(t, 0);
-    assert_false(aj_revtab_loaded(t));
+    aj_revtab_set_loaded(t, T_S, 1);
+    assert_true(aj_revtab_loaded(t, T_S));
+    aj_revtab_set_loaded(t, T_S, 0);
+    assert_false(aj_revtab_loaded(t, T_S));
 
-    aj_revtab_set_watermark(t, T_NOW - 5);
-    assert_int_equal(aj_revtab_watermark(t), T_NOW - 5);
+    aj_revtab_set_watermark(t, T_S, T_NOW - 5);
+    assert_int_equal(aj_revtab_watermark(t, T_S), T_NOW - 5);
 
-    aj_revtab_set_next_refresh(t, T_NOW);
-    assert_int_equal(aj_revtab_next_refresh(t), T_NOW);
+    aj_revtab_set_next_refresh(t, T_S, T_NOW);
+    assert_int_equal(aj_revtab_next_refresh(t, T_S), T_NOW);
     /* two requests see the same due time: only one refreshes */
-    assert_true(aj_revtab_claim_refresh(t, T_NOW, T_NOW + 30));
-    assert_false(aj_revtab_claim_refresh(t, T_NOW, T_NOW + 30));
-    assert_int_equal(aj_revtab_next_refresh(t), T_NOW + 30);
-    assert_false(aj_revtab_claim_refresh(t, T_NOW + 29, T_NOW + 60));
-    assert_true(aj_revtab_claim_refresh(t, T_NOW + 30, T_NOW + 60));
-    assert_int_equal(aj_revtab_next_refresh(t), T_NOW + 60);
+    assert_true(aj_revtab_claim_refresh(t, T_S, T_NOW, T_NOW + 30));
+    assert_false(aj_revtab_claim_refresh(t, T_S, T_NOW, T_NOW + 30));
+    assert_int_equal(aj_revtab_next_refresh(t, T_S), T_NOW + 30);
+    assert_false(aj_revtab_claim_refresh(t, T_S, T_NOW + 29, T_NOW + 60));
+    assert_true(aj_revtab_claim_refresh(t, T_S, T_NOW + 30, T_NOW + 60));
+    assert_int_equal(aj_revtab_next_refresh(t, T_S), T_NOW + 60);
 }
 
 /* ---- concurrency ---------------------------------------------------------------- */
@@ -442,13 +587,13 @@ static void *mt_writer(void *arg)
     for (i = 0; i < MT_PUTS; i++) {
         apr_int64_t now = T_NOW + i;
 
-        if (aj_revtab_put_jti(sh->t, name(buf, "perm", i), T_FAR + MT_PUTS, now) != APR_SUCCESS
-            || aj_revtab_put_jti(sh->t, name(buf, "temp", i), now + 2, now) != APR_SUCCESS) {
+        if (aj_revtab_put_jti(sh->t, T_S, name(buf, "perm", i), T_FAR + MT_PUTS, now) != APR_SUCCESS
+            || aj_revtab_put_jti(sh->t, T_S, name(buf, "temp", i), now + 2, now) != APR_SUCCESS) {
             __atomic_add_fetch(&sh->put_errors, 1, __ATOMIC_RELAXED);
         }
         __atomic_store_n(&sh->published, i + 1, __ATOMIC_RELEASE);
         if (i % MT_USER_EVERY == 0) {
-            if (aj_revtab_put_user(sh->t, "alice", now, now) != APR_SUCCESS) {
+            if (aj_revtab_put_user(sh->t, T_S, "alice", now, now) != APR_SUCCESS) {
                 __atomic_add_fetch(&sh->put_errors, 1, __ATOMIC_RELAXED);
             }
             __atomic_store_n(&sh->user_published, now, __ATOMIC_RELEASE);
@@ -471,17 +616,17 @@ static void *mt_read(void *arg)
         n = __atomic_load_n(&sh->published, __ATOMIC_ACQUIRE);
         if (n) {
             i = (unsigned)rand_r(&rd->seed) % n;
-            if (!aj_revtab_jti_revoked(sh->t, name(buf, "perm", i), T_NOW)
-                || !aj_revtab_jti_revoked(sh->t, name(buf, "perm", n - 1), T_NOW)) {
+            if (!aj_revtab_jti_revoked(sh->t, T_S, name(buf, "perm", i), T_NOW)
+                || !aj_revtab_jti_revoked(sh->t, T_S, name(buf, "perm", n - 1), T_NOW)) {
                 __atomic_add_fetch(&sh->missing, 1, __ATOMIC_RELAXED);
             }
         }
-        if (aj_revtab_jti_revoked(sh->t, name(buf, "never", (unsigned)rand_r(&rd->seed)),
+        if (aj_revtab_jti_revoked(sh->t, T_S, name(buf, "never", (unsigned)rand_r(&rd->seed)),
                                   T_NOW)) {
             __atomic_add_fetch(&sh->phantom, 1, __ATOMIC_RELAXED);
         }
         va = __atomic_load_n(&sh->user_published, __ATOMIC_ACQUIRE);
-        if (aj_revtab_user_valid_after(sh->t, "alice") < va) {
+        if (aj_revtab_user_valid_after(sh->t, T_S, "alice") < va) {
             __atomic_add_fetch(&sh->user_stale, 1, __ATOMIC_RELAXED);
         }
         checks++;
@@ -518,14 +663,14 @@ static void test_threads(void **state)
     assert_int_equal(sh.phantom, 0);
     assert_int_equal(sh.user_stale, 0);
     assert_true(sh.checks > 0);
-    assert_false(aj_revtab_overflowed(sh.t));
+    assert_false(aj_revtab_overflowed(sh.t, T_S));
     for (i = 0; i < MT_PUTS; i++) {
-        assert_true(aj_revtab_jti_revoked(sh.t, name(buf, "perm", i), T_NOW + MT_PUTS));
+        assert_true(aj_revtab_jti_revoked(sh.t, T_S, name(buf, "perm", i), T_NOW + MT_PUTS));
     }
     for (i = 0; i + 2 < MT_PUTS; i++) {
-        assert_false(aj_revtab_jti_revoked(sh.t, name(buf, "temp", i), T_NOW + MT_PUTS));
+        assert_false(aj_revtab_jti_revoked(sh.t, T_S, name(buf, "temp", i), T_NOW + MT_PUTS));
     }
-    assert_int_equal(aj_revtab_user_valid_after(sh.t, "alice"),
+    assert_int_equal(aj_revtab_user_valid_after(sh.t, T_S, "alice"),
                      T_NOW + (MT_PUTS - 1) / MT_USER_EVERY * MT_USER_EVERY);
     /* 2 * MT_PUTS jtis went through a table of 3/4 * MT_CAPACITY entries */
     assert_true(aj_revtab_count(sh.t) <= MT_CAPACITY / 4 * 3);
@@ -561,7 +706,7 @@ static void *ch_writer(void *arg)
     for (i = 0; i < CH_PUTS; i++) {
         apr_int64_t now = T_NOW + i;
 
-        if (aj_revtab_put_jti(sh->t, name(buf, "churn", i), now + 1, now) != APR_SUCCESS) {
+        if (aj_revtab_put_jti(sh->t, T_S, name(buf, "churn", i), now + 1, now) != APR_SUCCESS) {
             __atomic_add_fetch(&sh->put_errors, 1, __ATOMIC_RELAXED);
         }
     }
@@ -577,11 +722,11 @@ static void *ch_read(void *arg)
     unsigned long checks = 0;
 
     while (!__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE)) {
-        if (!aj_revtab_jti_revoked(sh->t, name(buf, "perm", (unsigned)rand_r(&rd->seed) % CH_LIVE),
+        if (!aj_revtab_jti_revoked(sh->t, T_S, name(buf, "perm", (unsigned)rand_r(&rd->seed) % CH_LIVE),
                                    T_NOW)) {
             __atomic_add_fetch(&sh->missing, 1, __ATOMIC_RELAXED);
         }
-        if (aj_revtab_jti_revoked(sh->t, name(buf, "never", (unsigned)rand_r(&rd->seed)),
+        if (aj_revtab_jti_revoked(sh->t, T_S, name(buf, "never", (unsigned)rand_r(&rd->seed)),
                                   T_NOW)) {
             __atomic_add_fetch(&sh->phantom, 1, __ATOMIC_RELAXED);
         }
@@ -604,7 +749,7 @@ static void test_threads_churn(void **state)
     sh.t = new_table(p, CH_CAPACITY);
     assert_non_null(sh.t);
     for (i = 0; i < CH_LIVE; i++) {
-        assert_int_equal(aj_revtab_put_jti(sh.t, name(buf, "perm", i), T_FAR + CH_PUTS, T_NOW),
+        assert_int_equal(aj_revtab_put_jti(sh.t, T_S, name(buf, "perm", i), T_FAR + CH_PUTS, T_NOW),
                          APR_SUCCESS);
     }
     for (i = 0; i < MT_READERS; i++) {
@@ -622,9 +767,9 @@ static void test_threads_churn(void **state)
     assert_int_equal(sh.missing, 0);
     assert_int_equal(sh.phantom, 0);
     assert_true(sh.checks > 0);
-    assert_false(aj_revtab_overflowed(sh.t));
+    assert_false(aj_revtab_overflowed(sh.t, T_S));
     for (i = 0; i < CH_LIVE; i++) {
-        assert_true(aj_revtab_jti_revoked(sh.t, name(buf, "perm", i), T_NOW + CH_PUTS));
+        assert_true(aj_revtab_jti_revoked(sh.t, T_S, name(buf, "perm", i), T_NOW + CH_PUTS));
     }
 }
 
@@ -635,6 +780,9 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_expired_jti),
     AJ_TEST(test_user_valid_after),
     AJ_TEST(test_precomputed_keys),
+    AJ_TEST(test_stores_isolated),
+    AJ_TEST(test_overflow_per_store_and_recovery),
+    AJ_TEST(test_dead_writer),
     AJ_TEST(test_full_then_enospc),
     AJ_TEST(test_expired_reused),
     AJ_TEST(test_compaction_keeps_live),
