@@ -177,3 +177,46 @@ def test_refresh_ahead_sees_a_changed_password(httpd):
     statuses = [httpd.get("/ttl-8/resource", auth=(name, pw)).status for _ in range(8)]
     assert 401 in statuses, statuses                     # a renewal found out
     assert httpd.get("/ttl-8/resource", auth=(name, "elsewhere")).status == 200
+
+
+def _hash(password, cost):
+    out = subprocess.run(["htpasswd", "-nbB", "-C", str(cost), "x", password], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    return out.split(":", 1)[1]
+
+
+def test_password_change_during_a_check_voids_its_entry(httpd):
+    """A password change that commits while the old password is being
+    checked (a slow, cost-15 hash) must not leave the old password cached:
+    the entry counts from the start of the request that made it, before the
+    user's row was read.  The timing is arranged so that the check ends in
+    the second after the change's tokens_valid_after second began, where
+    an entry stamped when it was stored would survive the change."""
+    name, pw, uid = pyhttpd.register(httpd)
+    bystander = pyhttpd.register(httpd)
+    b_token = pyhttpd.get_token(httpd, bystander[0], bystander[1])
+    httpd.sql("UPDATE users SET password_hash = ? WHERE id = ?", (_hash(pw, 15), uid))
+    new_hash = _hash("changed-meanwhile", 4)
+    # start at .3 of a second; the change lands at about .55 of that second
+    time.sleep((1.3 - time.time() % 1.0) % 1.0)
+    result = {}
+
+    def old_password_login():
+        result["r"] = httpd.get("/api/resource", auth=(name, pw))
+
+    import threading
+    t = threading.Thread(target=old_password_login)
+    t.start()
+    time.sleep(0.25)
+    # as `htjwt passwd` does on another node: new hash, every earlier token revoked
+    httpd.sql("UPDATE users SET password_hash = ?, tokens_valid_after = ? WHERE id = ?",
+              (new_hash, int(time.time()) + 1, uid))
+    t.join(60)
+    assert result["r"].status == 200, result["r"]    # the password was right when read
+    time.sleep(2.5)                                  # AuthJWTRevocationRefresh 1
+    assert httpd.get("/api/resource", bearer=b_token).status == 200   # drives the refresh
+    with StoreGone(httpd):
+        r = httpd.get("/api/resource", auth=(name, pw))
+        assert r.status == 503, r                    # no cached old password
+    assert httpd.get("/api/resource", auth=(name, pw)).status == 401
+    assert httpd.get("/api/resource", auth=(name, "changed-meanwhile")).status == 200
