@@ -128,6 +128,9 @@ apr_int64_t aj_revtab_user_valid_after(const aj_revtab_t *t, apr_uint32_t store,
  * reused included (diagnostics, tests). */
 apr_uint32_t aj_revtab_count(const aj_revtab_t *t);
 
+/* Entries the table takes in all (3/4 of its slots). */
+apr_uint32_t aj_revtab_capacity(const aj_revtab_t *t);
+
 /* ---- per-store bookkeeping, shared by all processes (atomic) ----------- */
 
 /* Non-zero after a put of the store failed for lack of room, until cleared

@@ -215,6 +215,9 @@ apr_int64_t auth_jwt_revoke_all_value(request_rec *r);
 /* Puts a revoke-all already written to the store into the shared table. */
 void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t valid_after);
 
+/* The table's occupied slots and the entries it takes (0, 0 without it). */
+void auth_jwt_revoke_fill(apr_uint64_t *entries, apr_uint64_t *capacity);
+
 /* A user's keys in the revocation table: revoke-all and last change, under
  * the store of the request's server. */
 typedef struct {

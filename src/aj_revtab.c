@@ -777,6 +777,11 @@ apr_uint32_t aj_revtab_count(const aj_revtab_t *t)
     return __atomic_load_n(&t->count, __ATOMIC_RELAXED);
 }
 
+apr_uint32_t aj_revtab_capacity(const aj_revtab_t *t)
+{
+    return t ? __atomic_load_n(&t->max_entries, __ATOMIC_RELAXED) : 0;
+}
+
 /* ---- per-store bookkeeping ------------------------------------------------- */
 
 /* A bad store index reads as "not loaded, overflowed" (nothing is trusted)

@@ -630,3 +630,9 @@ int auth_jwt_revoke_user_state(apr_int64_t *valid_after, apr_int64_t *stamp, req
     *stamp = va > changed ? va : changed;
     return 1;
 }
+
+void auth_jwt_revoke_fill(apr_uint64_t *entries, apr_uint64_t *capacity)
+{
+    *entries = auth_jwt_rs ? aj_revtab_count(auth_jwt_rs->tab) : 0;
+    *capacity = auth_jwt_rs ? aj_revtab_capacity(auth_jwt_rs->tab) : 0;
+}
