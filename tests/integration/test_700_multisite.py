@@ -18,11 +18,14 @@ One test per finding of issue 14 about shared state:
   - the Basic cache crossing hosts           test_basic_cache_is_per_store
   - one revocation table for all stores      test_logout_survives_restarts_led_by_another_store
                                              test_every_store_loaded_after_restart
-  - revoke-all keyed by the bare user id     test_revoke_all_is_per_store
+  - revoke-all keyed by the bare user id     test_revoke_all_is_per_store (logout?all=1
+                                             and a password change)
                                              test_shared_key_token_judged_by_presenting_store
   - the overflow flag never clearing         test_revocation_table_recovers_from_full
   - a killed writer stalling the seqlock     test_dead_writer_does_not_stall_readers
   - throttle counters per store (SPEC §10)   test_login_throttle_is_per_store
+and a guard for the verified-token cache (SPEC §9 keys it by the key set):
+test_verify_cache_is_per_key_set.
 """
 
 import concurrent.futures
@@ -97,6 +100,12 @@ HOST_TEMPLATE = r"""
         AuthName "itest"
         Require valid-user
         SetHandler auth-jwt-logout
+    </Location>
+    <Location /auth/password>
+        AuthType JWT
+        AuthName "itest"
+        Require valid-user
+        SetHandler auth-jwt-password
     </Location>
 </VirtualHost>
 """
@@ -368,9 +377,11 @@ def test_every_store_loaded_after_restart(sites):
 
 # ---- 3 and 4. revoke-all names the store's user, not a bare id -----------------
 
-def test_revoke_all_is_per_store(sites):
+@pytest.mark.parametrize("how", ["logout-all", "password-change"])
+def test_revoke_all_is_per_store(sites, how):
     """User id N of A and user id N of C are two people: A's user logging
-    out everywhere (POST /auth/logout?all=1) leaves C's user logged in.
+    out everywhere (POST /auth/logout?all=1), or changing the password (which
+    revokes the user's earlier tokens), leaves C's user logged in.
     Before: revoke-all entries were keyed by the bare id."""
     a, _, c = sites
     uid = a.register("alice", "alice-pw")
@@ -378,12 +389,29 @@ def test_revoke_all_is_per_store(sites):
     t_c = c.login("carol", "carol-pw")
     assert c.get("/api/resource", bearer=t_c).status == 200
     t_a = a.login("alice", "alice-pw")
-    a.logout(t_a, all_tokens=True)
+    if how == "logout-all":
+        a.logout(t_a, all_tokens=True)
+    else:
+        r = a.post("/auth/password", bearer=t_a,
+                   json_body={"old_password": "alice-pw", "new_password": "alice-pw-2"})
+        assert r.status == 200, r
     assert refused(a.get("/api/resource", bearer=t_a))
     time.sleep(1.1)         # a revocation refresh on C would have run by now
     r = c.get("/api/resource", bearer=t_c)
-    assert r.status == 200, f"A's revoke-all of user id {uid} logged out C's user {uid}: {r}"
+    assert r.status == 200, f"{how} of A's user id {uid} logged out C's user {uid}: {r}"
     assert c.get("/auth/status", bearer=t_c).json()["data"]["username"] == "carol"
+
+
+def test_verify_cache_is_per_key_set(sites):
+    """A token verified (and cached) on A is not taken on B, whose key
+    differs: B verifies it against its own key and refuses it."""
+    a, b, _ = sites
+    a.register("alice", "alice-pw")
+    t_a = a.login("alice", "alice-pw")
+    for _ in range(4):                      # in the cache of both children
+        assert a.get("/api/resource", bearer=t_a).status == 200
+    r = b.get("/api/resource", bearer=t_a)
+    assert refused(r), f"B accepted a token signed with A's key: {r}"
 
 
 def test_shared_key_token_judged_by_presenting_store(sites):
