@@ -32,6 +32,7 @@ import concurrent.futures
 import os
 import pwd
 import re
+import sqlite3
 import struct
 import subprocess
 import time
@@ -184,7 +185,6 @@ class Site:
         return rows[0][0]
 
     def sql(self, query, params=()):
-        import sqlite3
         con = sqlite3.connect(self.db, timeout=15)
         try:
             rows = con.execute(query, params).fetchall()
@@ -252,7 +252,7 @@ def make_sites(httpd_factory, request):
             server.expect_log(*m.args)
         sites = Sites(server)
         # two keys: KA (hosts A and C) and KB
-        for name in ("a", "b"):
+        for name in sorted(set(KEY_OF.values())):
             secret = os.urandom(48).hex().encode("ascii")     # 96 bytes > 32
             server.write_file(os.path.join(server.root, "conf", f"hs256-{name}.key"),
                               secret, mode=0o600)
