@@ -24,7 +24,9 @@ server stops is listed in the session summary instead (stock event MPM can
 lose a child to SIGSEGV when stopped under load right after its start).
 
 `httpd_factory(name=..., **Httpd kwargs)` makes servers a test starts itself
-(or only configtests); they are checked and stopped when the test ends.
+(or only configtests); they are checked and stopped when the test ends.  A
+fixture that starts one for a test sets `request.node.aj_server` to it, so a
+failing test shows that server's error-log tail.
 """
 
 import os
@@ -175,5 +177,7 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if rep.failed:
         server = item.funcargs.get("httpd") if hasattr(item, "funcargs") else None
+        # a server a test's own fixture started names itself this way
+        server = server or getattr(item, "aj_server", None)
         if server is not None:
             rep.sections.append(("httpd error_log tail", server.error_log.tail(30)))

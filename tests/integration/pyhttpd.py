@@ -600,12 +600,14 @@ class Httpd:
         return f"http://{self.host}:{self.port}"
 
     def request(self, method, path, headers=None, body=None, auth=None, bearer=None,
-                json_body=None, timeout=30):
+                json_body=None, timeout=30, host=None):
         """One request on a fresh connection.
 
         headers: a list of (name, value) pairs (duplicates allowed) or a dict.
         auth: (user, password) for Basic; bearer: a token for Bearer.
         json_body: serialised to JSON with Content-Type application/json.
+        host: the Host header (a name-based <VirtualHost>); default the
+        server's address and port.
         """
         hdrs = []
         if isinstance(headers, dict):
@@ -625,7 +627,7 @@ class Httpd:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-            conn.putheader("Host", f"{self.host}:{self.port}")
+            conn.putheader("Host", host or f"{self.host}:{self.port}")
             for k, v in hdrs:
                 conn.putheader(k, v)
             if not any(k.lower() == "connection" for k, _ in hdrs):
