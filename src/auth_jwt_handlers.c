@@ -735,7 +735,8 @@ static int auth_jwt_password(request_rec *r)
         return auth_jwt_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "internal error");
     }
     valid_after = auth_jwt_revoke_all_value(r);
-    rv = aj_store_user_set_password(store, r->pool, id, hash, valid_after);
+    rv = aj_store_user_set_password(store, r->pool, id, hash, valid_after,
+                                    apr_time_sec(r->request_time));
     if (rv != APR_SUCCESS) {
         auth_jwt_store_failed(r, store, "changing a password", rv);
         return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE,

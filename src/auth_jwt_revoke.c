@@ -125,11 +125,17 @@ static void auth_jwt_fill_jti(void *baton, const char *jti, apr_int64_t exp)
     }
 }
 
-static void auth_jwt_fill_user(void *baton, apr_int64_t id, apr_int64_t valid_after)
+static void auth_jwt_fill_user(void *baton, apr_int64_t id, apr_int64_t valid_after,
+                               apr_int64_t changed_at)
 {
     auth_jwt_fill *f = baton;
     const char *sub = apr_psprintf(f->r->pool, "%" APR_INT64_T_FMT, id);
 
+    /* changed_at (password or claims changed) is for the Basic cache, which
+     * the integration wires to this poll; the table only needs valid_after
+     * (a row reported for changed_at alone carries an older valid_after,
+     * which the table ignores: a later value wins, 0 is ignored). */
+    (void)changed_at;
     if (aj_revtab_put_user(auth_jwt_rs->tab, sub, valid_after, f->now) == APR_ENOSPC) {
         f->full = 1;
     }
