@@ -30,11 +30,14 @@ typedef struct {
     const char *claims_json;          /* a JSON object, "{}" when none */
     apr_int64_t tokens_valid_after;   /* tokens with iat < this are revoked */
     apr_int64_t created_at;
+    apr_int64_t changed_at;           /* last password or claims change, 0: none */
 } aj_user_t;
 
 /* Creates the schema if missing (SQLite: WAL mode and a busy timeout on this
- * connection) and prepares every statement in p, which must live as long as
- * the connection.  *err describes a failure (driver text, no parameters). */
+ * connection), upgrades one made by an earlier version (users.changed_at
+ * added; defaults for the time columns), and prepares every statement in
+ * p, which must live as long as the connection.  *err describes a failure
+ * (driver text, no parameters). */
 apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
                            const apr_dbd_driver_t *driver, apr_dbd_t *handle);
 
@@ -52,11 +55,14 @@ apr_status_t aj_store_user_add(apr_int64_t *id, apr_pool_t *p, aj_store_t *st,
                                const char *username, const char *password_hash,
                                const char *claims_json, apr_int64_t now);
 
-/* APR_NOTFOUND when there is no such user. */
+/* APR_NOTFOUND when there is no such user.  Both record `now` (epoch
+ * seconds) in users.changed_at, which aj_store_users_revoked_since reports,
+ * so that what is cached from the old password or claims can be dropped. */
 apr_status_t aj_store_user_set_password(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
-                                        const char *password_hash, apr_int64_t valid_after);
+                                        const char *password_hash, apr_int64_t valid_after,
+                                        apr_int64_t now);
 apr_status_t aj_store_user_set_claims(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
-                                      const char *claims_json);
+                                      const char *claims_json, apr_int64_t now);
 apr_status_t aj_store_user_set_valid_after(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
                                            apr_int64_t valid_after);
 apr_status_t aj_store_user_delete(aj_store_t *st, apr_pool_t *p, apr_int64_t id);
@@ -81,8 +87,11 @@ typedef void aj_store_revoked_fn(void *baton, const char *jti, apr_int64_t expir
 apr_status_t aj_store_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t since,
                                     apr_int64_t now, aj_store_revoked_fn *fn, void *baton);
 
-/* Users whose tokens_valid_after is at or after `since` (revoke-all). */
-typedef void aj_store_valid_after_fn(void *baton, apr_int64_t id, apr_int64_t valid_after);
+/* Users whose tokens_valid_after (revoke-all) or changed_at (password or
+ * claims changed) is at or after `since`, with both values; either may be
+ * older than `since` (or 0) when only the other one is new. */
+typedef void aj_store_valid_after_fn(void *baton, apr_int64_t id, apr_int64_t valid_after,
+                                     apr_int64_t changed_at);
 apr_status_t aj_store_users_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t since,
                                           aj_store_valid_after_fn *fn, void *baton);
 

@@ -24,6 +24,18 @@
  *    (CREATE TABLE IF NOT EXISTS is not atomic in PostgreSQL: the loser
  *    fails on pg_type's unique index); the DDL runs in one transaction
  *    under an advisory lock, and only when an object is missing.
+ *
+ * Schema upgrades of databases made by earlier versions run in
+ * aj_store_open, idempotently, on whichever connection sees them first:
+ *  - users.changed_at (added): ALTER TABLE ... ADD COLUMN.
+ *  - revoked_tokens.revoked_at and users.created_at have DEFAULT "now" in
+ *    epoch seconds, so a row an operator inserts with the documented
+ *    columns only is valid and, being recent, seen by the periodic
+ *    refresh.  pgsql: ALTER COLUMN ... SET DEFAULT.  SQLite cannot change
+ *    a column's default: revoked_tokens is rebuilt (create, copy, drop,
+ *    rename) in one BEGIN IMMEDIATE transaction.  users is not rebuilt on
+ *    SQLite (its AUTOINCREMENT sequence must never go back, and copying it
+ *    is not worth the risk): there created_at keeps no default.
  */
 #include <string.h>
 
@@ -62,7 +74,8 @@ typedef enum {
     AJ_SQL_COUNT
 } aj_sql_e;
 
-#define AJ_USER_COLUMNS "id, username, password_hash, claims, tokens_valid_after, created_at"
+#define AJ_USER_COLUMNS \
+    "id, username, password_hash, claims, tokens_valid_after, created_at, changed_at"
 
 /* The DML: identical for sqlite3 and pgsql.  apr_dbd turns %s into the
  * driver's placeholder; integers are bound as text and CAST here. */
@@ -76,18 +89,24 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
         " SELECT %s, %s, %s, 0, CAST(%s AS BIGINT)"
         " WHERE NOT EXISTS (SELECT 1 FROM users WHERE username = %s)",
     [AJ_SQL_USER_SET_PASSWORD] =
-        "UPDATE users SET password_hash = %s, tokens_valid_after = CAST(%s AS BIGINT)"
-        " WHERE id = CAST(%s AS BIGINT)",
+        "UPDATE users SET password_hash = %s, tokens_valid_after = CAST(%s AS BIGINT),"
+        " changed_at = CAST(%s AS BIGINT) WHERE id = CAST(%s AS BIGINT)",
     [AJ_SQL_USER_SET_CLAIMS] =
-        "UPDATE users SET claims = %s WHERE id = CAST(%s AS BIGINT)",
+        "UPDATE users SET claims = %s, changed_at = CAST(%s AS BIGINT)"
+        " WHERE id = CAST(%s AS BIGINT)",
     [AJ_SQL_USER_SET_VALID_AFTER] =
         "UPDATE users SET tokens_valid_after = CAST(%s AS BIGINT) WHERE id = CAST(%s AS BIGINT)",
     [AJ_SQL_USER_DELETE] =
         "DELETE FROM users WHERE id = CAST(%s AS BIGINT)",
     [AJ_SQL_USER_LIST] =
         "SELECT " AJ_USER_COLUMNS " FROM users ORDER BY id",
+    /* Each side of the OR has its own index (users_tokens_valid_after,
+     * users_changed_at): SQLite answers it with its OR-by-union plan and
+     * PostgreSQL with a BitmapOr, so a poll reads the rows that changed,
+     * not the table. */
     [AJ_SQL_USERS_REVOKED_SINCE] =
-        "SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after >= CAST(%s AS BIGINT)",
+        "SELECT id, tokens_valid_after, changed_at FROM users"
+        " WHERE tokens_valid_after >= CAST(%s AS BIGINT) OR changed_at >= CAST(%s AS BIGINT)",
     [AJ_SQL_REVOKE_ADD] =
         "INSERT INTO revoked_tokens (jti, expires_at, revoked_at)"
         " SELECT %s, CAST(%s AS BIGINT), CAST(%s AS BIGINT)"
@@ -101,46 +120,100 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
         "SELECT expires_at FROM revoked_tokens WHERE jti = %s",
 };
 
-/* The DDL differs only in how each driver spells an auto-increment key. */
-#define AJ_DDL_USERS(id_column)                                                  \
+/* The DDL differs only in how each driver spells an auto-increment key and
+ * "now in epoch seconds" (the default of the time columns). */
+#define AJ_SQLITE_ID  "INTEGER PRIMARY KEY AUTOINCREMENT"
+#define AJ_SQLITE_NOW "(CAST(strftime('%s','now') AS INTEGER))"
+#define AJ_PG_ID      "BIGSERIAL PRIMARY KEY"
+#define AJ_PG_NOW     "(CAST(EXTRACT(EPOCH FROM now()) AS BIGINT))"
+
+#define AJ_DDL_USERS(id_column, now_expr)                                        \
     "CREATE TABLE IF NOT EXISTS users ("                                         \
     " id " id_column ","                                                         \
     " username TEXT NOT NULL UNIQUE,"                                            \
     " password_hash TEXT NOT NULL,"                                              \
     " claims TEXT NOT NULL DEFAULT '{}',"                                        \
     " tokens_valid_after BIGINT NOT NULL DEFAULT 0,"                             \
-    " created_at BIGINT NOT NULL)"
-#define AJ_DDL_REVOCATIONS                                                       \
-    "CREATE TABLE IF NOT EXISTS revoked_tokens ("                                \
+    " created_at BIGINT NOT NULL DEFAULT " now_expr ","                          \
+    " changed_at BIGINT NOT NULL DEFAULT 0)"
+#define AJ_DDL_REVOKED_TOKENS(table, now_expr)                                   \
+    "CREATE TABLE IF NOT EXISTS " table " ("                                     \
     " jti TEXT NOT NULL PRIMARY KEY,"                                            \
     " expires_at BIGINT NOT NULL,"                                               \
-    " revoked_at BIGINT NOT NULL)",                                              \
+    " revoked_at BIGINT NOT NULL DEFAULT " now_expr ")"
+/* users.changed_at, for databases made before it existed; the same text on
+ * both drivers (SQLite allows NOT NULL here because of the default). */
+#define AJ_DDL_ADD_CHANGED_AT                                                    \
+    "ALTER TABLE users ADD COLUMN changed_at BIGINT NOT NULL DEFAULT 0"
+/* After the tables and their upgrades: an index needs its column. */
+#define AJ_DDL_INDEXES                                                           \
     "CREATE INDEX IF NOT EXISTS revoked_tokens_revoked_at ON revoked_tokens (revoked_at)", \
-    "CREATE INDEX IF NOT EXISTS users_tokens_valid_after ON users (tokens_valid_after)"
+    "CREATE INDEX IF NOT EXISTS users_tokens_valid_after ON users (tokens_valid_after)",   \
+    "CREATE INDEX IF NOT EXISTS users_changed_at ON users (changed_at)"
 
-static const char *const aj_ddl_sqlite3[] = {
-    AJ_DDL_USERS("INTEGER PRIMARY KEY AUTOINCREMENT"),
-    AJ_DDL_REVOCATIONS,
+static const char *const aj_ddl_sqlite3_tables[] = {
+    AJ_DDL_USERS(AJ_SQLITE_ID, AJ_SQLITE_NOW),
+    AJ_DDL_REVOKED_TOKENS("revoked_tokens", AJ_SQLITE_NOW),
     NULL
 };
 
+static const char *const aj_ddl_sqlite3_indexes[] = {
+    AJ_DDL_INDEXES,
+    NULL
+};
+
+/* SQLite: revoked_tokens made before revoked_at had a default, rebuilt.
+ * Runs inside BEGIN IMMEDIATE; the DROP also drops the old index, which
+ * the index step recreates. */
+#define AJ_SQLITE_REBUILD_TABLE "revoked_tokens_aj_upgrade"
+static const char *const aj_ddl_sqlite3_rebuild_revocations[] = {
+    "DROP TABLE IF EXISTS " AJ_SQLITE_REBUILD_TABLE,
+    AJ_DDL_REVOKED_TOKENS(AJ_SQLITE_REBUILD_TABLE, AJ_SQLITE_NOW),
+    "INSERT INTO " AJ_SQLITE_REBUILD_TABLE " (jti, expires_at, revoked_at)"
+    " SELECT jti, expires_at, revoked_at FROM revoked_tokens",
+    "DROP TABLE revoked_tokens",
+    "ALTER TABLE " AJ_SQLITE_REBUILD_TABLE " RENAME TO revoked_tokens",
+    NULL
+};
+
+/* SQLite: 1 when table.column has a default, 0 when it has none, a row
+ * count of 0 (the column is missing) reads as -2; -1 on error.  The
+ * arguments are the constants of this file, never input. */
+#define AJ_SQLITE_COLUMN_DEFAULT \
+    "SELECT CASE WHEN dflt_value IS NULL THEN 0 ELSE 1 END" \
+    " FROM pragma_table_info('%s') WHERE name = '%s'"
+#define AJ_COLUMN_MISSING (-2)
+
 /* pgsql: sent as one multi-statement PQexec, which PostgreSQL runs as one
- * transaction, after AJ_PG_SCHEMA_LOCK. */
+ * transaction, after AJ_PG_SCHEMA_LOCK.  Every statement is idempotent, so
+ * the upgrades of an older database are simply part of it. */
 static const char *const aj_ddl_pgsql[] = {
-    AJ_DDL_USERS("BIGSERIAL PRIMARY KEY"),
-    AJ_DDL_REVOCATIONS,
+    AJ_DDL_USERS(AJ_PG_ID, AJ_PG_NOW),
+    AJ_DDL_REVOKED_TOKENS("revoked_tokens", AJ_PG_NOW),
+    "ALTER TABLE users ADD COLUMN IF NOT EXISTS changed_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE users ALTER COLUMN created_at SET DEFAULT " AJ_PG_NOW,
+    "ALTER TABLE revoked_tokens ALTER COLUMN revoked_at SET DEFAULT " AJ_PG_NOW,
+    AJ_DDL_INDEXES,
     NULL
 };
 
 /* pgsql: concurrent first uses wait for each other here (the lock ends
  * with the transaction), then find the tables made by the first. */
 #define AJ_PG_SCHEMA_LOCK_SQL "SELECT pg_advisory_xact_lock(" AJ_PG_SCHEMA_LOCK ")"
-/* pgsql: every object of the schema exists (a catalog look-up; no lock). */
+/* pgsql: every object of the schema exists, upgrades included (a catalog
+ * look-up; no lock): users_changed_at is made after its column, and both
+ * time columns have their default. */
 #define AJ_PG_SCHEMA_PRESENT \
     "SELECT CASE WHEN to_regclass('users') IS NOT NULL" \
     " AND to_regclass('revoked_tokens') IS NOT NULL" \
     " AND to_regclass('revoked_tokens_revoked_at') IS NOT NULL" \
-    " AND to_regclass('users_tokens_valid_after') IS NOT NULL THEN 1 ELSE 0 END"
+    " AND to_regclass('users_tokens_valid_after') IS NOT NULL" \
+    " AND to_regclass('users_changed_at') IS NOT NULL" \
+    " AND (SELECT count(*) FROM information_schema.columns" \
+    "      WHERE table_schema = current_schema() AND column_default IS NOT NULL" \
+    "      AND ((table_name = 'users' AND column_name = 'created_at')" \
+    "        OR (table_name = 'revoked_tokens' AND column_name = 'revoked_at'))) = 2" \
+    " THEN 1 ELSE 0 END"
 
 /* The driver's message of the last failed statement, kept: a follow-up
  * look-up (aj_store_user_add) would otherwise reset it to "not an error". */
@@ -196,6 +269,92 @@ static int aj_store_pg_schema_present(const apr_dbd_driver_t *driver, apr_dbd_t 
     return present;
 }
 
+/* Runs a NULL-terminated list of statements, stopping at the first error. */
+static apr_status_t aj_store_run(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                 const char *const *ddl)
+{
+    int nrows;
+
+    for (; *ddl; ++ddl) {
+        if (apr_dbd_query(driver, handle, &nrows, *ddl) != 0) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* SQLite: 1 when table.column has a default, 0 when not, AJ_COLUMN_MISSING
+ * when there is no such column, -1 on error. */
+static int aj_store_sqlite_column(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                  apr_pool_t *p, const char *table, const char *column)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int state = AJ_COLUMN_MISSING;
+
+    if (apr_dbd_select(driver, p, handle, &res,
+                       apr_psprintf(p, AJ_SQLITE_COLUMN_DEFAULT, table, column), 1) != 0) {
+        return -1;
+    }
+    while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
+        const char *v = apr_dbd_get_entry(driver, row, 0);
+        state = (v && !strcmp(v, "1")) ? 1 : 0;
+    }
+    return state;
+}
+
+/* SQLite: what an older database lacks.  APR_SUCCESS with the two flags,
+ * or APR_EGENERAL when the catalog cannot be read. */
+static apr_status_t aj_store_sqlite_outdated(int *add_changed_at, int *rebuild_revocations,
+                                             const apr_dbd_driver_t *driver,
+                                             apr_dbd_t *handle, apr_pool_t *p)
+{
+    int changed_at = aj_store_sqlite_column(driver, handle, p, "users", "changed_at");
+    int revoked_at = aj_store_sqlite_column(driver, handle, p, "revoked_tokens", "revoked_at");
+
+    if (changed_at == -1 || revoked_at == -1 || revoked_at == AJ_COLUMN_MISSING) {
+        return APR_EGENERAL;
+    }
+    *add_changed_at = changed_at == AJ_COLUMN_MISSING;
+    *rebuild_revocations = revoked_at == 0;
+    return APR_SUCCESS;
+}
+
+/* SQLite: upgrades a database made by an earlier version.  The check runs
+ * once without a lock (the common case: nothing to do), then again inside
+ * BEGIN IMMEDIATE, which holds the write lock from the start: of several
+ * connections meeting an old database (httpd children, htjwt), one
+ * upgrades and the others, after waiting, find nothing left to do. */
+static apr_status_t aj_store_sqlite_upgrade(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                            apr_pool_t *p)
+{
+    int add_changed_at = 0, rebuild = 0, nrows;
+    apr_status_t rv;
+
+    rv = aj_store_sqlite_outdated(&add_changed_at, &rebuild, driver, handle, p);
+    if (rv != APR_SUCCESS || (!add_changed_at && !rebuild)) {
+        return rv;
+    }
+    if (apr_dbd_query(driver, handle, &nrows, "BEGIN IMMEDIATE") != 0) {
+        return APR_EGENERAL;
+    }
+    rv = aj_store_sqlite_outdated(&add_changed_at, &rebuild, driver, handle, p);
+    if (rv == APR_SUCCESS && add_changed_at
+        && apr_dbd_query(driver, handle, &nrows, AJ_DDL_ADD_CHANGED_AT) != 0) {
+        rv = APR_EGENERAL;
+    }
+    if (rv == APR_SUCCESS && rebuild) {
+        rv = aj_store_run(driver, handle, aj_ddl_sqlite3_rebuild_revocations);
+    }
+    if (rv == APR_SUCCESS && apr_dbd_query(driver, handle, &nrows, "COMMIT") != 0) {
+        rv = APR_EGENERAL;
+    }
+    if (rv != APR_SUCCESS) {
+        (void)apr_dbd_query(driver, handle, &nrows, "ROLLBACK");
+    }
+    return rv;
+}
+
 static apr_status_t aj_store_schema(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
                                     apr_pool_t *p)
 {
@@ -230,17 +389,14 @@ static apr_status_t aj_store_schema(const apr_dbd_driver_t *driver, apr_dbd_t *h
         if (aj_store_pragma(driver, handle, p, "PRAGMA journal_mode = WAL") != APR_SUCCESS) {
             return APR_EGENERAL;
         }
-        ddl = aj_ddl_sqlite3;
-    }
-    else {
-        ddl = aj_ddl_pgsql;     /* other drivers: statement by statement */
-    }
-    for (; *ddl; ++ddl) {
-        if (apr_dbd_query(driver, handle, &nrows, *ddl) != 0) {
+        if (aj_store_run(driver, handle, aj_ddl_sqlite3_tables) != APR_SUCCESS
+            || aj_store_sqlite_upgrade(driver, handle, p) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
+        return aj_store_run(driver, handle, aj_ddl_sqlite3_indexes);
     }
-    return APR_SUCCESS;
+    /* other drivers: the pgsql text statement by statement */
+    return aj_store_run(driver, handle, aj_ddl_pgsql);
 }
 
 apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
@@ -367,6 +523,7 @@ static void aj_store_read_user(aj_user_t *u, const aj_store_t *st, apr_dbd_row_t
     u->claims_json = aj_store_col_str(st->driver, row, 3, p, "{}");
     u->tokens_valid_after = aj_store_col_int(st->driver, row, 4);
     u->created_at = aj_store_col_int(st->driver, row, 5);
+    u->changed_at = aj_store_col_int(st->driver, row, 6);
 }
 
 /* Runs a one-parameter user SELECT; drains every row. */
@@ -460,19 +617,25 @@ cleanup:
     return rv;
 }
 
-/* Runs an UPDATE/DELETE that must touch exactly the one row of user id. */
+/* Runs an UPDATE/DELETE that must touch exactly the one row of user id;
+ * its arguments are a1 and those of a2..a4 up to the first NULL. */
+#define AJ_USER_WRITE_MAX_ARGS 4
 static apr_status_t aj_store_user_write(aj_store_t *st, apr_pool_t *p, aj_sql_e which,
-                                        const char *a1, const char *a2, const char *a3)
+                                        const char *a1, const char *a2, const char *a3,
+                                        const char *a4)
 {
-    const char *args[3];
+    const char *args[AJ_USER_WRITE_MAX_ARGS];
     int nargs = 0, nrows = 0, retried = 0;
 
     args[nargs++] = a1;
     if (a2) {
         args[nargs++] = a2;
-    }
-    if (a3) {
-        args[nargs++] = a3;
+        if (a3) {
+            args[nargs++] = a3;
+            if (a4) {
+                args[nargs++] = a4;
+            }
+        }
     }
     if (aj_store_exec(st, p, &nrows, &retried, which, nargs, args) != 0) {
         return APR_EGENERAL;
@@ -486,28 +649,30 @@ static const char *aj_i64(apr_pool_t *p, apr_int64_t v)
 }
 
 apr_status_t aj_store_user_set_password(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
-                                        const char *password_hash, apr_int64_t valid_after)
+                                        const char *password_hash, apr_int64_t valid_after,
+                                        apr_int64_t now)
 {
     return aj_store_user_write(st, p, AJ_SQL_USER_SET_PASSWORD, password_hash,
-                               aj_i64(p, valid_after), aj_i64(p, id));
+                               aj_i64(p, valid_after), aj_i64(p, now), aj_i64(p, id));
 }
 
 apr_status_t aj_store_user_set_claims(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
-                                      const char *claims_json)
+                                      const char *claims_json, apr_int64_t now)
 {
-    return aj_store_user_write(st, p, AJ_SQL_USER_SET_CLAIMS, claims_json, aj_i64(p, id), NULL);
+    return aj_store_user_write(st, p, AJ_SQL_USER_SET_CLAIMS, claims_json, aj_i64(p, now),
+                               aj_i64(p, id), NULL);
 }
 
 apr_status_t aj_store_user_set_valid_after(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
                                            apr_int64_t valid_after)
 {
     return aj_store_user_write(st, p, AJ_SQL_USER_SET_VALID_AFTER, aj_i64(p, valid_after),
-                               aj_i64(p, id), NULL);
+                               aj_i64(p, id), NULL, NULL);
 }
 
 apr_status_t aj_store_user_delete(aj_store_t *st, apr_pool_t *p, apr_int64_t id)
 {
-    return aj_store_user_write(st, p, AJ_SQL_USER_DELETE, aj_i64(p, id), NULL, NULL);
+    return aj_store_user_write(st, p, AJ_SQL_USER_DELETE, aj_i64(p, id), NULL, NULL, NULL);
 }
 
 apr_status_t aj_store_user_each(aj_store_t *st, apr_pool_t *p, aj_store_user_fn *fn,
@@ -677,13 +842,16 @@ apr_status_t aj_store_users_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    const char *since_s = aj_i64(p, since);
+    const char *args[2];
 
-    if (aj_store_select(st, p, &res, AJ_SQL_USERS_REVOKED_SINCE, 1, &since_s) != 0) {
+    args[0] = aj_i64(p, since);
+    args[1] = args[0];
+    if (aj_store_select(st, p, &res, AJ_SQL_USERS_REVOKED_SINCE, 2, args) != 0) {
         return APR_EGENERAL;
     }
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
-        fn(baton, aj_store_col_int(st->driver, row, 0), aj_store_col_int(st->driver, row, 1));
+        fn(baton, aj_store_col_int(st->driver, row, 0), aj_store_col_int(st->driver, row, 1),
+           aj_store_col_int(st->driver, row, 2));
     }
     return APR_SUCCESS;
 }

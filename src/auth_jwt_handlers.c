@@ -7,8 +7,9 @@
  *   auth-jwt-login    POST {"username","password"} -> a token
  *   auth-jwt-status   authenticated GET -> who the token says you are
  *
- * Bodies are bounded (413 over AJ_BODY_MAX_LEN), parsed with the core's
- * JSON limits, and every refusal is a JSON {"error": ...} with a 4xx; a
+ * Bodies are taken only as application/json (415 otherwise: a cross-site
+ * HTML form cannot send that type), bounded (413 over AJ_BODY_MAX_LEN),
+ * parsed with the core's JSON limits, and every refusal is a JSON {"error": ...} with a 4xx; a
  * store failure is a 503.  Responses carrying tokens are never cached.
  */
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <util_filter.h>
 
 #include "auth_jwt.h"
+#include "aj_http.h"
 #include "aj_json.h"
 #include "aj_jws.h"
 
@@ -30,7 +32,8 @@
 #define AUTH_JWT_H_LOGOUT "auth-jwt-logout"
 #define AUTH_JWT_H_PASSWORD "auth-jwt-password"
 
-#define AUTH_JWT_JSON_TYPE "application/json"
+#define AUTH_JWT_JSON_TYPE AJ_HTTP_JSON_MEDIA_TYPE
+#define AUTH_JWT_NOT_JSON_TEXT "request body must be sent as Content-Type: application/json"
 
 /* ---- responses ---------------------------------------------------------- */
 
@@ -87,6 +90,19 @@ static void auth_jwt_no_store(request_rec *r)
 
 /* ---- requests ----------------------------------------------------------- */
 
+/* SPEC §10: a request body is taken only as application/json.  An HTML form
+ * (text/plain, x-www-form-urlencoded, multipart) is refused before anything
+ * reads the body, checks a password or writes to the store.  `need_type`:
+ * the handler reads a body, so the type is required even when the body is
+ * empty; otherwise only a body that is present is judged. */
+static int auth_jwt_body_type_ok(request_rec *r, int need_type)
+{
+    if (!need_type && !ap_request_has_body(r)) {
+        return 1;
+    }
+    return aj_http_is_json_media_type(apr_table_get(r->headers_in, "Content-Type"));
+}
+
 /* Reads the body (at most AJ_BODY_MAX_LEN) and parses it as a JSON object.
  * Returns OK, or an answered status (400/413) in *answered. */
 static int auth_jwt_read_json(json_object **out, request_rec *r, int *answered)
@@ -98,6 +114,10 @@ static int auth_jwt_read_json(json_object **out, request_rec *r, int *answered)
     const char *clen = apr_table_get(r->headers_in, "Content-Length");
 
     *answered = 0;
+    if (!auth_jwt_body_type_ok(r, 1)) {
+        *answered = 1;
+        return auth_jwt_send_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, AUTH_JWT_NOT_JSON_TEXT);
+    }
     if (clen) {
         char *end = NULL;
         apr_int64_t v = apr_strtoi64(clen, &end, 10);
@@ -715,7 +735,8 @@ static int auth_jwt_password(request_rec *r)
         return auth_jwt_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "internal error");
     }
     valid_after = auth_jwt_revoke_all_value(r);
-    rv = aj_store_user_set_password(store, r->pool, id, hash, valid_after);
+    rv = aj_store_user_set_password(store, r->pool, id, hash, valid_after,
+                                    apr_time_sec(r->request_time));
     if (rv != APR_SUCCESS) {
         auth_jwt_store_failed(r, store, "changing a password", rv);
         return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE,
@@ -731,6 +752,11 @@ int auth_jwt_handler(request_rec *r)
 {
     if (!r->handler || strncmp(r->handler, "auth-jwt-", 9)) {
         return DECLINED;
+    }
+    /* Handlers that take no body (token, status, logout, jwks, users GET)
+     * refuse one of another type too: nothing a form posts reaches them. */
+    if (!auth_jwt_body_type_ok(r, 0)) {
+        return auth_jwt_send_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, AUTH_JWT_NOT_JSON_TEXT);
     }
     if (!strcmp(r->handler, AUTH_JWT_H_USERS)) {
         return auth_jwt_users(r);

@@ -183,13 +183,17 @@ static void auth_jwt_fill_jti(void *baton, const char *jti, apr_int64_t exp)
     }
 }
 
-static void auth_jwt_fill_user(void *baton, apr_int64_t id, apr_int64_t valid_after)
+static void auth_jwt_fill_user(void *baton, apr_int64_t id, apr_int64_t valid_after,
+                               apr_int64_t changed_at)
 {
     auth_jwt_fill *f = baton;
     const char *sub = apr_psprintf(f->r->pool, "%" APR_INT64_T_FMT, id);
 
-    if (aj_revtab_put_user(auth_jwt_rs->tab, f->store, sub, valid_after, f->now)
-        == APR_ENOSPC) {
+    /* revoke-all for tokens; the last password or claims change for the
+     * Basic cache (entries made before it are void) */
+    if (aj_revtab_put_user(auth_jwt_rs->tab, f->store, sub, valid_after, f->now) == APR_ENOSPC
+        || aj_revtab_put_changed(auth_jwt_rs->tab, f->store, sub, changed_at, f->now)
+               == APR_ENOSPC) {
         f->full = 1;
     }
 }

@@ -814,7 +814,7 @@ static int htjwt_cmd_passwd(htjwt_ctx_t *cx)
     if (rc == HTJWT_OK) {
         /* Like the server's password change: earlier tokens are revoked. */
         rv = aj_store_user_set_password(db.st, cx->pool, user->id, hash,
-                                        htjwt_revoke_all_value());
+                                        htjwt_revoke_all_value(), htjwt_now());
         rc = htjwt_written(&db, rv, name, apr_psprintf(cx->pool, "updating user %s", name));
         if (rc == HTJWT_OK) {
             fprintf(stderr, "Updating password for user %s; tokens issued before now are "
@@ -907,7 +907,7 @@ static int htjwt_cmd_claims(htjwt_ctx_t *cx)
         printf("%s\n", user->claims_json);
     }
     else if (rc == HTJWT_OK) {
-        rv = aj_store_user_set_claims(db.st, cx->pool, user->id, compact);
+        rv = aj_store_user_set_claims(db.st, cx->pool, user->id, compact, htjwt_now());
         rc = htjwt_written(&db, rv, name, apr_psprintf(cx->pool, "updating user %s", name));
         if (rc == HTJWT_OK) {
             fprintf(stderr, "Setting claims of user %s; tokens issued from now on carry "

@@ -140,7 +140,8 @@ def test_jwks_publishes_public_keys_only(httpd_factory):
     assert head.status == 200 and head.body == b""
     assert head.header("Cache-Control") == "max-age=300"
     for method in ("POST", "PUT", "DELETE"):
-        r = s.request(method, "/jwks", body="{}")
+        r = s.request(method, "/jwks", body="{}",
+                      headers=[("Content-Type", "application/json")])
         assert r.status == 405, r
         assert r.header("Allow") == "GET, HEAD"
 

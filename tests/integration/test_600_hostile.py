@@ -49,9 +49,14 @@ def user_and_token(httpd, password="secret-pw"):
 
 
 def raw_request(httpd, method, path, headers=(), body=b"", chunked=False):
-    """A request written byte by byte (headers may hold any bytes)."""
+    """A request written byte by byte (headers may hold any bytes).  A body
+    is sent as JSON unless the headers name a Content-Type (the handlers
+    answer 415 to any other type, and these tests are about something else)."""
     lines = [f"{method} {path} HTTP/1.1".encode(), f"Host: {httpd.host}:{httpd.port}".encode(),
              b"Connection: close"]
+    if body and not any((k if isinstance(k, str) else k.decode("latin-1")).lower()
+                        == "content-type" for k, _ in headers):
+        headers = list(headers) + [("Content-Type", "application/json")]
     for k, v in headers:
         lines.append((k.encode() if isinstance(k, str) else k) + b": "
                      + (v.encode("latin-1") if isinstance(v, str) else v))

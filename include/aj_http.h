@@ -1,0 +1,28 @@
+/*
+ * aj_http.h — small pieces of HTTP header parsing the handlers need, with
+ * no httpd in sight (the glue reads the header; this judges its value).
+ */
+#ifndef AJ_HTTP_H
+#define AJ_HTTP_H
+
+#include "aj.h"
+
+/* The one media type the JSON handlers take request bodies as (SPEC §10). */
+#define AJ_HTTP_JSON_MEDIA_TYPE "application/json"
+
+/* Non-zero when the Content-Type value `value` is application/json, with
+ * the grammar of RFC 9110 §8.3.1:
+ *
+ *     media-type = type "/" subtype *( OWS ";" OWS [ name "=" value ] )
+ *
+ * type and subtype compared case-insensitively; parameters (charset=utf-8
+ * and any other) allowed and ignored, each a token "=" token or quoted
+ * string; leading and trailing spaces and tabs allowed.  Zero for NULL,
+ * an empty value, another type ("text/plain", "application/jsonx",
+ * "application/json-patch+json"), or a value that does not parse (a quoted
+ * type, a parameter without "=", an unterminated quoted string, control
+ * characters).  Refusing what does not parse is what keeps a cross-site
+ * HTML form, which can only send the three "simple" types, out. */
+int aj_http_is_json_media_type(const char *value);
+
+#endif /* AJ_HTTP_H */
