@@ -220,3 +220,31 @@ def test_password_change_during_a_check_voids_its_entry(httpd):
         assert r.status == 503, r                    # no cached old password
     assert httpd.get("/api/resource", auth=(name, pw)).status == 401
     assert httpd.get("/api/resource", auth=(name, "changed-meanwhile")).status == 200
+
+
+HTJWT = os.path.join(pyhttpd.REPO, "build", "htjwt")
+
+
+def test_claims_changed_by_htjwt_reach_cached_logins(httpd):
+    """`htjwt claims` writes the store directly; the server learns the change
+    at its next revocation refresh, and a cached password check made before
+    it is no longer used (the new claims are read with the next check)."""
+    name, pw, uid = pyhttpd.register(httpd)
+    bystander = pyhttpd.register(httpd)
+    b_token = pyhttpd.get_token(httpd, bystander[0], bystander[1])
+    r = httpd.get("/auth/status", auth=(name, pw))
+    assert r.status == 200, r
+    assert "role" not in r.json()["data"]["claims"]
+    time.sleep(1.1)                      # the change lands in a later second
+    p = subprocess.run([HTJWT, httpd.db_path, "claims", name, '{"role":"admin"}'],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    httpd.sql("SELECT 1")                # gives the files back to httpd's user
+    time.sleep(2.5)                      # AuthJWTRevocationRefresh 1
+    assert httpd.get("/api/resource", bearer=b_token).status == 200    # drives the refresh
+    with StoreGone(httpd):
+        r = httpd.get("/auth/status", auth=(name, pw))
+        assert r.status == 503, r        # the cached check is void
+    r = httpd.get("/auth/status", auth=(name, pw))
+    assert r.status == 200, r
+    assert r.json()["data"]["claims"].get("role") == "admin", r.json()
