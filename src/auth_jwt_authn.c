@@ -23,6 +23,7 @@
 #include <mod_auth.h>
 
 #include "auth_jwt.h"
+#include "auth_jwt_metrics.h"
 #include "aj_b64.h"
 #include "aj_basic.h"
 #include "aj_json.h"
@@ -30,6 +31,8 @@
 #include "aj_vcache.h"
 
 #define AUTH_JWT_TYPE      "JWT"
+/* r->notes: the verdict name of a refused token (for the counters). */
+#define AUTH_JWT_NOTE_VERDICT "auth-jwt-verdict"
 #define AUTH_JWT_ENV_PREFIX "JWT_CLAIM_"
 /* Longest claim name exported to the environment. */
 #define AUTH_JWT_ENV_NAME_MAX 64
@@ -213,12 +216,16 @@ static apr_status_t auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl,
             ? aj_claims_unpack(r->pool, entry + 1, dlen - sizeof(*entry)) : NULL;
         if (claims) {
             /* verified before with these very keys: only the claim rules */
+            auth_jwt_metrics_count(AJ_M_VERIFY_HIT);
             *keys = entry->has_keys ? &entry->keys : NULL;
             *cl = claims;
             *v = aj_claims_check(claims, policy, now);
             return APR_SUCCESS;
         }
         /* cannot happen (the image is ours); verify as if it missed */
+    }
+    if (cache) {
+        auth_jwt_metrics_count(AJ_M_VERIFY_MISS);
     }
     rv = aj_jws_verify(v, cl, r->pool, token, len, c->keys, policy, now);
     if (rv == APR_SUCCESS && *v == AJ_OK && cache) {
@@ -261,6 +268,7 @@ int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, req
         }
     }
     if (v != AJ_OK) {
+        apr_table_setn(r->notes, AUTH_JWT_NOTE_VERDICT, aj_verdict_name(v));
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(012)
                       "token refused: %s%s%s", aj_verdict_name(v),
                       (v == AJ_REVOKED && aj_claims_get_string(cl, "jti")) ? " jti=" : "",
@@ -651,7 +659,7 @@ static int auth_jwt_unauthorized(request_rec *r, aj_verdict_e refused)
     return HTTP_UNAUTHORIZED;
 }
 
-static int auth_jwt_check_authn(request_rec *r)
+static int auth_jwt_check_authn_decide(request_rec *r)
 {
     const char *type = ap_auth_type(r);
     const auth_jwt_dir_conf *c;
@@ -733,7 +741,7 @@ static int auth_jwt_check_authn(request_rec *r)
  * `Require expr` that does not name REMOTE_USER is evaluated (SPEC §2), and
  * a refused token is a 401 even where the Require lines would not ask for
  * a user.  Passwords wait for the authn phase (bcrypt only when needed). */
-static int auth_jwt_check_access(request_rec *r)
+static int auth_jwt_check_access_decide(request_rec *r)
 {
     const char *type = ap_auth_type(r);
     const auth_jwt_dir_conf *c;
@@ -797,8 +805,8 @@ static int auth_jwt_post_read_request(request_rec *r)
 
 /* ---- AuthBasicProvider jwt ---------------------------------------------- */
 
-static authn_status auth_jwt_provider_password(request_rec *r, const char *user,
-                                               const char *password)
+static authn_status auth_jwt_provider_decide(request_rec *r, const char *user,
+                                             const char *password)
 {
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
     const aj_user_t *u = NULL;
@@ -833,6 +841,89 @@ static authn_status auth_jwt_provider_password(request_rec *r, const char *user,
     default:
         return AUTH_GENERAL_ERROR;
     }
+}
+
+/* ---- counting the decisions (auth-jwt-metrics) --------------------------- */
+
+/* The outcome a refused token's verdict counts as. */
+static aj_metric_e auth_jwt_refusal(request_rec *r)
+{
+    const char *v = apr_table_get(r->notes, AUTH_JWT_NOTE_VERDICT);
+
+    if (!v) {
+        return AJ_M_RESULT_INVALID_TOKEN;
+    }
+    return !strcmp(v, aj_verdict_name(AJ_EXPIRED)) ? AJ_M_RESULT_EXPIRED
+           : !strcmp(v, aj_verdict_name(AJ_REVOKED)) ? AJ_M_RESULT_REVOKED
+           : AJ_M_RESULT_INVALID_TOKEN;
+}
+
+/* The outcome of a decision that ended with rc.  Only failures look
+ * further (the notes; the credential again for a 401 without a refused
+ * token: a password, or nothing usable). */
+static aj_metric_e auth_jwt_outcome(request_rec *r, int rc)
+{
+    auth_jwt_cred_t cred;
+
+    switch (rc) {
+    case OK:
+        return AJ_M_RESULT_OK;
+    case HTTP_SERVICE_UNAVAILABLE:
+    case HTTP_INTERNAL_SERVER_ERROR:
+        return AJ_M_RESULT_STORE_UNAVAILABLE;
+    case HTTP_TOO_MANY_REQUESTS:
+        return AJ_M_RESULT_THROTTLED;
+    case HTTP_UNAUTHORIZED:
+        if (apr_table_get(r->notes, AUTH_JWT_NOTE_VERDICT)) {
+            return auth_jwt_refusal(r);
+        }
+        return (auth_jwt_parse_credentials(r, auth_jwt_dconf(r), &cred) == AUTH_JWT_CRED_BASIC
+                && !cred.token) ? AJ_M_RESULT_WRONG_PASSWORD : AJ_M_RESULT_NO_CREDENTIALS;
+    default:
+        return AJ_M_RESULT_INVALID_TOKEN;     /* 400 malformed, 403 CSRF */
+    }
+}
+
+static int auth_jwt_check_authn(request_rec *r)
+{
+    int rc = auth_jwt_check_authn_decide(r);
+
+    if (rc != DECLINED) {
+        auth_jwt_metrics_count(auth_jwt_outcome(r, rc));
+    }
+    return rc;
+}
+
+/* The access phase decides only refusals (a token accepted there is
+ * counted when the authn phase takes it up). */
+static int auth_jwt_check_access(request_rec *r)
+{
+    int rc = auth_jwt_check_access_decide(r);
+
+    if (rc != DECLINED && rc != OK) {
+        auth_jwt_metrics_count(auth_jwt_outcome(r, rc));
+    }
+    return rc;
+}
+
+static authn_status auth_jwt_provider_password(request_rec *r, const char *user,
+                                               const char *password)
+{
+    authn_status st = auth_jwt_provider_decide(r, user, password);
+
+    switch (st) {
+    case AUTH_GRANTED:
+        auth_jwt_metrics_count(AJ_M_RESULT_OK);
+        break;
+    case AUTH_GENERAL_ERROR:
+        auth_jwt_metrics_count(AJ_M_RESULT_STORE_UNAVAILABLE);
+        break;
+    default:
+        auth_jwt_metrics_count(apr_table_get(r->notes, AUTH_JWT_NOTE_VERDICT)
+                                   ? auth_jwt_refusal(r) : AJ_M_RESULT_WRONG_PASSWORD);
+        break;
+    }
+    return st;
 }
 
 static const authn_provider auth_jwt_authn_provider = {

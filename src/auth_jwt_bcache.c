@@ -40,6 +40,7 @@
 #include <openssl/rand.h>
 
 #include "auth_jwt.h"
+#include "auth_jwt_metrics.h"
 #include "aj_vcache.h"
 
 #define AUTH_JWT_BCACHE_MUTEX     "auth-jwt-basic-cache"
@@ -350,9 +351,9 @@ static auth_jwt_bc_e auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t 
     return AUTH_JWT_BC_DUE;
 }
 
-int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, request_rec *r,
-                        const auth_jwt_dir_conf *c, const char *username,
-                        const char *password)
+static auth_jwt_bc_e auth_jwt_bcache_lookup(const aj_user_t **user, const aj_claims_t **claims,
+                                            request_rec *r, const auth_jwt_dir_conf *c,
+                                            const char *username, const char *password)
 {
     unsigned char id[AUTH_JWT_BCACHE_KEY_LEN];
     unsigned char *buf;
@@ -416,6 +417,21 @@ int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, requ
     /* due: this request refreshes; this child's others use the copy */
     *claims = auth_jwt_bl1_put(r, id, u, created, ttl, now + AUTH_JWT_REFRESH_RETRY);
     return AUTH_JWT_BC_DUE;
+}
+
+int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, request_rec *r,
+                        const auth_jwt_dir_conf *c, const char *username,
+                        const char *password)
+{
+    auth_jwt_bc_e found;
+
+    if (!auth_jwt_bcache_usable(r, c)) {
+        *claims = NULL;
+        return AUTH_JWT_BC_MISS;
+    }
+    found = auth_jwt_bcache_lookup(user, claims, r, c, username, password);
+    auth_jwt_metrics_count(found == AUTH_JWT_BC_MISS ? AJ_M_BASIC_MISS : AJ_M_BASIC_HIT);
+    return found;
 }
 
 void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char *password,

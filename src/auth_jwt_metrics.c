@@ -84,22 +84,24 @@ static int auth_jwt_metrics_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, AUTH_JWT_METRICS_HANDLER)) {
         return DECLINED;
     }
-    /* HEAD is M_GET with header_only set. */
-    if (r->method_number != M_GET) {
-        apr_table_setn(r->err_headers_out, "Allow", AUTH_JWT_METRICS_ALLOW);
-        r->allowed = (AP_METHOD_BIT << M_GET);
-        return HTTP_METHOD_NOT_ALLOWED;
-    }
     rc = ap_discard_request_body(r);
     if (rc != OK) {
         return rc;
     }
-    auth_jwt_metrics_gauges(&g);
-    text = aj_metrics_prometheus(r->pool, auth_jwt_metrics, &g);
+    /* HEAD is M_GET with header_only set. */
+    if (r->method_number != M_GET) {
+        apr_table_setn(r->err_headers_out, "Allow", AUTH_JWT_METRICS_ALLOW);
+        r->status = HTTP_METHOD_NOT_ALLOWED;
+        text = "method not allowed\n";
+    }
+    else {
+        auth_jwt_metrics_gauges(&g);
+        text = aj_metrics_prometheus(r->pool, auth_jwt_metrics, &g);
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    }
     len = strlen(text);
     ap_set_content_type(r, AUTH_JWT_METRICS_TYPE);
     ap_set_content_length(r, (apr_off_t)len);
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->header_only) {
         return OK;
     }
