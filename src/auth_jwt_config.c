@@ -221,6 +221,20 @@ static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name,
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
                             err ? err : "cannot load the key");
     }
+    /* The kid rule holds within the set in force for a section.  A section
+     * that names any key replaces the outer set as a whole (see the merge
+     * above), so that set is exactly the keys named in this section, all
+     * added here: checking against c->keys is the whole rule. */
+    if (aj_keyset_check_kid(&err, cmd->pool, c->keys, key) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
+    if (aj_key_warning(key)) {
+        /* SPEC §10: a warning, not an error; at configuration time, so
+         * against the server being configured (ap_log_error before the
+         * error log is open goes to stderr, which configtest shows). */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, AJ_LOGNO(302) "%s: %s",
+                     cmd->cmd->name, aj_key_warning(key));
+    }
     if (!c->keys) {
         c->keys = aj_keyset_make(cmd->pool);
     }
