@@ -274,17 +274,68 @@ static const char *aj_key_describe(apr_pool_t *p, const EVP_PKEY *pkey)
     return apr_psprintf(p, "a key of type %s", type ? type : "unknown");
 }
 
+/* ROCA (CVE-2017-15361): moduli made by one widely deployed smart-card
+ * library have the form k * M + (65537^a mod M), M the product of the first
+ * primes, so n mod p lies in the subgroup that 65537 generates modulo p for
+ * every such prime p; their private keys can be computed.  All key sizes
+ * use at least the primes up to 167.  A random modulus passes this for all
+ * of them with negligible probability (the fingerprint of Nemec et al.,
+ * CCS 2017). */
+static const unsigned int aj_roca_primes[] = {
+    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
+    73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151,
+    157, 163, 167
+};
+#define AJ_ROCA_GENERATOR 65537
+
+/* Non-zero when n has the ROCA fingerprint. */
+static int aj_key_rsa_is_roca(const BIGNUM *n)
+{
+    apr_size_t i;
+    BN_ULONG r, g, x;
+    unsigned int p;
+
+    for (i = 0; i < sizeof(aj_roca_primes) / sizeof(aj_roca_primes[0]); ++i) {
+        p = aj_roca_primes[i];
+        r = BN_mod_word(n, p);
+        if (r == (BN_ULONG)-1 || r == 0) {
+            return 0;
+        }
+        /* Walk the subgroup <65537 mod p> (at most p - 1 elements). */
+        g = AJ_ROCA_GENERATOR % p;
+        x = 1;
+        do {
+            if (x == r) {
+                break;
+            }
+            x = (x * g) % p;
+        } while (x != 1);
+        if (x != r) {
+            return 0;           /* one prime outside: not a ROCA modulus */
+        }
+    }
+    return 1;
+}
+
 /* NULL when pkey's RSA public exponent is odd and at least
- * AJ_RSA_MIN_EXPONENT, else the reason (what names the key). */
-static const char *aj_key_check_rsa_exponent(apr_pool_t *p, const EVP_PKEY *pkey,
+ * AJ_RSA_MIN_EXPONENT and its modulus has no ROCA fingerprint, else the
+ * reason (what names the key). */
+static const char *aj_key_check_rsa_public(apr_pool_t *p, const EVP_PKEY *pkey,
                                              const char *what)
 {
-    BIGNUM *e = NULL;
+    BIGNUM *e = NULL, *n = NULL;
     const char *reason = NULL;
     char *dec = NULL;
 
-    if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) || !e) {
-        reason = apr_psprintf(p, "%s: cannot read the RSA public exponent", what);
+    if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) || !e
+        || !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) || !n) {
+        reason = apr_psprintf(p, "%s: cannot read the RSA public key", what);
+        goto cleanup;
+    }
+    if (aj_key_rsa_is_roca(n)) {
+        reason = apr_psprintf(p, "%s holds an RSA key with the ROCA weakness "
+                              "(CVE-2017-15361): its private key can be computed from the "
+                              "public key; make a new key with other software", what);
         goto cleanup;
     }
     if (!BN_is_odd(e) || BN_cmp(e, BN_value_one()) <= 0) {
@@ -300,6 +351,7 @@ static const char *aj_key_check_rsa_exponent(apr_pool_t *p, const EVP_PKEY *pkey
 cleanup:
     OPENSSL_free(dec);
     BN_free(e);
+    BN_free(n);
     return reason;
 }
 
@@ -338,7 +390,7 @@ static const char *aj_key_check_type(aj_key_t *key, apr_pool_t *p, const aj_alg_
             reason = bad;
             break;
         }
-        reason = aj_key_check_rsa_exponent(p, pkey, what);
+        reason = aj_key_check_rsa_public(p, pkey, what);
         break;
     case AJ_KTY_EC:
         if (!EVP_PKEY_is_a(pkey, "EC") || !aj_key_ec_curve(p, pkey, &nid)
