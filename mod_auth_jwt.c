@@ -40,6 +40,7 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    auth_jwt_config_log_key_warnings(pconf);
     rc = auth_jwt_revoke_post_config(pconf, s, auth_jwt_cfg_revocation_slots(s));
     return rc != OK ? rc : auth_jwt_bcache_post_config(pconf, ptemp, s);
 }
