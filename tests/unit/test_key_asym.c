@@ -963,9 +963,10 @@ static void test_rsa_roca_fingerprint(void **state)
     assert_int_equal(BN_set_word(g, 65537), 1);
     assert_int_equal(BN_set_word(a, 12345), 1);
     assert_int_equal(BN_mod_exp(r, g, a, m, bctx), 1);
-    /* k odd-making and large enough for 2048 bits: n = k * M + r, n odd */
-    assert_int_equal(BN_rand(k, T_RSA_BITS - BN_num_bits(m), BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY),
-                     1);
+    /* n = k * M + r with k >= 2^(2048 - bits(M)) and M >= 2^(bits(M) - 1):
+     * n has at least 2048 bits whatever k is drawn */
+    assert_int_equal(BN_rand(k, T_RSA_BITS - BN_num_bits(m) + 1, BN_RAND_TOP_ONE,
+                             BN_RAND_BOTTOM_ANY), 1);
     assert_int_equal(BN_mul(n, k, m, bctx), 1);
     assert_int_equal(BN_add(n, n, r), 1);
     if (!BN_is_odd(n)) {
