@@ -41,6 +41,7 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    auth_jwt_config_log_key_warnings(pconf);
     rc = auth_jwt_metrics_post_config(pconf, s);
     if (rc != OK) {
         return rc;

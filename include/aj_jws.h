@@ -23,6 +23,17 @@ apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool
                            const char *token, apr_size_t len, const aj_keyset_t *keys,
                            const aj_policy_t *policy, apr_int64_t now);
 
+/* The JWS layer alone: every rule of aj_jws_verify() up to and including
+ * the signature (size, segments, header, alg and kid selection), and none
+ * of the JWT rules after it: the payload need not be JSON and no claim is
+ * read.  AJ_OK with *payload (the decoded payload, pool memory) and *plen
+ * set.  For checking JWS test vectors whose payload is not a claim set
+ * (tests/unit/test_wycheproof.c) and tools; a request is only ever let in
+ * by aj_jws_verify(), whose verdict also covers the claims. */
+apr_status_t aj_jws_verify_signature(aj_verdict_e *verdict, const unsigned char **payload,
+                                     apr_size_t *plen, apr_pool_t *p, const char *token,
+                                     apr_size_t len, const aj_keyset_t *keys);
+
 /* Structural test only, no allocation: within AJ_TOKEN_MAX_LEN, exactly
  * three non-empty base64url segments (the signature may not be empty), and
  * the first decodes to text starting with '{'.  Used to tell a REST-auth token

@@ -54,13 +54,32 @@ apr_status_t aj_key_hmac_make(aj_key_t **key, const char **err, apr_pool_t *p, a
 apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
                          const char *source, int for_signing, const char *kid);
 
+/* SPEC §10/§11 rules every asymmetric key passes, whatever its source
+ * (PEM private key, public key, certificate, JWK): RSA of at least 2048
+ * bits with an odd public exponent >= 3; EC on exactly the alg's curve with
+ * a public point that is a valid point of it; Ed25519 for EdDSA.  An HMAC
+ * secret from file: or env: that contains a PEM block ("-----BEGIN") is
+ * refused (the RS256/HS256 confusion). */
+
+/* A verify-only key for the asymmetric alg from an OpenSSL key (the JWK
+ * import, aj_jwk.c), checked by the rules above.  The key takes a
+ * reference of its own: the caller still frees pkey.  what names the
+ * source in *err. */
+struct evp_pkey_st;
+apr_status_t aj_key_from_pkey(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
+                              struct evp_pkey_st *pkey, const char *what, const char *kid);
+
 aj_alg_e aj_key_alg(const aj_key_t *key);
 const char *aj_key_kid(const aj_key_t *key);      /* NULL when none */
+/* SPEC §10: a warning about how the key was loaded, naming its file, or
+ * NULL: an HMAC secret or a private key read from a file that its group or
+ * others may read.  Not an error; the caller shows it (the module logs it
+ * at startup, htjwt prints it). */
+const char *aj_key_warning(const aj_key_t *key);
 int aj_key_can_sign(const aj_key_t *key);
 
 /* The OpenSSL key of an asymmetric key (NULL for HMAC), read-only, for the
  * JWK export (aj_jwk.c).  Declared without OpenSSL's headers. */
-struct evp_pkey_st;
 const struct evp_pkey_st *aj_key_pkey(const aj_key_t *key);
 
 /* The algorithm operations, for aj_jws.c.  The signing input is data[0..len);
@@ -92,6 +111,13 @@ typedef struct aj_keyset_t aj_keyset_t;
 
 aj_keyset_t *aj_keyset_make(apr_pool_t *p);
 void aj_keyset_add(aj_keyset_t *ks, const aj_key_t *key);
+/* The kid rule of one section's set (SPEC §10), checked before adding key
+ * to ks: APR_EINVAL with *err when key's kid is already used in ks (every
+ * kid names exactly one key; a kid naming keys of different kinds, such as
+ * an HMAC secret and an EC key, gets its own message).  Keys without kid
+ * are always admitted. */
+apr_status_t aj_keyset_check_kid(const char **err, apr_pool_t *p, const aj_keyset_t *ks,
+                                 const aj_key_t *key);
 int aj_keyset_count(const aj_keyset_t *ks);
 const aj_key_t *aj_keyset_get(const aj_keyset_t *ks, int i);
 const aj_key_t *aj_keyset_signing_key(const aj_keyset_t *ks);   /* NULL when none */

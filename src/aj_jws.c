@@ -13,6 +13,7 @@
  *     has one) and exactly the token's alg;
  *  5. the signature against each candidate;
  *  6. only then the payload (a JSON object) and its registered claims.
+ * aj_jws_verify_signature() stops after step 5 (the JWS layer alone).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -219,34 +220,35 @@ static int aj_jws_key_applies(const aj_key_t *key, aj_alg_e alg, const char *kid
     return !kid || (kkid && !strcmp(kkid, kid));
 }
 
-apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool_t *p,
-                           const char *token, apr_size_t len, const aj_keyset_t *keys,
-                           const aj_policy_t *policy, apr_int64_t now)
+/* Steps 1 to 5: *parts is set and *verdict is AJ_OK when the signature
+ * verified with one of keys.  An error status only when the check itself
+ * could not run. */
+static apr_status_t aj_jws_check_signature(aj_verdict_e *verdict, aj_jws_parts_t *parts,
+                                           apr_pool_t *p, const char *token, apr_size_t len,
+                                           const aj_keyset_t *keys)
 {
-    aj_jws_parts_t parts;
-    json_object *hdr = NULL, *payload = NULL;
-    aj_claims_t *cl = NULL;
+    json_object *hdr = NULL;
     aj_verdict_e v = AJ_MALFORMED;
     aj_alg_e alg = AJ_ALG_UNKNOWN;
-    const char *kid = NULL, *text = NULL;
+    const char *kid = NULL;
     const aj_jws_memo_t *memo = NULL;
     unsigned char *sig = NULL;
-    apr_size_t siglen = 0, input_len, tlen = 0;
+    apr_size_t siglen = 0, input_len;
     int i, candidates = 0, match = 0;
     apr_status_t rv = APR_SUCCESS;
 
     /* Steps 1 and 2: no allocation before these. */
-    if (!aj_jws_split(&parts, token, len)) {
+    if (!aj_jws_split(parts, token, len)) {
         goto cleanup;
     }
     /* Step 3 (or what it said of these very bytes before). */
-    memo = aj_jws_memo_find(keys, parts.seg[AJ_JWS_HEADER], parts.len[AJ_JWS_HEADER]);
+    memo = aj_jws_memo_find(keys, parts->seg[AJ_JWS_HEADER], parts->len[AJ_JWS_HEADER]);
     if (memo) {
         alg = memo->alg;
         kid = memo->kid;
     }
     else {
-        if (aj_jws_segment_json(&hdr, p, parts.seg[AJ_JWS_HEADER], parts.len[AJ_JWS_HEADER])
+        if (aj_jws_segment_json(&hdr, p, parts->seg[AJ_JWS_HEADER], parts->len[AJ_JWS_HEADER])
             != APR_SUCCESS) {
             goto cleanup;
         }
@@ -257,12 +259,12 @@ apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool
     }
     /* Steps 4 and 5: the signing input is "header.payload" as sent. */
     v = AJ_BAD_ALG;
-    if (aj_b64url_decode(&sig, &siglen, p, parts.seg[AJ_JWS_SIGNATURE],
-                         parts.len[AJ_JWS_SIGNATURE]) != APR_SUCCESS) {
+    if (aj_b64url_decode(&sig, &siglen, p, parts->seg[AJ_JWS_SIGNATURE],
+                         parts->len[AJ_JWS_SIGNATURE]) != APR_SUCCESS) {
         v = AJ_MALFORMED;       /* cannot happen: split checked it */
         goto cleanup;
     }
-    input_len = parts.len[AJ_JWS_HEADER] + 1 + parts.len[AJ_JWS_PAYLOAD];
+    input_len = parts->len[AJ_JWS_HEADER] + 1 + parts->len[AJ_JWS_PAYLOAD];
     for (i = 0; i < aj_keyset_count(keys) && !match; ++i) {
         const aj_key_t *key = aj_keyset_get(keys, i);
         if (!aj_jws_key_applies(key, alg, kid)) {
@@ -281,6 +283,35 @@ apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool
         v = AJ_BAD_SIG;
         goto cleanup;
     }
+    v = AJ_OK;
+    if (!memo) {
+        /* the signature verified: this header may skip step 3 from now on */
+        aj_jws_memo_add(keys, parts->seg[AJ_JWS_HEADER], parts->len[AJ_JWS_HEADER], alg, kid);
+    }
+
+cleanup:
+    if (rv == APR_SUCCESS) {
+        *verdict = v;
+    }
+    return rv;
+}
+
+apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool_t *p,
+                           const char *token, apr_size_t len, const aj_keyset_t *keys,
+                           const aj_policy_t *policy, apr_int64_t now)
+{
+    aj_jws_parts_t parts;
+    json_object *payload = NULL;
+    aj_claims_t *cl = NULL;
+    aj_verdict_e v = AJ_MALFORMED;
+    const char *text = NULL;
+    apr_size_t tlen = 0;
+    apr_status_t rv;
+
+    rv = aj_jws_check_signature(&v, &parts, p, token, len, keys);
+    if (rv != APR_SUCCESS || v != AJ_OK) {
+        goto cleanup;
+    }
     /* Step 6. */
     v = AJ_MALFORMED;
     if (aj_jws_segment_text(&payload, &text, &tlen, p, parts.seg[AJ_JWS_PAYLOAD],
@@ -289,16 +320,43 @@ apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool
     }
     cl = aj_claims_wrap_text(p, payload, text, tlen);
     v = aj_claims_check(cl, policy, now);
-    if (!memo) {
-        /* the signature verified: this header may skip step 3 from now on */
-        aj_jws_memo_add(keys, parts.seg[AJ_JWS_HEADER], parts.len[AJ_JWS_HEADER], alg, kid);
-    }
 
 cleanup:
     if (rv == APR_SUCCESS) {
         *verdict = v;
         if (v == AJ_OK) {
             *claims = cl;
+        }
+    }
+    return rv;
+}
+
+apr_status_t aj_jws_verify_signature(aj_verdict_e *verdict, const unsigned char **payload,
+                                     apr_size_t *plen, apr_pool_t *p, const char *token,
+                                     apr_size_t len, const aj_keyset_t *keys)
+{
+    aj_jws_parts_t parts;
+    aj_verdict_e v = AJ_MALFORMED;
+    unsigned char *raw = NULL;
+    apr_size_t rawlen = 0;
+    apr_status_t rv;
+
+    rv = aj_jws_check_signature(&v, &parts, p, token, len, keys);
+    if (rv != APR_SUCCESS || v != AJ_OK) {
+        goto cleanup;
+    }
+    if (aj_b64url_decode(&raw, &rawlen, p, parts.seg[AJ_JWS_PAYLOAD], parts.len[AJ_JWS_PAYLOAD])
+        != APR_SUCCESS) {
+        v = AJ_MALFORMED;       /* cannot happen: split checked it */
+        goto cleanup;
+    }
+
+cleanup:
+    if (rv == APR_SUCCESS) {
+        *verdict = v;
+        if (v == AJ_OK) {
+            *payload = raw;
+            *plen = rawlen;
         }
     }
     return rv;

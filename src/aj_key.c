@@ -20,6 +20,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -45,6 +46,13 @@
 #define AJ_KEYSET_INITIAL   2       /* a signing key and its successor */
 /* RFC 7518 §3.3/§3.5: RSA keys of 2048 bits or larger MUST be used. */
 #define AJ_RSA_MIN_BITS     2048
+/* SPEC §11: an RSA public exponent is odd and at least 3.  With e = 1 the
+ * "signature" of a message is its own padded hash, which anyone can make;
+ * an even e is not an RSA key at all. */
+#define AJ_RSA_MIN_EXPONENT 3
+/* SPEC §10: the opening of any PEM block.  An HMAC "secret" holding one is
+ * a public or private key given to an HS algorithm. */
+#define AJ_PEM_BEGIN        "-----BEGIN"
 /* RFC 7518 §3.4: R and S are each the size of the group order: 32, 48 and
  * 66 bytes for P-256, P-384 and P-521. */
 #define AJ_EC_MAX_COORD     66
@@ -98,6 +106,7 @@ static const aj_alg_info_t aj_algs[] = {
 struct aj_key_t {
     aj_alg_e alg;
     const char *kid;                /* NULL when none */
+    const char *warning;            /* see aj_key_warning(); NULL when none */
     int can_sign;
     unsigned char *secret;          /* HMAC: pool memory, cleansed on cleanup */
     apr_size_t secret_len;
@@ -265,6 +274,104 @@ static const char *aj_key_describe(apr_pool_t *p, const EVP_PKEY *pkey)
     return apr_psprintf(p, "a key of type %s", type ? type : "unknown");
 }
 
+/* ROCA (CVE-2017-15361): moduli made by one widely deployed smart-card
+ * library have the form k * M + (65537^a mod M), M the product of the first
+ * primes, so n mod p lies in the subgroup that 65537 generates modulo p for
+ * every such prime p; their private keys can be computed.  All key sizes
+ * use at least the primes up to 167.  A random modulus passes this for all
+ * of them with negligible probability (the fingerprint of Nemec et al.,
+ * CCS 2017). */
+static const unsigned int aj_roca_primes[] = {
+    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
+    73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151,
+    157, 163, 167
+};
+#define AJ_ROCA_GENERATOR 65537
+
+/* Non-zero when n has the ROCA fingerprint. */
+static int aj_key_rsa_is_roca(const BIGNUM *n)
+{
+    apr_size_t i;
+    BN_ULONG r, g, x;
+    unsigned int p;
+
+    for (i = 0; i < sizeof(aj_roca_primes) / sizeof(aj_roca_primes[0]); ++i) {
+        p = aj_roca_primes[i];
+        r = BN_mod_word(n, p);
+        if (r == (BN_ULONG)-1 || r == 0) {
+            return 0;
+        }
+        /* Walk the subgroup <65537 mod p> (at most p - 1 elements). */
+        g = AJ_ROCA_GENERATOR % p;
+        x = 1;
+        do {
+            if (x == r) {
+                break;
+            }
+            x = (x * g) % p;
+        } while (x != 1);
+        if (x != r) {
+            return 0;           /* one prime outside: not a ROCA modulus */
+        }
+    }
+    return 1;
+}
+
+/* NULL when pkey's RSA public exponent is odd and at least
+ * AJ_RSA_MIN_EXPONENT and its modulus has no ROCA fingerprint, else the
+ * reason (what names the key). */
+static const char *aj_key_check_rsa_public(apr_pool_t *p, const EVP_PKEY *pkey,
+                                             const char *what)
+{
+    BIGNUM *e = NULL, *n = NULL;
+    const char *reason = NULL;
+    char *dec = NULL;
+
+    if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) || !e
+        || !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) || !n) {
+        reason = apr_psprintf(p, "%s: cannot read the RSA public key", what);
+        goto cleanup;
+    }
+    if (aj_key_rsa_is_roca(n)) {
+        reason = apr_psprintf(p, "%s holds an RSA key with the ROCA weakness "
+                              "(CVE-2017-15361): its private key can be computed from the "
+                              "public key; make a new key with other software", what);
+        goto cleanup;
+    }
+    if (!BN_is_odd(e) || BN_cmp(e, BN_value_one()) <= 0) {
+        /* 1 (and 0, and any even value) is refused; 3 is the smallest odd
+         * value above 1, so "odd and > 1" is "odd and >= 3". */
+        dec = BN_bn2dec(e);
+        reason = apr_psprintf(p, "%s holds an RSA key with public exponent %s: the exponent "
+                              "must be odd and at least %d (65537 is usual; with exponent 1 "
+                              "anyone can forge signatures)", what, dec ? dec : "?",
+                              AJ_RSA_MIN_EXPONENT);
+    }
+
+cleanup:
+    OPENSSL_free(dec);
+    BN_free(e);
+    BN_free(n);
+    return reason;
+}
+
+/* NULL when pkey's EC public point is a valid point of its curve (on the
+ * curve, not the point at infinity, of the group's order), else the
+ * reason.  PEM and JWK decoding reject most bad points already; this is
+ * the one rule every source goes through. */
+static const char *aj_key_check_ec_point(apr_pool_t *p, const EVP_PKEY *pkey, const char *what)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, (EVP_PKEY *)pkey, NULL);
+    const char *reason = NULL;
+
+    if (!ctx || EVP_PKEY_public_check(ctx) != 1) {
+        reason = apr_psprintf(p, "%s holds an EC public key that is not a valid point of "
+                              "its curve", what);
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return reason;
+}
+
 /* Checks that pkey fits info's algorithm; the EC group order is copied
  * into key->ec_order.  NULL when it fits, else the reason. */
 static const char *aj_key_check_type(aj_key_t *key, apr_pool_t *p, const aj_alg_info_t *info,
@@ -281,12 +388,18 @@ static const char *aj_key_check_type(aj_key_t *key, apr_pool_t *p, const aj_alg_
     case AJ_KTY_RSA_PSS:
         if (!EVP_PKEY_is_a(pkey, "RSA") || EVP_PKEY_get_bits(pkey) < AJ_RSA_MIN_BITS) {
             reason = bad;
+            break;
         }
+        reason = aj_key_check_rsa_public(p, pkey, what);
         break;
     case AJ_KTY_EC:
         if (!EVP_PKEY_is_a(pkey, "EC") || !aj_key_ec_curve(p, pkey, &nid)
             || nid != info->ec_nid) {
             reason = bad;
+            break;
+        }
+        reason = aj_key_check_ec_point(p, pkey, what);
+        if (reason) {
             break;
         }
         group = EC_GROUP_new_by_curve_name(nid);
@@ -324,16 +437,38 @@ static apr_status_t aj_key_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* An asymmetric key from the PEM data of a file (what names it). */
-static apr_status_t aj_key_pem_make(aj_key_t **key, const char **err, apr_pool_t *p,
-                                    const aj_alg_info_t *info, const unsigned char *data,
-                                    apr_size_t len, const char *what, int for_signing,
-                                    const char *kid)
+/* An asymmetric key for info's algorithm from pkey, which the key takes
+ * over on success (on failure the caller still owns it).  what names the
+ * source in messages. */
+static apr_status_t aj_key_pkey_make(aj_key_t **key, const char **err, apr_pool_t *p,
+                                     const aj_alg_info_t *info, EVP_PKEY *pkey,
+                                     const char *what, int can_sign, const char *kid)
 {
-    aj_pem_kind_e kind = AJ_PEM_NONE;
-    EVP_PKEY *pkey = aj_key_read_pem(&kind, data, len);
-    aj_key_t *k = NULL;
-    const char *why;
+    aj_key_t *k = apr_pcalloc(p, sizeof(*k));
+    const char *why = aj_key_check_type(k, p, info, pkey, what);
+
+    ERR_clear_error();
+    if (why) {
+        *err = why;
+        return APR_EINVAL;
+    }
+    k->alg = info->alg;
+    k->kid = kid ? apr_pstrdup(p, kid) : NULL;
+    k->can_sign = can_sign;
+    k->pkey = pkey;
+    apr_pool_cleanup_register(p, k, aj_key_cleanup, apr_pool_cleanup_null);
+    *key = k;
+    return APR_SUCCESS;
+}
+
+/* An asymmetric key from the PEM data of a file (what names it); *kind
+ * says what the PEM held. */
+static apr_status_t aj_key_pem_make(aj_key_t **key, aj_pem_kind_e *kind, const char **err,
+                                    apr_pool_t *p, const aj_alg_info_t *info,
+                                    const unsigned char *data, apr_size_t len,
+                                    const char *what, int for_signing, const char *kid)
+{
+    EVP_PKEY *pkey = aj_key_read_pem(kind, data, len);
     apr_status_t rv = APR_EINVAL;
 
     if (!pkey) {
@@ -344,31 +479,44 @@ static apr_status_t aj_key_pem_make(aj_key_t **key, const char **err, apr_pool_t
                             info->name, info->want, for_signing ? ", private" : "");
         goto cleanup;
     }
-    if (for_signing && kind != AJ_PEM_PRIVATE) {
+    if (for_signing && *kind != AJ_PEM_PRIVATE) {
         *err = apr_psprintf(p, "%s holds %s, not a private key: signing with %s needs "
                             "the private key (a public key only verifies)", what,
-                            kind == AJ_PEM_CERT ? "a certificate" : "a public key",
+                            *kind == AJ_PEM_CERT ? "a certificate" : "a public key",
                             info->name);
         goto cleanup;
     }
-    k = apr_pcalloc(p, sizeof(*k));
-    why = aj_key_check_type(k, p, info, pkey, what);
-    if (why) {
-        *err = why;
-        goto cleanup;
+    rv = aj_key_pkey_make(key, err, p, info, pkey, what, for_signing, kid);
+    if (rv == APR_SUCCESS) {
+        pkey = NULL;            /* the key owns it now */
     }
-    k->alg = info->alg;
-    k->kid = kid ? apr_pstrdup(p, kid) : NULL;
-    k->can_sign = for_signing;
-    k->pkey = pkey;
-    pkey = NULL;
-    apr_pool_cleanup_register(p, k, aj_key_cleanup, apr_pool_cleanup_null);
-    *key = k;
-    rv = APR_SUCCESS;
 
 cleanup:
     EVP_PKEY_free(pkey);
     ERR_clear_error();
+    return rv;
+}
+
+apr_status_t aj_key_from_pkey(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
+                              struct evp_pkey_st *pkey, const char *what, const char *kid)
+{
+    const aj_alg_info_t *info = aj_alg_info(alg);
+    apr_status_t rv;
+
+    if (!info || info->kty == AJ_KTY_HMAC || !pkey) {
+        *err = apr_psprintf(p, "%s: %s is not an algorithm of public keys", what,
+                            aj_alg_name(alg));
+        return APR_EINVAL;
+    }
+    /* The key holds a reference of its own; the caller keeps theirs. */
+    if (!EVP_PKEY_up_ref(pkey)) {
+        *err = "out of memory";
+        return APR_ENOMEM;
+    }
+    rv = aj_key_pkey_make(key, err, p, info, pkey, what, 0, kid);
+    if (rv != APR_SUCCESS) {
+        EVP_PKEY_free(pkey);
+    }
     return rv;
 }
 
@@ -442,10 +590,14 @@ cleanup:
     return rv;
 }
 
-/* Reads a whole key file (at most AJ_KEY_FILE_MAX bytes) into tmp. */
-static apr_status_t aj_key_read_file(unsigned char **data, apr_size_t *len, const char **err,
+/* Reads a whole key file (at most AJ_KEY_FILE_MAX bytes) into tmp; *prot
+ * is its permission bits, read from the open file (so they are those of the
+ * file read, whatever a path or symlink says meanwhile). */
+static apr_status_t aj_key_read_file(unsigned char **data, apr_size_t *len,
+                                     apr_fileperms_t *prot, const char **err,
                                      apr_pool_t *p, apr_pool_t *tmp, const char *path)
 {
+    apr_finfo_t finfo;
     apr_file_t *f = NULL;
     unsigned char *buf;
     apr_size_t n = 0;
@@ -458,6 +610,14 @@ static apr_status_t aj_key_read_file(unsigned char **data, apr_size_t *len, cons
                             apr_strerror(rv, ebuf, sizeof(ebuf)));
         goto cleanup;
     }
+    rv = apr_file_info_get(&finfo, APR_FINFO_PROT, f);
+    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE) {
+        *err = apr_psprintf(p, "cannot stat key file %s: %s", path,
+                            apr_strerror(rv, ebuf, sizeof(ebuf)));
+        goto cleanup;
+    }
+    /* APR_INCOMPLETE without the bits: nothing to warn about, not an error. */
+    *prot = (finfo.valid & APR_FINFO_PROT) ? finfo.protection : 0;
     /* One byte more than allowed tells "too large" from "exactly the limit". */
     buf = apr_palloc(tmp, AJ_KEY_FILE_MAX + 1);
     rv = apr_file_read_full(f, buf, AJ_KEY_FILE_MAX + 1, &n);
@@ -484,6 +644,37 @@ cleanup:
     return rv;
 }
 
+/* Non-zero when data[0..len) contains the opening of a PEM block. */
+static int aj_key_holds_pem(const unsigned char *data, apr_size_t len)
+{
+    const apr_size_t n = sizeof(AJ_PEM_BEGIN) - 1;
+    apr_size_t i;
+
+    for (i = 0; len >= n && i <= len - n; ++i) {
+        if (!memcmp(data + i, AJ_PEM_BEGIN, n)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* SPEC §10: the warning for a secret or private key file that its group
+ * or others may read (only its owner, the user that starts the server,
+ * should); NULL when they may not.  Never an error: the administrator may
+ * have reasons (a group of operators), and the server still starts. */
+static const char *aj_key_exposure_warning(apr_pool_t *p, const char *path,
+                                           apr_fileperms_t prot, const char *holds)
+{
+    if (!(prot & (APR_GREAD | APR_WREAD))) {
+        return NULL;
+    }
+    return apr_psprintf(p, "key file %s holds %s but is readable by %s: make it readable by "
+                        "its owner only (chmod 600)", path, holds,
+                        (prot & APR_GREAD) && (prot & APR_WREAD) ? "group and others"
+                        : (prot & APR_GREAD)                     ? "its group"
+                                                                 : "others");
+}
+
 apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
                          const char *source, int for_signing, const char *kid)
 {
@@ -491,7 +682,9 @@ apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg
     apr_pool_t *tmp = NULL;
     unsigned char *data = NULL;
     apr_size_t len = 0;
-    const char *what = NULL, *why = NULL;
+    const char *what = NULL, *why = NULL, *path = NULL;
+    aj_pem_kind_e kind = AJ_PEM_NONE;
+    apr_fileperms_t prot = 0;
     aj_key_t *k = NULL;
     char *val = NULL;
     apr_status_t rv;
@@ -508,17 +701,19 @@ apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg
     }
     if (source && !strncmp(source, AJ_KEY_SRC_FILE, strlen(AJ_KEY_SRC_FILE))
         && source[strlen(AJ_KEY_SRC_FILE)]) {
-        const char *path = source + strlen(AJ_KEY_SRC_FILE);
-
+        path = source + strlen(AJ_KEY_SRC_FILE);
         what = apr_psprintf(p, "key file %s", path);
-        rv = aj_key_read_file(&data, &len, err, p, tmp, path);
+        rv = aj_key_read_file(&data, &len, &prot, err, p, tmp, path);
         if (rv != APR_SUCCESS) {
             goto cleanup;
         }
         if (info->kty != AJ_KTY_HMAC) {
-            rv = aj_key_pem_make(&k, err, p, info, data, len, what, for_signing, kid);
+            rv = aj_key_pem_make(&k, &kind, err, p, info, data, len, what, for_signing, kid);
             if (rv != APR_SUCCESS) {
                 goto cleanup;
+            }
+            if (kind == AJ_PEM_PRIVATE) {
+                k->warning = aj_key_exposure_warning(p, path, prot, "a private key");
             }
             *key = k;
             goto cleanup;
@@ -556,10 +751,23 @@ apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg
         rv = APR_EINVAL;
         goto cleanup;
     }
+    if (aj_key_holds_pem(data, len)) {
+        *err = apr_psprintf(p, "%s holds a PEM block (%s...), not an HMAC secret: %s needs "
+                            "a random shared secret.  A key's PEM text used as an HMAC secret "
+                            "is the RS256/HS256 confusion: a public key is known to everyone, "
+                            "so anyone could sign tokens with it.  For a key pair use an RS, "
+                            "PS, ES or EdDSA algorithm; for HMAC a random secret (htjwt keygen "
+                            "%s)", what, AJ_PEM_BEGIN, info->name, info->name);
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
     rv = aj_key_hmac_make(&k, &why, p, alg, data, len, kid);
     if (rv != APR_SUCCESS) {
         *err = apr_psprintf(p, "%s: %s", what, why);
         goto cleanup;
+    }
+    if (path) {
+        k->warning = aj_key_exposure_warning(p, path, prot, "an HMAC secret");
     }
     *key = k;
 
@@ -582,6 +790,29 @@ aj_alg_e aj_key_alg(const aj_key_t *key)
 const char *aj_key_kid(const aj_key_t *key)
 {
     return key ? key->kid : NULL;
+}
+
+const char *aj_key_warning(const aj_key_t *key)
+{
+    return key ? key->warning : NULL;
+}
+
+/* What kind of key this is, for the kid rules of a key set. */
+static const char *aj_key_kind(const aj_key_t *key)
+{
+    const aj_alg_info_t *info = aj_alg_info(key->alg);
+
+    switch (info ? info->kty : AJ_KTY_HMAC) {
+    case AJ_KTY_HMAC:
+        return "an HMAC secret";
+    case AJ_KTY_RSA:
+    case AJ_KTY_RSA_PSS:
+        return "an RSA key";
+    case AJ_KTY_EC:
+        return "an EC key";
+    default:
+        return "an Ed25519 key";
+    }
 }
 
 int aj_key_can_sign(const aj_key_t *key)
@@ -1041,6 +1272,38 @@ void aj_keyset_add(aj_keyset_t *ks, const aj_key_t *key)
             ks->jwks = aj_jwk_set_json(&jwks, ks->pool, ks) == APR_SUCCESS ? jwks : NULL;
         }
     }
+}
+
+apr_status_t aj_keyset_check_kid(const char **err, apr_pool_t *p, const aj_keyset_t *ks,
+                                 const aj_key_t *key)
+{
+    const aj_key_t *other;
+    int i;
+
+    if (!key || !key->kid) {
+        return APR_SUCCESS;     /* keys without kid: tried by alg, as always */
+    }
+    for (i = 0; i < aj_keyset_count(ks); ++i) {
+        other = aj_keyset_get(ks, i);
+        if (!other->kid || strcmp(other->kid, key->kid)) {
+            continue;
+        }
+        if (strcmp(aj_key_kind(other), aj_key_kind(key))) {
+            *err = apr_psprintf(p, "kid '%s' would name both %s (%s) and %s (%s): one kid "
+                                "must name one key, and never a secret and a public key "
+                                "together", key->kid, aj_key_kind(other),
+                                aj_alg_name(other->alg), aj_key_kind(key),
+                                aj_alg_name(key->alg));
+        }
+        else {
+            *err = apr_psprintf(p, "kid '%s' is already used by an earlier %s key of this "
+                                "section: every kid of a section must be different (a "
+                                "token's kid picks exactly one key)", key->kid,
+                                aj_alg_name(other->alg));
+        }
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
 }
 
 int aj_keyset_count(const aj_keyset_t *ks)

@@ -13,6 +13,8 @@
 
 #include <apr_strings.h>
 #include <http_core.h>
+#include <http_log.h>
+#include <http_main.h>
 
 #include "auth_jwt.h"
 
@@ -179,6 +181,50 @@ void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c)
 
 /* ---- setters ------------------------------------------------------------ */
 
+/* SPEC §10 key warnings (aj_key_warning) found while the configuration is
+ * read.  `apachectl configtest` shows them at once (the error log is not
+ * open then, so they go to stderr); otherwise they are kept in pconf until
+ * auth_jwt_config_log_key_warnings() writes them to the error log from
+ * post_config, once per start or restart. */
+#define AUTH_JWT_KEY_WARNINGS "auth_jwt_key_warnings"
+
+typedef struct {
+    server_rec *s;
+    const char *text;
+} auth_jwt_key_warning;
+
+static void note_key_warning(cmd_parms *cmd, const char *warning)
+{
+    apr_array_header_t *list = NULL;
+    auth_jwt_key_warning *w;
+
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, AJ_LOGNO(302) "%s: %s",
+                     cmd->cmd->name, warning);
+        return;
+    }
+    apr_pool_userdata_get((void **)&list, AUTH_JWT_KEY_WARNINGS, cmd->pool);
+    if (!list) {
+        list = apr_array_make(cmd->pool, 1, sizeof(auth_jwt_key_warning));
+        apr_pool_userdata_setn(list, AUTH_JWT_KEY_WARNINGS, NULL, cmd->pool);
+    }
+    w = &APR_ARRAY_PUSH(list, auth_jwt_key_warning);
+    w->s = cmd->server;
+    w->text = apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", warning, NULL);
+}
+
+void auth_jwt_config_log_key_warnings(apr_pool_t *pconf)
+{
+    apr_array_header_t *list = NULL;
+    int i;
+
+    apr_pool_userdata_get((void **)&list, AUTH_JWT_KEY_WARNINGS, pconf);
+    for (i = 0; list && i < list->nelts; ++i) {
+        const auth_jwt_key_warning *w = &APR_ARRAY_IDX(list, i, auth_jwt_key_warning);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s, AJ_LOGNO(303) "%s", w->text);
+    }
+}
+
 static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name,
                            const char *source, const char *kid_arg, int for_signing)
 {
@@ -220,6 +266,16 @@ static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name,
     if (aj_key_load(&key, &err, cmd->pool, alg, source, for_signing, kid) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
                             err ? err : "cannot load the key");
+    }
+    /* The kid rule holds within the set in force for a section.  A section
+     * that names any key replaces the outer set as a whole (see the merge
+     * above), so that set is exactly the keys named in this section, all
+     * added here: checking against c->keys is the whole rule. */
+    if (aj_keyset_check_kid(&err, cmd->pool, c->keys, key) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
+    }
+    if (aj_key_warning(key)) {
+        note_key_warning(cmd, aj_key_warning(key));     /* a warning, not an error */
     }
     if (!c->keys) {
         c->keys = aj_keyset_make(cmd->pool);

@@ -1021,6 +1021,10 @@ static int htjwt_load_key(aj_key_t **key, htjwt_ctx_t *cx, int for_signing, cons
     if (rv != APR_SUCCESS) {
         return htjwt_err(HTJWT_EFILE, "%s", err ? err : "cannot read the key");
     }
+    if (aj_key_warning(*key)) {
+        /* SPEC §10: a readable secret is worth a word, not a failure. */
+        fprintf(stderr, "htjwt: warning: %s\n", aj_key_warning(*key));
+    }
     return HTJWT_OK;
 }
 

@@ -3,6 +3,7 @@ key rotation with a graceful restart, the JWK Set handler, a verify-only
 node without mod_dbd that accepts the issuing node's tokens and nothing
 else, and the key mistakes `apachectl configtest` must catch."""
 
+import base64
 import json
 import os
 import time
@@ -335,3 +336,111 @@ def test_key_mistakes_fail_configtest(httpd_factory):
         if rc != 0:
             failures.append(f"{case}: good twin `{good}` failed:\n{out[-600:]}")
     assert not failures, "\n".join(failures)
+
+
+# ---- key hardening (SPEC §10 key files, §11 RSA exponent) ------------------------
+
+def _der(tag, body):
+    n = len(body)
+    if n < 0x80:
+        size = bytes([n])
+    else:
+        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        size = bytes([0x80 | len(raw)]) + raw
+    return bytes([tag]) + size + body
+
+
+def _der_int(v):
+    raw = v.to_bytes(v.bit_length() // 8 + 1, "big")     # a leading 0: always positive
+    return _der(0x02, raw)
+
+
+def rsa_public_pem(n, e):
+    """SubjectPublicKeyInfo PEM for any (n, e): the cryptography package
+    refuses to build e = 1, which is the point here."""
+    rsa_alg = _der(0x30, _der(0x06, bytes.fromhex("2a864886f70d010101")) + b"\x05\x00")
+    rsa_key = _der(0x30, _der_int(n) + _der_int(e))
+    spki = _der(0x30, rsa_alg + _der(0x03, b"\x00" + rsa_key))
+    b64 = base64.encodebytes(spki).decode().replace("\n", "")
+    lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+    return "-----BEGIN PUBLIC KEY-----\n" + "\n".join(lines) + "\n-----END PUBLIC KEY-----\n"
+
+
+def test_rsa_exponent_one_fails_configtest(httpd_factory):
+    s = httpd_factory("rsa-e1", signing_key=False)
+    n = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key() \
+        .public_numbers().n
+    cases = {"e1": (1, False), "e2": (2, False), "e3": (3, True), "e65537": (65537, True)}
+    for name, (e, ok) in cases.items():
+        path = os.path.join(s.root, "conf", f"{name}.pub")
+        s.write_file(path, rsa_public_pem(n, e))
+        rc, out = s.configtest(config=f'AuthJWTVerifyKey RS256 "file:{path}"\n')
+        if ok:
+            assert rc == 0, f"e={e}: {out}"
+            continue
+        assert rc != 0, f"configtest passed with an RSA key of exponent {e}"
+        for words in ("AuthJWTVerifyKey", path, f"public exponent {e}", "odd and at least 3"):
+            assert words in out, f"e={e}: message lacks {words!r}:\n{out}"
+
+
+def test_pem_as_hmac_secret_fails_configtest(httpd_factory):
+    s = httpd_factory("pem-secret", signing_key=False)
+    rs = rsa_key(s, "rs")
+    for directive in ("AuthJWTVerifyKey HS256", "AuthJWTSigningKey HS512"):
+        rc, out = s.configtest(config=f'{directive} "file:{rs.pub_path}"\n')
+        assert rc != 0, f"configtest passed with a PEM public key as `{directive}` secret"
+        for words in (directive.split()[0], rs.pub_path, "PEM", "RS256/HS256 confusion"):
+            assert words in out, f"message lacks {words!r}:\n{out}"
+        assert "MII" not in out            # never the key's text
+
+
+def test_duplicate_kid_fails_configtest(httpd_factory):
+    s = httpd_factory("dup-kid", signing_key=False)
+    p256 = ec_key(s, "p256")
+    cases = [
+        (f'AuthJWTVerifyKey HS256 "file:{s.secret_path}" kid=k1\n'
+         f'AuthJWTVerifyKey HS512 "file:{s.secret_path}" kid=k1\n', ["'k1'", "already used"]),
+        (f'AuthJWTVerifyKey HS256 "file:{s.secret_path}" kid=k1\n'
+         f'AuthJWTVerifyKey ES256 "file:{p256.pub_path}" kid=k1\n',
+         ["'k1'", "an HMAC secret", "an EC key"]),
+    ]
+    for config, words in cases:
+        rc, out = s.configtest(config=config)
+        assert rc != 0, f"configtest passed with:\n{config}"
+        for w in ["AuthJWTVerifyKey"] + words:
+            assert w in out, f"message lacks {w!r}:\n{out}"
+    # keys without kid, distinct kids, and one kid per section are fine
+    rc, out = s.configtest(config=(
+        f'AuthJWTVerifyKey HS256 "file:{s.secret_path}"\n'
+        f'AuthJWTVerifyKey HS512 "file:{s.secret_path}"\n'
+        f'AuthJWTVerifyKey ES256 "file:{p256.pub_path}" kid=k1\n'
+        f'<Location /inner>\n'
+        f'    AuthJWTVerifyKey HS256 "file:{s.secret_path}" kid=k1\n'
+        f'</Location>\n'))
+    assert rc == 0, out
+
+
+def test_readable_secret_file_warns(httpd_factory):
+    s = httpd_factory("secret-mode", signing_key=False)
+    shared = os.path.join(s.root, "conf", "shared.key")
+    s.write_file(shared, s.secret, mode=0o644)
+    s.config = pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT + \
+        f'AuthJWTSigningKey HS256 "file:{shared}"\n'
+    # configtest shows it at once
+    rc, out = s.configtest()
+    assert rc == 0, out
+    assert "AJ302" in out and shared in out and "readable by group and others" in out, out
+    s.start()
+    log = s.error_log.read_all()
+    warn = [ln for ln in log.splitlines() if "AJ303" in ln]
+    assert len(warn) == 1, "want one AJ303 warning for a world-readable secret:\n" + log[-2000:]
+    assert ":warn]" in warn[0] and shared in warn[0] and "AuthJWTSigningKey" in warn[0], warn
+    assert s.secret.decode() not in log
+    # the server works as before
+    name, pw, _ = pyhttpd.register(s)
+    assert resource(s, pyhttpd.get_token(s, name, pw)).status == 200
+    # owner-only: no warning after a graceful restart
+    os.chmod(shared, 0o600)
+    s.error_log.mark()
+    s.graceful()
+    assert "AJ303" not in s.error_log.read_since_mark()

@@ -236,10 +236,130 @@ static void test_hmac_never_exported(void **state)
     assert_string_equal(aj_keyset_jwks(NULL), AJ_JWK_SET_EMPTY);
 }
 
+/* ---- JWK import (SPEC §11 JWK rules) ------------------------------------ */
+
+/* RFC 7515 A.3's P-256 public key. */
+#define T_EC_X "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"
+#define T_EC_Y "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
+#define T_EC_JWK(extra) "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" T_EC_X "\",\"y\":\"" \
+                        T_EC_Y "\"" extra "}"
+
+static apr_status_t import(apr_pool_t *p, const char *text, apr_array_header_t **keys,
+                           const char **err)
+{
+    json_object *jwk = aj_json_own(p, json_tokener_parse(text));
+
+    assert_non_null(jwk);
+    *err = NULL;
+    return aj_jwk_to_keys(keys, err, p, jwk, 1);
+}
+
+static void assert_refused(apr_pool_t *p, const char *text, const char *words)
+{
+    apr_array_header_t *keys = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(import(p, text, &keys, &err), APR_EINVAL);
+    assert_null(keys);
+    assert_non_null(err);
+    if (!strstr(err, words)) {
+        fail_msg("%s: message \"%s\" lacks \"%s\"", text, err, words);
+    }
+}
+
+static void test_jwk_import_rules(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    apr_array_header_t *keys = NULL;
+    const char *err = NULL;
+    aj_key_t *k;
+
+    /* an EC key: its curve's alg only; kid kept; verify-only */
+    assert_int_equal(import(p, T_EC_JWK(",\"kid\":\"e\",\"use\":\"sig\","
+                                        "\"key_ops\":[\"sign\",\"verify\"]"), &keys, &err),
+                     APR_SUCCESS);
+    assert_int_equal(keys->nelts, 1);
+    k = APR_ARRAY_IDX(keys, 0, aj_key_t *);
+    assert_int_equal(aj_key_alg(k), AJ_ALG_ES256);
+    assert_string_equal(aj_key_kid(k), "e");
+    assert_false(aj_key_can_sign(k));
+    /* use, key_ops, alg pin, curve, point, sizes */
+    assert_refused(p, T_EC_JWK(",\"use\":\"enc\""), "\"use\"");
+    assert_refused(p, T_EC_JWK(",\"key_ops\":[\"sign\"]"), "verify");
+    assert_refused(p, T_EC_JWK(",\"key_ops\":\"verify\""), "key_ops");
+    assert_refused(p, T_EC_JWK(",\"alg\":\"ES384\""), "does not fit");
+    assert_refused(p, T_EC_JWK(",\"alg\":\"ES224\""), "ES224");
+    assert_refused(p, "{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"" T_EC_X "\",\"y\":\"" T_EC_Y
+                      "\"}", "not a valid EC key");
+    /* y with its last bits changed: not on the curve */
+    assert_refused(p, "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" T_EC_X
+                      "\",\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a1\"}",
+                   "point of the curve");
+    assert_refused(p, "{\"kty\":\"EC\",\"crv\":\"secp256k1\",\"x\":\"" T_EC_X "\",\"y\":\""
+                      T_EC_Y "\"}", "curve");
+    assert_refused(p, "{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}", "2048");
+    assert_refused(p, "{\"kty\":\"oct\",\"alg\":\"HS256\",\"k\":\"AAAA\"}", "at least 32");
+    assert_refused(p, "{\"kty\":\"oct\",\"k\":\"AAAA\"}", "shorter");
+    assert_refused(p, "{\"kty\":\"oct\",\"alg\":\"A256GCM\",\"k\":\"AAAA\"}", "A256GCM");
+    assert_refused(p, "{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"AAAA\"}", "X25519");
+    assert_refused(p, "{\"kty\":\"foo\"}", "kty");
+    assert_refused(p, "[]", "object");
+    /* oct without alg: every HS the length allows (32 bytes: HS256 only) */
+    assert_int_equal(import(p, "{\"kty\":\"oct\",\"k\":"
+                               "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"}", &keys, &err),
+                     APR_SUCCESS);
+    assert_int_equal(keys->nelts, 1);
+    assert_int_equal(aj_key_alg(APR_ARRAY_IDX(keys, 0, aj_key_t *)), AJ_ALG_HS256);
+    /* not from a URL: oct refused when the caller says so */
+    keys = NULL;
+    assert_int_equal(aj_jwk_to_keys(&keys, &err, p,
+                                    aj_json_own(p, json_tokener_parse(
+                                        "{\"kty\":\"oct\",\"k\":\"AAECAwQFBgcICQoLDA0ODxAREhMU"
+                                        "FRYXGBkaGxwdHh8\"}")), 0), APR_EINVAL);
+}
+
+static void test_jwk_set_rules(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_keyset_t *ks = NULL;
+    apr_array_header_t *notes = NULL;
+    const char *err = NULL;
+#define T_OCT(kid) "{\"kty\":\"oct\",\"kid\":\"" kid "\",\"alg\":\"HS256\"," \
+                   "\"k\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"}"
+
+    /* a kid shared by two keys: both unusable, the other key kept */
+    assert_int_equal(aj_jwk_set_to_keyset(&ks, &notes, &err, p, aj_json_own(p,
+                         json_tokener_parse("{\"keys\":[" T_OCT("a") "," T_OCT("a") ","
+                                            T_OCT("b") "]}")), 1), APR_SUCCESS);
+    assert_int_equal(aj_keyset_count(ks), 1);
+    assert_string_equal(aj_key_kid(aj_keyset_get(ks, 0)), "b");
+    assert_int_equal(notes->nelts, 2);
+    assert_non_null(strstr(APR_ARRAY_IDX(notes, 0, const char *), "shared"));
+    /* secrets and public keys in one set: refused whole */
+    ks = NULL;
+    assert_int_equal(aj_jwk_set_to_keyset(&ks, &notes, &err, p, aj_json_own(p,
+                         json_tokener_parse("{\"keys\":[" T_OCT("a") "," T_EC_JWK(",\"kid\":\"e\"")
+                                            "]}")), 1), APR_EINVAL);
+    assert_null(ks);
+    assert_non_null(strstr(err, "mixes"));
+    /* an unusable entry is skipped with a note */
+    assert_int_equal(aj_jwk_set_to_keyset(&ks, &notes, &err, p, aj_json_own(p,
+                         json_tokener_parse("{\"keys\":[" T_EC_JWK(",\"use\":\"enc\"") ","
+                                            T_EC_JWK(",\"kid\":\"ok\"") "]}")), 1),
+                     APR_SUCCESS);
+    assert_int_equal(aj_keyset_count(ks), 1);
+    assert_int_equal(notes->nelts, 1);
+    assert_int_equal(aj_jwk_set_to_keyset(&ks, &notes, &err, p, aj_json_own(p,
+                         json_tokener_parse("{\"key\":[]}")), 1), APR_EINVAL);
+#undef T_OCT
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_rfc_keys),
     AJ_TEST(test_generated_keys),
     AJ_TEST(test_hmac_never_exported),
+    AJ_TEST(test_jwk_import_rules),
+    AJ_TEST(test_jwk_set_rules),
 };
 
 AJ_TEST_MAIN("aj_jwk", tests)

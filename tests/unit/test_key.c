@@ -368,6 +368,119 @@ static void test_keyset(void **state)
     assert_ptr_equal(aj_keyset_signing_key(ks), b);     /* the first one */
 }
 
+/* SPEC §10: a PEM block given as an HMAC secret (file or environment) is
+ * refused with a message that explains the RS256/HS256 confusion. */
+static void test_pem_as_hmac_secret(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const char pem[] =
+        "-----BEGIN PUBLIC KEY-----\n"
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV7\n"
+        "6e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n"
+        "-----END PUBLIC KEY-----\n";
+    const char *path = temp_file(p, pem, sizeof(pem) - 1);
+    const char *src = apr_pstrcat(p, "file:", path, NULL);
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, src, 0, NULL), APR_EINVAL);
+    assert_null(key);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "PEM"));
+    assert_non_null(strstr(err, "RS256/HS256 confusion"));
+    assert_null(strstr(err, "MFkwEwYH"));       /* never the file's content */
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, src, 1, NULL), APR_EINVAL);
+    apr_file_remove(path, p);
+    /* Anywhere in the secret, and from the environment too. */
+    assert_int_equal(apr_env_set(T_ENV_VAR, apr_pstrcat(p, T_SECRET64, "-----BEGIN X", NULL),
+                                 p), APR_SUCCESS);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "env:" T_ENV_VAR, 0, NULL),
+                     APR_EINVAL);
+    assert_non_null(strstr(err, "environment variable " T_ENV_VAR));
+    /* Dashes alone are fine. */
+    assert_int_equal(apr_env_set(T_ENV_VAR, apr_pstrcat(p, T_SECRET64, "-----BEGI", NULL), p),
+                     APR_SUCCESS);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "env:" T_ENV_VAR, 0, NULL),
+                     APR_SUCCESS);
+    apr_env_delete(T_ENV_VAR, p);
+}
+
+/* SPEC §10: an HMAC secret file readable by group or others loads with a
+ * warning naming it. */
+static void test_secret_file_mode_warning(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    const char *path = temp_file(p, T_SECRET64, strlen(T_SECRET64));
+    const char *src = apr_pstrcat(p, "file:", path, NULL);
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, src, 1, NULL), APR_SUCCESS);
+    assert_null(aj_key_warning(key));           /* mkstemp: 0600 */
+    assert_int_equal(apr_file_perms_set(path, APR_UREAD | APR_UWRITE | APR_WREAD),
+                     APR_SUCCESS);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, src, 1, NULL), APR_SUCCESS);
+    assert_non_null(aj_key_warning(key));
+    assert_non_null(strstr(aj_key_warning(key), path));
+    assert_non_null(strstr(aj_key_warning(key), "readable by others"));
+    assert_null(strstr(aj_key_warning(key), "0123456789"));
+    assert_int_equal(apr_file_perms_set(path, APR_UREAD | APR_GREAD), APR_SUCCESS);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, src, 0, NULL), APR_SUCCESS);
+    assert_non_null(strstr(aj_key_warning(key), "readable by its group"));
+    apr_file_remove(path, p);
+    /* not from a file: nothing to say */
+    assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS256,
+                                      (const unsigned char *)T_SECRET64, 32, NULL), APR_SUCCESS);
+    assert_null(aj_key_warning(key));
+}
+
+/* SPEC §10: one section's keys never share a kid; keys without kid are
+ * always admitted. */
+static void test_keyset_kid_rules(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_keyset_t *ks = aj_keyset_make(p);
+    aj_key_t *a = NULL, *a2 = NULL, *b = NULL, *none1 = NULL, *none2 = NULL, *ec = NULL;
+    const char *err = NULL;
+    EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    const unsigned char *s = (const unsigned char *)T_SECRET64;
+
+    assert_int_equal(aj_key_hmac_make(&a, &err, p, AJ_ALG_HS256, s, 32, "k1"), APR_SUCCESS);
+    assert_int_equal(aj_key_hmac_make(&a2, &err, p, AJ_ALG_HS512, s, 64, "k1"), APR_SUCCESS);
+    assert_int_equal(aj_key_hmac_make(&b, &err, p, AJ_ALG_HS256, s + 1, 32, "k2"), APR_SUCCESS);
+    assert_int_equal(aj_key_hmac_make(&none1, &err, p, AJ_ALG_HS256, s + 2, 32, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(aj_key_hmac_make(&none2, &err, p, AJ_ALG_HS384, s + 3, 48, NULL),
+                     APR_SUCCESS);
+    assert_non_null(pk);
+    assert_int_equal(aj_key_from_pkey(&ec, &err, p, AJ_ALG_ES256, pk, "test key", "k1"),
+                     APR_SUCCESS);
+    EVP_PKEY_free(pk);
+
+    assert_int_equal(aj_keyset_check_kid(&err, p, ks, a), APR_SUCCESS);
+    aj_keyset_add(ks, a);
+    assert_int_equal(aj_keyset_check_kid(&err, p, ks, b), APR_SUCCESS);
+    aj_keyset_add(ks, b);
+    assert_int_equal(aj_keyset_check_kid(&err, p, ks, none1), APR_SUCCESS);
+    aj_keyset_add(ks, none1);
+    assert_int_equal(aj_keyset_check_kid(&err, p, ks, none2), APR_SUCCESS);
+    aj_keyset_add(ks, none2);
+    /* the same kid again, even for another HMAC algorithm */
+    err = NULL;
+    assert_int_equal(aj_keyset_check_kid(&err, p, ks, a2), APR_EINVAL);
+    assert_non_null(strstr(err, "'k1'"));
+    assert_non_null(strstr(err, "already used"));
+    /* one kid for a secret and a public key: its own message */
+    err = NULL;
+    assert_int_equal(aj_keyset_check_kid(&err, p, ks, ec), APR_EINVAL);
+    assert_non_null(strstr(err, "'k1'"));
+    assert_non_null(strstr(err, "an HMAC secret"));
+    assert_non_null(strstr(err, "an EC key"));
+    /* an empty or missing set admits anything */
+    assert_int_equal(aj_keyset_check_kid(&err, p, NULL, a2), APR_SUCCESS);
+    assert_int_equal(aj_keyset_check_kid(&err, p, aj_keyset_make(p), ec), APR_SUCCESS);
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_alg_names),
     AJ_TEST(test_hmac_min_length),
@@ -378,6 +491,9 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_sign_verify_primitives),
     AJ_TEST(test_hmac_thread_contexts),
     AJ_TEST(test_keyset),
+    AJ_TEST(test_pem_as_hmac_secret),
+    AJ_TEST(test_secret_file_mode_warning),
+    AJ_TEST(test_keyset_kid_rules),
 };
 
 AJ_TEST_MAIN("aj_key", tests)

@@ -9,9 +9,11 @@
 #include <apr_file_io.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -824,6 +826,222 @@ static void test_kid_selection(void **state)
                      AJ_BAD_ALG);
 }
 
+
+/* ---- RSA public exponent, EC point, certificates (SPEC §10, §11) -------- */
+
+/* The public half of a fresh RSA key of bits, with its exponent replaced by
+ * e (an RSA "key" OpenSSL will carry but no generator makes). */
+static EVP_PKEY *rsa_with_exponent(apr_pool_t *p, int bits, unsigned long e)
+{
+    EVP_PKEY *base = gen_key(p, "RSA", NULL, bits), *k = NULL;
+    BIGNUM *n = NULL, *bn_e = BN_new();
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+
+    assert_int_equal(EVP_PKEY_get_bn_param(base, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+    assert_int_equal(BN_set_word(bn_e, e), 1);
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n), 1);
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e), 1);
+    params = OSSL_PARAM_BLD_to_param(bld);
+    assert_non_null(params);
+    assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+    assert_int_equal(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params), 1);
+    apr_pool_cleanup_register(p, k, pkey_cleanup, apr_pool_cleanup_null);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(bn_e);
+    return k;
+}
+
+/* A certificate for k signed by another key (k may be public only). */
+static const char *cert_pem_signed_by(apr_pool_t *p, EVP_PKEY *k, EVP_PKEY *signer)
+{
+    X509 *x = X509_new();
+    BIO *bio = BIO_new(BIO_s_mem());
+    X509_NAME *name;
+
+    assert_int_equal(X509_set_version(x, 2), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 2), 1);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+    assert_int_equal(X509_set_pubkey(x, k), 1);
+    name = X509_get_subject_name(x);
+    assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                                (const unsigned char *)"aj-test-e", -1, -1, 0), 1);
+    assert_int_equal(X509_set_issuer_name(x, name), 1);
+    assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+    assert_int_equal(PEM_write_bio_X509(bio, x), 1);
+    X509_free(x);
+    return bio_text(p, bio);
+}
+
+static void test_rsa_exponent(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    EVP_PKEY *e1 = rsa_with_exponent(p, T_RSA_BITS, 1);
+    EVP_PKEY *e2 = rsa_with_exponent(p, T_RSA_BITS, 2);
+    EVP_PKEY *e3 = rsa_with_exponent(p, T_RSA_BITS, 3);
+    EVP_PKEY *e65537 = rsa_with_exponent(p, T_RSA_BITS, 65537);
+    EVP_PKEY *signer = gen_key(p, "RSA", NULL, T_RSA_BITS);
+    aj_key_t *key = NULL;
+    const char *err;
+
+    /* e = 1 (the forgery: a "signature" is the padded hash itself) and an
+     * even e are refused as public keys and inside certificates, for RS
+     * and PS alike; the message says what and why. */
+    err = load_error(p, AJ_ALG_RS256, public_pem(p, e1), 0);
+    assert_non_null(strstr(err, "public exponent 1"));
+    assert_non_null(strstr(err, "odd and at least 3"));
+    err = load_error(p, AJ_ALG_PS256, public_pem(p, e1), 0);
+    assert_non_null(strstr(err, "public exponent 1"));
+    err = load_error(p, AJ_ALG_RS512, public_pem(p, e2), 0);
+    assert_non_null(strstr(err, "public exponent 2"));
+    err = load_error(p, AJ_ALG_RS256, cert_pem_signed_by(p, e1, signer), 0);
+    assert_non_null(strstr(err, "public exponent 1"));
+    /* Odd exponents from 3 up are taken. */
+    assert_non_null(load(p, AJ_ALG_RS256, public_pem(p, e3), 0, NULL));
+    key = load(p, AJ_ALG_PS384, public_pem(p, e65537), 0, NULL);
+    assert_int_equal(aj_key_alg(key), AJ_ALG_PS384);
+    assert_non_null(load(p, AJ_ALG_RS256, cert_pem_signed_by(p, e65537, signer), 0, NULL));
+    /* The same rule through aj_key_from_pkey (the JWK import). */
+    key = NULL;
+    err = NULL;
+    assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_RS256, e1, "test key", "k"),
+                     APR_EINVAL);
+    assert_null(key);
+    assert_non_null(strstr(err, "public exponent 1"));
+    assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_RS256, e65537, "test key", "k"),
+                     APR_SUCCESS);
+    assert_string_equal(aj_key_kid(key), "k");
+    assert_false(aj_key_can_sign(key));
+}
+
+static void test_rsa_size_every_source(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    EVP_PKEY *small = gen_key(p, "RSA", NULL, T_RSA_SMALL_BITS);
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+
+    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, private_pem(p, small), 1), "1024 bits"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, public_pem(p, small), 0), "1024 bits"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_PS256, cert_pem(p, small), 0), "1024 bits"));
+    assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_RS256, small, "test key", NULL),
+                     APR_EINVAL);
+    assert_null(key);
+}
+
+/* The published ROCA test modulus shape is not at hand; one is built here
+ * as the weakness builds them: n = k * M + 65537^a mod M, M the product of
+ * the primes up to 167 (so n mod p is a power of 65537 for each). */
+static void test_rsa_roca_fingerprint(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const unsigned int primes[] = {
+        3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
+        73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151,
+        157, 163, 167
+    };
+    BN_CTX *bctx = BN_CTX_new();
+    BIGNUM *m = BN_new(), *g = BN_new(), *a = BN_new(), *r = BN_new(), *k = BN_new();
+    BIGNUM *n = BN_new(), *e = BN_new();
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *pkey = NULL;
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+    apr_size_t i;
+
+    assert_int_equal(BN_one(m), 1);
+    for (i = 0; i < sizeof(primes) / sizeof(primes[0]); ++i) {
+        assert_int_equal(BN_mul_word(m, primes[i]), 1);
+    }
+    assert_int_equal(BN_set_word(g, 65537), 1);
+    assert_int_equal(BN_set_word(a, 12345), 1);
+    assert_int_equal(BN_mod_exp(r, g, a, m, bctx), 1);
+    /* n = k * M + r with k >= 2^(2048 - bits(M)) and M >= 2^(bits(M) - 1):
+     * n has at least 2048 bits whatever k is drawn */
+    assert_int_equal(BN_rand(k, T_RSA_BITS - BN_num_bits(m) + 1, BN_RAND_TOP_ONE,
+                             BN_RAND_BOTTOM_ANY), 1);
+    assert_int_equal(BN_mul(n, k, m, bctx), 1);
+    assert_int_equal(BN_add(n, n, r), 1);
+    if (!BN_is_odd(n)) {
+        /* M is odd, so adding M flips the parity and keeps every residue */
+        assert_int_equal(BN_add(n, n, m), 1);
+    }
+    assert_int_equal(BN_set_word(e, 65537), 1);
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n), 1);
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e), 1);
+    params = OSSL_PARAM_BLD_to_param(bld);
+    assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+    assert_int_equal(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params), 1);
+    assert_true(EVP_PKEY_get_bits(pkey) >= T_RSA_BITS);
+    assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_RS256, pkey, "test key", NULL),
+                     APR_EINVAL);
+    assert_non_null(strstr(err, "ROCA"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, public_pem(p, pkey), 0), "ROCA"));
+    /* An ordinary key passes (the fingerprint is not a false alarm). */
+    assert_non_null(load(p, AJ_ALG_RS256, public_pem(p, gen_key(p, "RSA", NULL, T_RSA_BITS)),
+                         0, NULL));
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(m), BN_free(g), BN_free(a), BN_free(r), BN_free(k), BN_free(n), BN_free(e);
+    BN_CTX_free(bctx);
+}
+
+/* EC keys: the alg's curve only, from every source. */
+static void test_ec_curve_every_source(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    EVP_PKEY *p256 = gen_key(p, "EC", "P-256", 0), *p384 = gen_key(p, "EC", "P-384", 0);
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+
+    assert_non_null(strstr(load_error(p, AJ_ALG_ES384, private_pem(p, p256), 1), "P-256"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_ES256, public_pem(p, p384), 0), "P-384"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_ES512, cert_pem(p, p256), 0), "P-521"));
+    assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_ES384, p256, "test key", NULL),
+                     APR_EINVAL);
+    assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_ES256, p256, "test key", NULL),
+                     APR_SUCCESS);
+    assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_HS256, p256, "test key", NULL),
+                     APR_EINVAL);
+}
+
+/* A private key file that its group or others may read is loaded with a
+ * warning naming it; a public key file is not secret. */
+static void test_private_key_file_mode_warning(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    EVP_PKEY *k = gen_key(p, "EC", "P-256", 0);
+    const char *priv = pem_file(p, private_pem(p, k)), *pub = pem_file(p, public_pem(p, k));
+    aj_key_t *key = NULL;
+    const char *err = NULL;
+
+    /* mkstemp made them 0600: no warning */
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES256, priv, 1, NULL), APR_SUCCESS);
+    assert_null(aj_key_warning(key));
+    assert_int_equal(apr_file_perms_set(priv + strlen("file:"), APR_UREAD | APR_UWRITE
+                                        | APR_GREAD), APR_SUCCESS);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES256, priv, 1, NULL), APR_SUCCESS);
+    assert_non_null(aj_key_warning(key));
+    assert_non_null(strstr(aj_key_warning(key), priv + strlen("file:")));
+    assert_non_null(strstr(aj_key_warning(key), "private key"));
+    /* a verify key read from a private key file is still a private key file */
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES256, priv, 0, NULL), APR_SUCCESS);
+    assert_non_null(aj_key_warning(key));
+    assert_int_equal(apr_file_perms_set(pub + strlen("file:"), APR_UREAD | APR_UWRITE
+                                        | APR_GREAD | APR_WREAD), APR_SUCCESS);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES256, pub, 0, NULL), APR_SUCCESS);
+    assert_null(aj_key_warning(key));
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_rfc7515_a2_rs256),
     AJ_TEST(test_rfc7515_a3_es256),
@@ -836,6 +1054,11 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_hmac_with_rsa_pem_secret),
     AJ_TEST(test_embedded_key_headers_ignored),
     AJ_TEST(test_kid_selection),
+    AJ_TEST(test_rsa_exponent),
+    AJ_TEST(test_rsa_size_every_source),
+    AJ_TEST(test_rsa_roca_fingerprint),
+    AJ_TEST(test_ec_curve_every_source),
+    AJ_TEST(test_private_key_file_mode_warning),
 };
 
 AJ_TEST_MAIN("aj_key_asym", tests)
