@@ -23,9 +23,9 @@
  * that never read B's database.
  *
  * Recovering.  When the table was full, a store's misses went to its
- * database; at most every AUTH_JWT_RECOVERY_INTERVAL seconds the due
- * refresh reloads that store completely instead of incrementally, and when
- * everything fits again (entries expired meanwhile) the mark is cleared.  A
+ * database; each due refresh then reloads that store completely instead of
+ * incrementally, and when everything fits again (entries expired
+ * meanwhile) the mark is cleared.  A
  * child killed inside a write section leaves the table torn: readers give up
  * waiting after a bound and ask the database; the next writer resets the
  * table and every store is loaded again (aj_revtab_recover).
@@ -54,8 +54,11 @@
 #define AUTH_JWT_REFRESH_SLACK     60
 /* Expired rows of revoked_tokens are deleted this often. */
 #define AUTH_JWT_PRUNE_INTERVAL    600
-/* An overflowed store is reloaded completely at most this often. */
-#define AUTH_JWT_RECOVERY_INTERVAL 10
+/* An overflowed store is reloaded completely at its due refreshes, at most
+ * this often.  While it is overflowed every token check of the store asks
+ * the database, so one complete reload per refresh costs little beside
+ * that, and it ends the degraded mode as soon as entries have expired. */
+#define AUTH_JWT_RECOVERY_INTERVAL 1
 /* auth_jwt_refresh(): this child cannot use the table; ask the store. */
 #define AUTH_JWT_ASK_STORE         (-2)
 
