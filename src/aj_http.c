@@ -10,8 +10,8 @@
  */
 #include <string.h>
 
+#include <apr_cstr.h>
 #include <apr_lib.h>
-#include <apr_strings.h>
 
 #include "aj_http.h"
 
@@ -76,7 +76,7 @@ static const char *aj_http_skip_params(const char *s)
         }
         s = aj_http_skip_ows(s + 1);
         if (*s == ';' || *s == '\0') {
-            continue;               /* an empty parameter is allowed */
+            continue; /* an empty parameter is allowed */
         }
         s = aj_http_skip_token(s);
         if (!s || *s != '=') {
@@ -99,7 +99,8 @@ int aj_http_is_json_media_type(const char *value)
         return 0;
     }
     s = aj_http_skip_ows(value);
-    /* type "/" subtype, both tokens: the media type ends where the tokens
+    /* type "/" subtype, both tokens, compared in ASCII whatever the locale
+     * (apr_cstr_casecmpn): the media type ends where the tokens
      * end, so "application/jsonx" and "application/json-patch+json" are
      * one longer subtype and differ from application/json */
     type_end = aj_http_skip_token(s);
@@ -107,8 +108,8 @@ int aj_http_is_json_media_type(const char *value)
         return 0;
     }
     type_end = aj_http_skip_token(type_end + 1);
-    if (!type_end || (apr_size_t)(type_end - s) != json_len
-        || strncasecmp(s, AJ_HTTP_JSON_MEDIA_TYPE, json_len) != 0) {
+    if (!type_end || (apr_size_t)(type_end - s) != json_len ||
+        apr_cstr_casecmpn(s, AJ_HTTP_JSON_MEDIA_TYPE, json_len) != 0) {
         return 0;
     }
     s = aj_http_skip_params(type_end);

@@ -22,8 +22,17 @@
  * shrink_memory) and then prepares a new store (the DDL is idempotent and
  * cheap).
  * Each store lives in its own subpool of the connection's pool, destroyed
- * (statements finalized) when the failing request ends, so a long outage
- * does not grow the connection's pool.
+ * when the failing request ends.  (apr_dbd_sqlite3 allocates each prepared
+ * statement in the connection's own pool and finalizes it only when the
+ * connection closes, so every new store on a pooled SQLite connection
+ * still leaves its statements behind until then; pgsql statements are
+ * unnamed and hold nothing.)
+ *
+ * What this cannot heal: a SQLite file that was read-only when a child
+ * opened its connections stays read-only for that child after it is made
+ * writable (SQLite shares one read-only mapping of the -shm file among all
+ * the process's connections to it, until every one is closed, and mod_dbd
+ * keeps them open); a graceful restart is the remedy (deployment.md).
  */
 #include <string.h>
 

@@ -9,6 +9,8 @@ first one meets the empty database.
 """
 
 import concurrent.futures
+import os
+import subprocess
 import threading
 import time
 import types
@@ -388,3 +390,49 @@ def test_partition_one_node_keeps_its_last_known_revocations(nodes, capsys):
     report(capsys, f"partition healed: C refused the token revoked meanwhile after "
                    f"{took:.2f} s")
     login(c, name, pw)
+
+
+OLD_PG_SCHEMA = """
+CREATE TABLE users (id BIGSERIAL PRIMARY KEY, username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL, claims TEXT NOT NULL DEFAULT '{}',
+    tokens_valid_after BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);
+CREATE TABLE revoked_tokens (jti TEXT NOT NULL PRIMARY KEY,
+    expires_at BIGINT NOT NULL, revoked_at BIGINT NOT NULL);
+CREATE INDEX revoked_tokens_revoked_at ON revoked_tokens (revoked_at);
+CREATE INDEX users_tokens_valid_after ON users (tokens_valid_after);
+INSERT INTO users (username, password_hash, created_at) VALUES ('old', 'x', 7);
+INSERT INTO revoked_tokens VALUES ('old-jti', 99999999999, 42);
+"""
+
+
+def test_schema_of_the_previous_version_upgraded(pg):
+    """A database made by the previous version (no users.changed_at, no
+    defaults for the time columns) is upgraded by the first connection that
+    opens it (here htjwt's), keeping its rows; an operator's revocation with
+    the documented columns then works."""
+    htjwt = os.path.join(pyhttpd.REPO, "build", "htjwt")
+    pg.psql(f"CREATE DATABASE ajold OWNER {pg.user}", db="postgres")
+    pg.psql(OLD_PG_SCHEMA, db="ajold", user=pg.user)
+    conninfo = pg.conninfo.replace(f"dbname={pg.dbname}", "dbname=ajold")
+    p = subprocess.run([htjwt, "-d", "pgsql", conninfo, "list"], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "old" in p.stdout
+    defaults = dict((r[0] + "." + r[1], r[2]) for r in pg.psql(
+        "SELECT table_name, column_name, coalesce(column_default, '') "
+        "FROM information_schema.columns WHERE table_schema = 'public'", db="ajold"))
+    assert "EXTRACT" in defaults["revoked_tokens.revoked_at"].upper(), defaults
+    assert "EXTRACT" in defaults["users.created_at"].upper(), defaults
+    assert defaults["users.changed_at"] == "0", defaults
+    assert pg.psql("SELECT to_regclass('users_changed_at') IS NOT NULL", db="ajold") == [["t"]]
+    pg.psql("INSERT INTO revoked_tokens (jti, expires_at) VALUES ('op', 99999999999)",
+            db="ajold", user=pg.user)
+    (revoked_at,) = pg.psql("SELECT revoked_at FROM revoked_tokens WHERE jti = 'op'",
+                            db="ajold")[0]
+    assert abs(int(revoked_at) - time.time()) < 60
+    assert pg.psql("SELECT revoked_at FROM revoked_tokens WHERE jti = 'old-jti'",
+                   db="ajold") == [["42"]]
+    # opening again changes nothing (the catalog look-up finds it complete)
+    p = subprocess.run([htjwt, "-d", "pgsql", conninfo, "list"], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr

@@ -17,10 +17,10 @@ static void test_json_accepted(void **state)
         "application/json;\tcharset=utf-8",
         "application/json; charset=\"utf-8\"",
         "application/json; charset=utf-8; foo=bar",
-        "application/json; q=\"a;b\\\"c\"",       /* ';' and an escaped quote, quoted */
-        "application/json;",                      /* empty parameters are allowed */
+        "application/json; q=\"a;b\\\"c\"", /* ';' and an escaped quote, quoted */
+        "application/json;",                /* empty parameters are allowed */
         "application/json; ;charset=utf-8",
-        "  application/json  ",                   /* surrounding OWS */
+        "  application/json  ", /* surrounding OWS */
         "\tapplication/json",
     };
     apr_size_t i;
@@ -51,18 +51,18 @@ static void test_other_refused(void **state)
         "text/plain; charset=utf-8",
         "application/x-www-form-urlencoded",
         "multipart/form-data; boundary=xyz",
-        "\"application/json\"",                   /* a quoted media type */
+        "\"application/json\"", /* a quoted media type */
         "application /json",
         "application/ json",
-        "application/json foo",                   /* junk after the type */
-        "application/json, text/plain",           /* a list is not a value */
-        "application/json; charset",              /* parameter without '=' */
-        "application/json; charset=",             /* and without a value */
+        "application/json foo",         /* junk after the type */
+        "application/json, text/plain", /* a list is not a value */
+        "application/json; charset",    /* parameter without '=' */
+        "application/json; charset=",   /* and without a value */
         "application/json; =utf-8",
-        "application/json; charset=\"utf-8",      /* unterminated quote */
-        "application/json; charset=\"utf-8\\",    /* backslash at the end */
+        "application/json; charset=\"utf-8",   /* unterminated quote */
+        "application/json; charset=\"utf-8\\", /* backslash at the end */
         "application/json; charset=utf 8",
-        "application/json; charset=\"a\x01\"",    /* control character */
+        "application/json; charset=\"a\x01\"", /* control character */
         "application/json\r\nX-Injected: 1",
         "application/json\x7f",
         "application/json\xc3\xa9",

@@ -35,8 +35,10 @@ static const char *temp_db_path(apr_pool_t *p)
 
     assert_int_equal(apr_temp_dir_get(&dir, p), APR_SUCCESS);
     tmpl = apr_pstrcat(p, dir, "/aj_test_store_XXXXXX", NULL);
-    assert_int_equal(apr_file_mktemp(&f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_READ
-                                     | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p), APR_SUCCESS);
+    assert_int_equal(
+        apr_file_mktemp(&f, tmpl,
+                        APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p),
+        APR_SUCCESS);
     apr_file_close(f);
     return tmpl;
 }
@@ -94,8 +96,7 @@ typedef struct {
     apr_int64_t id[POLL_MAX], valid_after[POLL_MAX], changed_at[POLL_MAX];
 } poll_t;
 
-static void poll_one(void *baton, apr_int64_t id, apr_int64_t valid_after,
-                     apr_int64_t changed_at)
+static void poll_one(void *baton, apr_int64_t id, apr_int64_t valid_after, apr_int64_t changed_at)
 {
     poll_t *pl = baton;
 
@@ -127,10 +128,9 @@ static void test_changed_at(void **state)
     db_open_file(&db, p, temp_db_path(p));
     st = store_open(&db, p);
     assert_int_equal(aj_store_user_add(&id, p, st, "alice", "$2y$04$x", "{}", 100), APR_SUCCESS);
-    assert_int_equal(aj_store_user_add(&other, p, st, "bob", "$2y$04$y", "{}", 100),
-                     APR_SUCCESS);
+    assert_int_equal(aj_store_user_add(&other, p, st, "bob", "$2y$04$y", "{}", 100), APR_SUCCESS);
     assert_int_equal(aj_store_user_by_id(&u, p, st, id), APR_SUCCESS);
-    assert_int_equal(u->changed_at, 0);                 /* never changed */
+    assert_int_equal(u->changed_at, 0); /* never changed */
     assert_int_equal(poll_users(st, p, 1).n, 0);
 
     /* claims: changed_at, not tokens_valid_after */
@@ -148,12 +148,11 @@ static void test_changed_at(void **state)
     assert_int_equal(poll_users(st, p, 1001).n, 0);
 
     /* password: both */
-    assert_int_equal(aj_store_user_set_password(st, p, id, "$2y$04$z", 3001, 3000),
-                     APR_SUCCESS);
+    assert_int_equal(aj_store_user_set_password(st, p, id, "$2y$04$z", 3001, 3000), APR_SUCCESS);
     assert_int_equal(aj_store_user_by_id(&u, p, st, id), APR_SUCCESS);
     assert_int_equal(u->changed_at, 3000);
     assert_int_equal(u->tokens_valid_after, 3001);
-    pl = poll_users(st, p, 3001);                       /* by tokens_valid_after */
+    pl = poll_users(st, p, 3001); /* by tokens_valid_after */
     assert_int_equal(pl.n, 1);
     assert_int_equal(pl.changed_at[0], 3000);
     assert_int_equal(pl.valid_after[0], 3001);
@@ -188,7 +187,9 @@ static void test_poll_uses_indexes(void **state)
     assert_int_equal(apr_dbd_select(db.driver, p, db.handle, &res,
                                     "EXPLAIN QUERY PLAN SELECT id, tokens_valid_after, changed_at"
                                     " FROM users WHERE tokens_valid_after >= CAST('5' AS BIGINT)"
-                                    " OR changed_at >= CAST('5' AS BIGINT)", 1), 0);
+                                    " OR changed_at >= CAST('5' AS BIGINT)",
+                                    1),
+                     0);
     while (apr_dbd_get_row(db.driver, p, res, &row, -1) == 0) {
         plan = apr_pstrcat(p, plan, apr_dbd_get_entry(db.driver, row, 3), "\n", NULL);
     }
@@ -224,8 +225,10 @@ static void assert_operator_insert_seen(const db_t *db, aj_store_t *st, apr_pool
     apr_int64_t exp = now + 3600;
     revs_t r;
 
-    db_exec(db, apr_psprintf(p, "INSERT INTO revoked_tokens (jti, expires_at)"
-                             " VALUES ('%s', %" APR_INT64_T_FMT ")", jti, exp));
+    db_exec(db, apr_psprintf(p,
+                             "INSERT INTO revoked_tokens (jti, expires_at)"
+                             " VALUES ('%s', %" APR_INT64_T_FMT ")",
+                             jti, exp));
     memset(&r, 0, sizeof(r));
     assert_int_equal(aj_store_revoked_since(st, p, now - 1, now, rev_one, &r), APR_SUCCESS);
     assert_int_equal(r.n, 1);
@@ -266,8 +269,7 @@ static const char *const old_schema[] = {
     "INSERT INTO users (username, password_hash, created_at) VALUES ('gone', '$2y$04$g', 8)",
     "DELETE FROM users WHERE username = 'gone'",
     "INSERT INTO revoked_tokens VALUES ('old-jti', 99999999999, 42)",
-    NULL
-};
+    NULL};
 
 static void test_upgrade(void **state)
 {
@@ -287,7 +289,8 @@ static void test_upgrade(void **state)
     /* the old definition refuses an operator's row */
     assert_int_not_equal(apr_dbd_query(db.driver, db.handle, &nrows,
                                        "INSERT INTO revoked_tokens (jti, expires_at)"
-                                       " VALUES ('x', 1)"), 0);
+                                       " VALUES ('x', 1)"),
+                         0);
 
     st = store_open(&db, p);
     /* the data survived */
@@ -297,15 +300,20 @@ static void test_upgrade(void **state)
     assert_int_equal(u->changed_at, 0);
     assert_int_equal(aj_store_revoke_get(&exp, st, p, "old-jti"), APR_SUCCESS);
     assert_int_equal(exp, 99999999999LL);
-    assert_string_equal(db_value(&db, p, "SELECT revoked_at FROM revoked_tokens"
-                                          " WHERE jti = 'old-jti'"), "42");
+    assert_string_equal(db_value(&db, p,
+                                 "SELECT revoked_at FROM revoked_tokens"
+                                 " WHERE jti = 'old-jti'"),
+                        "42");
     /* the new columns and indexes are there */
-    assert_non_null(db_value(&db, p, "SELECT name FROM sqlite_master WHERE type = 'index'"
-                                     " AND name = 'revoked_tokens_revoked_at'"));
-    assert_non_null(db_value(&db, p, "SELECT name FROM sqlite_master WHERE type = 'index'"
-                                     " AND name = 'users_changed_at'"));
-    assert_null(db_value(&db, p, "SELECT name FROM sqlite_master"
-                                 " WHERE name = 'revoked_tokens_aj_upgrade'"));
+    assert_non_null(db_value(&db, p,
+                             "SELECT name FROM sqlite_master WHERE type = 'index'"
+                             " AND name = 'revoked_tokens_revoked_at'"));
+    assert_non_null(db_value(&db, p,
+                             "SELECT name FROM sqlite_master WHERE type = 'index'"
+                             " AND name = 'users_changed_at'"));
+    assert_null(db_value(&db, p,
+                         "SELECT name FROM sqlite_master"
+                         " WHERE name = 'revoked_tokens_aj_upgrade'"));
     assert_operator_insert_seen(&db, st, p, "op-jti-2");
     assert_int_equal(aj_store_user_set_claims(st, p, u->id, "{}", 1234), APR_SUCCESS);
     assert_int_equal(poll_users(st, p, 1234).n, 1);
