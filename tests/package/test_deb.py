@@ -170,7 +170,9 @@ class Site:
         self.started = False
 
     def ctl(self, action):
-        return subprocess.run([APACHE_BIN, "-f", self.conf, "-k", action],
+        """apache2 -k start|stop, or -t for action "configtest"."""
+        args = ["-t"] if action == "configtest" else ["-k", action]
+        return subprocess.run([APACHE_BIN, "-f", self.conf] + args,
                               capture_output=True, text=True, env=self.env)
 
     def log_tail(self):
