@@ -330,3 +330,46 @@ def test_skipped_blocks_are_few():
     """Skipping is for directives that are not implemented yet, and rare."""
     skipped = [f"{b.id} ({b.skip_reason})" for b in ALL_BLOCKS if b.skip_reason]
     assert len(skipped) <= 3, skipped
+
+
+# ---- the docs are self-contained ---------------------------------------------
+
+RE_OUTSIDE = re.compile(r"\bSPEC\b|\.\./shared|/work/shared")
+
+
+def test_docs_point_nowhere_outside_the_repository():
+    """What a user reads (README, docs/, conf/, the man page, the package's
+    files) names nothing outside the repository: the contract is
+    docs/reference.md."""
+    files = DOCS + [os.path.join(REPO, "htjwt.1")]
+    for top in ("conf", "debian"):
+        for d, _, names in os.walk(os.path.join(REPO, top)):
+            files += [os.path.join(d, n) for n in names]
+    bad = []
+    for path in files:
+        try:
+            text = open(path, encoding="utf-8").read()
+        except (UnicodeDecodeError, FileNotFoundError):
+            continue
+        for n, line in enumerate(text.split("\n"), start=1):
+            if RE_OUTSIDE.search(line):
+                bad.append(f"{os.path.relpath(path, REPO)}:{n}: {line.strip()}")
+    assert not bad, "pointers outside the repository:\n" + "\n".join(bad)
+
+
+def test_reference_links_resolve():
+    """Links to docs/reference.md#anchor name a heading that exists."""
+    ref = open(os.path.join(REPO, "docs", "reference.md"), encoding="utf-8").read()
+    anchors = set()
+    for h in re.findall(r"^#+ (.+)$", ref, re.M):
+        a = re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+        anchors.add(a)
+    bad = []
+    for path in DOCS:
+        text = open(path, encoding="utf-8").read()
+        for target in re.findall(r"\(((?:docs/)?reference\.md)?#([\w-]+)\)", text):
+            file_part, anchor = target
+            if file_part or path.endswith("reference.md"):
+                if anchor not in anchors:
+                    bad.append(f"{os.path.relpath(path, REPO)}: #{anchor}")
+    assert not bad, f"missing anchors in docs/reference.md: {bad}"
