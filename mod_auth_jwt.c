@@ -20,6 +20,9 @@ static int auth_jwt_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
 {
     int rc = auth_jwt_revoke_pre_config(pconf);
 
+    if (rc == OK) {
+        rc = auth_jwt_throttle_pre_config(pconf);
+    }
     return rc != OK ? rc : auth_jwt_bcache_pre_config(pconf);
 }
 
@@ -41,12 +44,16 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         return OK;
     }
     rc = auth_jwt_revoke_post_config(pconf, s, auth_jwt_cfg_revocation_slots(s));
+    if (rc == OK) {
+        rc = auth_jwt_throttle_post_config(pconf, s);
+    }
     return rc != OK ? rc : auth_jwt_bcache_post_config(pconf, ptemp, s);
 }
 
 static void auth_jwt_child_init(apr_pool_t *p, server_rec *s)
 {
     auth_jwt_revoke_child_init(p, s);
+    auth_jwt_throttle_child_init(p, s);
     auth_jwt_vcache_child_init(p, s);
     auth_jwt_bcache_child_init(p, s);
     auth_jwt_bcache_child_init_local(p, s);
