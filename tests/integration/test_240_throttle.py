@@ -298,6 +298,7 @@ class TestEqualTiming:
                 if i >= self.WARMUP:
                     times[k].append(took)
         medians = {k: statistics.median(v) for k, v in times.items()}
+        print("failed-check medians (s):", medians)
         assert max(medians.values()) <= 1.25 * min(medians.values()), medians
 
 
