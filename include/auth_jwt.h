@@ -206,7 +206,7 @@ void auth_jwt_throttle_child_init(apr_pool_t *p, server_rec *s);
 typedef struct {
     aj_throttle_keys_t keys;        /* valid when counted */
     aj_throttle_state_t state;      /* what the check before found */
-    const char *log_user;           /* the username as audit lines show it */
+    const char *username;           /* as sent (audit lines escape it) */
     int counted;                    /* the throttle is on for this check */
 } auth_jwt_throttle_t;
 

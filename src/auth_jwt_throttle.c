@@ -146,6 +146,13 @@ void auth_jwt_throttle_child_init(apr_pool_t *p, server_rec *s)
 
 /* ---- the throttle ----------------------------------------------------------- */
 
+/* The username as audit lines show it (made only when a line is written:
+ * the hot path of a cached Basic login logs nothing). */
+static const char *auth_jwt_log_user(const auth_jwt_throttle_t *th, request_rec *r)
+{
+    return aj_audit_username(r->pool, th->username);
+}
+
 static void auth_jwt_throttle_policy(aj_throttle_policy_t *policy, const auth_jwt_dir_conf *c)
 {
     policy->attempts = (apr_uint32_t)auth_jwt_cfg_throttle_attempts(c);
@@ -159,7 +166,7 @@ apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
     apr_status_t rv;
 
     memset(th, 0, sizeof(*th));
-    th->log_user = aj_audit_username(r->pool, username);
+    th->username = username;
     if (!auth_jwt_ts || auth_jwt_cfg_throttle_attempts(c) == AUTH_JWT_THROTTLE_OFF) {
         return 0;
     }
@@ -179,7 +186,7 @@ apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
     if (th->state.retry_after > 0) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(203)
                       "password check throttled: client %s, user \"%s\"; retry after "
-                      "%" APR_INT64_T_FMT " s", r->useragent_ip, th->log_user,
+                      "%" APR_INT64_T_FMT " s", r->useragent_ip, auth_jwt_log_user(th, r),
                       th->state.retry_after);
     }
     return th->state.retry_after;
@@ -208,7 +215,7 @@ void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r,
 
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(200)
                   "password check refused: client %s, user \"%s\" (%s)", r->useragent_ip,
-                  th->log_user, why);
+                  auth_jwt_log_user(th, r), why);
     if (!th->counted || !auth_jwt_throttle_lock(r)) {
         return;
     }
@@ -220,7 +227,7 @@ void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(201)
                       "login throttle: client %s, user \"%s\" reached %u failed password "
                       "checks; refused for %" APR_INT64_T_FMT " s", r->useragent_ip,
-                      th->log_user, policy.attempts, policy.seconds);
+                      auth_jwt_log_user(th, r), policy.attempts, policy.seconds);
     }
     if (reached & AJ_THROTTLE_REACHED_ADDR) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(202)
