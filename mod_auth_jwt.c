@@ -21,6 +21,9 @@ static int auth_jwt_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
 {
     int rc = auth_jwt_revoke_pre_config(pconf);
 
+    if (rc == OK) {
+        rc = auth_jwt_throttle_pre_config(pconf);
+    }
     return rc != OK ? rc : auth_jwt_bcache_pre_config(pconf);
 }
 
@@ -47,12 +50,16 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         return rc;
     }
     rc = auth_jwt_revoke_post_config(pconf, s, auth_jwt_cfg_revocation_slots(s));
+    if (rc == OK) {
+        rc = auth_jwt_throttle_post_config(pconf, s);
+    }
     return rc != OK ? rc : auth_jwt_bcache_post_config(pconf, ptemp, s);
 }
 
 static void auth_jwt_child_init(apr_pool_t *p, server_rec *s)
 {
     auth_jwt_revoke_child_init(p, s);
+    auth_jwt_throttle_child_init(p, s);
     auth_jwt_vcache_child_init(p, s);
     auth_jwt_bcache_child_init(p, s);
     auth_jwt_bcache_child_init_local(p, s);

@@ -98,6 +98,11 @@ apr_status_t aj_store_users_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int
 /* Deletes revocations of tokens that have expired; *pruned rows. */
 apr_status_t aj_store_revoke_prune(int *pruned, aj_store_t *st, apr_pool_t *p, apr_int64_t now);
 
+/* The highest cost among the stored bcrypt hashes, 0 when there are none
+ * (the floor of failed checks, SPEC §10: an unknown user must take as long
+ * as the slowest real one). */
+apr_status_t aj_store_max_bcrypt_cost(int *cost, aj_store_t *st, apr_pool_t *p);
+
 /* Validates a username for registration (SPEC §4): non-empty, at most
  * AJ_USERNAME_MAX_LEN bytes, valid UTF-8, no ':' and no control characters,
  * and not shaped like a JWT.  Returns NULL when fine, else a short reason. */

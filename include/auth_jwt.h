@@ -17,6 +17,7 @@
 #include "aj_password.h"
 #include "aj_revtab.h"
 #include "aj_store.h"
+#include "aj_throttle.h"
 
 /* Our own stable log tags, one per call site, never reused (STYLE.md). */
 #define AJ_LOGNO(n) "AJ" #n ": "
@@ -42,6 +43,14 @@ APLOG_USE_MODULE(auth_jwt);
 #define AUTH_JWT_DEFAULT_REVOCATION_SLOTS 131072
 #define AUTH_JWT_MAX_REVOCATION_SLOTS     (1U << 24)
 
+/* SPEC §10: AuthJWTLoginThrottle ATTEMPTS SECONDS, default 10 60. */
+#define AUTH_JWT_DEFAULT_THROTTLE_ATTEMPTS 10
+#define AUTH_JWT_DEFAULT_THROTTLE_SECONDS 60
+#define AUTH_JWT_MAX_THROTTLE_ATTEMPTS    1000
+#define AUTH_JWT_MAX_THROTTLE_SECONDS     86400
+/* AuthJWTLoginThrottle Off */
+#define AUTH_JWT_THROTTLE_OFF             0
+
 #define AUTH_JWT_UNSET                    (-1)
 
 /* Per-directory configuration; every field unset (-1/NULL) until a
@@ -55,6 +64,8 @@ typedef struct {
     apr_int64_t max_session_age;
     apr_int64_t revocation_refresh;
     apr_int64_t basic_cache_ttl;
+    apr_int64_t throttle_seconds;      /* AuthJWTLoginThrottle, set with throttle_attempts */
+    int throttle_attempts;             /* AUTH_JWT_THROTTLE_OFF: Off */
     int renew_with_token;
     int password_login;
     int registration;
@@ -99,6 +110,9 @@ int auth_jwt_cfg_revocation(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_verify_cache(const auth_jwt_dir_conf *c);
 apr_int64_t auth_jwt_cfg_basic_cache_ttl(const auth_jwt_dir_conf *c);
 apr_int64_t auth_jwt_cfg_revocation_refresh(const auth_jwt_dir_conf *c);
+/* AuthJWTLoginThrottle: ATTEMPTS (AUTH_JWT_THROTTLE_OFF when Off), SECONDS. */
+int auth_jwt_cfg_throttle_attempts(const auth_jwt_dir_conf *c);
+apr_int64_t auth_jwt_cfg_throttle_seconds(const auth_jwt_dir_conf *c);
 /* The verification policy of this directory (built per request, cheap). */
 void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c);
 /* Writes the key warnings (SPEC §10: readable secret or private key files)
@@ -169,12 +183,59 @@ int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, req
  * can be packed (aj_claims_pack). */
 const aj_claims_t *auth_jwt_user_claims(request_rec *r, const aj_user_t *user);
 
-/* Checks username/password against the store.  Returns OK (with *user),
- * HTTP_UNAUTHORIZED (unknown user or wrong password, same work either way)
- * or HTTP_SERVICE_UNAVAILABLE (store failure, logged). */
+/* Checks username/password against the store, under the login throttle.
+ * Returns OK (with *user), HTTP_UNAUTHORIZED (unknown user or wrong
+ * password: same answer and time either way, audit line logged),
+ * HTTP_TOO_MANY_REQUESTS (throttled, nothing checked; Retry-After is set in
+ * r->err_headers_out) or HTTP_SERVICE_UNAVAILABLE (store failure, logged). */
 int auth_jwt_check_password(const aj_user_t **user, request_rec *r,
                             const auth_jwt_dir_conf *c, const char *username,
                             const char *password);
+
+/* Checks the password of a user already known (the old password of
+ * auth-jwt-password) with the login throttle and the failed-check floor.
+ * OK; HTTP_UNAUTHORIZED (wrong, logged); HTTP_TOO_MANY_REQUESTS (throttled:
+ * Retry-After is set). */
+int auth_jwt_check_user_password(request_rec *r, const auth_jwt_dir_conf *c,
+                                 const aj_user_t *user, const char *password);
+
+/* ---- login throttle and failed-check timing (auth_jwt_throttle.c) ------- */
+
+int auth_jwt_throttle_pre_config(apr_pool_t *pconf);
+int auth_jwt_throttle_post_config(apr_pool_t *pconf, server_rec *s);
+void auth_jwt_throttle_child_init(apr_pool_t *p, server_rec *s);
+
+/* One password check as the throttle sees it (on the caller's stack). */
+typedef struct {
+    aj_throttle_keys_t keys;        /* valid when counted */
+    aj_throttle_state_t state;      /* what the check before found */
+    const char *username;           /* as sent (audit lines escape it) */
+    int counted;                    /* the throttle is on for this check */
+} auth_jwt_throttle_t;
+
+/* Before a password check (before the Basic cache and bcrypt): 0 to go on,
+ * else the seconds the client must wait (the check is refused without any
+ * work; logged at info). */
+apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
+                                    const auth_jwt_dir_conf *c, const char *username);
+/* A refused check: its audit line (error, tag AJ200), one failure on both
+ * counters, and a line (error, AJ201/AJ202) for a counter that reached its
+ * limit.  why: "unknown user", "wrong password", ... */
+void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r,
+                               const auth_jwt_dir_conf *c, const char *why);
+/* A successful check: clears its (username, address) counter. */
+void auth_jwt_throttle_passed(auth_jwt_throttle_t *th, request_rec *r);
+
+/* Equal time for every failed check (SPEC §10).  Before hashing: the
+ * highest bcrypt cost among the store's hashes (queried once per store
+ * after a start; learnt from every hash checked), kept in shared memory. */
+void auth_jwt_pace_learn_store(request_rec *r, aj_store_t *st);
+void auth_jwt_pace_learn_hash(request_rec *r, const char *hash);
+/* A bcrypt run of this child at cost that took `took`. */
+void auth_jwt_pace_sample(int cost, apr_interval_time_t took);
+/* A failed check whose hashing started at `started`: sleeps (wall time,
+ * no CPU) until one bcrypt at the highest cost in play would have ended. */
+void auth_jwt_pace_pad(request_rec *r, const auth_jwt_dir_conf *c, apr_time_t started);
 
 /* ---- authorization (auth_jwt_authz.c) ----------------------------------- */
 void auth_jwt_authz_register(apr_pool_t *p);

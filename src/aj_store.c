@@ -44,6 +44,7 @@
 
 #include "aj_store.h"
 #include "aj_jws.h"
+#include "aj_password.h"
 
 /* SQLite: how long one statement waits on a writer's lock before SQLITE_BUSY.
  * apr_dbd_sqlite3 then retries a busy step 15 times 100 ms apart, so a
@@ -71,6 +72,7 @@ typedef enum {
     AJ_SQL_REVOKE_SINCE,
     AJ_SQL_REVOKE_PRUNE,
     AJ_SQL_REVOKE_GET,
+    AJ_SQL_BCRYPT_PREFIXES,
     AJ_SQL_COUNT
 } aj_sql_e;
 
@@ -118,6 +120,12 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
         "DELETE FROM revoked_tokens WHERE expires_at <= CAST(%s AS BIGINT)",
     [AJ_SQL_REVOKE_GET] =
         "SELECT expires_at FROM revoked_tokens WHERE jti = %s",
+    /* The distinct "$2y$NN$" prefixes of the stored bcrypt hashes: a few
+     * rows, parsed by aj_password_bcrypt_cost() (a malformed hash cannot
+     * confuse a string MAX). */
+    [AJ_SQL_BCRYPT_PREFIXES] =
+        "SELECT DISTINCT substr(password_hash, 1, 7) FROM users"
+        " WHERE substr(password_hash, 1, 2) = '$2'",
 };
 
 /* The DDL differs only in how each driver spells an auto-increment key and
@@ -865,5 +873,26 @@ apr_status_t aj_store_revoke_prune(int *pruned, aj_store_t *st, apr_pool_t *p, a
         return APR_EGENERAL;
     }
     *pruned = nrows;
+    return APR_SUCCESS;
+}
+
+/* ---- password hashes ------------------------------------------------------ */
+
+apr_status_t aj_store_max_bcrypt_cost(int *cost, aj_store_t *st, apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int max = 0, c;
+
+    if (aj_store_select(st, p, &res, AJ_SQL_BCRYPT_PREFIXES, 0, NULL) != 0) {
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        c = aj_password_bcrypt_cost(apr_dbd_get_entry(st->driver, row, 0));
+        if (c > max) {
+            max = c;
+        }
+    }
+    *cost = max;
     return APR_SUCCESS;
 }

@@ -383,23 +383,74 @@ typedef enum {
     AUTH_JWT_PW_OK,
     AUTH_JWT_PW_UNKNOWN_USER,
     AUTH_JWT_PW_MISMATCH,
-    AUTH_JWT_PW_STORE_DOWN
+    AUTH_JWT_PW_STORE_DOWN,
+    AUTH_JWT_PW_THROTTLED       /* refused unchecked (SPEC §10): *retry_after */
 } auth_jwt_pw_e;
 
-/* *claims is set when the credential cache had them (else NULL). */
-static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t **claims,
-                                       request_rec *r, const auth_jwt_dir_conf *c,
-                                       const char *username, const char *password)
+/* A refused check: its audit line and count, then the sleep that makes it
+ * end when every other failed check ends (SPEC §10). */
+static auth_jwt_pw_e auth_jwt_password_refused(auth_jwt_throttle_t *th, request_rec *r,
+                                               const auth_jwt_dir_conf *c, apr_time_t started,
+                                               auth_jwt_pw_e outcome, const char *why)
 {
+    auth_jwt_throttle_refused(th, r, c, why);
+    auth_jwt_pace_pad(r, c, started);
+    return outcome;
+}
+
+/* Verifies password against a stored hash, learning the hash's bcrypt cost
+ * and timing the run for the failed-check floor. */
+static int auth_jwt_password_matches(request_rec *r, const char *password, const char *hash,
+                                     apr_time_t *started)
+{
+    int cost = aj_password_bcrypt_cost(hash);
+    int ok;
+
+    auth_jwt_pace_learn_hash(r, hash);
+    *started = apr_time_now();
+    ok = aj_password_verify(password, hash);
+    if (cost) {
+        auth_jwt_pace_sample(cost, apr_time_now() - *started);
+    }
+    return ok;
+}
+
+/* How a front end treats a username the store does not know. */
+typedef enum {
+    AUTH_JWT_UNKNOWN_REFUSED,   /* a refused check: audit line, counted */
+    AUTH_JWT_UNKNOWN_PASSED_ON  /* AuthBasicProvider jwt: a provider after
+                                 * ours may know the name (AuthBasicProvider
+                                 * jwt file), and mod_auth_basic logs the
+                                 * final "not found" (AH01618); counting it
+                                 * would lock out and log that provider's
+                                 * users */
+} auth_jwt_unknown_e;
+
+/* *claims is set when the credential cache had them (else NULL);
+ * *retry_after when the outcome is AUTH_JWT_PW_THROTTLED. */
+static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t **claims,
+                                       apr_int64_t *retry_after, request_rec *r,
+                                       const auth_jwt_dir_conf *c, const char *username,
+                                       const char *password, auth_jwt_unknown_e unknown)
+{
+    auth_jwt_throttle_t th;
     aj_store_t *st;
     aj_user_t *u = NULL;
     const char *ignored = NULL;
+    apr_time_t started;
     apr_status_t rv;
-    int cached;
+    int cached, cost;
 
     *claims = NULL;
+    /* Before the cache and before bcrypt: a throttled check costs nothing,
+     * and a right password does not get through while throttled. */
+    *retry_after = auth_jwt_throttle_check(&th, r, c, username);
+    if (*retry_after > 0) {
+        return AUTH_JWT_PW_THROTTLED;
+    }
     cached = auth_jwt_bcache_get(user, claims, r, c, username, password);
     if (cached == 1) {
+        auth_jwt_throttle_passed(&th, r);
         return AUTH_JWT_PW_OK;
     }
     /* cached == 2: a refresh ahead of expiry; the entry stands if the store
@@ -408,6 +459,7 @@ static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t
     if (!st) {
         return cached ? AUTH_JWT_PW_OK : AUTH_JWT_PW_STORE_DOWN;
     }
+    auth_jwt_pace_learn_store(r, st);
     if (strlen(username) > AJ_USERNAME_MAX_LEN || strlen(password) > AJ_PASSWORD_MAX_LEN) {
         rv = APR_NOTFOUND;
     }
@@ -415,17 +467,26 @@ static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t
         rv = aj_store_user_by_name(&u, r->pool, st, username);
     }
     if (rv == APR_NOTFOUND) {
-        /* Spend what a real check costs, so timing does not tell unknown
-         * users from wrong passwords. */
-        (void)aj_password_hash(&ignored, r->pool, "mod_auth_jwt", auth_jwt_cfg_bcrypt_cost(c));
-        return AUTH_JWT_PW_UNKNOWN_USER;
+        /* The work of a real check (and a sample of bcrypt's speed); the
+         * floor then hides the cost of the real users' hashes. */
+        cost = auth_jwt_cfg_bcrypt_cost(c);
+        started = apr_time_now();
+        (void)aj_password_hash(&ignored, r->pool, "mod_auth_jwt", cost);
+        auth_jwt_pace_sample(cost, apr_time_now() - started);
+        if (unknown == AUTH_JWT_UNKNOWN_PASSED_ON) {
+            auth_jwt_pace_pad(r, c, started);
+            return AUTH_JWT_PW_UNKNOWN_USER;
+        }
+        return auth_jwt_password_refused(&th, r, c, started, AUTH_JWT_PW_UNKNOWN_USER,
+                                         "unknown user");
     }
     if (rv != APR_SUCCESS) {
         auth_jwt_store_failed(r, st, "looking up a user", rv);
         return cached ? AUTH_JWT_PW_OK : AUTH_JWT_PW_STORE_DOWN;
     }
-    if (!aj_password_verify(password, u->password_hash)) {
-        return AUTH_JWT_PW_MISMATCH;
+    if (!auth_jwt_password_matches(r, password, u->password_hash, &started)) {
+        return auth_jwt_password_refused(&th, r, c, started, AUTH_JWT_PW_MISMATCH,
+                                         "wrong password");
     }
     if (cached) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(025)
@@ -433,9 +494,19 @@ static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t
                       u->id);
         *claims = NULL;
     }
+    auth_jwt_throttle_passed(&th, r);
     auth_jwt_bcache_put(r, c, password, u);
     *user = u;
     return AUTH_JWT_PW_OK;
+}
+
+/* SPEC §10: a throttled check under AuthType JWT or a handler is a 429
+ * that says when to come back. */
+static int auth_jwt_too_many(request_rec *r, apr_int64_t retry_after)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT, retry_after));
+    return HTTP_TOO_MANY_REQUESTS;
 }
 
 int auth_jwt_check_password(const aj_user_t **user, request_rec *r,
@@ -443,15 +514,38 @@ int auth_jwt_check_password(const aj_user_t **user, request_rec *r,
                             const char *password)
 {
     const aj_claims_t *claims = NULL;
+    apr_int64_t retry_after = 0;
 
-    switch (auth_jwt_password(user, &claims, r, c, username, password)) {
+    switch (auth_jwt_password(user, &claims, &retry_after, r, c, username, password,
+                              AUTH_JWT_UNKNOWN_REFUSED)) {
     case AUTH_JWT_PW_OK:
         return OK;
     case AUTH_JWT_PW_STORE_DOWN:
         return HTTP_SERVICE_UNAVAILABLE;
+    case AUTH_JWT_PW_THROTTLED:
+        return auth_jwt_too_many(r, retry_after);
     default:
         return HTTP_UNAUTHORIZED;
     }
+}
+
+int auth_jwt_check_user_password(request_rec *r, const auth_jwt_dir_conf *c,
+                                 const aj_user_t *user, const char *password)
+{
+    auth_jwt_throttle_t th;
+    apr_int64_t retry_after = auth_jwt_throttle_check(&th, r, c, user->username);
+    apr_time_t started;
+
+    if (retry_after > 0) {
+        return auth_jwt_too_many(r, retry_after);
+    }
+    if (!auth_jwt_password_matches(r, password, user->password_hash, &started)) {
+        (void)auth_jwt_password_refused(&th, r, c, started, AUTH_JWT_PW_MISMATCH,
+                                        "wrong old password");
+        return HTTP_UNAUTHORIZED;
+    }
+    auth_jwt_throttle_passed(&th, r);
+    return OK;
 }
 
 /* ---- challenges --------------------------------------------------------- */
@@ -708,6 +802,7 @@ static int auth_jwt_check_authn_decide(request_rec *r)
     const auth_jwt_req_t *early;
     auth_jwt_cred_t cred;
     aj_verdict_e verdict = AJ_MALFORMED;
+    apr_int64_t retry_after = 0;
     int rc;
 
     if (!type || strcasecmp(type, AUTH_JWT_TYPE)) {
@@ -745,15 +840,17 @@ static int auth_jwt_check_authn_decide(request_rec *r)
                               "password refused: AuthJWTPasswordLogin is Off");
                 return auth_jwt_unauthorized(r, AJ_OK);
             }
-            switch (auth_jwt_password(&user, &claims, r, c, cred.user, cred.password)) {
+            switch (auth_jwt_password(&user, &claims, &retry_after, r, c, cred.user,
+                                      cred.password, AUTH_JWT_UNKNOWN_REFUSED)) {
             case AUTH_JWT_PW_OK:
                 auth_jwt_accept_password(r, c, user, claims);
                 return OK;
             case AUTH_JWT_PW_STORE_DOWN:
                 return HTTP_SERVICE_UNAVAILABLE;
+            case AUTH_JWT_PW_THROTTLED:
+                return auth_jwt_too_many(r, retry_after);
             default:
-                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(023)
-                              "password refused: unknown user or wrong password");
+                /* the refused check logged its audit line (AJ200) */
                 return auth_jwt_unauthorized(r, AJ_OK);
             }
         }
@@ -851,6 +948,7 @@ static authn_status auth_jwt_provider_decide(request_rec *r, const char *user,
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
     const aj_user_t *u = NULL;
     const aj_claims_t *claims = NULL;
+    apr_int64_t retry_after = 0;
 
     if (aj_jws_looks_like_jwt(user, strlen(user))) {
         aj_verdict_e verdict = AJ_MALFORMED;
@@ -870,13 +968,17 @@ static authn_status auth_jwt_provider_decide(request_rec *r, const char *user,
     if (!auth_jwt_cfg_password_login(c)) {
         return AUTH_USER_NOT_FOUND;
     }
-    switch (auth_jwt_password(&u, &claims, r, c, user, password)) {
+    switch (auth_jwt_password(&u, &claims, &retry_after, r, c, user, password,
+                              AUTH_JWT_UNKNOWN_PASSED_ON)) {
     case AUTH_JWT_PW_OK:
         auth_jwt_accept_password(r, c, u, claims);
         return AUTH_GRANTED;
     case AUTH_JWT_PW_UNKNOWN_USER:
         return AUTH_USER_NOT_FOUND;
     case AUTH_JWT_PW_MISMATCH:
+        return AUTH_DENIED;
+    case AUTH_JWT_PW_THROTTLED:
+        /* a Basic provider cannot answer 429 (SPEC §10) */
         return AUTH_DENIED;
     default:
         return AUTH_GENERAL_ERROR;

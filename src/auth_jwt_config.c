@@ -27,6 +27,8 @@ static const auth_jwt_dir_conf auth_jwt_defconf = {
     AUTH_JWT_DEFAULT_MAX_SESSION_AGE,
     AUTH_JWT_DEFAULT_REVOCATION_REFRESH,
     AUTH_JWT_DEFAULT_BASIC_CACHE_TTL,
+    AUTH_JWT_DEFAULT_THROTTLE_SECONDS,
+    AUTH_JWT_DEFAULT_THROTTLE_ATTEMPTS,
     1,                                      /* renew_with_token */
     1,                                      /* password_login */
     0,                                      /* registration */
@@ -47,6 +49,8 @@ void *auth_jwt_create_dir_conf(apr_pool_t *p, char *dir)
     c->max_session_age = AUTH_JWT_UNSET;
     c->revocation_refresh = AUTH_JWT_UNSET;
     c->basic_cache_ttl = AUTH_JWT_UNSET;
+    c->throttle_seconds = AUTH_JWT_UNSET;
+    c->throttle_attempts = AUTH_JWT_UNSET;
     c->renew_with_token = AUTH_JWT_UNSET;
     c->password_login = AUTH_JWT_UNSET;
     c->registration = AUTH_JWT_UNSET;
@@ -74,6 +78,8 @@ void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     AUTH_JWT_MERGE_NUM(max_session_age);
     AUTH_JWT_MERGE_NUM(revocation_refresh);
     AUTH_JWT_MERGE_NUM(basic_cache_ttl);
+    AUTH_JWT_MERGE_NUM(throttle_seconds);   /* set together with attempts */
+    AUTH_JWT_MERGE_NUM(throttle_attempts);
     AUTH_JWT_MERGE_NUM(renew_with_token);
     AUTH_JWT_MERGE_NUM(password_login);
     AUTH_JWT_MERGE_NUM(registration);
@@ -158,6 +164,16 @@ int auth_jwt_cfg_revocation(const auth_jwt_dir_conf *c)
 apr_int64_t auth_jwt_cfg_revocation_refresh(const auth_jwt_dir_conf *c)
 {
     return AUTH_JWT_GET(c, revocation_refresh);
+}
+
+int auth_jwt_cfg_throttle_attempts(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, throttle_attempts);
+}
+
+apr_int64_t auth_jwt_cfg_throttle_seconds(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, throttle_seconds);
 }
 
 void *auth_jwt_create_srv_conf(apr_pool_t *p, server_rec *s)
@@ -432,6 +448,36 @@ static const char *set_revocation_slots(cmd_parms *cmd, void *dconf, const char 
     return NULL;
 }
 
+/* AuthJWTLoginThrottle ATTEMPTS SECONDS | Off */
+static const char *set_login_throttle(cmd_parms *cmd, void *dconf, const char *a1,
+                                      const char *a2)
+{
+    auth_jwt_dir_conf *c = dconf;
+    apr_int64_t attempts = 0, seconds = 0;
+    const char *err;
+
+    if (!a2) {
+        if (strcasecmp(a1, "Off")) {
+            return "AuthJWTLoginThrottle: use ATTEMPTS SECONDS (e.g. 10 60) or Off";
+        }
+        c->throttle_attempts = AUTH_JWT_THROTTLE_OFF;
+        c->throttle_seconds = AUTH_JWT_DEFAULT_THROTTLE_SECONDS;
+        return NULL;
+    }
+    err = parse_range(&attempts, cmd, a1, 1, AUTH_JWT_MAX_THROTTLE_ATTEMPTS,
+                      "a number of attempts");
+    if (!err) {
+        err = parse_range(&seconds, cmd, a2, 1, AUTH_JWT_MAX_THROTTLE_SECONDS,
+                          "a number of seconds");
+    }
+    if (err) {
+        return err;
+    }
+    c->throttle_attempts = (int)attempts;
+    c->throttle_seconds = seconds;
+    return NULL;
+}
+
 #define AUTH_JWT_CTX (RSRC_CONF | ACCESS_CONF)
 #define OFF(f) ((void *)APR_OFFSETOF(auth_jwt_dir_conf, f))
 
@@ -470,6 +516,9 @@ const command_rec auth_jwt_cmds[] = {
                   "verified tokens kept per process; 0 = off"),
     AP_INIT_TAKE1("AuthJWTBasicCacheTTL", set_number, OFF(basic_cache_ttl), AUTH_JWT_CTX,
                   "seconds a successful password check is cached; 0 = off (default 60)"),
+    AP_INIT_TAKE12("AuthJWTLoginThrottle", set_login_throttle, NULL, AUTH_JWT_CTX,
+                   "ATTEMPTS SECONDS | Off - failed password checks allowed per username and "
+                   "client address (10x per address) within SECONDS (default 10 60)"),
     AP_INIT_TAKE1("AuthJWTCookie", set_cookie, NULL, AUTH_JWT_CTX,
                   "also accept the token from this cookie"),
     AP_INIT_FLAG("AuthJWTClaimsToEnv", set_flag, OFF(claims_to_env), AUTH_JWT_CTX,

@@ -511,6 +511,9 @@ static int auth_jwt_login(request_rec *r)
         break;
     case HTTP_SERVICE_UNAVAILABLE:
         return auth_jwt_send_fail(r, HTTP_SERVICE_UNAVAILABLE, "user store unavailable");
+    case HTTP_TOO_MANY_REQUESTS:
+        /* Retry-After is set already */
+        return auth_jwt_send_fail(r, HTTP_TOO_MANY_REQUESTS, "too many failed logins");
     default:
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(053)
                       "login refused: unknown user or wrong password");
@@ -723,7 +726,12 @@ static int auth_jwt_password(request_rec *r)
         auth_jwt_store_failed(r, store, "reading a user", rv);
         return auth_jwt_send_error(r, HTTP_SERVICE_UNAVAILABLE, "user store unavailable");
     }
-    if (!aj_password_verify(old_pw, user->password_hash)) {
+    rc = auth_jwt_check_user_password(r, c, user, old_pw);
+    if (rc == HTTP_TOO_MANY_REQUESTS) {
+        /* Retry-After is set already */
+        return auth_jwt_send_error(r, HTTP_TOO_MANY_REQUESTS, "too many failed logins");
+    }
+    if (rc != OK) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(054)
                       "password change refused for user id %" APR_INT64_T_FMT
                       ": old password wrong", id);

@@ -86,6 +86,8 @@ STOCK_MODULES = [
     ("env_module", "mod_env.so"),
     ("setenvif_module", "mod_setenvif.so"),
     ("lua_module", "mod_lua.so"),
+    # the client address behind a proxy (RemoteIPHeader; inert until configured)
+    ("remoteip_module", "mod_remoteip.so"),
 ]
 
 # Error log lines that fail a test unless it declares them expected.
@@ -96,6 +98,12 @@ RE_LOG_FATAL = re.compile(r"exit signal|AH00052")
 # at error level when a concurrency test keeps the small test server busy
 # (more so under the slower ASan build): capacity, not a fault of the module.
 CAPACITY_ADVICE = [r"\[mpm_event:error\] .*(AH00484|AH10159): "]
+
+# The audit line of a refused password check (SPEC §10: logged at [error],
+# one per unknown user or wrong password), and the login throttle's lines
+# when a count reaches its limit.
+REFUSED_CHECK_LOG = r"AJ200: password check refused"
+THROTTLE_LIMIT_LOG = r"AJ20[12]: login throttle"
 
 START_TIMEOUT = 120.0 if VALGRIND else 15.0
 STOP_TIMEOUT = 60.0 if VALGRIND else 15.0

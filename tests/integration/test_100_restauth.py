@@ -10,6 +10,7 @@ HTTPD_CONFIG = pyhttpd.API_CONFIG   # default bcrypt cost, min length 6 as in th
 
 
 @pytest.mark.fresh_server
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_rest_auth_transcript(httpd):
     # $ curl -i -X POST -H "Content-Type: application/json"
     #        -d '{"username":"miguel","password":"python"}' .../api/users

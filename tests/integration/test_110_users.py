@@ -120,6 +120,7 @@ def test_boundaries_accepted(httpd):
     assert r.json()["username"] == name
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_duplicate_user(httpd):
     name, _, uid = pyhttpd.register(httpd)
     r = httpd.post("/api/users", json_body={"username": name, "password": "other-pw"})

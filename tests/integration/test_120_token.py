@@ -125,6 +125,7 @@ def test_password_login_off(httpd, user):
         assert r.json() == {"data": f"Hello, {user[0]}!"}
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_wrong_password_and_unknown_user_identical(httpd, user):
     r1 = httpd.get("/api/resource", auth=(user[0], "wrong-password"))
     r2 = httpd.get("/api/resource", auth=(pyhttpd.unique_name("nobody"), "wrong-password"))
@@ -222,6 +223,7 @@ BAD_IDS = ["expired", "tampered-payload", "tampered-signature", "signature-missi
 
 
 @pytest.mark.parametrize("which", BAD_IDS)
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_bad_token_refused(httpd, user, which):
     token = _bad_tokens(httpd, user)[which]
     r = httpd.get("/api/resource", bearer=token)

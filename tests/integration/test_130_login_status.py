@@ -59,6 +59,7 @@ def test_login_lifetime(httpd, user):
     assert c["exp"] - c["iat"] == 90
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_login_wrong_password_and_unknown_user(httpd, user):
     r1 = login(httpd, user[0], "wrong-password")
     r2 = login(httpd, pyhttpd.unique_name("ghost"), "wrong-password")

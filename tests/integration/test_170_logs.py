@@ -8,12 +8,15 @@ showing credentials, so nothing is set aside here."""
 
 import base64
 
+import pytest
+
 import pyhttpd
 
 HTTPD_CONFIG = pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT
 HTTPD_LOGLEVEL = "trace8"
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_no_secrets_in_logs(httpd):
     password = "pw-Zebra-7391-unique"
     name, _, uid = pyhttpd.register(httpd, pyhttpd.unique_name("logger"), password)

@@ -130,6 +130,7 @@ def test_revoke_all(httpd, user):
     assert httpd.get("/api/resource", bearer=basic.json()["token"]).status == 200
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_password_change(httpd, user):
     name, pw, _ = user
     old_token = login(httpd, name, pw)

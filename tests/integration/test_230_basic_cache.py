@@ -55,6 +55,7 @@ class StoreGone:
         os.rename(self.moved, self.httpd.data_dir)
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_cached_password_needs_no_store(httpd):
     name, pw, _ = pyhttpd.register(httpd)
     other = pyhttpd.register(httpd)
@@ -90,6 +91,7 @@ def test_entry_not_used_past_this_sections_ttl(httpd):
         assert httpd.get("/short-ttl/resource", auth=(name, pw)).status == 503
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_password_change_flushes(httpd):
     name, pw, _ = pyhttpd.register(httpd)
     assert httpd.get("/api/resource", auth=(name, pw)).status == 200
@@ -165,6 +167,7 @@ def test_refresh_ahead_falls_back_while_store_is_down(httpd):
             assert r.status == 200, r
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_refresh_ahead_sees_a_changed_password(httpd):
     """The renewal checks the store: a password changed elsewhere (without
     this server's revocation table knowing) is refused from then on."""

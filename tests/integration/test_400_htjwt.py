@@ -88,6 +88,7 @@ def resource(server, path, token):
 
 # ---- users -------------------------------------------------------------------
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_user_added_by_htjwt_logs_in(httpd):
     name = add_user(httpd)
     r = httpd.get("/api/resource", auth=(name, PASSWORD))
@@ -114,6 +115,7 @@ def test_password_from_stdin(httpd):
     assert httpd.get("/api/resource", auth=(name, "from-stdin-pw")).status == 200
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_server_registered_user_is_managed_by_htjwt(httpd):
     name, pw, uid = pyhttpd.register(httpd)
     p = run(httpd.db_path, "list")
@@ -130,6 +132,7 @@ def test_server_registered_user_is_managed_by_htjwt(httpd):
     assert resource(httpd, "/api/resource", token).status == 401
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_deleted_user_cannot_log_in(httpd):
     name = add_user(httpd)
     assert httpd.get("/api/resource", auth=(name, PASSWORD)).status == 200

@@ -179,6 +179,7 @@ def test_first_use_of_an_empty_database_from_three_nodes(nodes, pg):
     assert "ERROR" not in new_log, new_log
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_register_on_a_login_on_b_accepted_on_c(nodes, pg):
     a, b, c = nodes.a, nodes.b, nodes.c
     name, pw, uid = pyhttpd.register(a)
@@ -225,6 +226,7 @@ def test_logout_on_c_refused_on_a_within_the_refresh(nodes, capsys):
         assert s.get("/api/resource", bearer=fresh).status == 200
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_password_change_on_b_revokes_on_a_and_c(nodes):
     a, b, c = nodes.a, nodes.b, nodes.c
     name, pw, _ = pyhttpd.register(c)

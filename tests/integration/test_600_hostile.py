@@ -79,6 +79,7 @@ def b64(data):
 # ---- huge headers and bodies -------------------------------------------------
 
 @pytest.mark.parametrize("handler", sorted(HANDLERS))
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_header_near_field_limit(httpd, handler):
     method, path, _, needs_auth = HANDLERS[handler]
     name, pw, _, token = user_and_token(httpd)
@@ -139,6 +140,7 @@ def test_invalid_utf8_in_json(httpd, bad):
 
 
 @pytest.mark.parametrize("bad", INVALID_UTF8, ids=[b.hex() for b in INVALID_UTF8])
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_invalid_utf8_in_credentials(httpd, bad):
     for path in ("/api/token", "/auth/status", "/auth/logout", "/auth/password"):
         method = HANDLERS[[h for h, v in HANDLERS.items() if v[1] == path][0]][0]
@@ -193,6 +195,7 @@ SQL_NAMES = ["o'brien", "x' OR '1'='1", 'q"; DROP TABLE users; --', "100%_match"
 
 
 @pytest.mark.parametrize("i", range(len(SQL_NAMES)))
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_sql_metacharacters_round_trip(httpd, i):
     name = SQL_NAMES[i] + pyhttpd.unique_name("-")
     pw = "pw' OR ''='" + str(i)

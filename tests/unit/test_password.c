@@ -78,11 +78,73 @@ static void test_htpasswd_hashes(void **state)
     assert_false(aj_password_verify(T_PASSWORD, T_PASSWORD));
 }
 
+static void test_bcrypt_cost(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    const char *h = NULL;
+
+    assert_int_equal(aj_password_hash(&h, p, T_PASSWORD, 5), APR_SUCCESS);
+    assert_int_equal(aj_password_bcrypt_cost(h), 5);
+    assert_int_equal(aj_password_bcrypt_cost("$2y$12$abc"), 12);
+    assert_int_equal(aj_password_bcrypt_cost("$2a$10$abc"), 10);
+    assert_int_equal(aj_password_bcrypt_cost("$2b$31$"), 31);
+    assert_int_equal(aj_password_bcrypt_cost("$2x$04$"), 4);
+    /* not bcrypt, or not a cost bcrypt can have */
+    assert_int_equal(aj_password_bcrypt_cost(T_APR1), 0);
+    assert_int_equal(aj_password_bcrypt_cost(T_SHA1), 0);
+    assert_int_equal(aj_password_bcrypt_cost("$2y$03$abc"), 0);
+    assert_int_equal(aj_password_bcrypt_cost("$2y$32$abc"), 0);
+    assert_int_equal(aj_password_bcrypt_cost("$2y$9$abc"), 0);
+    assert_int_equal(aj_password_bcrypt_cost("$2z$10$abc"), 0);
+    assert_int_equal(aj_password_bcrypt_cost("$2y$1"), 0);
+    assert_int_equal(aj_password_bcrypt_cost("$2$10$abc"), 0);
+    assert_int_equal(aj_password_bcrypt_cost(""), 0);
+    assert_int_equal(aj_password_bcrypt_cost(NULL), 0);
+}
+
+static void test_pace_floor(void **state)
+{
+    aj_pace_t pace;
+    int i;
+
+    (void)state;
+    aj_pace_init(&pace);
+    assert_int_equal(aj_pace_floor(&pace, 10), 0);      /* no sample yet */
+    /* 6.4 ms at cost 6: 100 us per unit; cost 9 then takes 51.2 ms, and
+     * the floor adds the 6/5 margin */
+    aj_pace_add(&pace, 6, 6400);
+    assert_int_equal(aj_pace_floor(&pace, 9), 51200 * 6 / 5);
+    assert_int_equal(aj_pace_floor(&pace, 6), 6400 * 6 / 5);
+    /* invalid samples are ignored */
+    aj_pace_add(&pace, 3, 1);
+    aj_pace_add(&pace, 6, 0);
+    aj_pace_add(&pace, 6, -5);
+    aj_pace_add(&pace, 32, 1000);
+    assert_int_equal(aj_pace_floor(&pace, 6), 6400 * 6 / 5);
+    assert_int_equal(aj_pace_floor(&pace, 3), 0);
+    /* the median resists outliers either way: two runs slowed 10x by a
+     * busy CPU and one lucky fast one among consistent runs at cost 10 */
+    for (i = 0; i < 8; i++) {
+        aj_pace_add(&pace, 10, 102400);
+    }
+    aj_pace_add(&pace, 10, 1024000);
+    aj_pace_add(&pace, 10, 1024000);
+    aj_pace_add(&pace, 10, 1024);
+    assert_int_equal(aj_pace_floor(&pace, 10), 102400 * 6 / 5);
+    /* a ring: old samples leave (the CPU became twice as slow) */
+    for (i = 0; i < AJ_PACE_SAMPLES; i++) {
+        aj_pace_add(&pace, 8, 51200);
+    }
+    assert_int_equal(aj_pace_floor(&pace, 10), 204800 * 6 / 5);
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_hash_and_verify),
     AJ_TEST(test_default_cost),
     AJ_TEST(test_refusals),
     AJ_TEST(test_htpasswd_hashes),
+    AJ_TEST(test_bcrypt_cost),
+    AJ_TEST(test_pace_floor),
 };
 
 AJ_TEST_MAIN("aj_password", tests)
