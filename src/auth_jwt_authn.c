@@ -406,11 +406,15 @@ static int auth_jwt_password_matches(request_rec *r, const char *password, const
     int cost = aj_password_bcrypt_cost(hash);
     int ok;
 
+    apr_interval_time_t took;
+
     auth_jwt_pace_learn_hash(r, hash);
     *started = apr_time_now();
     ok = aj_password_verify(password, hash);
+    took = apr_time_now() - *started;
+    auth_jwt_metrics_password(took);
     if (cost) {
-        auth_jwt_pace_sample(cost, apr_time_now() - *started);
+        auth_jwt_pace_sample(cost, took);
     }
     return ok;
 }

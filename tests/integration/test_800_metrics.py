@@ -88,8 +88,8 @@ def test_outcomes_counted(httpd):
 
 def test_caches_and_password_checks_counted(httpd):
     name, pw, _ = pyhttpd.register(httpd)
-    token = pyhttpd.get_token(httpd, name, pw)
     before = scrape(httpd)
+    token = pyhttpd.get_token(httpd, name, pw)          # a password checked: a miss
     for _ in range(4):
         assert httpd.get("/api/resource", bearer=token).status == 200
     for _ in range(3):
@@ -98,7 +98,8 @@ def test_caches_and_password_checks_counted(httpd):
     # two children: each may miss once before its own copy answers
     assert cache(d, "verify", "hit") + cache(d, "verify", "miss") == 4, d
     assert cache(d, "verify", "hit") >= 2, d
-    assert cache(d, "basic", "hit") + cache(d, "basic", "miss") == 3, d
+    assert cache(d, "basic", "hit") + cache(d, "basic", "miss") == 4, d
+    assert cache(d, "basic", "miss") >= 1, d
     assert cache(d, "basic", "hit") >= 2, d
     assert d[("mod_auth_jwt_password_checks_total", "")] >= 1, d
     assert d[("mod_auth_jwt_password_check_seconds_total", "")] > 0, d
