@@ -2,7 +2,7 @@
  * aj.h — shared definitions of the mod_auth_jwt core.
  *
  * The core (src/aj_*.c) depends on APR, APR-util, OpenSSL and json-c only;
- * never on httpd.  Every limit of SPEC §5 is a named constant here.
+ * never on httpd.  Every limit of docs/reference.md §5 is a named constant here.
  */
 #ifndef AJ_H
 #define AJ_H
@@ -17,20 +17,20 @@
  * (there is no APR_E2BIG), so the OS errno E2BIG, the way APR wraps errno. */
 #define AJ_E2BIG               APR_FROM_OS_ERROR(E2BIG)
 
-/* SPEC §5: tokens over 8 KiB are refused before any work proportional to them. */
+/* docs/reference.md §5: tokens over 8 KiB are refused before any work proportional to them. */
 #define AJ_TOKEN_MAX_LEN       8192
-/* SPEC §5: JSON nested deeper than 32 levels is refused. */
+/* docs/reference.md §5: JSON nested deeper than 32 levels is refused. */
 #define AJ_JSON_MAX_DEPTH      32
 /* Members counted over one JSON document (bounds duplicate-key detection). */
 #define AJ_JSON_MAX_MEMBERS    512
-/* SPEC §4: request bodies over 16 KiB get 413. */
+/* docs/reference.md §4: request bodies over 16 KiB get 413. */
 #define AJ_BODY_MAX_LEN        16384
-/* SPEC §5: jti carries at least 128 random bits. */
+/* docs/reference.md §5: jti carries at least 128 random bits. */
 #define AJ_JTI_RANDOM_BYTES    16
 /* Longest jti recorded in the revocation list. */
 #define AJ_JTI_MAX_LEN         255
 
-/* SPEC §9: which store (driver + parameters) something in shared memory or
+/* docs/reference.md §9: which store (driver + parameters) something in shared memory or
  * a per-child cache came from.  Two virtual hosts with different stores
  * have different ids, and user ids, usernames and revocations of one store
  * mean nothing under another.  16 bytes of SHA-256 over the driver name and

@@ -1,5 +1,5 @@
 /*
- * aj_audit.h — what the audit lines of password checks (SPEC §10) may say
+ * aj_audit.h — what the audit lines of password checks (docs/reference.md §10) may say
  * about the username a client sent.
  */
 #ifndef AJ_AUDIT_H
@@ -7,7 +7,7 @@
 
 #include "aj.h"
 
-/* SPEC §10: a logged username is at most this many bytes. */
+/* docs/reference.md §10: a logged username is at most this many bytes. */
 #define AJ_AUDIT_USER_MAX      64
 /* What a username with two or more '.' is logged as: it may be a token
  * sent in the username field by mistake, and a token is never logged. */

@@ -74,7 +74,7 @@ void aj_claims_visit(const aj_claims_t *c, apr_pool_t *p, aj_claims_visit_fn *fn
 /* Claim names an issuer sets itself; stored per-user claims cannot override them. */
 int aj_claims_is_reserved(const char *name);
 
-/* What an issued token says (SPEC §5). */
+/* What an issued token says (docs/reference.md §5). */
 typedef struct {
     const char *sub;                      /* user id as a string */
     const char *name;                     /* username */

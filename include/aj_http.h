@@ -7,7 +7,7 @@
 
 #include "aj.h"
 
-/* The one media type the JSON handlers take request bodies as (SPEC §10). */
+/* The one media type the JSON handlers take request bodies as (docs/reference.md §10). */
 #define AJ_HTTP_JSON_MEDIA_TYPE "application/json"
 
 /* Non-zero when the Content-Type value `value` is application/json, with

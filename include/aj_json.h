@@ -18,9 +18,9 @@ typedef struct {
     int require_object;     /* top level must be an object */
 } aj_json_limits_t;
 
-/* Limits for JOSE headers and claim sets (SPEC §5). */
+/* Limits for JOSE headers and claim sets (docs/reference.md §5). */
 extern const aj_json_limits_t aj_json_token_limits;
-/* Limits for handler request bodies (SPEC §4). */
+/* Limits for handler request bodies (docs/reference.md §4). */
 extern const aj_json_limits_t aj_json_body_limits;
 
 /* Parses text[0..len).  APR_EINVAL for invalid JSON, a duplicate name, too

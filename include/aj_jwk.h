@@ -28,7 +28,7 @@ apr_status_t aj_jwk_from_key(json_object **jwk, apr_pool_t *p, const aj_key_t *k
  * serialized (pool memory). */
 apr_status_t aj_jwk_set_json(const char **json, apr_pool_t *p, const aj_keyset_t *ks);
 
-/* Verify-only keys from one JWK, under SPEC §11's JWK rules: kty RSA (at
+/* Verify-only keys from one JWK, under docs/reference.md §11's JWK rules: kty RSA (at
  * least 2048 bits, public exponent odd and >= 3), EC (P-256/P-384/P-521,
  * x and y of the curve's size, the point on the curve), OKP (Ed25519) and,
  * only when allow_oct, oct (an HMAC secret at least as long as the hash);
@@ -47,7 +47,7 @@ apr_status_t aj_jwk_to_keys(apr_array_header_t **keys, const char **err, apr_poo
  * when the caller does not want them).  APR_EINVAL with *err when set is
  * not a JWK Set, or when its usable keys mix HMAC secrets with public keys
  * (the whole set is refused).  A set with no usable key is returned empty:
- * the caller decides (SPEC §11 counts it as a failed fetch). */
+ * the caller decides (docs/reference.md §11 counts it as a failed fetch). */
 apr_status_t aj_jwk_set_to_keyset(aj_keyset_t **ks, apr_array_header_t **skipped,
                                   const char **err, apr_pool_t *p, json_object *set,
                                   int allow_oct);

@@ -54,7 +54,7 @@ apr_status_t aj_key_hmac_make(aj_key_t **key, const char **err, apr_pool_t *p, a
 apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg_e alg,
                          const char *source, int for_signing, const char *kid);
 
-/* SPEC §10/§11 rules every asymmetric key passes, whatever its source
+/* docs/reference.md §10/§11 rules every asymmetric key passes, whatever its source
  * (PEM private key, public key, certificate, JWK): RSA of at least 2048
  * bits with an odd public exponent >= 3; EC on exactly the alg's curve with
  * a public point that is a valid point of it; Ed25519 for EdDSA.  An HMAC
@@ -71,7 +71,7 @@ apr_status_t aj_key_from_pkey(aj_key_t **key, const char **err, apr_pool_t *p, a
 
 aj_alg_e aj_key_alg(const aj_key_t *key);
 const char *aj_key_kid(const aj_key_t *key);      /* NULL when none */
-/* SPEC §10: a warning about how the key was loaded, naming its file, or
+/* docs/reference.md §10: a warning about how the key was loaded, naming its file, or
  * NULL: an HMAC secret or a private key read from a file that its group or
  * others may read.  Not an error; the caller shows it (the module logs it
  * at startup, htjwt prints it). */
@@ -111,7 +111,7 @@ typedef struct aj_keyset_t aj_keyset_t;
 
 aj_keyset_t *aj_keyset_make(apr_pool_t *p);
 void aj_keyset_add(aj_keyset_t *ks, const aj_key_t *key);
-/* The kid rule of one section's set (SPEC §10), checked before adding key
+/* The kid rule of one section's set (docs/reference.md §10), checked before adding key
  * to ks: APR_EINVAL with *err when key's kid is already used in ks (every
  * kid names exactly one key; a kid naming keys of different kinds, such as
  * an HMAC secret and an EC key, gets its own message).  Keys without kid

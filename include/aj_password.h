@@ -25,7 +25,7 @@ int aj_password_verify(const char *password, const char *hash);
  * crypt(3)) or for a cost outside 4..31. */
 int aj_password_bcrypt_cost(const char *hash);
 
-/* ---- equal timing of failed checks (SPEC §10) --------------------------
+/* ---- equal timing of failed checks (docs/reference.md §10) --------------------------
  *
  * A failed password check must take the same time whatever the stored
  * hash is (bcrypt at any cost, $apr1$, none at all for an unknown user).

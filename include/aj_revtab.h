@@ -3,7 +3,7 @@
  * laid out in ONE caller-provided memory block (httpd puts it in shared
  * memory, so every child and thread sees a revocation at once).
  *
- * Several stores share one table (SPEC §9: each virtual host may have its
+ * Several stores share one table (docs/reference.md §9: each virtual host may have its
  * own database, and user ids of different stores collide).  The stores are
  * fixed when the table is formatted; each has an index (0..nstores-1), its
  * id (aj_store_id_t) is mixed into every key made for it, and it has its

@@ -1,5 +1,5 @@
 /*
- * aj_store.h — the user store over apr_dbd (SPEC §6).
+ * aj_store.h — the user store over apr_dbd (docs/reference.md §6).
  *
  * Prepared statements only; the same DML runs on the sqlite3 and pgsql
  * drivers (integers travel as text and are CAST in SQL).  The schema is
@@ -18,7 +18,7 @@
 #include "aj.h"
 #include <apr_dbd.h>
 
-#define AJ_USERNAME_MAX_LEN    64     /* SPEC §4: names over 64 bytes refused */
+#define AJ_USERNAME_MAX_LEN    64     /* docs/reference.md §4: names over 64 bytes refused */
 #define AJ_CLAIMS_MAX_LEN      4096   /* stored per-user claims JSON */
 
 typedef struct aj_store_t aj_store_t;
@@ -99,11 +99,11 @@ apr_status_t aj_store_users_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int
 apr_status_t aj_store_revoke_prune(int *pruned, aj_store_t *st, apr_pool_t *p, apr_int64_t now);
 
 /* The highest cost among the stored bcrypt hashes, 0 when there are none
- * (the floor of failed checks, SPEC §10: an unknown user must take as long
+ * (the floor of failed checks, docs/reference.md §10: an unknown user must take as long
  * as the slowest real one). */
 apr_status_t aj_store_max_bcrypt_cost(int *cost, aj_store_t *st, apr_pool_t *p);
 
-/* Validates a username for registration (SPEC §4): non-empty, at most
+/* Validates a username for registration (docs/reference.md §4): non-empty, at most
  * AJ_USERNAME_MAX_LEN bytes, valid UTF-8, no ':' and no control characters,
  * and not shaped like a JWT.  Returns NULL when fine, else a short reason. */
 const char *aj_store_username_problem(const char *username, apr_size_t len);

@@ -1,10 +1,10 @@
 /*
- * aj_throttle.h — the login throttle (SPEC §10): failed password checks
+ * aj_throttle.h — the login throttle (docs/reference.md §10): failed password checks
  * counted in a fixed-size table laid out in ONE caller-provided memory
  * block (httpd puts it in shared memory, so every child counts together).
  *
  * Two kinds of counter, each keyed by 16 bytes of SHA-256 over a kind byte,
- * the store id (SPEC §9: counters of one store never throttle another), the
+ * the store id (docs/reference.md §9: counters of one store never throttle another), the
  * client address and, for the first kind, the username:
  *   (store, username, address)  limit ATTEMPTS
  *   (store, address)            limit 10 * ATTEMPTS (password spraying)
@@ -30,7 +30,7 @@
 
 #include "aj.h"
 
-/* SPEC §10: the per-address limit is this many times ATTEMPTS. */
+/* docs/reference.md §10: the per-address limit is this many times ATTEMPTS. */
 #define AJ_THROTTLE_ADDR_FACTOR   10
 /* Longest client address text keyed (an IPv6 address with a zone id fits). */
 #define AJ_THROTTLE_ADDR_MAX      128

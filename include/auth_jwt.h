@@ -27,7 +27,7 @@ extern module AP_MODULE_DECLARE_DATA auth_jwt_module;
 APLOG_USE_MODULE(auth_jwt);
 #endif
 
-/* SPEC §3 defaults */
+/* docs/reference.md §3 defaults */
 #define AUTH_JWT_DEFAULT_LIFETIME         600
 #define AUTH_JWT_DEFAULT_LEEWAY           0
 #define AUTH_JWT_DEFAULT_MAX_SESSION_AGE  86400
@@ -43,7 +43,7 @@ APLOG_USE_MODULE(auth_jwt);
 #define AUTH_JWT_DEFAULT_REVOCATION_SLOTS 131072
 #define AUTH_JWT_MAX_REVOCATION_SLOTS     (1U << 24)
 
-/* SPEC §10: AuthJWTLoginThrottle ATTEMPTS SECONDS, default 10 60. */
+/* docs/reference.md §10: AuthJWTLoginThrottle ATTEMPTS SECONDS, default 10 60. */
 #define AUTH_JWT_DEFAULT_THROTTLE_ATTEMPTS 10
 #define AUTH_JWT_DEFAULT_THROTTLE_SECONDS 60
 #define AUTH_JWT_MAX_THROTTLE_ATTEMPTS    1000
@@ -77,7 +77,7 @@ typedef struct {
     const char *cookie;
 } auth_jwt_dir_conf;
 
-/* SPEC §9: the store a server (virtual host) uses, as every shared
+/* docs/reference.md §9: the store a server (virtual host) uses, as every shared
  * structure names it: its id (driver + DBDParams, aj_store_id_make) and its
  * index among the distinct stores of this configuration (0..count-1), the
  * slot of its per-store state in shared memory. */
@@ -115,7 +115,7 @@ int auth_jwt_cfg_throttle_attempts(const auth_jwt_dir_conf *c);
 apr_int64_t auth_jwt_cfg_throttle_seconds(const auth_jwt_dir_conf *c);
 /* The verification policy of this directory (built per request, cheap). */
 void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c);
-/* Writes the key warnings (SPEC §10: readable secret or private key files)
+/* Writes the key warnings (docs/reference.md §10: readable secret or private key files)
  * noted while the configuration was read to the error log; post_config. */
 void auth_jwt_config_log_key_warnings(apr_pool_t *pconf);
 
@@ -226,7 +226,7 @@ void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r,
 /* A successful check: clears its (username, address) counter. */
 void auth_jwt_throttle_passed(auth_jwt_throttle_t *th, request_rec *r);
 
-/* Equal time for every failed check (SPEC §10).  Before hashing: the
+/* Equal time for every failed check (docs/reference.md §10).  Before hashing: the
  * highest bcrypt cost among the store's hashes (queried once per store
  * after a start; learnt from every hash checked), kept in shared memory. */
 void auth_jwt_pace_learn_store(request_rec *r, aj_store_t *st);

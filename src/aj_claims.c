@@ -1,7 +1,7 @@
 /*
  * aj_claims.c — a verified claim set: reading it, checking the registered
  * claims (RFC 7519 §4.1 with RFC 8725's rules) and building issued ones
- * (SPEC §5).
+ * (docs/reference.md §5).
  */
 #include <string.h>
 
@@ -62,7 +62,7 @@ struct aj_claims_t {
     apr_size_t text_len;
 };
 
-/* Claims the issuer sets itself (SPEC §5); stored claims never override them. */
+/* Claims the issuer sets itself (docs/reference.md §5); stored claims never override them. */
 static const char *const aj_reserved_claims[] = {
     "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "name", "auth_time", "csrf",
 };

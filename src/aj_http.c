@@ -1,5 +1,5 @@
 /*
- * aj_http.c — Content-Type judged for the JSON handlers (SPEC §10).
+ * aj_http.c — Content-Type judged for the JSON handlers (docs/reference.md §10).
  *
  * A strict reading of RFC 9110 §8.3.1 over a NUL-terminated header value:
  * the type/subtype must be exactly application/json (case-insensitively),

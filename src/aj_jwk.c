@@ -10,7 +10,7 @@
  * padded to the curve's size (RFC 7518 §6.2.1.2: 32, 48 or 66 bytes).
  *
  * The other way, a JWK (or a JWK Set) becomes verify-only keys under
- * SPEC §11's JWK rules; every key it makes goes through the same checks as
+ * docs/reference.md §11's JWK rules; every key it makes goes through the same checks as
  * a PEM key (aj_key_from_pkey, aj_key_hmac_make).
  */
 #include <string.h>
@@ -202,7 +202,7 @@ cleanup:
     return rv;
 }
 
-/* ---- JWK import (SPEC §11 JWK rules) ------------------------------------ */
+/* ---- JWK import (docs/reference.md §11 JWK rules) ------------------------------------ */
 
 #define AJ_JWK_OP_VERIFY    "verify"
 #define AJ_JWK_EC_POINT_UNCOMPRESSED 0x04   /* SEC 1 §2.3.3 */
@@ -451,7 +451,7 @@ apr_status_t aj_jwk_to_keys(apr_array_header_t **keys, const char **err, apr_poo
     default:
         break;
     }
-    /* The algorithms the key type allows (SPEC §11), then the pin. */
+    /* The algorithms the key type allows (docs/reference.md §11), then the pin. */
     if (!strcmp(kty, "RSA")) {
         nalgs = AJ_JWK_COUNT(aj_jwk_rsa_algs);
         memcpy(algs, aj_jwk_rsa_algs, sizeof(aj_jwk_rsa_algs));
@@ -566,7 +566,7 @@ apr_status_t aj_jwk_set_to_keyset(aj_keyset_t **ks, apr_array_header_t **skipped
         return APR_EINVAL;
     }
     n = json_object_array_length(list);
-    /* SPEC §11: keys sharing a kid are all unusable (which one a token
+    /* docs/reference.md §11: keys sharing a kid are all unusable (which one a token
      * means is ambiguous), so count every kid first. */
     for (i = 0; i < n; ++i) {
         kid = NULL;

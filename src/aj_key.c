@@ -46,11 +46,11 @@
 #define AJ_KEYSET_INITIAL   2       /* a signing key and its successor */
 /* RFC 7518 §3.3/§3.5: RSA keys of 2048 bits or larger MUST be used. */
 #define AJ_RSA_MIN_BITS     2048
-/* SPEC §11: an RSA public exponent is odd and at least 3.  With e = 1 the
+/* docs/reference.md §11: an RSA public exponent is odd and at least 3.  With e = 1 the
  * "signature" of a message is its own padded hash, which anyone can make;
  * an even e is not an RSA key at all. */
 #define AJ_RSA_MIN_EXPONENT 3
-/* SPEC §10: the opening of any PEM block.  An HMAC "secret" holding one is
+/* docs/reference.md §10: the opening of any PEM block.  An HMAC "secret" holding one is
  * a public or private key given to an HS algorithm. */
 #define AJ_PEM_BEGIN        "-----BEGIN"
 /* RFC 7518 §3.4: R and S are each the size of the group order: 32, 48 and
@@ -658,7 +658,7 @@ static int aj_key_holds_pem(const unsigned char *data, apr_size_t len)
     return 0;
 }
 
-/* SPEC §10: the warning for a secret or private key file that its group
+/* docs/reference.md §10: the warning for a secret or private key file that its group
  * or others may read (only its owner, the user that starts the server,
  * should); NULL when they may not.  Never an error: the administrator may
  * have reasons (a group of operators), and the server still starts. */

@@ -1,5 +1,5 @@
 /*
- * aj_store.c — users over apr_dbd prepared statements (SPEC §6).
+ * aj_store.c — users over apr_dbd prepared statements (docs/reference.md §6).
  *
  * One set of DML for sqlite3 and pgsql.  What the pgsql driver needs
  * (apr-util's dbd/apr_dbd_pgsql.c):

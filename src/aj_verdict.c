@@ -1,5 +1,5 @@
 /*
- * aj_verdict.c — fixed texts for token verdicts (SPEC §2 "Failure
+ * aj_verdict.c — fixed texts for token verdicts (docs/reference.md §2 "Failure
  * responses": a short fixed text, never echoing input).
  */
 #include "aj.h"

@@ -2,7 +2,7 @@
  * auth_jwt_authn.c — authentication: `AuthType JWT` (check_authn hook) and
  * the `jwt` authn provider for `AuthType Basic` + `AuthBasicProvider jwt`.
  *
- * Credentials, in SPEC §2's order (the first present decides; a present but
+ * Credentials, in docs/reference.md §2's order (the first present decides; a present but
  * invalid credential is a 401, never a fall-through):
  *   1. Authorization: Bearer <jwt>
  *   2. Authorization: Basic base64(<jwt>:<anything>)   (REST-auth)
@@ -384,11 +384,11 @@ typedef enum {
     AUTH_JWT_PW_UNKNOWN_USER,
     AUTH_JWT_PW_MISMATCH,
     AUTH_JWT_PW_STORE_DOWN,
-    AUTH_JWT_PW_THROTTLED       /* refused unchecked (SPEC §10): *retry_after */
+    AUTH_JWT_PW_THROTTLED       /* refused unchecked (docs/reference.md §10): *retry_after */
 } auth_jwt_pw_e;
 
 /* A refused check: its audit line and count, then the sleep that makes it
- * end when every other failed check ends (SPEC §10). */
+ * end when every other failed check ends (docs/reference.md §10). */
 static auth_jwt_pw_e auth_jwt_password_refused(auth_jwt_throttle_t *th, request_rec *r,
                                                const auth_jwt_dir_conf *c, apr_time_t started,
                                                auth_jwt_pw_e outcome, const char *why)
@@ -504,7 +504,7 @@ static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t
     return AUTH_JWT_PW_OK;
 }
 
-/* SPEC §10: a throttled check under AuthType JWT or a handler is a 429
+/* docs/reference.md §10: a throttled check under AuthType JWT or a handler is a 429
  * that says when to come back. */
 static int auth_jwt_too_many(request_rec *r, apr_int64_t retry_after)
 {
@@ -733,7 +733,7 @@ static const char *auth_jwt_cookie_value(request_rec *r, const char *name, int *
     return (found && *found) ? found : NULL;
 }
 
-/* The credential of this request: the Authorization header (SPEC §2 forms
+/* The credential of this request: the Authorization header (docs/reference.md §2 forms
  * 1-3), else the AuthJWTCookie token (form 4).  A header token and a
  * cookie token that differ are a 400: no guessing which one counts. */
 static auth_jwt_cred_e auth_jwt_parse_credentials(request_rec *r, const auth_jwt_dir_conf *c,
@@ -765,7 +765,7 @@ static auth_jwt_cred_e auth_jwt_parse_credentials(request_rec *r, const auth_jwt
     return kind;
 }
 
-/* Double submit (SPEC §2 form 4): a state-changing request authenticated by
+/* Double submit (docs/reference.md §2 form 4): a state-changing request authenticated by
  * the cookie must repeat the token's csrf claim in X-CSRF-Token. */
 static int auth_jwt_csrf_ok(request_rec *r, const auth_jwt_cred_t *cred)
 {
@@ -879,7 +879,7 @@ static int auth_jwt_check_authn_decide(request_rec *r)
 
 /* The access phase, before mod_authz_core's user-less pass: a token
  * credential is verified here, so its JWT_CLAIM_* variables exist when a
- * `Require expr` that does not name REMOTE_USER is evaluated (SPEC §2), and
+ * `Require expr` that does not name REMOTE_USER is evaluated (docs/reference.md §2), and
  * a refused token is a 401 even where the Require lines would not ask for
  * a user.  Passwords wait for the authn phase (bcrypt only when needed). */
 static int auth_jwt_check_access_decide(request_rec *r)
@@ -982,7 +982,7 @@ static authn_status auth_jwt_provider_decide(request_rec *r, const char *user,
     case AUTH_JWT_PW_MISMATCH:
         return AUTH_DENIED;
     case AUTH_JWT_PW_THROTTLED:
-        /* a Basic provider cannot answer 429 (SPEC §10) */
+        /* a Basic provider cannot answer 429 (docs/reference.md §10) */
         return AUTH_DENIED;
     default:
         return AUTH_GENERAL_ERROR;

@@ -1,5 +1,5 @@
 /*
- * auth_jwt_authz.c — claim-based Require lines (SPEC §3):
+ * auth_jwt_authz.c — claim-based Require lines (docs/reference.md §3):
  *
  *   Require jwt-claim NAME VALUE...        the claim equals one of the values
  *                                          (or, an array claim, contains one)

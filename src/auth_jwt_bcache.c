@@ -7,7 +7,7 @@
  * under HMAC-SHA256(a random key made at each start, store id || user NUL
  * password): neither the password nor anything that would test a guess
  * offline is stored, and the key dies with the server generation.  The
- * store id (SPEC §9) keeps the sites of one server apart: admin:secret
+ * store id (docs/reference.md §9) keeps the sites of one server apart: admin:secret
  * checked against host A's database says nothing about host B's admin.
  * The entry's value names its store too, and is refused under another.
  *

@@ -1,5 +1,5 @@
 /*
- * auth_jwt_config.c — directives (SPEC §3), per-directory merging and the
+ * auth_jwt_config.c — directives (docs/reference.md §3), per-directory merging and the
  * getters that apply defaults.
  *
  * Every field starts unset; the merge takes the inner value where set, else
@@ -197,7 +197,7 @@ void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c)
 
 /* ---- setters ------------------------------------------------------------ */
 
-/* SPEC §10 key warnings (aj_key_warning) found while the configuration is
+/* docs/reference.md §10 key warnings (aj_key_warning) found while the configuration is
  * read.  `apachectl configtest` shows them at once (the error log is not
  * open then, so they go to stderr); otherwise they are kept in pconf until
  * auth_jwt_config_log_key_warnings() writes them to the error log from

@@ -3,7 +3,7 @@
  *
  * mod_dbd prepares the statements registered with ap_dbd_prepare() when it
  * opens a connection, and a statement that names a missing table fails to
- * prepare (taking the whole connection down).  SPEC §6 wants the tables
+ * prepare (taking the whole connection down).  docs/reference.md §6 wants the tables
  * created on first use of an empty database, so the store's statements are
  * prepared here instead, on the first use of each connection, after the
  * idempotent DDL; the ready store is kept in that connection's own

@@ -1,5 +1,5 @@
 /*
- * auth_jwt_handlers.c — the JSON endpoints of SPEC §4, mounted with
+ * auth_jwt_handlers.c — the JSON endpoints of docs/reference.md §4, mounted with
  * SetHandler at any path:
  *
  *   auth-jwt-users    POST {"username","password"} -> 201;  GET <base>/<id>
@@ -90,7 +90,7 @@ static void auth_jwt_no_store(request_rec *r)
 
 /* ---- requests ----------------------------------------------------------- */
 
-/* SPEC §10: a request body is taken only as application/json.  An HTML form
+/* docs/reference.md §10: a request body is taken only as application/json.  An HTML form
  * (text/plain, x-www-form-urlencoded, multipart) is refused before anything
  * reads the body, checks a password or writes to the store.  `need_type`:
  * the handler reads a body, so the type is required even when the body is

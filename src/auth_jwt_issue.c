@@ -1,6 +1,6 @@
 /*
  * auth_jwt_issue.c — minting tokens for the token and login handlers
- * (SPEC §5: sub, name, iat, nbf, exp, jti, auth_time, iss/aud, stored claims).
+ * (docs/reference.md §5: sub, name, iat, nbf, exp, jti, auth_time, iss/aud, stored claims).
  */
 #include <string.h>
 

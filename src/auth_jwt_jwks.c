@@ -1,5 +1,5 @@
 /*
- * auth_jwt_jwks.c — the auth-jwt-jwks handler (SPEC §4): the RFC 7517 JWK
+ * auth_jwt_jwks.c — the auth-jwt-jwks handler (docs/reference.md §4): the RFC 7517 JWK
  * Set of the public keys of this directory's key set, for other nodes and
  * for clients that verify tokens themselves.
  *

@@ -1,6 +1,6 @@
 /*
  * auth_jwt_metrics.c — the auth-jwt-metrics handler and the mod_status
- * section (SPEC §13): authentication outcomes, cache hits and misses, the
+ * section (docs/reference.md §13): authentication outcomes, cache hits and misses, the
  * revocation table's fill, password checks and their time, summed over
  * every child.
  *

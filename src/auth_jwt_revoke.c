@@ -1,6 +1,6 @@
 /*
  * auth_jwt_revoke.c — revocation on the hot path without a database round
- * trip (SPEC §6).
+ * trip (docs/reference.md §6).
  *
  * The database (revoked_tokens, users.tokens_valid_after) is the truth and
  * survives restarts.  Every child reads a copy in one shared-memory table
@@ -13,7 +13,7 @@
  * unexpired revocation before any token is trusted; if the database cannot
  * be read then, tokens get 503 (fail closed) until it can.
  *
- * Several stores (SPEC §9).  Each virtual host may have its own database,
+ * Several stores (docs/reference.md §9).  Each virtual host may have its own database,
  * and the same jti or user id in two of them are two different things.  The
  * one table serves every store of the configuration (auth_jwt_scope.c):
  * each store has its own keys (its id is mixed into every key), its own
@@ -537,7 +537,7 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
     }
     if (aj_revtab_overflowed(auth_jwt_rs->tab, store)
         && auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) != APR_SUCCESS) {
-        *verdict = AJ_OK;       /* store down: the last known state stands (SPEC §6) */
+        *verdict = AJ_OK;       /* store down: the last known state stands (docs/reference.md §6) */
     }
     return OK;
 }

@@ -1,5 +1,5 @@
 /*
- * auth_jwt_scope.c — which store each server (virtual host) uses (SPEC §9).
+ * auth_jwt_scope.c — which store each server (virtual host) uses (docs/reference.md §9).
  *
  * Several <VirtualHost>s may each have their own DBDParams, and user ids,
  * usernames and revocations of one store mean nothing under another.  So

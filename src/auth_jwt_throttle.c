@@ -1,5 +1,5 @@
 /*
- * auth_jwt_throttle.c — password guessing made expensive (SPEC §10).
+ * auth_jwt_throttle.c — password guessing made expensive (docs/reference.md §10).
  *
  * Two concerns that meet at every failed password check:
  *

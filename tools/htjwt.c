@@ -1,5 +1,5 @@
 /*
- * htjwt — the command-line companion of mod_auth_jwt (SPEC §7), in the
+ * htjwt — the command-line companion of mod_auth_jwt (docs/reference.md §7), in the
  * spirit of htpasswd.
  *
  *   htjwt [-b] [-c COST] [-m MIN] [-d DRIVER] DB add|passwd USER [PASSWORD]
@@ -67,7 +67,7 @@
 /* ---- defaults and limits ------------------------------------------------ */
 
 #define HTJWT_DEFAULT_DRIVER    "sqlite3"
-/* SPEC §3 defaults of AuthJWTPasswordMinLength and AuthJWTTokenLifetime. */
+/* docs/reference.md §3 defaults of AuthJWTPasswordMinLength and AuthJWTTokenLifetime. */
 #define HTJWT_DEFAULT_MIN_LEN   8
 #define HTJWT_DEFAULT_LIFETIME  600
 /* The module's upper bound on lifetimes (10 years: no overflow in exp). */
@@ -1022,7 +1022,7 @@ static int htjwt_load_key(aj_key_t **key, htjwt_ctx_t *cx, int for_signing, cons
         return htjwt_err(HTJWT_EFILE, "%s", err ? err : "cannot read the key");
     }
     if (aj_key_warning(*key)) {
-        /* SPEC §10: a readable secret is worth a word, not a failure. */
+        /* docs/reference.md §10: a readable secret is worth a word, not a failure. */
         fprintf(stderr, "htjwt: warning: %s\n", aj_key_warning(*key));
     }
     return HTJWT_OK;

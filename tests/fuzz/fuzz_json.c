@@ -1,5 +1,5 @@
 /*
- * fuzz_json.c — the input is a handler's JSON request body (SPEC §4).
+ * fuzz_json.c — the input is a handler's JSON request body (docs/reference.md §4).
  *
  * The handlers' field extraction is static in src/auth_jwt_handlers.c, so
  * this drives what it is built on: aj_json_parse with aj_json_body_limits

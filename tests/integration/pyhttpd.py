@@ -99,7 +99,7 @@ RE_LOG_FATAL = re.compile(r"exit signal|AH00052")
 # (more so under the slower ASan build): capacity, not a fault of the module.
 CAPACITY_ADVICE = [r"\[mpm_event:error\] .*(AH00484|AH10159): "]
 
-# The audit line of a refused password check (SPEC §10: logged at [error],
+# The audit line of a refused password check (docs/reference.md §10: logged at [error],
 # one per unknown user or wrong password), and the login throttle's lines
 # when a count reaches its limit.
 REFUSED_CHECK_LOG = r"AJ200: password check refused"

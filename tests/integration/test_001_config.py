@@ -1,5 +1,5 @@
 """Misconfiguration is caught at startup: `apachectl -t` fails with a message
-that names the directive (SPEC §3).  Each bad case has a good twin that passes,
+that names the directive (docs/reference.md §3).  Each bad case has a good twin that passes,
 so the test fails if configtest fails for another reason."""
 
 import os

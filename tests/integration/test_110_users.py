@@ -1,5 +1,5 @@
 """The users handler (auth-jwt-users): registration, its refusals, lookups,
-methods and body limits (SPEC §4)."""
+methods and body limits (docs/reference.md §4)."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""415 for request bodies that are not application/json (SPEC §10): an HTML
+"""415 for request bodies that are not application/json (docs/reference.md §10): an HTML
 form on another site (enctype text/plain or x-www-form-urlencoded) can
 neither register a user nor log a browser in; JSON with parameters or in
 another letter case still works."""

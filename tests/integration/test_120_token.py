@@ -1,6 +1,6 @@
 """Tokens: the credential forms of AuthType JWT, every refusal reason of the
 verifier, the Authorization syntax rules, renewal, lifetimes and leeway
-(SPEC §2, §3, §5)."""
+(docs/reference.md §2, §3, §5)."""
 
 import base64
 import json

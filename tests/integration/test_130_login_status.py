@@ -1,5 +1,5 @@
 """The login and status handlers of the "token-based auth with Flask" design
-(auth-jwt-login, auth-jwt-status; SPEC §4)."""
+(auth-jwt-login, auth-jwt-status; docs/reference.md §4)."""
 
 import json
 import time

@@ -1,6 +1,6 @@
 """Authorization: Require jwt-claim (both forms, array claims), jwt-scope,
 Require expr on JWT_CLAIM_*, Require user, JWT_CLAIM_* in the environment,
-and 403 vs 401 with AuthzSendForbiddenOnFailure (SPEC §2, §3)."""
+and 403 vs 401 with AuthzSendForbiddenOnFailure (docs/reference.md §2, §3)."""
 
 import pytest
 

@@ -1,5 +1,5 @@
 """AuthJWTClaimsToEnv with claim names that differ only in letter case
-(SPEC §3): apr tables ignore case, so JWT_CLAIM_role and JWT_CLAIM_ROLE are
+(docs/reference.md §3): apr tables ignore case, so JWT_CLAIM_role and JWT_CLAIM_ROLE are
 one variable.  Neither is exported, so a `Require expr` on one can never
 read the other's value; the other claims still are; one info line names
 both."""

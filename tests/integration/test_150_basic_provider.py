@@ -1,6 +1,6 @@
 """The `jwt` authn provider behind stock AuthType Basic: passwords, the token
 as the user name, chaining with mod_authn_file, AuthJWTPasswordLogin Off
-(SPEC §2)."""
+(docs/reference.md §2)."""
 
 import os
 import subprocess

@@ -1,6 +1,6 @@
 """Per-directory configuration merges the usual way: an inner <Location> that
 does not set a directive inherits the outer value, one that sets it overrides
-(SPEC §3; STYLE.md asks for this test)."""
+(docs/reference.md §3; STYLE.md asks for this test)."""
 
 import pytest
 

@@ -1,6 +1,6 @@
 """Secrets stay out of the logs: at LogLevel trace8 no token, password,
 Basic credential or password hash is written to the error log or the access
-log, and %u is the user name (SPEC §2).
+log, and %u is the user name (docs/reference.md §2).
 
 Stock httpd dumps every request header at http:trace4 ("Headers received
 from client"), Authorization included; the module must keep that dump from

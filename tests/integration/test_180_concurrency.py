@@ -1,6 +1,6 @@
 """Concurrent registrations and token requests from many threads, served by
 several children over one SQLite file: no 5xx, nothing lost, exactly one
-winner per name (SPEC §6)."""
+winner per name (docs/reference.md §6)."""
 
 import threading
 
@@ -102,7 +102,7 @@ FIRST_USE_ROUNDS = 4
 
 
 def test_first_use_of_empty_database(httpd_factory):
-    """The tables are created on first use (SPEC §6): when that first use is
+    """The tables are created on first use (docs/reference.md §6): when that first use is
     many requests at once, in several children, none of them fails."""
     for rnd in range(FIRST_USE_ROUNDS):
         s = httpd_factory(name=f"first-use-{rnd}",

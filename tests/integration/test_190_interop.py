@@ -1,6 +1,6 @@
 """Interoperability with PyJWT: tokens issued here verify with PyJWT (the
 configured secret, exp required), and tokens PyJWT signs with that secret are
-accepted here (SPEC §5)."""
+accepted here (docs/reference.md §5)."""
 
 import time
 

@@ -1,4 +1,4 @@
-"""Revocation (SPEC §4 logout/password, §6): logout, revoke-all, password
+"""Revocation (docs/reference.md §4 logout/password, §6): logout, revoke-all, password
 change, a shared table that every child sees at once, restarts that keep
 revocations, two servers on one database, and the proof that a valid token
 costs no database round trip."""

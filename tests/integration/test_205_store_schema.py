@@ -1,4 +1,4 @@
-"""The store's schema as operators meet it (SPEC §6): a revocation inserted
+"""The store's schema as operators meet it (docs/reference.md §6): a revocation inserted
 by hand with the documented columns (jti, expires_at) is accepted and
 reaches every server within AuthJWTRevocationRefresh; a database made by
 the previous version is upgraded when the server opens it; password and

@@ -1,4 +1,4 @@
-"""AuthJWTCookie (SPEC §2 form 4): the token in a cookie, with the
+"""AuthJWTCookie (docs/reference.md §2 form 4): the token in a cookie, with the
 double-submit CSRF rule for state-changing methods; never from the query
 string."""
 

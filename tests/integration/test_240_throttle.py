@@ -1,5 +1,5 @@
 """The login throttle, equal timing of failed checks, audit lines and the
-fail2ban filter (SPEC §10).
+fail2ban filter (docs/reference.md §10).
 
 Client addresses are simulated with mod_remoteip (X-Forwarded-For from the
 loopback proxy), which is also what proves that the throttle counts

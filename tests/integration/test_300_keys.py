@@ -1,4 +1,4 @@
-"""Asymmetric keys in a real httpd (SPEC §3 keys, §4 auth-jwt-jwks, §5):
+"""Asymmetric keys in a real httpd (docs/reference.md §3 keys, §4 auth-jwt-jwks, §5):
 key rotation with a graceful restart, the JWK Set handler, a verify-only
 node without mod_dbd that accepts the issuing node's tokens and nothing
 else, and the key mistakes `apachectl configtest` must catch."""
@@ -338,7 +338,7 @@ def test_key_mistakes_fail_configtest(httpd_factory):
     assert not failures, "\n".join(failures)
 
 
-# ---- key hardening (SPEC §10 key files, §11 RSA exponent) ------------------------
+# ---- key hardening (docs/reference.md §10 key files, §11 RSA exponent) ------------------------
 
 def _der(tag, body):
     n = len(body)

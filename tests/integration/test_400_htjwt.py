@@ -1,4 +1,4 @@
-"""htjwt against a live server (SPEC §7): users and claims that htjwt writes
+"""htjwt against a live server (docs/reference.md §7): users and claims that htjwt writes
 are what the server reads, a revoke-all by htjwt reaches the running server
 within AuthJWTRevocationRefresh, tokens that htjwt signs with the server's
 key are accepted, htjwt verifies and decodes the server's tokens, and its

@@ -1,4 +1,4 @@
-"""Several httpd nodes on one PostgreSQL database (SPEC §6; docs/deployment.md).
+"""Several httpd nodes on one PostgreSQL database (docs/reference.md §6; docs/deployment.md).
 
 A throwaway cluster (pgcluster.py: initdb in a temporary directory, run as
 the `postgres` user, 127.0.0.1 on a free port) and three harness servers A, B

@@ -2,7 +2,7 @@
 headers and bodies, invalid UTF-8, NUL bytes, SQL metacharacters, JSON type
 confusion, deep nesting, duplicate keys, malformed Authorization headers and
 a header token that disagrees with the cookie.  Each is answered with the
-4xx SPEC §2/§4 name (400/401/403/405/413), never a 5xx; the harness fails a
+4xx docs/reference.md §2/§4 name (400/401/403/405/413), never a 5xx; the harness fails a
 test whose run crashed a child (`exit signal`, AH00052)."""
 
 import base64
@@ -290,7 +290,7 @@ def test_json_confusion_password(httpd, body):
 # ---- malformed credentials, on every authenticated handler -------------------
 
 def bad_credentials(token, other_token):
-    """(id, headers, allowed statuses) of credential forms SPEC §2 refuses."""
+    """(id, headers, allowed statuses) of credential forms docs/reference.md §2 refuses."""
     return [
         ("basic-no-colon", [("Authorization", "Basic " + b64("justauser"))], {400}),
         ("basic-not-base64", [("Authorization", "Basic !!!not*base64!!!")], {400}),

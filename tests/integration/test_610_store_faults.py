@@ -1,4 +1,4 @@
-"""Store faults (SPEC §2 failure responses, §6): the SQLite file read-only,
+"""Store faults (docs/reference.md §2 failure responses, §6): the SQLite file read-only,
 gone, locked by another writer past the busy timeout, or corrupted.  Each
 request that needs the store answers 503 (logged with the module's tag);
 requests with a token, which need no store, keep working; and everything

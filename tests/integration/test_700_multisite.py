@@ -1,11 +1,11 @@
-"""Several sites on one server (SPEC §9, §10; issue 14).
+"""Several sites on one server (docs/reference.md §9, §10; issue 14).
 
 One httpd, three name-based <VirtualHost>s on one address and port:
 
     a.test  its own SQLite file, key KA, AuthJWTRegistration On (the attacker's site)
     b.test  its own SQLite file, key KB
     c.test  its own SQLite file, key KA again: C trusts A's key on purpose, so a
-            token signed on A verifies on C.  That is configuration; what SPEC §9
+            token signed on A verifies on C.  That is configuration; what docs/reference.md §9
             forbids is anything *learned* under one store being used under
             another, so C proves that shared state is keyed by the store, not
             merely by the key set.
@@ -23,8 +23,8 @@ One test per finding of issue 14 about shared state:
                                              test_shared_key_token_judged_by_presenting_store
   - the overflow flag never clearing         test_revocation_table_recovers_from_full
   - a killed writer stalling the seqlock     test_dead_writer_does_not_stall_readers
-  - throttle counters per store (SPEC §10)   test_login_throttle_is_per_store
-and a guard for the verified-token cache (SPEC §9 keys it by the key set):
+  - throttle counters per store (docs/reference.md §10)   test_login_throttle_is_per_store
+and a guard for the verified-token cache (docs/reference.md §9 keys it by the key set):
 test_verify_cache_is_per_key_set.
 """
 
@@ -111,7 +111,7 @@ HOST_TEMPLATE = r"""
 </VirtualHost>
 """
 
-# Refused password checks: SPEC §10 logs each at error level (the module's
+# Refused password checks: docs/reference.md §10 logs each at error level (the module's
 # own audit tags, assumed in the AJ2xx range, and mod_auth_basic's
 # AH01617/AH01618 under AuthType Basic).
 REFUSED_PASSWORD_LOG = (r"AJ2\d\d", r"AH0161[78]")
@@ -416,13 +416,13 @@ def test_verify_cache_is_per_key_set(sites):
 
 def test_shared_key_token_judged_by_presenting_store(sites):
     """C trusts A's key (configuration), so a token signed on A verifies on C;
-    SPEC §9 keys what is *learned* by the store: a token is judged by the
+    docs/reference.md §9 keys what is *learned* by the store: a token is judged by the
     revocation state of the store it is presented to.  So C's revoke-all of
     C's user id N refuses, on C, any token with subject N that C accepts, and
     changes nothing on A, where A's user N is still logged in.
 
     Not asserted here: whether C refuses A's token after A logs it out.
-    SPEC §9 says nothing learned under one store is used under another, so C
+    docs/reference.md §9 says nothing learned under one store is used under another, so C
     need not know about A's logout; a site that shares keys between stores
     shares their tokens and should share the store too (docs)."""
     a, _, c = sites
@@ -469,10 +469,10 @@ def test_revocation_table_recovers_from_full(make_sites):
     Observable: B runs with DBDPersist Off, so every store access opens a new
     connection; with B's store directory moved away each attempt fails and
     mod_dbd logs one AH00629 line.  While the table is full a valid token's
-    check asks the store (one line per request; SPEC §3: misses go to the
+    check asks the store (one line per request; docs/reference.md §3: misses go to the
     store); after recovery it does not (no line, or one if a revocation
     refresh falls due meanwhile).  The status is 200 either way: with the
-    store down the last known state stands (SPEC §6).
+    store down the last known state stands (docs/reference.md §6).
     Before: the overflow flag was set for good, every check asked the store."""
     sites = make_sites(
         server_extra=f"AuthJWTRevocationCacheSize {OVERFLOW_SLOTS}\n",
@@ -639,7 +639,7 @@ def test_dead_writer_does_not_stall_readers(make_sites):
             _write_u64(pid, seq_addr, seq)
 
 
-# ---- 7. throttle counters per store (SPEC §10) ---------------------------------
+# ---- 7. throttle counters per store (docs/reference.md §10) ---------------------------------
 
 @pytest.mark.expect_log(*REFUSED_PASSWORD_LOG)
 def test_login_throttle_is_per_store(make_sites):

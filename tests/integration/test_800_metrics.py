@@ -1,4 +1,4 @@
-"""What operators see (SPEC §13): the auth-jwt-metrics handler (Prometheus
+"""What operators see (docs/reference.md §13): the auth-jwt-metrics handler (Prometheus
 text 0.0.4, summed over every child) and mod_status's section.  Counters
 are server-wide and the server is shared by this file's tests, so each test
 compares figures before and after what it does."""

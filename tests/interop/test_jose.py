@@ -1,4 +1,4 @@
-"""The core against the npm `jose` package (SPEC §5), every algorithm, both
+"""The core against the npm `jose` package (docs/reference.md §5), every algorithm, both
 directions: the core mints and jose verifies (algorithm pinned, exp
 required); jose mints and the core verifies.
 

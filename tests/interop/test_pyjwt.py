@@ -1,4 +1,4 @@
-"""The core against PyJWT (SPEC §5: tokens issued here verify with PyJWT,
+"""The core against PyJWT (docs/reference.md §5: tokens issued here verify with PyJWT,
 and tokens PyJWT signs with a configured key verify here), for every
 algorithm: HS256/384/512 with secrets, RS/PS/ES/EdDSA with PEM keys.
 

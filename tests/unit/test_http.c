@@ -1,6 +1,6 @@
 /*
  * test_http.c — Content-Type judged for the JSON handlers
- * (aj_http_is_json_media_type, SPEC §10).
+ * (aj_http_is_json_media_type, docs/reference.md §10).
  */
 #include "aj_test.h"
 #include "aj_http.h"

@@ -236,7 +236,7 @@ static void test_hmac_never_exported(void **state)
     assert_string_equal(aj_keyset_jwks(NULL), AJ_JWK_SET_EMPTY);
 }
 
-/* ---- JWK import (SPEC §11 JWK rules) ------------------------------------ */
+/* ---- JWK import (docs/reference.md §11 JWK rules) ------------------------------------ */
 
 /* RFC 7515 A.3's P-256 public key. */
 #define T_EC_X "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"

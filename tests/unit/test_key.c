@@ -368,7 +368,7 @@ static void test_keyset(void **state)
     assert_ptr_equal(aj_keyset_signing_key(ks), b);     /* the first one */
 }
 
-/* SPEC §10: a PEM block given as an HMAC secret (file or environment) is
+/* docs/reference.md §10: a PEM block given as an HMAC secret (file or environment) is
  * refused with a message that explains the RS256/HS256 confusion. */
 static void test_pem_as_hmac_secret(void **state)
 {
@@ -405,7 +405,7 @@ static void test_pem_as_hmac_secret(void **state)
     apr_env_delete(T_ENV_VAR, p);
 }
 
-/* SPEC §10: an HMAC secret file readable by group or others loads with a
+/* docs/reference.md §10: an HMAC secret file readable by group or others loads with a
  * warning naming it. */
 static void test_secret_file_mode_warning(void **state)
 {
@@ -434,7 +434,7 @@ static void test_secret_file_mode_warning(void **state)
     assert_null(aj_key_warning(key));
 }
 
-/* SPEC §10: one section's keys never share a kid; keys without kid are
+/* docs/reference.md §10: one section's keys never share a kid; keys without kid are
  * always admitted. */
 static void test_keyset_kid_rules(void **state)
 {

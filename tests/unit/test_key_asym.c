@@ -827,7 +827,7 @@ static void test_kid_selection(void **state)
 }
 
 
-/* ---- RSA public exponent, EC point, certificates (SPEC §10, §11) -------- */
+/* ---- RSA public exponent, EC point, certificates (docs/reference.md §10, §11) -------- */
 
 /* The public half of a fresh RSA key of bits, with its exponent replaced by
  * e (an RSA "key" OpenSSL will carry but no generator makes). */

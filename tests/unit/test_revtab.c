@@ -221,7 +221,7 @@ static void test_precomputed_keys(void **state)
     assert_int_equal(v, APR_INT64_MAX);
 }
 
-/* SPEC §9: the same jti, user id or change under two stores are unrelated;
+/* docs/reference.md §9: the same jti, user id or change under two stores are unrelated;
  * each store has its own loaded flag, schedule, watermark and overflow. */
 static void test_stores_isolated(void **state)
 {

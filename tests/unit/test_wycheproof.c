@@ -322,7 +322,7 @@ static void test_json_web_key(void **state)
         ks = NULL;
         if (aj_jwk_set_to_keyset(&ks, &notes, &err, p, group_key(g), 1) == APR_SUCCESS
             && aj_keyset_count(ks) == 0) {
-            /* SPEC §11: a set without a usable key is a failed fetch. */
+            /* docs/reference.md §11: a set without a usable key is a failed fetch. */
             err = notes->nelts ? APR_ARRAY_IDX(notes, 0, const char *) : "no usable key";
             ks = NULL;
         }
