@@ -81,11 +81,13 @@ int aj_password_bcrypt_cost(const char *hash)
 
 /* ---- equal timing of failed checks ----------------------------------------- */
 
-/* The floor is the estimate times 6/5: a bcrypt run is rarely more than a
- * fifth slower than the median of recent ones, so the real check almost
- * always ends before the floor and every failed check then ends at it. */
-#define AJ_PACE_MARGIN_NUM     6
-#define AJ_PACE_MARGIN_DEN     5
+/* The floor is the estimate times 3/2: on a busy machine a bcrypt run is
+ * often a fifth or more slower than the median of recent ones (preemption
+ * hits long runs more than short ones), and the real check must end before
+ * the floor for every failed check to end at it.  Only failed checks wait
+ * for it, and the throttle bounds how many a client gets. */
+#define AJ_PACE_MARGIN_NUM     3
+#define AJ_PACE_MARGIN_DEN     2
 #define AJ_NS_PER_USEC         1000
 
 void aj_pace_init(aj_pace_t *pace)

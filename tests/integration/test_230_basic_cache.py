@@ -188,6 +188,7 @@ def _hash(password, cost):
     return out.split(":", 1)[1]
 
 
+@pytest.mark.expect_log(pyhttpd.REFUSED_CHECK_LOG)
 def test_password_change_during_a_check_voids_its_entry(httpd):
     """A password change that commits while the old password is being
     checked (a slow, cost-15 hash) must not leave the old password cached:

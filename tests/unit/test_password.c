@@ -111,16 +111,16 @@ static void test_pace_floor(void **state)
     aj_pace_init(&pace);
     assert_int_equal(aj_pace_floor(&pace, 10), 0);      /* no sample yet */
     /* 6.4 ms at cost 6: 100 us per unit; cost 9 then takes 51.2 ms, and
-     * the floor adds the 6/5 margin */
+     * the floor adds the 3/2 margin */
     aj_pace_add(&pace, 6, 6400);
-    assert_int_equal(aj_pace_floor(&pace, 9), 51200 * 6 / 5);
-    assert_int_equal(aj_pace_floor(&pace, 6), 6400 * 6 / 5);
+    assert_int_equal(aj_pace_floor(&pace, 9), 51200 * 3 / 2);
+    assert_int_equal(aj_pace_floor(&pace, 6), 6400 * 3 / 2);
     /* invalid samples are ignored */
     aj_pace_add(&pace, 3, 1);
     aj_pace_add(&pace, 6, 0);
     aj_pace_add(&pace, 6, -5);
     aj_pace_add(&pace, 32, 1000);
-    assert_int_equal(aj_pace_floor(&pace, 6), 6400 * 6 / 5);
+    assert_int_equal(aj_pace_floor(&pace, 6), 6400 * 3 / 2);
     assert_int_equal(aj_pace_floor(&pace, 3), 0);
     /* the median resists outliers either way: two runs slowed 10x by a
      * busy CPU and one lucky fast one among consistent runs at cost 10 */
@@ -130,12 +130,12 @@ static void test_pace_floor(void **state)
     aj_pace_add(&pace, 10, 1024000);
     aj_pace_add(&pace, 10, 1024000);
     aj_pace_add(&pace, 10, 1024);
-    assert_int_equal(aj_pace_floor(&pace, 10), 102400 * 6 / 5);
+    assert_int_equal(aj_pace_floor(&pace, 10), 102400 * 3 / 2);
     /* a ring: old samples leave (the CPU became twice as slow) */
     for (i = 0; i < AJ_PACE_SAMPLES; i++) {
         aj_pace_add(&pace, 8, 51200);
     }
-    assert_int_equal(aj_pace_floor(&pace, 10), 204800 * 6 / 5);
+    assert_int_equal(aj_pace_floor(&pace, 10), 204800 * 3 / 2);
 }
 
 static const struct CMUnitTest tests[] = {
