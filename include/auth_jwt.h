@@ -37,6 +37,10 @@ APLOG_USE_MODULE(auth_jwt);
 #define AUTH_JWT_DEFAULT_BASIC_CACHE_TTL  60
 /* Upper bounds on numeric directives (sane, and no overflow in exp = now + x) */
 #define AUTH_JWT_MAX_SECONDS              (10 * 365 * 86400)
+#define AUTH_JWT_MAX_LEEWAY               3600
+#define AUTH_JWT_MAX_REVOCATION_REFRESH   3600
+#define AUTH_JWT_MAX_BASIC_CACHE_TTL      86400
+#define AUTH_JWT_MAX_VERIFY_CACHE         1000000
 #define AUTH_JWT_MAX_PASSWORD_MIN         AJ_PASSWORD_MAX_LEN
 #define AUTH_JWT_MAX_AUDIENCES            16
 /* Slots of the shared revocation table (32 bytes each: 4 MiB); 3/4 usable. */

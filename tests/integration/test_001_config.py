@@ -65,6 +65,25 @@ CASES = [
      "AuthJWTBcryptCost 18", "AuthJWTBcryptCost 17"),
     ("bcrypt-cost-text", "AuthJWTBcryptCost",
      "AuthJWTBcryptCost ten", "AuthJWTBcryptCost 10"),
+    # durations (docs/reference.md §13): 600, 10m, 1h, 14d; one rule with htjwt -l
+    ("lifetime-unknown-unit", "AuthJWTTokenLifetime",
+     "AuthJWTTokenLifetime 10w", "AuthJWTTokenLifetime 10m"),
+    ("lifetime-signed", "AuthJWTTokenLifetime",
+     "AuthJWTTokenLifetime +600", "AuthJWTTokenLifetime 600s"),
+    ("lifetime-over-ten-years", "AuthJWTTokenLifetime",
+     "AuthJWTTokenLifetime 3651d", "AuthJWTTokenLifetime 3650d"),
+    ("lifetime-overflow", "AuthJWTTokenLifetime",
+     "AuthJWTTokenLifetime 99999999999999999999d", "AuthJWTTokenLifetime 1h"),
+    ("leeway-over-an-hour", "AuthJWTLeeway",
+     "AuthJWTLeeway 2h", "AuthJWTLeeway 1m"),
+    ("session-age-upper-case-unit", "AuthJWTMaxSessionAge",
+     "AuthJWTMaxSessionAge 14D", "AuthJWTMaxSessionAge 14d"),
+    ("refresh-over-an-hour", "AuthJWTRevocationRefresh",
+     "AuthJWTRevocationRefresh 2h", "AuthJWTRevocationRefresh 5s"),
+    ("basic-ttl-over-a-day", "AuthJWTBasicCacheTTL",
+     "AuthJWTBasicCacheTTL 2d", "AuthJWTBasicCacheTTL 1h"),
+    ("throttle-seconds-over-a-day", "AuthJWTLoginThrottle",
+     "AuthJWTLoginThrottle 10 2d", "AuthJWTLoginThrottle 10 1m"),
     ("password-min-not-number", "AuthJWTPasswordMinLength",
      "AuthJWTPasswordMinLength eight", "AuthJWTPasswordMinLength 8"),
     ("password-min-negative", "AuthJWTPasswordMinLength",
@@ -110,6 +129,15 @@ def test_bad_directive_in_location_fails_configtest(httpd_factory, case):
     assert name in out, f"message does not name {name}:\n{out}"
     rc, out = _run(httpd_factory, good, "location")
     assert rc == 0, f"good twin `{good}` in <Location> failed:\n{out}"
+
+
+@pytest.mark.parametrize("bad", ["AuthJWTTokenLifetime 10min", "AuthJWTLeeway 1.5m",
+                                 "AuthJWTLoginThrottle 10 -1m"])
+def test_duration_message_names_forms(httpd_factory, bad):
+    """A refused duration names the directive and the forms it takes."""
+    rc, out = _run(httpd_factory, bad, "server")
+    assert rc != 0, out
+    assert bad.split()[0] in out and "10m, 1h, 14d" in out, out
 
 
 def test_full_valid_config_passes(httpd_factory):
