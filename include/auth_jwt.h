@@ -37,6 +37,10 @@ APLOG_USE_MODULE(auth_jwt);
 #define AUTH_JWT_DEFAULT_BASIC_CACHE_TTL  60
 /* Upper bounds on numeric directives (sane, and no overflow in exp = now + x) */
 #define AUTH_JWT_MAX_SECONDS              (10 * 365 * 86400)
+#define AUTH_JWT_MAX_LEEWAY               3600
+#define AUTH_JWT_MAX_REVOCATION_REFRESH   3600
+#define AUTH_JWT_MAX_BASIC_CACHE_TTL      86400
+#define AUTH_JWT_MAX_VERIFY_CACHE         1000000
 #define AUTH_JWT_MAX_PASSWORD_MIN         AJ_PASSWORD_MAX_LEN
 #define AUTH_JWT_MAX_AUDIENCES            16
 /* Slots of the shared revocation table (32 bytes each: 4 MiB); 3/4 usable. */
@@ -130,6 +134,10 @@ void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
  * server's) and gives each server its scope.  Returns the number of
  * distinct stores (at least 1). */
 apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s);
+/* The DBDriver text in force for the server a <VirtualHost> node of the
+ * configuration tree defines (NULL: the main server), read as mod_dbd
+ * merges it; NULL when none.  Usable as soon as the tree is read. */
+const char *auth_jwt_scope_driver(const ap_directive_t *vhost);
 /* The scope of the store this server's requests use. */
 const auth_jwt_scope_t *auth_jwt_scope(const server_rec *s);
 /* The number of distinct stores (as the last post_config found). */

@@ -17,6 +17,7 @@
 #include <http_main.h>
 
 #include "auth_jwt.h"
+#include "aj_duration.h"
 
 static const auth_jwt_dir_conf auth_jwt_defconf = {
     NULL,                                   /* keys */
@@ -357,24 +358,49 @@ static const char *parse_range(apr_int64_t *out, cmd_parms *cmd, const char *arg
     return NULL;
 }
 
+/* Parses a duration (aj_duration_parse: 600, 10m, 1h, 14d) in [min, max]
+ * seconds; the message names the directive and the accepted forms. */
+static const char *parse_duration(apr_int64_t *out, cmd_parms *cmd, const char *arg,
+                                  apr_int64_t min, apr_int64_t max)
+{
+    apr_int64_t v = 0;
+
+    if (aj_duration_parse(&v, arg) != APR_SUCCESS || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a duration from %" APR_INT64_T_FMT
+                            " to %" APR_INT64_T_FMT " seconds (write " AJ_DURATION_FORMS ")",
+                            cmd->cmd->name, arg, min, max);
+    }
+    *out = v;
+    return NULL;
+}
+
 /* One setter for every numeric directive: cmd->info is the field offset;
- * the range comes from the table below. */
+ * the range comes from the table below.  Every field in seconds is an
+ * apr_int64_t parsed as a duration. */
+typedef enum {
+    AUTH_JWT_NUM_INT,           /* int field, a plain decimal number */
+    AUTH_JWT_NUM_SECONDS        /* apr_int64_t field, a duration */
+} auth_jwt_num_kind;
+
 typedef struct {
     const char *name;
     apr_int64_t min, max;
-    int is_int;                 /* int field, else apr_int64_t */
-    const char *what;
+    auth_jwt_num_kind kind;
+    const char *what;           /* for AUTH_JWT_NUM_INT messages */
 } auth_jwt_num_spec;
 
 static const auth_jwt_num_spec auth_jwt_num_specs[] = {
-    { "AuthJWTTokenLifetime", 1, AUTH_JWT_MAX_SECONDS, 0, "a number of seconds" },
-    { "AuthJWTLeeway", 0, 3600, 0, "a number of seconds" },
-    { "AuthJWTMaxSessionAge", 1, AUTH_JWT_MAX_SECONDS, 0, "a number of seconds" },
-    { "AuthJWTRevocationRefresh", 1, 3600, 0, "a number of seconds" },
-    { "AuthJWTBasicCacheTTL", 0, 86400, 0, "a number of seconds" },
-    { "AuthJWTPasswordMinLength", 1, AUTH_JWT_MAX_PASSWORD_MIN, 1, "a length" },
-    { "AuthJWTBcryptCost", AJ_BCRYPT_COST_MIN, AJ_BCRYPT_COST_MAX, 1, "a bcrypt cost" },
-    { "AuthJWTVerifyCache", 0, 1000000, 1, "a number of entries" },
+    { "AuthJWTTokenLifetime", 1, AUTH_JWT_MAX_SECONDS, AUTH_JWT_NUM_SECONDS, NULL },
+    { "AuthJWTLeeway", 0, AUTH_JWT_MAX_LEEWAY, AUTH_JWT_NUM_SECONDS, NULL },
+    { "AuthJWTMaxSessionAge", 1, AUTH_JWT_MAX_SECONDS, AUTH_JWT_NUM_SECONDS, NULL },
+    { "AuthJWTRevocationRefresh", 1, AUTH_JWT_MAX_REVOCATION_REFRESH, AUTH_JWT_NUM_SECONDS,
+      NULL },
+    { "AuthJWTBasicCacheTTL", 0, AUTH_JWT_MAX_BASIC_CACHE_TTL, AUTH_JWT_NUM_SECONDS, NULL },
+    { "AuthJWTPasswordMinLength", 1, AUTH_JWT_MAX_PASSWORD_MIN, AUTH_JWT_NUM_INT, "a length" },
+    { "AuthJWTBcryptCost", AJ_BCRYPT_COST_MIN, AJ_BCRYPT_COST_MAX, AUTH_JWT_NUM_INT,
+      "a bcrypt cost" },
+    { "AuthJWTVerifyCache", 0, AUTH_JWT_MAX_VERIFY_CACHE, AUTH_JWT_NUM_INT,
+      "a number of entries" },
 };
 
 static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
@@ -393,17 +419,18 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
     if (!spec) {
         return "mod_auth_jwt: internal error: no range for this directive";
     }
-    err = parse_range(&v, cmd, arg, spec->min, spec->max, spec->what);
-    if (err) {
+    if (spec->kind == AUTH_JWT_NUM_SECONDS) {
+        err = parse_duration(&v, cmd, arg, spec->min, spec->max);
+        if (!err) {
+            *(apr_int64_t *)field = v;
+        }
         return err;
     }
-    if (spec->is_int) {
+    err = parse_range(&v, cmd, arg, spec->min, spec->max, spec->what);
+    if (!err) {
         *(int *)field = (int)v;
     }
-    else {
-        *(apr_int64_t *)field = v;
-    }
-    return NULL;
+    return err;
 }
 
 static const char *set_flag(cmd_parms *cmd, void *dconf, int on)
@@ -458,7 +485,7 @@ static const char *set_login_throttle(cmd_parms *cmd, void *dconf, const char *a
 
     if (!a2) {
         if (strcasecmp(a1, "Off")) {
-            return "AuthJWTLoginThrottle: use ATTEMPTS SECONDS (e.g. 10 60) or Off";
+            return "AuthJWTLoginThrottle: use ATTEMPTS SECONDS (e.g. 10 60 or 10 1m) or Off";
         }
         c->throttle_attempts = AUTH_JWT_THROTTLE_OFF;
         c->throttle_seconds = AUTH_JWT_DEFAULT_THROTTLE_SECONDS;
@@ -467,8 +494,7 @@ static const char *set_login_throttle(cmd_parms *cmd, void *dconf, const char *a
     err = parse_range(&attempts, cmd, a1, 1, AUTH_JWT_MAX_THROTTLE_ATTEMPTS,
                       "a number of attempts");
     if (!err) {
-        err = parse_range(&seconds, cmd, a2, 1, AUTH_JWT_MAX_THROTTLE_SECONDS,
-                          "a number of seconds");
+        err = parse_duration(&seconds, cmd, a2, 1, AUTH_JWT_MAX_THROTTLE_SECONDS);
     }
     if (err) {
         return err;
@@ -491,13 +517,13 @@ const command_rec auth_jwt_cmds[] = {
     AP_INIT_ITERATE("AuthJWTAudience", add_audience, NULL, AUTH_JWT_CTX,
                     "aud of issued tokens; a token must carry one of them"),
     AP_INIT_TAKE1("AuthJWTTokenLifetime", set_number, OFF(lifetime), AUTH_JWT_CTX,
-                  "lifetime of issued tokens in seconds (default 600)"),
+                  "lifetime of issued tokens, a duration (600, 10m, 1h, 14d; default 600)"),
     AP_INIT_TAKE1("AuthJWTLeeway", set_number, OFF(leeway), AUTH_JWT_CTX,
-                  "clock skew allowed for exp/nbf/iat in seconds (default 0)"),
+                  "clock skew allowed for exp/nbf/iat, a duration (default 0)"),
     AP_INIT_FLAG("AuthJWTRenewWithToken", set_flag, OFF(renew_with_token), AUTH_JWT_CTX,
                  "On|Off - a valid token may obtain a fresh one (default On)"),
     AP_INIT_TAKE1("AuthJWTMaxSessionAge", set_number, OFF(max_session_age), AUTH_JWT_CTX,
-                  "seconds after the password login when renewals stop (default 86400)"),
+                  "duration after the password login when renewals stop (default 86400, 1d)"),
     AP_INIT_FLAG("AuthJWTPasswordLogin", set_flag, OFF(password_login), AUTH_JWT_CTX,
                  "On|Off - accept username/password (default On)"),
     AP_INIT_FLAG("AuthJWTRegistration", set_flag, OFF(registration), AUTH_JWT_CTX,
@@ -509,13 +535,13 @@ const command_rec auth_jwt_cmds[] = {
     AP_INIT_FLAG("AuthJWTRevocation", set_flag, OFF(revocation), AUTH_JWT_CTX,
                  "On|Off - check revoked tokens (default On)"),
     AP_INIT_TAKE1("AuthJWTRevocationRefresh", set_number, OFF(revocation_refresh),
-                  AUTH_JWT_CTX, "seconds another node's revocations may take (default 5)"),
+                  AUTH_JWT_CTX, "duration another node's revocations may take (default 5)"),
     AP_INIT_TAKE1("AuthJWTRevocationCacheSize", set_revocation_slots, NULL, RSRC_CONF,
                   "slots of the shared revocation table, server-wide (default 131072)"),
     AP_INIT_TAKE1("AuthJWTVerifyCache", set_number, OFF(verify_cache), AUTH_JWT_CTX,
                   "verified tokens kept per process; 0 = off"),
     AP_INIT_TAKE1("AuthJWTBasicCacheTTL", set_number, OFF(basic_cache_ttl), AUTH_JWT_CTX,
-                  "seconds a successful password check is cached; 0 = off (default 60)"),
+                  "duration a successful password check is cached; 0 = off (default 60)"),
     AP_INIT_TAKE12("AuthJWTLoginThrottle", set_login_throttle, NULL, AUTH_JWT_CTX,
                    "ATTEMPTS SECONDS | Off - failed password checks allowed per username and "
                    "client address (10x per address) within SECONDS (default 10 60)"),

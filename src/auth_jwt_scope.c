@@ -90,6 +90,17 @@ static const char *auth_jwt_scope_arg(apr_pool_t *p, const char *args)
     return (a && *a) ? ap_getword_conf(p, &a) : "";
 }
 
+const char *auth_jwt_scope_driver(const ap_directive_t *vhost)
+{
+    auth_jwt_dbd_text main_text = { NULL, NULL }, vt = { NULL, NULL };
+
+    auth_jwt_scope_read(&main_text, ap_conftree);
+    if (vhost) {
+        auth_jwt_scope_read(&vt, vhost->first_child);
+    }
+    return vt.driver ? vt.driver : main_text.driver;
+}
+
 apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s)
 {
     auth_jwt_dbd_text main_text = { NULL, NULL }, vt;

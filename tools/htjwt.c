@@ -44,6 +44,7 @@
 #include "aj.h"
 #include "aj_b64.h"
 #include "aj_claims.h"
+#include "aj_duration.h"
 #include "aj_json.h"
 #include "aj_jws.h"
 #include "aj_key.h"
@@ -124,7 +125,7 @@ static const char *htjwt_help_text =
     "  -l LIFETIME token lifetime: seconds, or a number with s, m, h or d (default 600)\n"
     "  --iss ISS   issuer (put in the token; required when verifying)\n"
     "  --aud AUD   audience (repeatable; put in the token; one required when verifying)\n"
-    "  --leeway S  clock skew allowed when verifying (default 0)\n"
+    "  --leeway S  clock skew allowed when verifying, a duration like -l (default 0)\n"
     "  -u USER     sign for this stored user (sub = id, name = USER, stored claims)\n"
     "  -D DB       the database of -u\n"
     "  -s SUBJECT  sign for a service account (sub = SUBJECT, not all digits)\n"
@@ -293,30 +294,18 @@ static int htjwt_parse_int(apr_int64_t *out, const char *s, apr_int64_t min, apr
     return 1;
 }
 
-/* Seconds, or a number followed by s, m, h or d. */
-static int htjwt_parse_duration(apr_int64_t *out, const char *s)
+/* A duration in [min, max] seconds, by the module's own rule
+ * (aj_duration_parse: 600, 10m, 1h, 14d), so -l and AuthJWTTokenLifetime
+ * accept the same text. */
+static int htjwt_parse_duration(apr_int64_t *out, const char *s, apr_int64_t min,
+                                apr_int64_t max)
 {
-    char num[HTJWT_TIME_BUF];
-    apr_size_t len = s ? strlen(s) : 0;
-    apr_int64_t mult = 1, v = 0;
+    apr_int64_t v = 0;
 
-    if (len == 0 || len >= sizeof(num)) {
+    if (aj_duration_parse(&v, s) != APR_SUCCESS || v < min || v > max) {
         return 0;
     }
-    memcpy(num, s, len + 1);
-    if (len > 1 && strchr("smhd", s[len - 1])) {
-        switch (s[len - 1]) {
-        case 'm': mult = 60; break;
-        case 'h': mult = 3600; break;
-        case 'd': mult = 86400; break;
-        default: break;
-        }
-        num[len - 1] = '\0';
-    }
-    if (!htjwt_parse_int(&v, num, 1, HTJWT_MAX_SECONDS) || v > HTJWT_MAX_SECONDS / mult) {
-        return 0;
-    }
-    *out = v * mult;
+    *out = v;
     return 1;
 }
 
@@ -1658,15 +1647,17 @@ static int htjwt_parse_args(const htjwt_cmd_t **cmd, htjwt_ctx_t *cx, int argc,
         cx->min_len = (int)v;
     }
     cx->lifetime = HTJWT_DEFAULT_LIFETIME;
-    if (cx->val[HTJWT_O_LIFETIME] && !htjwt_parse_duration(&cx->lifetime,
-                                                           cx->val[HTJWT_O_LIFETIME])) {
-        return htjwt_syntax("-l: the lifetime must be seconds (or a number with s, m, h, d) "
-                            "up to 10 years");
+    if (cx->val[HTJWT_O_LIFETIME]
+        && !htjwt_parse_duration(&cx->lifetime, cx->val[HTJWT_O_LIFETIME], 1,
+                                 HTJWT_MAX_SECONDS)) {
+        return htjwt_syntax("-l: the lifetime must be a duration from 1 second to 10 years: "
+                            AJ_DURATION_FORMS);
     }
     cx->leeway = 0;
     if (cx->val[HTJWT_O_LEEWAY]) {
-        if (!htjwt_parse_int(&v, cx->val[HTJWT_O_LEEWAY], 0, HTJWT_MAX_LEEWAY)) {
-            return htjwt_syntax("--leeway: a number of seconds from 0 to %d", HTJWT_MAX_LEEWAY);
+        if (!htjwt_parse_duration(&v, cx->val[HTJWT_O_LEEWAY], 0, HTJWT_MAX_LEEWAY)) {
+            return htjwt_syntax("--leeway: a duration from 0 to %d seconds: " AJ_DURATION_FORMS,
+                                HTJWT_MAX_LEEWAY);
         }
         cx->leeway = v;
     }

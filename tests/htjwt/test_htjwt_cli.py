@@ -176,8 +176,25 @@ def test_lifetime_units(tmp_path):
         token = run("sign", "-k", str(key), "-a", "HS256", "-s", "s", "-l", arg).stdout
         c = json.loads(b64url_decode(token.strip().split(".")[1]))
         assert c["exp"] - c["iat"] == secs
-    for bad in ("0", "-5", "1y", "x", "3651d", ""):
-        assert run("sign", "-k", str(key), "-a", "HS256", "-s", "s", "-l", bad).returncode == 2
+    for bad in ("0", "-5", "1y", "x", "3651d", "", "+5", " 5", "5 ", "10min", "1H",
+                "99999999999999999999"):
+        p = run("sign", "-k", str(key), "-a", "HS256", "-s", "s", "-l", bad)
+        assert p.returncode == 2, bad
+        assert "10m, 1h, 14d" in p.stderr, p.stderr
+
+
+def test_leeway_units(tmp_path):
+    """--leeway takes durations by the same rule as -l and the directives."""
+    key = tmp_path / "k"
+    run("keygen", "HS256", "-o", str(key))
+    token = run("sign", "-k", str(key), "-a", "HS256", "-s", "svc", "-l", "1").stdout.strip()
+    time.sleep(2.1)
+    assert run("verify", "-k", str(key), "-a", "HS256", "--leeway", "1m", token).returncode == 0
+    assert run("verify", "-k", str(key), "-a", "HS256", "--leeway", "0s", token).returncode == 1
+    for bad in ("2h", "1 m", "-1", "1w"):
+        p = run("verify", "-k", str(key), "-a", "HS256", "--leeway", bad, token)
+        assert p.returncode == 2, bad
+        assert "10m, 1h, 14d" in p.stderr, p.stderr
 
 
 def test_sign_refusals(tmp_path):

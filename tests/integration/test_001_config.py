@@ -65,6 +65,25 @@ CASES = [
      "AuthJWTBcryptCost 18", "AuthJWTBcryptCost 17"),
     ("bcrypt-cost-text", "AuthJWTBcryptCost",
      "AuthJWTBcryptCost ten", "AuthJWTBcryptCost 10"),
+    # durations (docs/reference.md §13): 600, 10m, 1h, 14d; one rule with htjwt -l
+    ("lifetime-unknown-unit", "AuthJWTTokenLifetime",
+     "AuthJWTTokenLifetime 10w", "AuthJWTTokenLifetime 10m"),
+    ("lifetime-signed", "AuthJWTTokenLifetime",
+     "AuthJWTTokenLifetime +600", "AuthJWTTokenLifetime 600s"),
+    ("lifetime-over-ten-years", "AuthJWTTokenLifetime",
+     "AuthJWTTokenLifetime 3651d", "AuthJWTTokenLifetime 3650d"),
+    ("lifetime-overflow", "AuthJWTTokenLifetime",
+     "AuthJWTTokenLifetime 99999999999999999999d", "AuthJWTTokenLifetime 1h"),
+    ("leeway-over-an-hour", "AuthJWTLeeway",
+     "AuthJWTLeeway 2h", "AuthJWTLeeway 1m"),
+    ("session-age-upper-case-unit", "AuthJWTMaxSessionAge",
+     "AuthJWTMaxSessionAge 14D", "AuthJWTMaxSessionAge 14d"),
+    ("refresh-over-an-hour", "AuthJWTRevocationRefresh",
+     "AuthJWTRevocationRefresh 2h", "AuthJWTRevocationRefresh 5s"),
+    ("basic-ttl-over-a-day", "AuthJWTBasicCacheTTL",
+     "AuthJWTBasicCacheTTL 2d", "AuthJWTBasicCacheTTL 1h"),
+    ("throttle-seconds-over-a-day", "AuthJWTLoginThrottle",
+     "AuthJWTLoginThrottle 10 2d", "AuthJWTLoginThrottle 10 1m"),
     ("password-min-not-number", "AuthJWTPasswordMinLength",
      "AuthJWTPasswordMinLength eight", "AuthJWTPasswordMinLength 8"),
     ("password-min-negative", "AuthJWTPasswordMinLength",
@@ -112,6 +131,15 @@ def test_bad_directive_in_location_fails_configtest(httpd_factory, case):
     assert rc == 0, f"good twin `{good}` in <Location> failed:\n{out}"
 
 
+@pytest.mark.parametrize("bad", ["AuthJWTTokenLifetime 10min", "AuthJWTLeeway 1.5m",
+                                 "AuthJWTLoginThrottle 10 -1m"])
+def test_duration_message_names_forms(httpd_factory, bad):
+    """A refused duration names the directive and the forms it takes."""
+    rc, out = _run(httpd_factory, bad, "server")
+    assert rc != 0, out
+    assert bad.split()[0] in out and "10m, 1h, 14d" in out, out
+
+
 def test_full_valid_config_passes(httpd_factory):
     s = httpd_factory()
     rc, out = s.configtest(config=r"""
@@ -140,3 +168,158 @@ AuthJWTClaimsToEnv On
 """)
     assert rc == 0, out
     assert "Syntax OK" in out
+
+
+# ---- mistakes httpd itself would only meet at run time (docs/reference.md §13) -------
+# Each bad configuration has a good twin that differs only in the fix.
+
+AUTH = """
+    AuthType JWT
+    AuthName "api"
+    Require valid-user"""
+
+
+def _runtime_check(httpd_factory, config, signing_key=True, dbd_driver=True, mod_dbd=True):
+    """configtest of the harness's configuration plus `config`, optionally without
+    DBDriver/DBDParams or without mod_dbd; returns (rc, everything printed)."""
+    s = httpd_factory(signing_key=signing_key)
+    lines = s.render_conf(config=config).splitlines()
+    if not dbd_driver or not mod_dbd:
+        lines = [ln for ln in lines if not ln.startswith(("DBDriver ", "DBDParams "))]
+    if not mod_dbd:
+        lines = [ln for ln in lines if not ln.startswith("LoadModule dbd_module ")]
+    s.write_file(s.conf_path, "\n".join(lines) + "\n")
+    rc, out = s._apachectl("-t")
+    return rc, out + s.error_log.read_all(), s.conf_path
+
+
+def _assert_fails(result, tag, *needles):
+    rc, out, conf = result
+    assert rc != 0, f"configtest passed:\n{out}"
+    assert "Syntax OK" not in out, out
+    assert f"{tag}: " in out, out
+    assert f"{conf}:" in out, f"message does not name the file and line:\n{out}"
+    for n in needles:
+        assert n in out, f"{n!r} not in:\n{out}"
+
+
+def _assert_passes(result):
+    rc, out, _ = result
+    assert rc == 0 and "Syntax OK" in out, out
+
+
+def test_auth_type_jwt_without_auth_name(httpd_factory):
+    bad = """
+<Location /api/status>
+    AuthType JWT
+    Require valid-user
+    SetHandler auth-jwt-status
+</Location>"""
+    _assert_fails(_runtime_check(httpd_factory, bad), "AJ400", "AuthType JWT",
+                  "has no AuthName", "<Location /api/status>")
+    _assert_passes(_runtime_check(httpd_factory, bad.replace(
+        "AuthType JWT", 'AuthType JWT\n    AuthName "api"')))
+
+
+def test_auth_name_inherited_from_enclosing_location(httpd_factory):
+    good = """
+<Location /api>
+    AuthName "api"
+</Location>
+<Location /api/status>
+    AuthType JWT
+    Require valid-user
+    SetHandler auth-jwt-status
+</Location>"""
+    _assert_passes(_runtime_check(httpd_factory, good))
+    # /api2 is not a prefix of /api/status in URL segments
+    _assert_fails(_runtime_check(httpd_factory, good.replace("<Location /api>",
+                                                             "<Location /api2>")), "AJ400")
+
+
+@pytest.mark.parametrize("handler", ["auth-jwt-status", "auth-jwt-token", "auth-jwt-logout",
+                                     "auth-jwt-password"])
+def test_handler_without_authentication(httpd_factory, handler):
+    bad = f"""
+<Location /api/h>
+    SetHandler {handler}
+</Location>"""
+    _assert_fails(_runtime_check(httpd_factory, bad), "AJ401", f"SetHandler {handler}",
+                  "needs an authenticated user")
+    _assert_passes(_runtime_check(httpd_factory, bad.replace(
+        "<Location /api/h>", "<Location /api/h>" + AUTH)))
+
+
+def test_authentication_inherited_from_prefix_location(httpd_factory):
+    """<Location /api> with AuthType JWT covers <Location /api/status>, and the
+    main server's section covers a virtual host's; /apix is not under /api."""
+    good = f"""
+<Location /api>{AUTH}
+</Location>
+<Location /api/status>
+    SetHandler auth-jwt-status
+</Location>
+<VirtualHost 127.0.0.1:@PORT@>
+    ServerName v.test
+    <Location /api/token>
+        SetHandler auth-jwt-token
+    </Location>
+</VirtualHost>"""
+    _assert_passes(_runtime_check(httpd_factory, good))
+    _assert_fails(_runtime_check(httpd_factory, good.replace("/api/status", "/apix/status")),
+                  "AJ401", "<Location /apix/status>")
+
+
+def test_basic_with_jwt_provider_counts(httpd_factory):
+    good = """
+<Location /api/status>
+    AuthType Basic
+    AuthName "api"
+    AuthBasicProvider jwt
+    Require valid-user
+    SetHandler auth-jwt-status
+</Location>"""
+    _assert_passes(_runtime_check(httpd_factory, good))
+    _assert_fails(_runtime_check(httpd_factory, good.replace(
+        "AuthBasicProvider jwt", "AuthBasicProvider file")), "AJ401")
+
+
+@pytest.mark.parametrize("handler", ["auth-jwt-login", "auth-jwt-token"])
+def test_issuing_handler_without_signing_key(httpd_factory, handler):
+    mount = f"""
+<Location /api/h>{AUTH}
+    SetHandler {handler}
+</Location>"""
+    _assert_fails(_runtime_check(httpd_factory, mount, signing_key=False), "AJ402",
+                  f"SetHandler {handler}", "AuthJWTSigningKey")
+    # the key of the server level applies
+    _assert_passes(_runtime_check(httpd_factory, mount, signing_key=True))
+    # a section that names only a verify key has no signing key
+    _assert_fails(_runtime_check(httpd_factory, mount.replace(
+        "<Location /api/h>", '<Location /api/h>\n    AuthJWTVerifyKey HS256 "file:@SECRET@"'),
+        signing_key=True), "AJ402")
+
+
+@pytest.mark.parametrize("handler", ["auth-jwt-users", "auth-jwt-login", "auth-jwt-token",
+                                     "auth-jwt-logout", "auth-jwt-password"])
+def test_store_handler_without_dbdriver(httpd_factory, handler):
+    mount = f"""
+<Location /api/h>{AUTH}
+    SetHandler {handler}
+</Location>"""
+    _assert_fails(_runtime_check(httpd_factory, mount, dbd_driver=False), "AJ403",
+                  f"SetHandler {handler}", "DBDriver")
+    _assert_passes(_runtime_check(httpd_factory, mount))
+
+
+def test_store_handler_without_mod_dbd(httpd_factory):
+    mount = """
+<Location /api/users>
+    SetHandler auth-jwt-users
+</Location>"""
+    _assert_fails(_runtime_check(httpd_factory, mount, signing_key=False, mod_dbd=False),
+                  "AJ403", "mod_dbd is not loaded")
+    # handlers that need no store are fine without it
+    _assert_passes(_runtime_check(httpd_factory, mount.replace("auth-jwt-users",
+                                                               "auth-jwt-jwks"),
+                                  signing_key=False, mod_dbd=False))

@@ -26,7 +26,8 @@ HTTPD_CONFIG = pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT + r"""
 LimitRequestFieldSize 32768
 """ + TOKEN_LOC.format(path="/renew-off/token", extra="AuthJWTRenewWithToken Off") \
     + TOKEN_LOC.format(path="/short-session/token", extra="AuthJWTMaxSessionAge 50") \
-    + TOKEN_LOC.format(path="/lifetime/token", extra="AuthJWTTokenLifetime 120") + r"""
+    + TOKEN_LOC.format(path="/lifetime/token", extra="AuthJWTTokenLifetime 120") \
+    + TOKEN_LOC.format(path="/lifetime-units/token", extra="AuthJWTTokenLifetime 3m") + r"""
 <Location /leeway/resource>
     AuthType JWT
     AuthName "itest"
@@ -350,6 +351,16 @@ def test_token_lifetime_directive(httpd, user):
     assert body["duration"] == 120
     assert body["expires_in"] == 120
     assert c["exp"] - c["iat"] == 120
+
+
+def test_token_lifetime_with_unit(httpd, user):
+    """AuthJWTTokenLifetime 3m is 180 seconds (docs/reference.md §13, durations)."""
+    r = httpd.get("/lifetime-units/token", auth=(user[0], user[1]))
+    assert r.status == 200, r
+    body = r.json()
+    c = token_claims(body["token"])
+    assert body["expires_in"] == 180
+    assert c["exp"] - c["iat"] == 180
 
 
 def test_leeway(httpd, user):

@@ -1,0 +1,356 @@
+/*
+ * test_confcheck.c — the configtest rules of docs/reference.md §13 on a
+ * model of the configuration tree (aj_confcheck.h): each mistake is found,
+ * and nothing is reported that is not certain.
+ */
+#include "aj_test.h"
+#include "aj_confcheck.h"
+
+#define F "site.conf"
+
+/* A tiny builder: sections and directives with made-up line numbers. */
+static int line_no;
+
+static int sec(aj_cc_conf_t *c, int parent, const char *dir, const char *args)
+{
+    return aj_cc_section_add(c, parent, dir, args, F, ++line_no);
+}
+
+static void set(aj_cc_conf_t *c, int s, const char *name, const char *args)
+{
+    aj_cc_directive(c, s, name, args, F, ++line_no);
+}
+
+static void jwt_auth(aj_cc_conf_t *c, int s)
+{
+    set(c, s, "AuthType", "JWT");
+    set(c, s, "AuthName", "\"api\"");
+    set(c, s, "Require", "valid-user");
+}
+
+static apr_array_header_t *check(aj_cc_conf_t *c, apr_pool_t *p)
+{
+    return aj_cc_check(c, p);
+}
+
+static const aj_cc_finding_t *finding(apr_array_header_t *f, int i)
+{
+    return &APR_ARRAY_IDX(f, i, aj_cc_finding_t);
+}
+
+static void assert_one(apr_array_header_t *f, aj_cc_problem_e problem, const char *needle)
+{
+    if (f->nelts != 1) {
+        fail_msg("%d findings, expected 1%s%s", f->nelts, f->nelts ? ": " : "",
+                 f->nelts ? finding(f, 0)->text : "");
+    }
+    assert_int_equal(finding(f, 0)->problem, problem);
+    if (needle && !strstr(finding(f, 0)->text, needle)) {
+        fail_msg("[%s] not in [%s]", needle, finding(f, 0)->text);
+    }
+}
+
+/* ---- AuthType JWT without AuthName ----------------------------------------- */
+
+static void test_auth_name_missing(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int loc = sec(c, 0, "<Location", "/api>");
+
+    set(c, loc, "AuthType", "jwt");
+    set(c, loc, "Require", "valid-user");
+    assert_one(check(c, p), AJ_CC_NO_AUTH_NAME, "AuthType JWT at site.conf:");
+    assert_non_null(strstr(finding(check(c, p), 0)->text, "<Location /api>"));
+}
+
+static void test_auth_name_from_prefix_location_or_server(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int outer = sec(c, 0, "<Location", "/api>");
+    int inner = sec(c, 0, "<Location", "\"/api/private\">");
+
+    set(c, outer, "AuthName", "api");
+    set(c, inner, "AuthType", "JWT");
+    assert_int_equal(check(c, p)->nelts, 0);
+
+    c = aj_cc_make(p, 1);
+    set(c, 0, "AuthName", "site");
+    inner = sec(c, 0, "<Location", "/x>");
+    set(c, inner, "AuthType", "JWT");
+    assert_int_equal(check(c, p)->nelts, 0);
+}
+
+static void test_auth_name_elsewhere_does_not_count(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int other = sec(c, 0, "<Location", "/apix>");   /* not a prefix in segments */
+    int deeper = sec(c, 0, "<Location", "/api/deeper>");
+    int loc = sec(c, 0, "<Location", "/api>");
+
+    set(c, other, "AuthName", "x");
+    set(c, deeper, "AuthName", "x");
+    set(c, loc, "AuthType", "JWT");
+    assert_one(check(c, p), AJ_CC_NO_AUTH_NAME, NULL);
+}
+
+static void test_auth_name_maybe_is_not_an_error(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const char *const maybe[][2] = {
+        { "<Directory", "/var/www>" },
+        { "<LocationMatch", "^/api>" },
+        { "<Location", "~ \"^/a\">" },
+        { "<Location", "/a*>" },
+        { "<If", "\"%{REMOTE_ADDR} == '127.0.0.1'\">" },
+        { "<Files", "x>" },
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(maybe) / sizeof(maybe[0]); ++i) {
+        aj_cc_conf_t *c = aj_cc_make(p, 1);
+        int m = sec(c, 0, maybe[i][0], maybe[i][1]);
+        int loc = sec(c, 0, "<Location", "/api>");
+        set(c, m, "AuthName", "x");
+        set(c, loc, "AuthType", "JWT");
+        if (check(c, p)->nelts) {
+            fail_msg("reported although %s %s may set AuthName", maybe[i][0], maybe[i][1]);
+        }
+    }
+}
+
+static void test_auth_type_overridden_later(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int loc = sec(c, 0, "<Location", "/api>");
+    int later = sec(c, 0, "<Location", "/>");
+
+    set(c, loc, "AuthType", "JWT");
+    set(c, later, "AuthType", "None");  /* merged after: /api is not JWT */
+    assert_int_equal(check(c, p)->nelts, 0);
+}
+
+/* ---- handlers that need an authenticated user ------------------------------ */
+
+static void test_status_without_auth(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const char *const handlers[] = {
+        "auth-jwt-status", "auth-jwt-token", "auth-jwt-logout", "AUTH-JWT-PASSWORD"
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); ++i) {
+        aj_cc_conf_t *c = aj_cc_make(p, 1);
+        int loc = sec(c, 0, "<Location", "/api/x>");
+        set(c, 0, "AuthJWTSigningKey", "HS256 file:k");
+        set(c, loc, "SetHandler", handlers[i]);
+        assert_one(check(c, p), AJ_CC_NO_AUTH, "needs an authenticated user");
+    }
+}
+
+static void test_auth_inherited_from_enclosing_location(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int api = sec(c, 0, "<Location", "/api/>");
+    int st = sec(c, 0, "<Location", "/api/status>");
+
+    jwt_auth(c, api);
+    set(c, st, "SetHandler", "auth-jwt-status");
+    assert_int_equal(check(c, p)->nelts, 0);
+}
+
+static void test_basic_with_jwt_provider(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int st = sec(c, 0, "<Location", "/status>");
+
+    set(c, st, "AuthType", "Basic");
+    set(c, st, "AuthName", "x");
+    set(c, st, "AuthBasicProvider", "file jwt");
+    set(c, st, "SetHandler", "auth-jwt-status");
+    assert_int_equal(check(c, p)->nelts, 0);
+
+    c = aj_cc_make(p, 1);
+    st = sec(c, 0, "<Location", "/status>");
+    set(c, st, "AuthType", "Basic");
+    set(c, st, "AuthName", "x");
+    set(c, st, "AuthBasicProvider", "file");
+    set(c, st, "SetHandler", "auth-jwt-status");
+    assert_one(check(c, p), AJ_CC_NO_AUTH, "SetHandler auth-jwt-status at site.conf:");
+}
+
+static void test_handler_not_certain(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int st = sec(c, 0, "<Location", "/status>");
+    int iff;
+
+    set(c, st, "SetHandler", "auth-jwt-status");
+    iff = sec(c, st, "<If", "\"-n %{HTTP_X}\">");
+    set(c, iff, "AuthType", "JWT");     /* may apply: not certain */
+    set(c, iff, "AuthName", "x");
+    assert_int_equal(check(c, p)->nelts, 0);
+
+    /* .htaccess files may set anything */
+    c = aj_cc_make(p, 1);
+    st = sec(c, 0, "<Directory", "/var/www>");
+    set(c, st, "AllowOverride", "AuthConfig");
+    st = sec(c, 0, "<Location", "/status>");
+    set(c, st, "SetHandler", "auth-jwt-status");
+    assert_int_equal(check(c, p)->nelts, 0);
+
+    /* AllowOverride None changes nothing */
+    c = aj_cc_make(p, 1);
+    st = sec(c, 0, "<Directory", "/>");
+    set(c, st, "AllowOverride", "None");
+    st = sec(c, 0, "<Location", "/status>");
+    set(c, st, "SetHandler", "auth-jwt-status");
+    assert_int_equal(check(c, p)->nelts, 1);
+
+    /* a later matching section mounts something else */
+    c = aj_cc_make(p, 1);
+    st = sec(c, 0, "<Location", "/status>");
+    set(c, st, "SetHandler", "auth-jwt-status");
+    st = sec(c, 0, "<Location", "/>");
+    set(c, st, "SetHandler", "none");
+    assert_int_equal(check(c, p)->nelts, 0);
+}
+
+/* ---- signing keys ---------------------------------------------------------- */
+
+static void test_issuing_without_signing_key(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int login = sec(c, 0, "<Location", "/login>");
+
+    set(c, login, "SetHandler", "auth-jwt-login");
+    assert_one(check(c, p), AJ_CC_NO_SIGNING_KEY, "AuthJWTSigningKey");
+
+    /* from the server level: fine */
+    c = aj_cc_make(p, 1);
+    set(c, 0, "AuthJWTSigningKey", "HS256 file:k");
+    login = sec(c, 0, "<Location", "/login>");
+    set(c, login, "SetHandler", "auth-jwt-login");
+    assert_int_equal(check(c, p)->nelts, 0);
+
+    /* a section naming only a verify key replaces the server's keys */
+    c = aj_cc_make(p, 1);
+    set(c, 0, "AuthJWTSigningKey", "HS256 file:k");
+    login = sec(c, 0, "<Location", "/login>");
+    set(c, login, "AuthJWTVerifyKey", "RS256 file:pub");
+    set(c, login, "SetHandler", "auth-jwt-login");
+    assert_one(check(c, p), AJ_CC_NO_SIGNING_KEY, NULL);
+
+    /* verify and signing keys in one section */
+    c = aj_cc_make(p, 1);
+    login = sec(c, 0, "<Location", "/login>");
+    set(c, login, "AuthJWTSigningKey", "HS256 file:k");
+    set(c, login, "AuthJWTVerifyKey", "RS256 file:pub");
+    set(c, login, "SetHandler", "auth-jwt-login");
+    assert_int_equal(check(c, p)->nelts, 0);
+}
+
+/* ---- the store and virtual hosts -------------------------------------------- */
+
+static void test_store_needed(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 0);
+    int users = sec(c, 0, "<Location", "/users>");
+    int jwks = sec(c, 0, "<Location", "/jwks>");
+    int st = sec(c, 0, "<Location", "/status>");
+
+    set(c, users, "SetHandler", "auth-jwt-users");
+    set(c, jwks, "SetHandler", "auth-jwt-jwks");
+    jwt_auth(c, st);
+    set(c, st, "SetHandler", "auth-jwt-status");   /* a token's claims only: no store */
+    assert_one(check(c, p), AJ_CC_NO_STORE, "DBDriver");
+}
+
+static void test_virtual_hosts(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 0);
+    int users = sec(c, 0, "<Location", "/users>");
+    int a, b, loc;
+
+    set(c, users, "SetHandler", "auth-jwt-users");
+    /* one virtual host has a store: the main server's mount may work there */
+    (void)aj_cc_vhost_add(c, 1, F, ++line_no);
+    (void)aj_cc_vhost_add(c, 0, F, ++line_no);
+    assert_int_equal(check(c, p)->nelts, 0);
+
+    /* a virtual host's mount is judged in that host only; another host's
+     * sections never reach it */
+    c = aj_cc_make(p, 1);
+    a = aj_cc_vhost_add(c, 1, F, ++line_no);
+    loc = sec(c, a, "<Location", "/api>");
+    jwt_auth(c, loc);
+    b = aj_cc_vhost_add(c, 1, F, ++line_no);
+    loc = sec(c, b, "<Location", "/api/status>");
+    set(c, loc, "SetHandler", "auth-jwt-status");
+    assert_one(check(c, p), AJ_CC_NO_AUTH, NULL);
+
+    /* the main server's <Location> reaches the virtual host */
+    c = aj_cc_make(p, 1);
+    loc = sec(c, 0, "<Location", "/api>");
+    jwt_auth(c, loc);
+    a = aj_cc_vhost_add(c, 1, F, ++line_no);
+    loc = sec(c, a, "<Location", "/api/status>");
+    set(c, loc, "SetHandler", "auth-jwt-status");
+    assert_int_equal(check(c, p)->nelts, 0);
+
+    /* a virtual host's own AuthType None after the main server's JWT */
+    c = aj_cc_make(p, 1);
+    loc = sec(c, 0, "<Location", "/api>");
+    jwt_auth(c, loc);
+    a = aj_cc_vhost_add(c, 1, F, ++line_no);
+    loc = sec(c, a, "<Location", "/>");
+    set(c, loc, "AuthType", "None");
+    loc = sec(c, a, "<Location", "/api/status>");
+    set(c, loc, "SetHandler", "auth-jwt-status");
+    assert_one(check(c, p), AJ_CC_NO_AUTH, NULL);
+}
+
+static void test_possible_values(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int dir = sec(c, 0, "<Directory", "/srv>");
+    int loc = sec(c, 0, "<Location", "/a/b>");
+
+    set(c, 0, "AuthType", "Basic");
+    set(c, dir, "AuthType", "JWT");
+    assert_int_equal(aj_cc_possible(c, loc, 0, AJ_CC_AUTH_TYPE),
+                     AJ_CC_BIT(AJ_CC_BASIC) | AJ_CC_BIT(AJ_CC_JWT));
+    assert_int_equal(aj_cc_possible(c, loc, 0, AJ_CC_AUTH_NAME), AJ_CC_BIT(AJ_CC_UNSET));
+    set(c, loc, "AuthType", "Digest");
+    assert_int_equal(aj_cc_possible(c, loc, 0, AJ_CC_AUTH_TYPE),
+                     AJ_CC_BIT(AJ_CC_OTHER) | AJ_CC_BIT(AJ_CC_JWT));
+}
+
+static const struct CMUnitTest tests[] = {
+    AJ_TEST(test_auth_name_missing),
+    AJ_TEST(test_auth_name_from_prefix_location_or_server),
+    AJ_TEST(test_auth_name_elsewhere_does_not_count),
+    AJ_TEST(test_auth_name_maybe_is_not_an_error),
+    AJ_TEST(test_auth_type_overridden_later),
+    AJ_TEST(test_status_without_auth),
+    AJ_TEST(test_auth_inherited_from_enclosing_location),
+    AJ_TEST(test_basic_with_jwt_provider),
+    AJ_TEST(test_handler_not_certain),
+    AJ_TEST(test_issuing_without_signing_key),
+    AJ_TEST(test_store_needed),
+    AJ_TEST(test_virtual_hosts),
+    AJ_TEST(test_possible_values),
+};
+
+AJ_TEST_MAIN("aj_confcheck", tests)

@@ -1,0 +1,85 @@
+/*
+ * test_duration.c — the one duration rule of directives and htjwt
+ * (aj_duration_parse, docs/reference.md §13).
+ */
+#include "aj_test.h"
+#include "aj_duration.h"
+
+static void test_forms_accepted(void **state)
+{
+    static const struct {
+        const char *text;
+        apr_int64_t seconds;
+    } good[] = {
+        { "0", 0 },
+        { "600", 600 },
+        { "600s", 600 },
+        { "10m", 600 },
+        { "1h", 3600 },
+        { "14d", 14 * 86400 },
+        { "0d", 0 },
+        { "007", 7 },
+        { "9223372036854775807", APR_INT64_MAX },
+        { "9223372036854775807s", APR_INT64_MAX },
+        { "106751991167300d", (apr_int64_t)106751991167300 * 86400 },
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); ++i) {
+        apr_int64_t v = -1;
+        if (aj_duration_parse(&v, good[i].text) != APR_SUCCESS) {
+            fail_msg("refused: [%s]", good[i].text);
+        }
+        assert_int_equal(v, good[i].seconds);
+    }
+}
+
+static void test_bad_shapes_refused(void **state)
+{
+    static const char *const bad[] = {
+        "", " ", "-1", "-10m", "+5", " 5", "5 ", "5 m", "m", "10min", "10M", "1H",
+        "1w", "1.5h", "1e3", "0x10", "10ms", "1hs", "h1", "5\t", "\xc2\xb9",
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        apr_int64_t v = 42;
+        if (aj_duration_parse(&v, bad[i]) != APR_EINVAL) {
+            fail_msg("accepted or wrong status: [%s]", bad[i]);
+        }
+        assert_int_equal(v, 42); /* untouched on failure */
+    }
+    assert_int_equal(aj_duration_parse(&(apr_int64_t){ 0 }, NULL), APR_EINVAL);
+}
+
+static void test_overflow_refused(void **state)
+{
+    static const char *const big[] = {
+        "9223372036854775808",  /* INT64_MAX + 1 */
+        "99999999999999999999999",
+        "9223372036854775807m", /* digits fit, the unit does not */
+        "106751991167301d",
+        "153722867280912931m",
+        "2562047788015216h",
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(big) / sizeof(big[0]); ++i) {
+        apr_int64_t v = 42;
+        if (aj_duration_parse(&v, big[i]) != APR_ERANGE) {
+            fail_msg("no range error: [%s]", big[i]);
+        }
+        assert_int_equal(v, 42);
+    }
+}
+
+static const struct CMUnitTest tests[] = {
+    AJ_TEST(test_forms_accepted),
+    AJ_TEST(test_bad_shapes_refused),
+    AJ_TEST(test_overflow_refused),
+};
+
+AJ_TEST_MAIN("aj_duration", tests)
