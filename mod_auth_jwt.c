@@ -15,6 +15,7 @@
 
 #define AUTH_JWT_MODULE_RECORD /* AP_DECLARE_MODULE declares the log index */
 #include "auth_jwt.h"
+#include "auth_jwt_errors.h"
 #include "auth_jwt_metrics.h"
 
 static int auth_jwt_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
@@ -70,6 +71,7 @@ static void auth_jwt_register_hooks(apr_pool_t *p)
     auth_jwt_authn_register(p);
     auth_jwt_authz_register(p);
     auth_jwt_metrics_register(p);
+    auth_jwt_errors_register(p);
     ap_hook_pre_config(auth_jwt_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(auth_jwt_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(auth_jwt_child_init, NULL, NULL, APR_HOOK_MIDDLE);
