@@ -259,7 +259,7 @@ def test_store_permission_names_file_and_user(root_owned_store):
 
 def test_store_error_names_connection_without_password(httpd_factory):
     """A store that is not a file: the line names the connection, never its password."""
-    s = httpd_factory(config=pyhttpd.API_CONFIG, dbd_driver="pgsql",
+    s = httpd_factory(config=pyhttpd.API_CONFIG + "DBDPersist Off\n", dbd_driver="pgsql",
                       dbd_params="host=127.0.0.1 port=1 dbname=nothere user=web "
                                  "password=s3cret-pw connect_timeout=1")
     s.expect_log(*STORE_ERRORS)
