@@ -16,6 +16,7 @@
 #define AUTH_JWT_MODULE_RECORD /* AP_DECLARE_MODULE declares the log index */
 #include "auth_jwt.h"
 #include "auth_jwt_confcheck.h"
+#include "auth_jwt_errors.h"
 #include "auth_jwt_metrics.h"
 
 static int auth_jwt_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
@@ -71,6 +72,7 @@ static void auth_jwt_register_hooks(apr_pool_t *p)
     auth_jwt_authn_register(p);
     auth_jwt_authz_register(p);
     auth_jwt_metrics_register(p);
+    auth_jwt_errors_register(p);
     ap_hook_pre_config(auth_jwt_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* check_config, not post_config: `apachectl configtest` runs only the former */
     ap_hook_check_config(auth_jwt_confcheck, NULL, NULL, APR_HOOK_MIDDLE);

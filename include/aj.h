@@ -46,7 +46,7 @@ typedef struct {
 typedef enum {
     AJ_OK = 0,
     AJ_MALFORMED,        /* structure, encoding, JSON, size or depth limits */
-    AJ_BAD_ALG,          /* alg none/unknown/not configured, kid unknown */
+    AJ_BAD_ALG,          /* alg none/unknown, or no key with the token's kid has its alg */
     AJ_BAD_SIG,          /* signature does not verify */
     AJ_BAD_CRIT,         /* crit names an extension we do not understand */
     AJ_MISSING_EXP,      /* no exp claim */
@@ -56,6 +56,8 @@ typedef enum {
     AJ_BAD_ISS,          /* iss missing or not the configured issuer */
     AJ_BAD_AUD,          /* aud missing or none of the configured audiences */
     AJ_REVOKED,          /* jti revoked or issued before the user's revoke-all */
+    AJ_UNKNOWN_KID,      /* the token's kid names no configured key (retired, or
+                          * never configured here): the operator fixes the keys */
     AJ_VERDICT_COUNT
 } aj_verdict_e;
 
@@ -63,5 +65,9 @@ typedef enum {
 const char *aj_verdict_text(aj_verdict_e v);
 /* A stable identifier for logs, e.g. "expired". */
 const char *aj_verdict_name(aj_verdict_e v);
+/* Non-zero when a token with this verdict had a signature that verified
+ * (the verdict is about its claims, or AJ_OK); zero for the refusals
+ * reached before or at the signature (malformed, alg, crit, kid, signature). */
+int aj_verdict_signature_verified(aj_verdict_e v);
 
 #endif /* AJ_H */

@@ -44,6 +44,27 @@ apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
 /* The driver's message for the last failure on this connection. */
 const char *aj_store_error(const aj_store_t *st, int rv);
 
+/* ---- what a log line may say about a store (docs/reference.md §13) ----- */
+
+/* The driver mod_dbd and htjwt name SQLite with; its DBDParams is the file. */
+#define AJ_STORE_SQLITE_DRIVER "sqlite3"
+
+/* The store as an operator recognises it, safe for any log line:
+ * "sqlite3 database /var/lib/x/users.db", or for a server database
+ * "pgsql connection 'host=db dbname=auth user=web'" with every password
+ * left out (a key containing "pass" in the key=value form: password=,
+ * pass=, passwd=, quoted values included; the password of a URI's
+ * user:password@ and a password= query parameter).  Parameters that do
+ * not parse are not shown at all.  NULL driver or params: "the store". */
+const char *aj_store_describe(apr_pool_t *p, const char *driver, const char *params);
+
+/* Non-zero when a store failure (the driver's message and status) is the
+ * operating system refusing the process access: SQLite's "unable to open
+ * database file", "attempt to write a readonly database", "readonly
+ * database", "Permission denied", or an EACCES/EPERM status.  The log line
+ * then names the user that needs access. */
+int aj_store_error_is_permission(const char *msg, apr_status_t rv);
+
 /* APR_NOTFOUND when there is no such user. */
 apr_status_t aj_store_user_by_name(aj_user_t **user, apr_pool_t *p, aj_store_t *st,
                                    const char *username);

@@ -88,6 +88,8 @@ typedef struct {
 typedef struct {
     aj_store_id_t id;
     apr_uint32_t index;
+    const char *text;           /* aj_store_describe: no password, for log lines */
+    const char *sqlite_file;    /* the database file with DBDriver sqlite3, else NULL */
 } auth_jwt_scope_t;
 
 /* Per server (virtual host) configuration. */
@@ -140,6 +142,9 @@ apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s);
 const char *auth_jwt_scope_driver(const ap_directive_t *vhost);
 /* The scope of the store this server's requests use. */
 const auth_jwt_scope_t *auth_jwt_scope(const server_rec *s);
+/* This server's store as log lines name it: "sqlite3 database FILE" or
+ * "pgsql connection '...'" without any password (aj_store_describe). */
+const char *auth_jwt_scope_store_text(const server_rec *s);
 /* The number of distinct stores (as the last post_config found). */
 apr_uint32_t auth_jwt_scope_count(void);
 
@@ -159,6 +164,9 @@ void auth_jwt_store_reset(request_rec *r, aj_store_t *st);
 
 /* ---- authentication (auth_jwt_authn.c) ---------------------------------- */
 
+/* The AuthType this module answers (compared without regard to case). */
+#define AUTH_JWT_AUTH_TYPE "JWT"
+
 /* How the request authenticated; kept in r->request_config. */
 typedef enum {
     AUTH_JWT_VIA_NONE = 0,
@@ -174,6 +182,13 @@ typedef struct {
 } auth_jwt_req_t;
 
 const auth_jwt_req_t *auth_jwt_req_get(request_rec *r);
+
+/* Adds the challenges of a 401 to r->err_headers_out: WWW-Authenticate
+ * Bearer (with RFC 6750 error="invalid_token" and the verdict's text when a
+ * token was refused, i.e. refused != AJ_OK) and, while password login is
+ * on, Basic.  The realm is the AuthName, else the ServerName (a handler
+ * such as auth-jwt-login needs no AuthName). */
+void auth_jwt_challenge(request_rec *r, aj_verdict_e refused);
 
 void auth_jwt_authn_register(apr_pool_t *p);
 /* Creates this child's verified-token cache (AuthJWTVerifyCache). */

@@ -10,7 +10,9 @@
  *     present, a string; "crit" refused (we implement no extension);
  *     "jku", "x5u", "jwk", "x5c" ignored, never used to find a key;
  *  4. the candidate keys: the configured ones with the token's kid (when it
- *     has one) and exactly the token's alg;
+ *     has one) and exactly the token's alg; when there is none, a kid that
+ *     no configured key carries is AJ_UNKNOWN_KID (a retired or foreign
+ *     key: the operator's fix differs from a wrong alg), else AJ_BAD_ALG;
  *  5. the signature against each candidate;
  *  6. only then the payload (a JSON object) and its registered claims.
  * aj_jws_verify_signature() stops after step 5 (the JWS layer alone).
@@ -220,6 +222,21 @@ static int aj_jws_key_applies(const aj_key_t *key, aj_alg_e alg, const char *kid
     return !kid || (kkid && !strcmp(kkid, kid));
 }
 
+/* Step 4 found no candidate: does any configured key carry this kid? */
+static int aj_jws_kid_known(const aj_keyset_t *keys, const char *kid)
+{
+    const char *kkid;
+    int i;
+
+    for (i = 0; i < aj_keyset_count(keys); ++i) {
+        kkid = aj_key_kid(aj_keyset_get(keys, i));
+        if (kkid && !strcmp(kkid, kid)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Steps 1 to 5: *parts is set and *verdict is AJ_OK when the signature
  * verified with one of keys.  An error status only when the check itself
  * could not run. */
@@ -277,6 +294,7 @@ static apr_status_t aj_jws_check_signature(aj_verdict_e *verdict, aj_jws_parts_t
         }
     }
     if (!candidates) {
+        v = (kid && !aj_jws_kid_known(keys, kid)) ? AJ_UNKNOWN_KID : AJ_BAD_ALG;
         goto cleanup;
     }
     if (!match) {

@@ -23,6 +23,7 @@ static const aj_verdict_info_t aj_verdicts[AJ_VERDICT_COUNT] = {
     { "bad_iss",       "wrong issuer" },
     { "bad_aud",       "wrong audience" },
     { "revoked",       "token revoked" },
+    { "unknown_kid",   "unknown key id" },
 };
 
 static const aj_verdict_info_t aj_verdict_unknown = { "unknown", "invalid token" };
@@ -43,4 +44,19 @@ const char *aj_verdict_text(aj_verdict_e v)
 const char *aj_verdict_name(aj_verdict_e v)
 {
     return aj_verdict_info(v)->name;
+}
+
+int aj_verdict_signature_verified(aj_verdict_e v)
+{
+    switch (v) {
+    case AJ_MALFORMED:
+    case AJ_BAD_ALG:
+    case AJ_BAD_SIG:
+    case AJ_BAD_CRIT:
+    case AJ_UNKNOWN_KID:
+    case AJ_VERDICT_COUNT:
+        return 0;
+    default:
+        return (int)v >= 0 && v < AJ_VERDICT_COUNT;
+    }
 }

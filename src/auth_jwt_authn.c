@@ -23,6 +23,7 @@
 #include <mod_auth.h>
 
 #include "auth_jwt.h"
+#include "auth_jwt_errors.h"
 #include "auth_jwt_metrics.h"
 #include "aj_b64.h"
 #include "aj_basic.h"
@@ -30,7 +31,6 @@
 #include "aj_jws.h"
 #include "aj_vcache.h"
 
-#define AUTH_JWT_TYPE      "JWT"
 /* r->notes: the verdict name of a refused token (for the counters). */
 #define AUTH_JWT_NOTE_VERDICT "auth-jwt-verdict"
 #define AUTH_JWT_ENV_PREFIX "JWT_CLAIM_"
@@ -510,6 +510,7 @@ static int auth_jwt_too_many(request_rec *r, apr_int64_t retry_after)
 {
     apr_table_setn(r->err_headers_out, "Retry-After",
                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT, retry_after));
+    auth_jwt_errors_note(r, HTTP_TOO_MANY_REQUESTS, AUTH_JWT_ERR_THROTTLED);
     return HTTP_TOO_MANY_REQUESTS;
 }
 
@@ -554,17 +555,20 @@ int auth_jwt_check_user_password(request_rec *r, const auth_jwt_dir_conf *c,
 
 /* ---- challenges --------------------------------------------------------- */
 
-/* The realm as an RFC 7230 quoted-string body. */
+/* The realm as an RFC 9110 quoted-string body: the AuthName, else the
+ * configured ServerName (never the client's Host header), for the
+ * handlers that answer 401 without AuthType (auth-jwt-login). */
 static const char *auth_jwt_realm(request_rec *r)
 {
     const char *name = ap_auth_name(r);
 
+    if (!name) {
+        name = r->server->server_hostname;
+    }
     return name ? ap_escape_quotes(r->pool, name) : "";
 }
 
-/* Adds the challenges of a 401: Bearer (with RFC 6750 error attributes when
- * a token was refused) and, when password login is on, Basic. */
-static void auth_jwt_challenge(request_rec *r, aj_verdict_e refused)
+void auth_jwt_challenge(request_rec *r, aj_verdict_e refused)
 {
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
     const char *hdr = (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate"
@@ -589,7 +593,7 @@ static void auth_jwt_challenge(request_rec *r, aj_verdict_e refused)
 
 static int auth_jwt_note_auth_failure(request_rec *r, const char *auth_type)
 {
-    if (strcasecmp(auth_type, AUTH_JWT_TYPE)) {
+    if (strcasecmp(auth_type, AUTH_JWT_AUTH_TYPE)) {
         return DECLINED;
     }
     auth_jwt_challenge(r, AJ_OK);
@@ -791,10 +795,20 @@ static int auth_jwt_csrf_ok(request_rec *r, const auth_jwt_cred_t *cred)
 
 /* ---- AuthType JWT ------------------------------------------------------- */
 
-static int auth_jwt_unauthorized(request_rec *r, aj_verdict_e refused)
+/* A 401 with its challenges; `why` is the JSON body's text for JSON
+ * clients (auth_jwt_errors.c): the verdict's when a token was refused. */
+static int auth_jwt_unauthorized_because(request_rec *r, aj_verdict_e refused, const char *why)
 {
     auth_jwt_challenge(r, refused);
+    auth_jwt_errors_note(r, HTTP_UNAUTHORIZED, why);
     return HTTP_UNAUTHORIZED;
+}
+
+static int auth_jwt_unauthorized(request_rec *r, aj_verdict_e refused)
+{
+    return auth_jwt_unauthorized_because(r, refused, refused != AJ_OK
+                                                         ? aj_verdict_text(refused)
+                                                         : AUTH_JWT_ERR_AUTH_REQUIRED);
 }
 
 static int auth_jwt_check_authn_decide(request_rec *r)
@@ -809,7 +823,7 @@ static int auth_jwt_check_authn_decide(request_rec *r)
     apr_int64_t retry_after = 0;
     int rc;
 
-    if (!type || strcasecmp(type, AUTH_JWT_TYPE)) {
+    if (!type || strcasecmp(type, AUTH_JWT_AUTH_TYPE)) {
         return DECLINED;
     }
     if (!ap_auth_name(r)) {
@@ -818,7 +832,7 @@ static int auth_jwt_check_authn_decide(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     c = auth_jwt_dconf(r);
-    r->ap_auth_type = (char *)AUTH_JWT_TYPE;
+    r->ap_auth_type = (char *)AUTH_JWT_AUTH_TYPE;
 
     /* A token was verified in the access phase (auth_jwt_check_access). */
     early = auth_jwt_req_get(r);
@@ -855,7 +869,7 @@ static int auth_jwt_check_authn_decide(request_rec *r)
                 return auth_jwt_too_many(r, retry_after);
             default:
                 /* the refused check logged its audit line (AJ200) */
-                return auth_jwt_unauthorized(r, AJ_OK);
+                return auth_jwt_unauthorized_because(r, AJ_OK, AUTH_JWT_ERR_WRONG_PASSWORD);
             }
         }
         break;
@@ -890,7 +904,7 @@ static int auth_jwt_check_access_decide(request_rec *r)
     aj_verdict_e verdict = AJ_MALFORMED;
     int rc;
 
-    if (!type || strcasecmp(type, AUTH_JWT_TYPE) || !ap_auth_name(r)) {
+    if (!type || strcasecmp(type, AUTH_JWT_AUTH_TYPE) || !ap_auth_name(r)) {
         return DECLINED;
     }
     c = auth_jwt_dconf(r);
@@ -909,7 +923,7 @@ static int auth_jwt_check_access_decide(request_rec *r)
         return rc;
     }
     if (verdict != AJ_OK) {
-        r->ap_auth_type = (char *)AUTH_JWT_TYPE;
+        r->ap_auth_type = (char *)AUTH_JWT_AUTH_TYPE;
         return auth_jwt_unauthorized(r, verdict);
     }
     if (!auth_jwt_csrf_ok(r, &cred)) {
@@ -1030,9 +1044,19 @@ static aj_metric_e auth_jwt_outcome(request_rec *r, int rc)
     }
 }
 
+/* Every 503 of AuthType JWT is the store's (a password check, or the
+ * revocations never loaded): its JSON text says so. */
+static int auth_jwt_note_store_down(request_rec *r, int rc)
+{
+    if (rc == HTTP_SERVICE_UNAVAILABLE) {
+        auth_jwt_errors_note(r, rc, AUTH_JWT_ERR_STORE_DOWN);
+    }
+    return rc;
+}
+
 static int auth_jwt_check_authn(request_rec *r)
 {
-    int rc = auth_jwt_check_authn_decide(r);
+    int rc = auth_jwt_note_store_down(r, auth_jwt_check_authn_decide(r));
 
     if (rc != DECLINED) {
         auth_jwt_metrics_count(auth_jwt_outcome(r, rc));
@@ -1044,7 +1068,7 @@ static int auth_jwt_check_authn(request_rec *r)
  * counted when the authn phase takes it up). */
 static int auth_jwt_check_access(request_rec *r)
 {
-    int rc = auth_jwt_check_access_decide(r);
+    int rc = auth_jwt_note_store_down(r, auth_jwt_check_access_decide(r));
 
     if (rc != DECLINED && rc != OK) {
         auth_jwt_metrics_count(auth_jwt_outcome(r, rc));

@@ -35,8 +35,11 @@
  * keeps them open); a graceful restart is the remedy (deployment.md).
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_dbd.h>
+#include <apr_strings.h>
+#include <apr_user.h>
 #include <http_request.h>
 #include <mod_dbd.h>
 
@@ -70,6 +73,48 @@ static void auth_jwt_dbd_heal(ap_dbd_t *dbd)
     }
 }
 
+/* docs/reference.md §13: a store error names what to fix.  With SQLite,
+ * may this process (the child's User) not open or write the database
+ * file or create files beside it (-wal, -shm, -journal)?  Checked only
+ * after a failure, when mod_dbd gave no reason of its own. */
+static int auth_jwt_dbd_sqlite_denied(request_rec *r, const char *file)
+{
+    char *dir = ap_make_dirstr_parent(r->pool, file);
+
+    if (access(*dir ? dir : ".", W_OK | X_OK) != 0 && errno == EACCES) {
+        return 1;
+    }
+    return access(file, R_OK | W_OK) != 0 && errno == EACCES;
+}
+
+/* The end of a store failure's log line: the store (file or connection,
+ * never a password) and, for a permission error, the user that needs
+ * access.  msg/rv: the failure, NULL/APR_SUCCESS when unknown. */
+static const char *auth_jwt_dbd_what_to_fix(request_rec *r, const char *msg, apr_status_t rv)
+{
+    const auth_jwt_scope_t *scope = auth_jwt_scope(r->server);
+    const char *file = scope->sqlite_file;
+    char *user = NULL;
+    apr_uid_t uid = geteuid();
+    const char *text = auth_jwt_scope_store_text(r->server);
+
+    if (!aj_store_error_is_permission(msg, rv)
+        && !(file && !msg && auth_jwt_dbd_sqlite_denied(r, file))) {
+        return apr_pstrcat(r->pool, " (", text, ")", NULL);
+    }
+    if (apr_uid_name_get(&user, uid, r->pool) != APR_SUCCESS) {
+        user = apr_psprintf(r->pool, "#%ld", (long)uid);
+    }
+    if (file) {
+        return apr_psprintf(r->pool, " (%s); permission denied: user %s (uid %ld) needs read "
+                            "and write access to %s and write access to its directory %s",
+                            text, user, (long)uid, file,
+                            ap_make_dirstr_parent(r->pool, file));
+    }
+    return apr_psprintf(r->pool, " (%s); permission denied for user %s (uid %ld)", text, user,
+                        (long)uid);
+}
+
 aj_store_t *auth_jwt_store(request_rec *r)
 {
     ap_dbd_t *dbd;
@@ -87,8 +132,9 @@ aj_store_t *auth_jwt_store(request_rec *r)
     dbd = auth_jwt_dbd_acquire(r);
     if (!dbd) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(002)
-                      "store unavailable: no database connection (see mod_dbd's "
-                      "messages; DBDriver/DBDParams)");
+                      "store unavailable: no database connection%s; see mod_dbd's "
+                      "messages (DBDriver, DBDParams)",
+                      auth_jwt_dbd_what_to_fix(r, NULL, APR_SUCCESS));
         return NULL;
     }
     cs = apr_hash_get(dbd->prepared, AUTH_JWT_STORE_LABEL, APR_HASH_KEY_STRING);
@@ -102,7 +148,8 @@ aj_store_t *auth_jwt_store(request_rec *r)
     }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(003)
-                      "store unavailable: %s", err ? err : "cannot prepare the store");
+                      "store unavailable: %s%s", err ? err : "cannot prepare the store",
+                      auth_jwt_dbd_what_to_fix(r, err, rv));
         if (sp) {
             apr_pool_destroy(sp);
         }
@@ -147,8 +194,10 @@ void auth_jwt_store_reset(request_rec *r, aj_store_t *st)
 
 void auth_jwt_store_failed(request_rec *r, aj_store_t *st, const char *what, apr_status_t rv)
 {
+    const char *msg = st ? aj_store_error(st, (int)rv) : NULL;
+
     ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(004)
-                  "store unavailable: %s failed: %s", what,
-                  st ? aj_store_error(st, (int)rv) : "no connection");
+                  "store unavailable: %s failed: %s%s", what, msg ? msg : "no connection",
+                  auth_jwt_dbd_what_to_fix(r, msg, rv));
     auth_jwt_store_reset(r, st);
 }

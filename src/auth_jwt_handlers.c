@@ -517,6 +517,9 @@ static int auth_jwt_login(request_rec *r)
     default:
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(053)
                       "login refused: unknown user or wrong password");
+        /* a 401 names its schemes (RFC 9110 §11.6.1): the ones AuthType
+         * JWT takes, so a client learns the same challenge everywhere */
+        auth_jwt_challenge(r, AJ_OK);
         return auth_jwt_send_fail(r, HTTP_UNAUTHORIZED, "invalid username or password");
     }
     if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, user, apr_time_sec(r->request_time))

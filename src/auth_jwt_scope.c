@@ -14,7 +14,8 @@
  * while httpd reads the files, so the tree holds only what applies.
  *
  * The id is a digest of the driver and the parameters (never the text:
- * DBDParams may hold a password).  Two servers with the same text share a
+ * DBDParams may hold a password); log lines name the store by a text with
+ * every password left out (aj_store_describe, docs/reference.md §13).  Two servers with the same text share a
  * store; two texts that reach the same database are two stores to us,
  * which is safe (each learns the other's revocations by polling, like two
  * nodes).
@@ -30,7 +31,7 @@ static apr_uint32_t auth_jwt_scope_n = 1;
 
 /* The scope of a server whose post_config never ran (cannot happen for a
  * served request; kept as a safe default: index 0, an id of no store). */
-static const auth_jwt_scope_t auth_jwt_scope_none;
+static const auth_jwt_scope_t auth_jwt_scope_none = { { { 0 } }, 0, "the store", NULL };
 
 typedef struct {
     const char *driver;         /* NULL: not set here */
@@ -104,6 +105,8 @@ const char *auth_jwt_scope_driver(const ap_directive_t *vhost)
 apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s)
 {
     auth_jwt_dbd_text main_text = { NULL, NULL }, vt;
+    apr_pool_t *pconf = s->process->pconf;     /* the scope lives as long as the config */
+    const char *driver, *params;
     apr_array_header_t *ids = apr_array_make(ptemp, 4, sizeof(aj_store_id_t));
     const ap_directive_t *vh;
     auth_jwt_srv_conf *sc;
@@ -118,10 +121,9 @@ apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s)
         if (vh) {
             auth_jwt_scope_read(&vt, vh->first_child);
         }
-        if (aj_store_id_make(&id,
-                             auth_jwt_scope_arg(ptemp, vt.driver ? vt.driver : main_text.driver),
-                             auth_jwt_scope_arg(ptemp, vt.params ? vt.params : main_text.params))
-            != APR_SUCCESS) {
+        driver = auth_jwt_scope_arg(pconf, vt.driver ? vt.driver : main_text.driver);
+        params = auth_jwt_scope_arg(pconf, vt.params ? vt.params : main_text.params);
+        if (aj_store_id_make(&id, driver, params) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(140)
                          "cannot compute the store id of %s:%u (SHA-256 unavailable)",
                          v->defn_name ? v->defn_name : "the main server",
@@ -139,6 +141,9 @@ apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s)
         sc = ap_get_module_config(v->module_config, &auth_jwt_module);
         sc->scope.id = id;
         sc->scope.index = i;
+        sc->scope.text = aj_store_describe(pconf, driver, params);
+        sc->scope.sqlite_file = !strcmp(driver, AJ_STORE_SQLITE_DRIVER) && *params ? params
+                                                                                   : NULL;
     }
     auth_jwt_scope_n = ids->nelts ? (apr_uint32_t)ids->nelts : 1;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, AJ_LOGNO(141)
@@ -151,6 +156,11 @@ const auth_jwt_scope_t *auth_jwt_scope(const server_rec *s)
     const auth_jwt_srv_conf *sc = ap_get_module_config(s->module_config, &auth_jwt_module);
 
     return sc ? &sc->scope : &auth_jwt_scope_none;
+}
+
+const char *auth_jwt_scope_store_text(const server_rec *s)
+{
+    return auth_jwt_scope(s)->text ? auth_jwt_scope(s)->text : auth_jwt_scope_none.text;
 }
 
 apr_uint32_t auth_jwt_scope_count(void)

@@ -1302,7 +1302,7 @@ static int htjwt_cmd_verify(htjwt_ctx_t *cx)
  * checks the claims only after the signature.) */
 static int htjwt_signature_ok(aj_verdict_e v)
 {
-    return v != AJ_MALFORMED && v != AJ_BAD_ALG && v != AJ_BAD_SIG && v != AJ_BAD_CRIT;
+    return aj_verdict_signature_verified(v);
 }
 
 static void htjwt_print_time(json_object *payload, const char *name, apr_int64_t now)

@@ -1,6 +1,7 @@
 /*
  * test_http.c — Content-Type judged for the JSON handlers
- * (aj_http_is_json_media_type, docs/reference.md §10).
+ * (aj_http_is_json_media_type, docs/reference.md §10), and Accept judged for
+ * the JSON error bodies (aj_http_accept_wants_json, docs/reference.md §13).
  */
 #include "aj_test.h"
 #include "aj_http.h"
@@ -79,9 +80,89 @@ static void test_other_refused(void **state)
     }
 }
 
+static void test_accept_json(void **state)
+{
+    static const char *const json[] = {
+        "application/json",
+        "Application/JSON",
+        "application/json; charset=utf-8",
+        "application/json;q=1",
+        "application/json;q=1.000",
+        "application/json;Q=0.001",
+        "application/json, */*",
+        "application/json, */*;q=0.8",
+        "application/json, text/html;q=0",          /* HTML refused outright */
+        "application/json, text/html;q=0.000",
+        "application/json, text/*",                  /* a wildcard names nothing */
+        "application/json, application/*",
+        "text/plain, application/json",
+        "application/problem+json, application/json",
+        " , application/json ,, ",                   /* empty elements */
+        "application/json;q=0.5;level=\"a,b\"",     /* ',' inside a quoted value */
+        "application/json\t;\tq=0.9",
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(json) / sizeof(json[0]); ++i) {
+        if (!aj_http_accept_wants_json(json[i])) {
+            fail_msg("not JSON: [%s]", json[i]);
+        }
+    }
+}
+
+static void test_accept_html_kept(void **state)
+{
+    static const char *const html[] = {
+        NULL,
+        "",
+        " ",
+        "*/*",
+        "text/html",
+        "application/*",
+        "application/json;q=0.9, text/html;q=0.1",  /* names text/html */
+        "text/html, application/json",
+        "TEXT/HTML;q=0.001, application/json",
+        "application/json;q=0",                      /* JSON not acceptable */
+        "application/json;q=0.0",
+        "application/json;q=0, */*",
+        "application/jsonx",
+        "application/json-patch+json",
+        "application/problem+json",
+        "text/json",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",  /* a browser */
+        /* malformed anywhere: the usual page */
+        "application/json;q=2",
+        "application/json;q=1.001",
+        "application/json;q=0.1234",
+        "application/json;q=.5",
+        "application/json;q=",
+        "application/json;q=\"0.5\"",
+        "application/json;q=0.5x",
+        "application/json; charset",
+        "application/json; level=\"unterminated",
+        "application/json, text",
+        "application/json, /html",
+        "application/json, text/",
+        "application/json x",
+        "\"application/json\"",
+        "application/json, text/html\x01",
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(html) / sizeof(html[0]); ++i) {
+        if (aj_http_accept_wants_json(html[i])) {
+            fail_msg("JSON: [%s]", html[i] ? html[i] : "(null)");
+        }
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_json_accepted),
     AJ_TEST(test_other_refused),
+    AJ_TEST(test_accept_json),
+    AJ_TEST(test_accept_html_kept),
 };
 
 AJ_TEST_MAIN("aj_http", tests)

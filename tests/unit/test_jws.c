@@ -499,13 +499,16 @@ static void test_kid(void **state)
     /* kid selects the key: b's signature under kid a fails. */
     assert_int_equal(verify(p, forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
                      AJ_BAD_SIG);
-    /* Unknown kid. */
+    /* Unknown kid: its own verdict ("unknown key id"), kids compared exactly. */
     assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"c\"}", T_CLAIMS), ks),
-                     AJ_BAD_ALG);
+                     AJ_UNKNOWN_KID);
     assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"A\"}", T_CLAIMS), ks),
-                     AJ_BAD_ALG);
+                     AJ_UNKNOWN_KID);
     assert_int_equal(verify(p, forge(p, nokid, "{\"alg\":\"HS256\",\"kid\":\"x\"}", T_CLAIMS),
-                            keyset_of(p, nokid, NULL)), AJ_BAD_ALG);
+                            keyset_of(p, nokid, NULL)), AJ_UNKNOWN_KID);
+    /* A known kid with another alg is an alg mismatch, not an unknown kid. */
+    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS384\",\"kid\":\"a\"}", T_CLAIMS), ks),
+                     AJ_BAD_ALG);
     /* kid not a string. */
     assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":1}", T_CLAIMS), ks),
                      AJ_MALFORMED);
@@ -631,9 +634,11 @@ static void test_round_trips(void **state)
         }
         assert_int_equal(json_object_object_length(hdr), i == 1 ? 3 : 2);
         assert_string_equal(aj_json_dump(p, payload), T_CLAIMS);
-        /* The same token against a key set of another size: refused. */
+        /* The same token against a key set of another size: refused (the
+         * token with a kid: no key there carries it). */
         assert_int_equal(verify(p, tok, keyset_of(p, hmac_key(p, algs[(i + 1) % 3], T_SECRET,
-                                                               NULL), NULL)), AJ_BAD_ALG);
+                                                               NULL), NULL)),
+                         i == 1 ? AJ_UNKNOWN_KID : AJ_BAD_ALG);
     }
 }
 

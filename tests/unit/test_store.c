@@ -331,11 +331,61 @@ static void test_upgrade(void **state)
     db_remove(&db, p);
 }
 
+/* Store descriptions for log lines name the database and never a password
+ * (docs/reference.md §13). */
+static void test_describe(void **state)
+{
+    static const struct {
+        const char *driver, *params, *want;
+    } cases[] = {
+        { "sqlite3", "/var/lib/auth/users.db", "sqlite3 database /var/lib/auth/users.db" },
+        { "pgsql", "host=db dbname=auth user=web password=s3cret",
+          "pgsql connection 'host=db dbname=auth user=web'" },
+        { "pgsql", "password = 's3 \\' cret' host=db", "pgsql connection 'host=db'" },
+        { "pgsql", "host=db PassWord=x", "pgsql connection 'host=db'" },
+        { "mysql", "host=db,user=web,pass=s3cret,dbname=auth",
+          "mysql connection 'host=db user=web dbname=auth'" },
+        { "pgsql", "postgresql://web:s3cret@db:5432/auth?sslmode=require&password=x",
+          "pgsql connection 'postgresql://web@db:5432/auth?sslmode=require'" },
+        { "pgsql", "postgresql://web@db/auth", "pgsql connection 'postgresql://web@db/auth'" },
+        { "pgsql", "postgresql://db/auth?password=x", "pgsql connection 'postgresql://db/auth'" },
+        { "pgsql", "host=db password='unterminated",
+          "pgsql connection (parameters not shown)" },
+        { "pgsql", "s3cret", "pgsql connection (parameters not shown)" },
+        { NULL, "x", "the store" },
+    };
+    apr_pool_t *p = NULL;
+    apr_size_t i;
+
+    (void)state;
+    apr_pool_create(&p, NULL);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        const char *got = aj_store_describe(p, cases[i].driver, cases[i].params);
+        if (strcmp(got, cases[i].want) || strstr(got, "s3cret")) {
+            fail_msg("[%s] gave [%s], want [%s]", cases[i].params, got, cases[i].want);
+        }
+    }
+    apr_pool_destroy(p);
+}
+
+static void test_permission_errors(void **state)
+{
+    (void)state;
+    assert_true(aj_store_error_is_permission("unable to open database file", APR_EGENERAL));
+    assert_true(aj_store_error_is_permission("attempt to write a readonly database", 8));
+    assert_true(aj_store_error_is_permission(NULL, APR_FROM_OS_ERROR(EACCES)));
+    assert_false(aj_store_error_is_permission("database is locked", APR_EGENERAL));
+    assert_false(aj_store_error_is_permission("file is not a database", APR_EGENERAL));
+    assert_false(aj_store_error_is_permission(NULL, APR_SUCCESS));
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_changed_at),
     AJ_TEST(test_poll_uses_indexes),
     AJ_TEST(test_operator_revocation),
     AJ_TEST(test_upgrade),
+    AJ_TEST(test_describe),
+    AJ_TEST(test_permission_errors),
 };
 
 AJ_TEST_MAIN("aj_store", tests)

@@ -36,6 +36,24 @@ static void test_fixed_texts(void **state)
     assert_string_equal(aj_verdict_text(AJ_BAD_CRIT), "unsupported critical header");
     assert_string_equal(aj_verdict_text(AJ_MISSING_EXP), "token has no expiry");
     assert_string_equal(aj_verdict_text(AJ_REVOKED), "token revoked");
+    assert_string_equal(aj_verdict_name(AJ_UNKNOWN_KID), "unknown_kid");
+    assert_string_equal(aj_verdict_text(AJ_UNKNOWN_KID), "unknown key id");
+}
+
+/* htjwt prints "Signature: valid" only when this says so. */
+static void test_signature_verified(void **state)
+{
+    assert_true(aj_verdict_signature_verified(AJ_OK));
+    assert_true(aj_verdict_signature_verified(AJ_EXPIRED));
+    assert_true(aj_verdict_signature_verified(AJ_REVOKED));
+    assert_true(aj_verdict_signature_verified(AJ_BAD_AUD));
+    assert_false(aj_verdict_signature_verified(AJ_MALFORMED));
+    assert_false(aj_verdict_signature_verified(AJ_BAD_ALG));
+    assert_false(aj_verdict_signature_verified(AJ_BAD_SIG));
+    assert_false(aj_verdict_signature_verified(AJ_BAD_CRIT));
+    assert_false(aj_verdict_signature_verified(AJ_UNKNOWN_KID));
+    assert_false(aj_verdict_signature_verified(AJ_VERDICT_COUNT));
+    assert_false(aj_verdict_signature_verified((aj_verdict_e)-1));
 }
 
 static void test_out_of_range(void **state)
@@ -48,6 +66,7 @@ static void test_out_of_range(void **state)
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_names_and_texts),
     AJ_TEST(test_fixed_texts),
+    AJ_TEST(test_signature_verified),
     AJ_TEST(test_out_of_range),
 };
 
