@@ -57,7 +57,7 @@ def env():
     return e
 
 
-_shutdown_problems = []
+_shutdown_problems = pyhttpd.SHUTDOWN_PROBLEMS
 
 
 @pytest.fixture(scope="session")

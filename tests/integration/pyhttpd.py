@@ -753,6 +753,8 @@ class ServerPool:
 
 # (path, text) of sanitizer/valgrind reports found when servers stopped
 SANITIZER_REPORTS = []
+# (server root, lines) logged while servers stopped: the session summary
+SHUTDOWN_PROBLEMS = []
 
 
 def stop_and_check(server, problems):
@@ -767,6 +769,26 @@ def stop_and_check(server, problems):
     if bad:
         problems.append((server.root, bad))
     # a sanitizer report written while stopping fails the session (conftest)
+    SANITIZER_REPORTS.extend(server.sanitizer_reports())
+
+
+def stop_in_test(server, expected, action):
+    """Runs action (server.stop, server.restart) in the middle of a test the
+    way the fixtures stop servers at its end: what the test logged before it
+    must be clean (an AssertionError names the lines), and what stopping
+    logs goes to the session summary with the other shutdown trouble (see
+    stop_and_check: stock httpd's event MPM, stopped right after requests,
+    now and then loses a child to SIGSEGV).  Sanitizer reports still fail
+    the session."""
+    bad = ErrorLog.bad_lines(server.error_log.read_since_mark(), expected)
+    if bad:
+        raise AssertionError("unexpected error-log lines before the stop:\n" + "\n".join(bad[:20]))
+    server.error_log.mark()
+    action()
+    trouble = ErrorLog.bad_lines(server.error_log.read_since_mark(), expected)
+    server.error_log.mark()
+    if trouble:
+        SHUTDOWN_PROBLEMS.append((server.root, trouble))
     SANITIZER_REPORTS.extend(server.sanitizer_reports())
 
 

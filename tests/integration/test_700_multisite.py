@@ -341,7 +341,7 @@ def test_logout_survives_restarts_led_by_another_store(sites, how):
         if how == "graceful":
             sites.server.graceful()
         else:
-            sites.server.restart()
+            pyhttpd.stop_in_test(sites.server, sites.server.expected_log, sites.server.restart)
         r = a.get("/api/resource", bearer=t_a)      # the first request: A's store
         assert r.status == 200, (step, r)
         r = b.get("/api/resource", bearer=t_b)
@@ -365,7 +365,7 @@ def test_every_store_loaded_after_restart(sites):
     a.logout(t_a)
     b.logout(t_b)
     b.logout(t_bea, all_tokens=True)
-    sites.server.stop()
+    pyhttpd.stop_in_test(sites.server, sites.server.expected_log, sites.server.stop)
     sites.server.start()
     assert c.get("/api/resource", bearer=t_c).status == 200      # first: C's store
     assert refused(a.get("/api/resource", bearer=t_a)), "A's logout lost after a restart"
