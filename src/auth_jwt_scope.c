@@ -9,18 +9,22 @@
  * mod_dbd merges it: a server's own DBDriver/DBDParams (the last one
  * wins), else the main server's, field by field.  A virtual host is matched
  * to its server_rec by the file and line of its <VirtualHost> (httpd sets
- * defn_name/defn_line_number from that very directive).  Conditional
- * sections (<IfModule>, <IfDefine>, <IfDirective>, Include) are resolved
- * while httpd reads the files, so the tree holds only what applies.
+ * defn_name/defn_line_number from that very directive), and by reading
+ * order when one file is included several times (auth_jwt_scope_pair).
+ * Conditional sections (<IfModule>, <IfDefine>, <IfDirective>, Include)
+ * are resolved, and ${VARIABLES} replaced, while httpd reads the files, so
+ * the tree holds only what applies, as it applies.
  *
  * The id is a digest of the driver and the parameters (never the text:
  * DBDParams may hold a password); log lines name the store by a text with
- * every password left out (aj_store_describe, docs/reference.md §13).  Two servers with the same text share a
- * store; two texts that reach the same database are two stores to us,
+ * every password left out (aj_store_describe, docs/reference.md §13).  Two
+ * servers with the same text share a store; two texts that reach the same database are two stores to us,
  * which is safe (each learns the other's revocations by polling, like two
  * nodes).
  */
 #include <string.h>
+
+#include <apr_hash.h>
 
 #include "auth_jwt.h"
 #include <http_main.h>
@@ -57,29 +61,99 @@ static void auth_jwt_scope_read(auth_jwt_dbd_text *t, const ap_directive_t *d)
     }
 }
 
-/* The <VirtualHost> node that defined s, NULL for the main server. */
-static const ap_directive_t *auth_jwt_scope_vhost(const ap_directive_t *d, const server_rec *s)
+/* Every <VirtualHost> node, in the order httpd read them. */
+static void auth_jwt_scope_collect(apr_array_header_t *nodes, const ap_directive_t *d)
 {
-    const ap_directive_t *found;
-
-    if (!s->defn_name) {
-        return NULL;
-    }
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "<VirtualHost")) {
-            if (d->line_num == (int)s->defn_line_number && d->filename
-                && !strcmp(d->filename, s->defn_name)) {
-                return d;
-            }
+            APR_ARRAY_PUSH(nodes, const ap_directive_t *) = d;
         }
         else if (d->first_child && d->directive[0] == '<') {
-            found = auth_jwt_scope_vhost(d->first_child, s);
-            if (found) {
-                return found;
-            }
+            auth_jwt_scope_collect(nodes, d->first_child);
         }
     }
-    return NULL;
+}
+
+static int auth_jwt_scope_same_place_srv(const server_rec *a, const server_rec *b)
+{
+    return a->defn_line_number == b->defn_line_number && !strcmp(a->defn_name, b->defn_name);
+}
+
+static int auth_jwt_scope_same_place(const ap_directive_t *d, const server_rec *v)
+{
+    return d->line_num == (int)v->defn_line_number && d->filename
+           && !strcmp(d->filename, v->defn_name);
+}
+
+/* The ServerName a <VirtualHost> node sets itself, NULL when none. */
+static const char *auth_jwt_scope_node_name(apr_pool_t *p, const ap_directive_t *vh)
+{
+    const ap_directive_t *d;
+    const char *name = NULL, *a;
+
+    for (d = vh->first_child; d; d = d->next) {
+        if (!strcasecmp(d->directive, "ServerName")) {
+            a = d->args;
+            name = ap_getword_conf(p, &a);
+        }
+    }
+    return name;
+}
+
+/* Pairs each virtual host with the <VirtualHost> node that defined it.
+ * httpd gives a virtual host the file and line of its <VirtualHost>, and
+ * one file included twice (Define SITE a / Include site.conf / Define SITE
+ * b / Include site.conf) makes two nodes with the same file and line: the
+ * k-th server defined there is the k-th such node in reading order.  httpd
+ * puts each new virtual host at the head of its list, so the list is in
+ * the reverse of the reading order.  As a cross-check, a node that sets a
+ * ServerName must name its server's host; any doubt refuses to start (a
+ * wrong pairing would put two sites under one store).  *pairs: server_rec
+ * pointer -> its node; APR_EGENERAL after logging. */
+static apr_status_t auth_jwt_scope_pair(apr_hash_t **pairs, apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *nodes = apr_array_make(p, 8, sizeof(const ap_directive_t *));
+    apr_array_header_t *defined = apr_array_make(p, 8, sizeof(server_rec *));
+    apr_hash_t *out = apr_hash_make(p);
+    const ap_directive_t *d;
+    const char *name;
+    server_rec *v;
+    int i, j, k;
+
+    auth_jwt_scope_collect(nodes, ap_conftree);
+    for (v = s->next; v; v = v->next) {
+        if (v->is_virtual && v->defn_name) {
+            APR_ARRAY_PUSH(defined, server_rec *) = v;
+        }
+    }
+    for (i = defined->nelts - 1; i >= 0; i--) {       /* reading order */
+        v = APR_ARRAY_IDX(defined, i, server_rec *);
+        k = 0;                                        /* earlier ones from the same place */
+        for (j = defined->nelts - 1; j > i; j--) {
+            k += auth_jwt_scope_same_place_srv(APR_ARRAY_IDX(defined, j, server_rec *), v);
+        }
+        d = NULL;
+        for (j = 0; j < nodes->nelts; j++) {
+            if (auth_jwt_scope_same_place(APR_ARRAY_IDX(nodes, j, const ap_directive_t *), v)
+                && k-- == 0) {
+                d = APR_ARRAY_IDX(nodes, j, const ap_directive_t *);
+                break;
+            }
+        }
+        name = d ? auth_jwt_scope_node_name(p, d) : NULL;
+        if (!d || (name && v->server_hostname && strcasecmp(name, v->server_hostname))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(142)
+                         "cannot tell which <VirtualHost> at %s:%u defined the virtual host "
+                         "%s, so not which store (DBDriver/DBDParams) it uses; refusing to "
+                         "start rather than risk two sites sharing one store",
+                         v->defn_name, v->defn_line_number,
+                         v->server_hostname ? v->server_hostname : "(no ServerName)");
+            return APR_EGENERAL;
+        }
+        apr_hash_set(out, &APR_ARRAY_IDX(defined, i, server_rec *), sizeof(server_rec *), d);
+    }
+    *pairs = out;
+    return APR_SUCCESS;
 }
 
 /* mod_dbd's parameters are one raw argument string: compare them without
@@ -111,13 +185,17 @@ apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s)
     const ap_directive_t *vh;
     auth_jwt_srv_conf *sc;
     aj_store_id_t id;
+    apr_hash_t *pairs = NULL;
     server_rec *v;
     apr_uint32_t i;
 
+    if (auth_jwt_scope_pair(&pairs, ptemp, s) != APR_SUCCESS) {
+        return 0;
+    }
     auth_jwt_scope_read(&main_text, ap_conftree);
     for (v = s; v; v = v->next) {
         vt.driver = vt.params = NULL;
-        vh = v->is_virtual ? auth_jwt_scope_vhost(ap_conftree, v) : NULL;
+        vh = v->is_virtual ? apr_hash_get(pairs, &v, sizeof(v)) : NULL;
         if (vh) {
             auth_jwt_scope_read(&vt, vh->first_child);
         }

@@ -663,3 +663,44 @@ def test_login_throttle_is_per_store(make_sites):
     r = b.get("/api/resource", auth=("bob", "b-bob-pw"))
     assert r.status == 200, r
     assert c.get("/api/resource", auth=("bob", "a-bob-pw")).status == 401
+
+
+# ---- one file included for several hosts ------------------------------------------
+
+@pytest.mark.expect_log(*REFUSED_PASSWORD_LOG)
+def test_hosts_from_one_included_file_keep_their_stores(httpd_factory, request):
+    """`Define SITE a` / `Include site.conf` / `Define SITE b` / `Include
+    site.conf`: both <VirtualHost>s come from the same file and line, with
+    DBDParams naming ${SITE}'s database.  Each keeps its own store: a password
+    cached on A does not log in as B's user of the same name.
+    Before: both hosts were matched to the first <VirtualHost> read there,
+    so both were given A's store id, and A's cache answered for B."""
+    server = httpd_factory("multisite-include", signing_key=False)
+    request.node.aj_server = server
+    server.expect_log(*REFUSED_PASSWORD_LOG)
+    a, b = Site(server, "a"), Site(server, "b")
+    for site in (a, b):
+        secret = os.urandom(48).hex().encode("ascii")
+        server.write_file(site.key, secret, mode=0o600)
+        os.makedirs(site.dir)
+        if server.env.run_user:
+            pw = pwd.getpwnam(server.env.run_user)
+            os.chown(site.dir, pw.pw_uid, pw.pw_gid)
+        os.chmod(site.dir, 0o750)
+    template = HOST_TEMPLATE.format(
+        port=server.port, host="${SITE}", db=os.path.join(server.data_dir, "${SITE}", "store.db"),
+        key=os.path.join(server.root, "conf", "hs256-${SITE}.key"), registration="On",
+        conf=os.path.join(server.root, "conf"), extra="")
+    site_conf = os.path.join(server.root, "conf", "site.conf")
+    server.write_file(site_conf, template)
+    server.config = (COMMON + f'Define SITE a\nInclude "{site_conf}"\n'
+                     f'Define SITE b\nInclude "{site_conf}"\n')
+    server.start()
+    a.add_user("admin", "a-admin-pw")
+    b.add_user("admin", "b-admin-pw")
+    for _ in range(4):                      # cached on A (both children)
+        assert a.get("/api/resource", auth=("admin", "a-admin-pw")).status == 200
+    for _ in range(4):
+        r = b.get("/api/resource", auth=("admin", "a-admin-pw"))
+        assert r.status == 401, r
+    assert b.get("/api/resource", auth=("admin", "b-admin-pw")).status == 200
