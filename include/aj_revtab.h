@@ -88,7 +88,8 @@ int aj_revtab_recover(aj_revtab_t *t);
 
 /* Records that token jti of the store is revoked until exp.  Idempotent (a
  * later exp wins).  APR_ENOSPC when full even after dropping expired
- * entries (the store is then marked overflowed). */
+ * entries; the store is then marked overflowed, as it is when the entry's
+ * digest cannot be computed (any failure leaves the entry out). */
 apr_status_t aj_revtab_put_jti(aj_revtab_t *t, apr_uint32_t store, const char *jti,
                                apr_int64_t exp, apr_int64_t now);
 

@@ -46,23 +46,42 @@ static EVP_MD_CTX *aj_sha256_ctx(void)
 apr_status_t aj_sha256(unsigned char out[AJ_SHA256_LEN], const void *a, apr_size_t alen,
                        const void *b, apr_size_t blen)
 {
-    EVP_MD_CTX *ctx;
+    EVP_MD_CTX *ctx, *own = NULL;
     unsigned int n = 0;
+    apr_status_t rv = APR_EGENERAL;
 
     if (pthread_once(&aj_sha256_once, aj_sha256_fetch) != 0 || !aj_sha256_md) {
         return APR_EGENERAL;
     }
     ctx = aj_sha256_ctx();
     if (!ctx) {
-        return APR_ENOMEM;
+        /* no thread context (no thread key left): one for this call */
+        ctx = own = EVP_MD_CTX_new();
+        if (!ctx) {
+            return APR_ENOMEM;
+        }
     }
     if (EVP_DigestInit_ex2(ctx, aj_sha256_md, NULL) == 1
         && EVP_DigestUpdate(ctx, a, alen) == 1
         && (!b || EVP_DigestUpdate(ctx, b, blen) == 1)
         && EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == AJ_SHA256_LEN) {
-        return APR_SUCCESS;
+        rv = APR_SUCCESS;
     }
-    return APR_EGENERAL;
+    EVP_MD_CTX_free(own);
+    return rv;
+}
+
+/* httpd unloads the module at each restart and loads a fresh copy, whose
+ * first digest makes a new thread key: the old one is given back here, or
+ * some hundreds of restarts would use up the process's keys.  The values
+ * are not freed here: at exit OpenSSL may already be cleaned up, and a
+ * thread's context is freed when the thread ends anyway. */
+__attribute__((destructor)) static void aj_sha256_unload(void)
+{
+    if (aj_sha256_have_key) {
+        (void)pthread_key_delete(aj_sha256_ctx_key);
+        aj_sha256_have_key = 0;
+    }
 }
 
 apr_status_t aj_store_id_make(aj_store_id_t *id, const char *driver, const char *params)

@@ -993,6 +993,16 @@ static void aj_hmac_tls_make(void)
     aj_hmac_have_tls = pthread_key_create(&aj_hmac_tls, aj_hmac_thread_free) == 0;
 }
 
+/* The thread key is given back when the module is unloaded (each restart
+ * loads a fresh copy that makes its own), as in aj_digest.c. */
+__attribute__((destructor)) static void aj_hmac_tls_unload(void)
+{
+    if (aj_hmac_have_tls) {
+        (void)pthread_key_delete(aj_hmac_tls);
+        aj_hmac_have_tls = 0;
+    }
+}
+
 /* This thread's context for key, ready for EVP_MAC_update; NULL when there
  * is none (the caller duplicates key->hmac for this one call). */
 static EVP_MAC_CTX *aj_hmac_thread_ctx(const aj_key_t *key)

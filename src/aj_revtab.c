@@ -504,6 +504,13 @@ static apr_status_t revtab_put(aj_revtab_t *t, apr_uint32_t store, const aj_revt
     return rv;
 }
 
+/* An entry of the store could not be recorded (its digest failed): from
+ * now on a miss of that store proves nothing, as after APR_ENOSPC. */
+static void revtab_mark_missing(aj_revtab_t *t, apr_uint32_t store)
+{
+    __atomic_store_n(&revtab_store(t, store)->overflowed, 1, __ATOMIC_RELEASE);
+}
+
 apr_status_t aj_revtab_put_jti(aj_revtab_t *t, apr_uint32_t store, const char *jti,
                                apr_int64_t exp, apr_int64_t now)
 {
@@ -518,6 +525,7 @@ apr_status_t aj_revtab_put_jti(aj_revtab_t *t, apr_uint32_t store, const char *j
     }
     rv = revtab_key(&key, t, store, AJ_REVTAB_KIND_JTI, jti);
     if (rv != APR_SUCCESS) {
+        revtab_mark_missing(t, store);
         return rv;
     }
     return revtab_put(t, store, &key, exp, exp, now);
@@ -538,6 +546,7 @@ static apr_status_t revtab_put_forever(aj_revtab_t *t, apr_uint32_t store, unsig
     }
     rv = revtab_key(&key, t, store, kind, sub);
     if (rv != APR_SUCCESS) {
+        revtab_mark_missing(t, store);
         return rv;
     }
     return revtab_put(t, store, &key, value, AJ_REVTAB_NEVER, now);

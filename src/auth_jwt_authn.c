@@ -996,7 +996,11 @@ static authn_status auth_jwt_provider_decide(request_rec *r, const char *user,
     case AUTH_JWT_PW_MISMATCH:
         return AUTH_DENIED;
     case AUTH_JWT_PW_THROTTLED:
-        /* a Basic provider cannot answer 429 (docs/reference.md §10) */
+        /* A Basic provider cannot answer 429 (docs/reference.md §10); its
+         * 401 takes the time of a failed check, or an instant refusal would
+         * tell a throttled existing user from an unknown one (unknown names
+         * are passed on uncounted here, and always take that time). */
+        auth_jwt_pace_pad(r, c, apr_time_now());
         return AUTH_DENIED;
     default:
         return AUTH_GENERAL_ERROR;

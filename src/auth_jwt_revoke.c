@@ -181,7 +181,9 @@ static void auth_jwt_fill_jti(void *baton, const char *jti, apr_int64_t exp)
 {
     auth_jwt_fill *f = baton;
 
-    if (aj_revtab_put_jti(auth_jwt_rs->tab, f->store, jti, exp, f->now) == APR_ENOSPC) {
+    /* any failure (no room, or no digest: out of memory) leaves the
+     * revocation out, so it counts as full: misses are not trusted */
+    if (aj_revtab_put_jti(auth_jwt_rs->tab, f->store, jti, exp, f->now) != APR_SUCCESS) {
         f->full = 1;
     }
 }
@@ -194,9 +196,9 @@ static void auth_jwt_fill_user(void *baton, apr_int64_t id, apr_int64_t valid_af
 
     /* revoke-all for tokens; the last password or claims change for the
      * Basic cache (entries made before it are void) */
-    if (aj_revtab_put_user(auth_jwt_rs->tab, f->store, sub, valid_after, f->now) == APR_ENOSPC
+    if (aj_revtab_put_user(auth_jwt_rs->tab, f->store, sub, valid_after, f->now) != APR_SUCCESS
         || aj_revtab_put_changed(auth_jwt_rs->tab, f->store, sub, changed_at, f->now)
-               == APR_ENOSPC) {
+               != APR_SUCCESS) {
         f->full = 1;
     }
 }
@@ -452,8 +454,9 @@ apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, request_rec *r,
 /* The table's answer for a token's keys: APR_SUCCESS with *revoked, or an
  * error when the table cannot answer (a stalled writer, or the store was
  * unloaded meanwhile by a reset: then nothing it said may be trusted). */
-static apr_status_t auth_jwt_table_says(int *revoked, const auth_jwt_revkeys *keys,
-                                        int has_iat, apr_int64_t iat, apr_int64_t now)
+static apr_status_t auth_jwt_table_says(int *revoked, int *overflowed,
+                                        const auth_jwt_revkeys *keys, int has_iat,
+                                        apr_int64_t iat, apr_int64_t now)
 {
     aj_revtab_t *tab = auth_jwt_rs->tab;
     apr_int64_t valid_after = 0;
@@ -461,6 +464,7 @@ static apr_status_t auth_jwt_table_says(int *revoked, const auth_jwt_revkeys *ke
     int hit = 0;
 
     *revoked = 0;
+    *overflowed = 1;
     if (keys->has_jti) {
         rv = aj_revtab_key_revoked(&hit, tab, &keys->jti, now);
         if (rv != APR_SUCCESS) {
@@ -474,8 +478,11 @@ static apr_status_t auth_jwt_table_says(int *revoked, const auth_jwt_revkeys *ke
         }
         hit = valid_after && (!has_iat || iat < valid_after);
     }
-    /* read after the look-ups: a reset that emptied the table unloaded the
-     * store first */
+    /* Read after the look-ups, overflowed before loaded: a reset that
+     * empties the table unloads the store first and clears its overflow
+     * mark after, so a reader that sees the mark cleared by a reset also
+     * sees the store unloaded (and asks the store). */
+    *overflowed = aj_revtab_overflowed(tab, keys->store);
     if (!aj_revtab_loaded(tab, keys->store)) {
         return APR_EINIT;
     }
@@ -491,7 +498,7 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
     const char *jti, *sub;
     apr_int64_t iat = 0;
     auth_jwt_revkeys own;
-    int has_iat, rc, revoked = 0;
+    int has_iat, rc, revoked = 0, overflowed = 1;
 
     *verdict = AJ_OK;
     if (!auth_jwt_cfg_revocation(c)) {
@@ -524,7 +531,7 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
         }
         keys = &own;
     }
-    if (auth_jwt_table_says(&revoked, keys, has_iat, iat, now) != APR_SUCCESS) {
+    if (auth_jwt_table_says(&revoked, &overflowed, keys, has_iat, iat, now) != APR_SUCCESS) {
         /* the table cannot answer now: the store decides, or nobody does */
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(124)
                       "revocation table busy or being reloaded: asking the store");
@@ -535,7 +542,7 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
         *verdict = AJ_REVOKED;
         return OK;
     }
-    if (aj_revtab_overflowed(auth_jwt_rs->tab, store)
+    if (overflowed
         && auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) != APR_SUCCESS) {
         *verdict = AJ_OK;       /* store down: the last known state stands (docs/reference.md §6) */
     }
@@ -557,7 +564,7 @@ static void auth_jwt_table_put(request_rec *r, const char *jti, apr_int64_t exp,
         auth_jwt_fill_jti(&f, jti, exp);
     }
     if (sub && aj_revtab_put_user(auth_jwt_rs->tab, f.store, sub, valid_after, f.now)
-               == APR_ENOSPC) {
+               != APR_SUCCESS) {
         f.full = 1;
     }
     apr_global_mutex_unlock(auth_jwt_rs->mutex);
@@ -628,8 +635,12 @@ int auth_jwt_revoke_user_state(apr_int64_t *valid_after, apr_int64_t *stamp, req
             || !aj_revtab_loaded(tab, keys->store))) {
         return 0;       /* unknown: nothing cached may be trusted */
     }
+    /* A store whose revocations do not all fit may be missing this user's
+     * entries: nothing cached may be trusted then (the overflow mark is read
+     * before the loaded flag, as in auth_jwt_table_says). */
     if (aj_revtab_key_value(&va, tab, &keys->user) != APR_SUCCESS
         || aj_revtab_key_value(&changed, tab, &keys->changed) != APR_SUCCESS
+        || aj_revtab_overflowed(tab, keys->store)
         || (auth_jwt_cfg_revocation(c) && !aj_revtab_loaded(tab, keys->store))) {
         return 0;
     }

@@ -48,6 +48,13 @@ LOCATIONS = r"""
     AuthBasicProvider jwt
     Require valid-user
 </Location>
+<Location /basic/slow>
+    AuthType Basic
+    AuthName "basic"
+    AuthBasicProvider jwt
+    Require valid-user
+    AuthJWTBcryptCost 11
+</Location>
 <Location /auth/password>
     AuthType JWT
     AuthName "itest"
@@ -182,6 +189,24 @@ def test_basic_provider_answers_401(httpd, user):
     assert r.status == 401, r
     assert r.header("Retry-After") is None
     assert basic(httpd, "/basic/jwt", name, pw, new_address()).status == 200
+
+
+@pytest.mark.expect_log(*THROTTLE_LOGS, *BASIC_FAILURES)
+def test_basic_provider_throttled_takes_a_checks_time(httpd, user):
+    """Under AuthBasicProvider jwt an unknown name is passed on uncounted (it
+    always takes a failed check's time), so a throttled existing user's 401
+    must take that time too, or its speed would tell that the user exists."""
+    name, _, _ = user
+    addr = new_address()
+    for _ in range(ATTEMPTS):
+        assert basic(httpd, "/basic/slow", name, "wrong-password", addr).status == 401
+    times = {}
+    for who in (name, "no-such-user-" + name):
+        t0 = time.monotonic()
+        assert basic(httpd, "/basic/slow", who, "wrong-password", addr).status == 401
+        times[who] = time.monotonic() - t0
+    throttled, unknown = times[name], times["no-such-user-" + name]
+    assert throttled >= unknown / 2, times
 
 
 @pytest.mark.expect_log(*THROTTLE_LOGS)
