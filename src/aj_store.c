@@ -1038,9 +1038,12 @@ const char *aj_store_describe(apr_pool_t *p, const char *driver, const char *par
     if (!strcmp(driver, AJ_STORE_SQLITE_DRIVER)) {
         return apr_pstrcat(p, driver, " database ", params, NULL);
     }
+    /* libpq reads backslash escapes in values ("password=se\\ cret"):
+     * rather than follow them, show nothing of such parameters */
     scheme_end = strstr(params, "://");
-    shown = scheme_end ? aj_store_redact_uri(p, params, scheme_end + 3)
-                       : aj_store_redact_pairs(p, params);
+    shown = strchr(params, '\\') ? NULL
+            : scheme_end ? aj_store_redact_uri(p, params, scheme_end + 3)
+                         : aj_store_redact_pairs(p, params);
     return shown ? apr_psprintf(p, "%s connection '%s'", driver, shown)
                  : apr_pstrcat(p, driver, " connection (parameters not shown)", NULL);
 }
