@@ -51,7 +51,7 @@
 #define AUTH_JWT_THROTTLE_MUTEX    "auth-jwt-throttle"
 /* Slots of the shared table (32 bytes each: 512 KiB).  Each failure uses
  * two; when every slot in a key's probe window holds a live counter, the
- * oldest is replaced (aj_throttle.h). */
+ * oldest below its limit is replaced (aj_throttle.h). */
 #define AUTH_JWT_THROTTLE_SLOTS    16384
 /* The per-store word after the table: the highest bcrypt cost seen (low
  * byte) and whether the store was asked (AUTH_JWT_COST_QUERIED). */
