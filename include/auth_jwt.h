@@ -231,33 +231,22 @@ void auth_jwt_throttle_child_init(apr_pool_t *p, server_rec *s);
 /* One password check as the throttle sees it (on the caller's stack). */
 typedef struct {
     aj_throttle_keys_t keys;        /* valid when counted */
-    aj_throttle_state_t state;      /* what the lock-free check found */
-    aj_throttle_reservation_t res;  /* valid when reserved */
+    aj_throttle_state_t state;      /* what the check before found */
     const char *username;           /* as sent (audit lines escape it) */
     int counted;                    /* the throttle is on for this check */
-    int reserved;                   /* this check holds an attempt on both counts */
 } auth_jwt_throttle_t;
 
-/* Before a password check (before the Basic cache and bcrypt), lock-free:
- * 0 to go on, else the seconds the client must wait (the check is refused
- * without any work; logged at info).  A cached password needs nothing
- * more. */
+/* Before a password check (before the Basic cache and bcrypt): 0 to go on,
+ * else the seconds the client must wait (the check is refused without any
+ * work; logged at info). */
 apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
                                     const auth_jwt_dir_conf *c, const char *username);
-/* Right before bcrypt (after auth_jwt_throttle_check): takes one attempt on
- * both counts under the throttle's mutex, counted as a failure until
- * auth_jwt_throttle_passed gives it back.  0 to go on; else the seconds to
- * wait (a count is at its limit now, other checks in flight included;
- * nothing was counted; logged at info). */
-apr_int64_t auth_jwt_throttle_reserve(auth_jwt_throttle_t *th, request_rec *r,
-                                      const auth_jwt_dir_conf *c);
-/* A refused check: its audit line (error, tag AJ200), and a line (error,
- * AJ201/AJ202) for a count that its reservation brought to the limit.
- * why: "unknown user", "wrong password", ... */
+/* A refused check: its audit line (error, tag AJ200), one failure on both
+ * counters, and a line (error, AJ201/AJ202) for a counter that reached its
+ * limit.  why: "unknown user", "wrong password", ... */
 void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r,
                                const auth_jwt_dir_conf *c, const char *why);
-/* A successful check: clears its (username, address) count and gives the
- * address count its reservation back. */
+/* A successful check: clears its (username, address) counter. */
 void auth_jwt_throttle_passed(auth_jwt_throttle_t *th, request_rec *r);
 
 /* Equal time for every failed check (docs/reference.md §10).  Before hashing: the

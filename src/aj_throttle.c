@@ -40,9 +40,6 @@
 #include <sched.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-
 #include "aj_digest.h"
 #include "aj_throttle.h"
 
@@ -67,9 +64,6 @@
 #define AJ_THROTTLE_ZERO_KEY_FLIP  ((apr_uint64_t)1)
 #define AJ_THROTTLE_KIND_USER      'u'
 #define AJ_THROTTLE_KIND_ADDR      'a'
-/* The kind of a key, kept in it so a writer knows a counter's limit: set in
- * the second word of per-address keys, clear in (username, address) keys. */
-#define AJ_THROTTLE_ADDR_KEY_BIT   ((apr_uint64_t)1 << 63)
 /* A count stops here (never wraps to 0, which means "cleared"). */
 #define AJ_THROTTLE_COUNT_MAX      APR_UINT32_MAX
 #define AJ_THROTTLE_NO_SLOT        APR_UINT32_MAX
@@ -149,37 +143,18 @@ aj_throttle_t *aj_throttle_format(void *mem, apr_size_t size, apr_uint32_t capac
 
 /* ---- keys ------------------------------------------------------------------- */
 
-apr_status_t aj_throttle_secret_make(aj_throttle_secret_t *secret)
+/* SHA-256 over kind || store id || address || NUL, then the username (the
+ * NUL keeps "1.2.3.4"+"5x" apart from "1.2.3.45"+"x"). */
+static apr_status_t throttle_key(aj_throttle_key_t *key, unsigned char kind,
+                                 const aj_store_id_t *store, const char *addr,
+                                 const char *username)
 {
-    if (!secret || RAND_bytes(secret->b, (int)sizeof(secret->b)) != 1) {
-        return APR_EGENERAL;
-    }
-    return APR_SUCCESS;
-}
-
-void aj_throttle_secret_wipe(aj_throttle_secret_t *secret)
-{
-    if (secret) {
-        OPENSSL_cleanse(secret->b, sizeof(secret->b));
-    }
-}
-
-/* SHA-256 over secret || kind || store id || address || NUL, then the
- * username (the NUL keeps "1.2.3.4"+"5x" apart from "1.2.3.45"+"x").  The
- * secret in front makes it a keyed hash whose outputs never leave the
- * process: length extension needs a digest, and nobody sees one. */
-static apr_status_t throttle_key(aj_throttle_key_t *key, const aj_throttle_secret_t *secret,
-                                 unsigned char kind, const aj_store_id_t *store,
-                                 const char *addr, const char *username)
-{
-    unsigned char head[AJ_THROTTLE_SECRET_LEN + 1 + AJ_STORE_ID_LEN + AJ_THROTTLE_ADDR_MAX + 1];
+    unsigned char head[1 + AJ_STORE_ID_LEN + AJ_THROTTLE_ADDR_MAX + 1];
     unsigned char md[AJ_SHA256_LEN];
     apr_size_t alen = strlen(addr), hlen = 0;
     aj_throttle_key_t k;
     apr_status_t rv;
 
-    memcpy(head, secret->b, AJ_THROTTLE_SECRET_LEN);
-    hlen += AJ_THROTTLE_SECRET_LEN;
     head[hlen++] = kind;
     memcpy(head + hlen, store->b, AJ_STORE_ID_LEN);
     hlen += AJ_STORE_ID_LEN;
@@ -187,38 +162,29 @@ static apr_status_t throttle_key(aj_throttle_key_t *key, const aj_throttle_secre
     hlen += alen;
     head[hlen++] = '\0';
     rv = aj_sha256(md, head, hlen, username, username ? strlen(username) : 0);
-    OPENSSL_cleanse(head, AJ_THROTTLE_SECRET_LEN);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     memcpy(k.w, md, AJ_THROTTLE_KEY_LEN);
-    if (kind == AJ_THROTTLE_KIND_ADDR) {
-        k.w[1] |= AJ_THROTTLE_ADDR_KEY_BIT;   /* never all-zero either */
-    }
-    else {
-        k.w[1] &= ~AJ_THROTTLE_ADDR_KEY_BIT;
-        if (k.w[0] == 0 && k.w[1] == 0) {
-            k.w[1] = AJ_THROTTLE_ZERO_KEY_FLIP;   /* all-zero means "never used" */
-        }
+    if (k.w[0] == 0 && k.w[1] == 0) {
+        k.w[1] = AJ_THROTTLE_ZERO_KEY_FLIP;   /* all-zero means "never used" */
     }
     *key = k;
     return APR_SUCCESS;
 }
 
-apr_status_t aj_throttle_keys(aj_throttle_keys_t *keys, const aj_throttle_secret_t *secret,
-                              const aj_store_id_t *store, const char *addr,
-                              const char *username)
+apr_status_t aj_throttle_keys(aj_throttle_keys_t *keys, const aj_store_id_t *store,
+                              const char *addr, const char *username)
 {
     aj_throttle_keys_t k;
     apr_status_t rv;
 
-    if (!keys || !secret || !store || !addr || !username
-        || strlen(addr) > AJ_THROTTLE_ADDR_MAX) {
+    if (!keys || !store || !addr || !username || strlen(addr) > AJ_THROTTLE_ADDR_MAX) {
         return APR_EINVAL;
     }
-    rv = throttle_key(&k.user, secret, AJ_THROTTLE_KIND_USER, store, addr, username);
+    rv = throttle_key(&k.user, AJ_THROTTLE_KIND_USER, store, addr, username);
     if (rv == APR_SUCCESS) {
-        rv = throttle_key(&k.addr, secret, AJ_THROTTLE_KIND_ADDR, store, addr, NULL);
+        rv = throttle_key(&k.addr, AJ_THROTTLE_KIND_ADDR, store, addr, NULL);
     }
     if (rv == APR_SUCCESS) {
         *keys = k;
@@ -386,204 +352,104 @@ static void throttle_repair(aj_throttle_t *t, aj_throttle_slot_t *s)
     throttle_write_slot(s, &aj_throttle_empty_entry);
 }
 
-static int throttle_is_addr(const aj_throttle_entry_t *e)
-{
-    return (e->key[1] & AJ_THROTTLE_ADDR_KEY_BIT) != 0;
-}
-
-/* Writer side: the slot holding key in its probe window (repairing the
- * slots it passes), with its fields in *cur; AJ_THROTTLE_NO_SLOT if absent. */
-static apr_uint32_t throttle_writer_find(aj_throttle_entry_t *cur, aj_throttle_t *t,
-                                         const aj_throttle_key_t *key)
+/* Counts one failure of key (writer side).  1 when its count reached limit
+ * with this failure. */
+static int throttle_fail_one(aj_throttle_t *t, const aj_throttle_key_t *key, apr_uint32_t limit,
+                             apr_int64_t seconds, apr_int64_t now)
 {
     aj_throttle_slot_t *slots = throttle_slots(t);
     apr_uint32_t mask = throttle_mask(t), i, idx;
+    apr_uint32_t found = AJ_THROTTLE_NO_SLOT, free_slot = AJ_THROTTLE_NO_SLOT;
+    apr_uint32_t oldest = AJ_THROTTLE_NO_SLOT;
+    apr_int64_t oldest_start = 0;
+    aj_throttle_entry_t cur, e;
 
     for (i = 0; i < AJ_THROTTLE_PROBE; i++) {
         idx = throttle_index(key, mask, i);
         throttle_repair(t, &slots[idx]);
-        throttle_load_fields(cur, &slots[idx]);
-        if (throttle_is(cur, key)) {
-            return idx;
+        throttle_load_fields(&cur, &slots[idx]);
+        if (throttle_is(&cur, key)) {
+            found = idx;
+            break;
         }
-    }
-    return AJ_THROTTLE_NO_SLOT;
-}
-
-/* The live count of key (writer side), and the start of its window. */
-static apr_uint32_t throttle_writer_count(apr_int64_t *start, aj_throttle_t *t,
-                                          const aj_throttle_key_t *key, apr_int64_t seconds,
-                                          apr_int64_t now)
-{
-    aj_throttle_entry_t cur;
-
-    *start = 0;
-    if (throttle_writer_find(&cur, t, key) == AJ_THROTTLE_NO_SLOT
-        || !throttle_live(&cur, seconds, now)) {
-        return 0;
-    }
-    *start = cur.start;
-    return cur.count;
-}
-
-/* Where a new counter for key goes: the first slot of its probe window that
- * counts nothing now (never used, cleared, expired), else the live counter
- * with the oldest window that is below its limit and is not `keep` (the
- * address counter of the same check: a username must never push out the
- * count of its own address).  A counter at its limit is never replaced
- * while its window runs: replacing it would lift a refusal early, which is
- * what an attacker filling the window wants.  AJ_THROTTLE_NO_SLOT when every
- * slot holds such a counter. */
-static apr_uint32_t throttle_victim(aj_throttle_t *t, const aj_throttle_key_t *key,
-                                    const aj_throttle_key_t *keep,
-                                    const aj_throttle_policy_t *policy, apr_uint32_t addr_limit,
-                                    apr_int64_t now)
-{
-    aj_throttle_slot_t *slots = throttle_slots(t);
-    apr_uint32_t mask = throttle_mask(t), i, idx, oldest = AJ_THROTTLE_NO_SLOT;
-    apr_int64_t oldest_start = 0;
-    aj_throttle_entry_t cur;
-
-    for (i = 0; i < AJ_THROTTLE_PROBE; i++) {
-        idx = throttle_index(key, mask, i);
-        throttle_load_fields(&cur, &slots[idx]);   /* repaired by the find before */
-        if (!throttle_live(&cur, policy->seconds, now)) {
-            return idx;
+        if (!throttle_live(&cur, seconds, now)) {
+            if (free_slot == AJ_THROTTLE_NO_SLOT) {
+                free_slot = idx;
+            }
         }
-        if ((keep && throttle_is(&cur, keep))
-            || cur.count >= (throttle_is_addr(&cur) ? addr_limit : policy->attempts)) {
-            continue;
-        }
-        if (oldest == AJ_THROTTLE_NO_SLOT || cur.start < oldest_start) {
+        else if (oldest == AJ_THROTTLE_NO_SLOT || cur.start < oldest_start) {
             oldest = idx;
             oldest_start = cur.start;
         }
     }
-    return oldest;
-}
-
-/* Raises key's count by one (a new window when its window ended; a new
- * counter when absent and a slot may be taken).  1 when counted, with the
- * window's start and the new count. */
-static int throttle_raise(apr_int64_t *start, apr_uint32_t *count, aj_throttle_t *t,
-                          const aj_throttle_key_t *key, const aj_throttle_key_t *keep,
-                          const aj_throttle_policy_t *policy, apr_uint32_t addr_limit,
-                          apr_int64_t now)
-{
-    aj_throttle_slot_t *slots = throttle_slots(t);
-    aj_throttle_entry_t cur, e;
-    apr_uint32_t idx = throttle_writer_find(&cur, t, key);
 
     e.key[0] = key->w[0];
     e.key[1] = key->w[1];
-    if (idx != AJ_THROTTLE_NO_SLOT && throttle_live(&cur, policy->seconds, now)) {
-        e.start = cur.start;
-        e.count = cur.count < AJ_THROTTLE_COUNT_MAX ? cur.count + 1 : cur.count;
-    }
-    else {
-        e.start = now;      /* absent, or its window ended: a new one starts */
-        e.count = 1;
-    }
-    if (idx == AJ_THROTTLE_NO_SLOT) {
-        idx = throttle_victim(t, key, keep, policy, addr_limit, now);
-        if (idx == AJ_THROTTLE_NO_SLOT) {
-            return 0;       /* every slot refuses now: this key goes uncounted */
+    if (found != AJ_THROTTLE_NO_SLOT) {
+        if (throttle_live(&cur, seconds, now)) {
+            e.start = cur.start;
+            e.count = cur.count < AJ_THROTTLE_COUNT_MAX ? cur.count + 1 : cur.count;
         }
-        throttle_load_fields(&cur, &slots[idx]);
-        if (!throttle_used(&cur)) {
-            __atomic_add_fetch(&t->count, 1, __ATOMIC_RELAXED);
+        else {
+            e.start = now;      /* its window ended: a new one starts */
+            e.count = 1;
         }
+        throttle_write_slot(&slots[found], &e);
+        return e.count == limit;
     }
+    /* Absent: a free slot, else the counter with the oldest window (see
+     * the trade-off in aj_throttle.h).  The table never refuses. */
+    idx = free_slot != AJ_THROTTLE_NO_SLOT ? free_slot : oldest;
+    throttle_load_fields(&cur, &slots[idx]);
+    if (!throttle_used(&cur)) {
+        __atomic_add_fetch(&t->count, 1, __ATOMIC_RELAXED);
+    }
+    e.start = now;
+    e.count = 1;
     throttle_write_slot(&slots[idx], &e);
-    *start = e.start;
-    *count = e.count;
-    return 1;
+    return limit == 1;
 }
 
-static apr_int64_t throttle_left(apr_uint32_t count, apr_uint32_t limit, apr_int64_t start,
-                                 apr_int64_t seconds, apr_int64_t now)
+unsigned aj_throttle_fail(aj_throttle_t *t, const aj_throttle_keys_t *keys,
+                          const aj_throttle_policy_t *policy, apr_int64_t now)
 {
-    return count >= limit ? start + seconds - now : 0;
-}
+    unsigned reached = 0;
 
-void aj_throttle_reserve(aj_throttle_reservation_t *res, aj_throttle_t *t,
-                         const aj_throttle_keys_t *keys, const aj_throttle_policy_t *policy,
-                         apr_int64_t now)
-{
-    apr_uint32_t addr_limit, user_count, addr_count, count;
-    apr_int64_t user_start, addr_start, user_left, addr_left, start;
-
-    memset(res, 0, sizeof(*res));
     if (!t || !keys || !policy || policy->attempts == 0 || policy->seconds <= 0) {
-        return;
+        return 0;
     }
-    addr_limit = throttle_addr_limit(policy);
-    /* The lock-free check before may be stale: other checks in flight have
-     * reserved since.  Under the writers' lock the counts are exact. */
-    user_count = throttle_writer_count(&user_start, t, &keys->user, policy->seconds, now);
-    addr_count = throttle_writer_count(&addr_start, t, &keys->addr, policy->seconds, now);
-    user_left = throttle_left(user_count, policy->attempts, user_start, policy->seconds, now);
-    addr_left = throttle_left(addr_count, addr_limit, addr_start, policy->seconds, now);
-    if (user_left > 0 || addr_left > 0) {
-        res->retry_after = user_left > addr_left ? user_left : addr_left;
-        return;
+    if (throttle_fail_one(t, &keys->user, policy->attempts, policy->seconds, now)) {
+        reached |= AJ_THROTTLE_REACHED_USER;
     }
-    /* The address counter first: the user counter's placement then keeps
-     * it (see throttle_victim). */
-    if (throttle_raise(&start, &count, t, &keys->addr, NULL, policy, addr_limit, now)) {
-        res->counted |= AJ_THROTTLE_ADDR;
-        res->addr_start = start;
-        if (count == addr_limit) {
-            res->reached |= AJ_THROTTLE_ADDR;
-        }
+    if (throttle_fail_one(t, &keys->addr, throttle_addr_limit(policy), policy->seconds, now)) {
+        reached |= AJ_THROTTLE_REACHED_ADDR;
     }
-    if (throttle_raise(&start, &count, t, &keys->user, &keys->addr, policy, addr_limit, now)) {
-        res->counted |= AJ_THROTTLE_USER;
-        if (count == policy->attempts) {
-            res->reached |= AJ_THROTTLE_USER;
-        }
-    }
-}
-
-void aj_throttle_release(aj_throttle_t *t, const aj_throttle_keys_t *keys,
-                         const aj_throttle_reservation_t *res)
-{
-    aj_throttle_entry_t cur;
-    apr_uint32_t idx;
-
-    if (!t || !keys || !res) {
-        return;
-    }
-    aj_throttle_clear(t, keys);
-    if (!(res->counted & AJ_THROTTLE_ADDR)) {
-        return;
-    }
-    idx = throttle_writer_find(&cur, t, &keys->addr);
-    /* Only the window it was raised in: a window that ended and started
-     * again since holds other checks' failures, not this reservation. */
-    if (idx == AJ_THROTTLE_NO_SLOT || cur.count == 0 || cur.start != res->addr_start) {
-        return;
-    }
-    cur.count--;
-    if (cur.count == 0) {
-        cur.start = 0;      /* cleared: free for any other key */
-    }
-    throttle_write_slot(&throttle_slots(t)[idx], &cur);
+    return reached;
 }
 
 void aj_throttle_clear(aj_throttle_t *t, const aj_throttle_keys_t *keys)
 {
+    aj_throttle_slot_t *slots;
+    apr_uint32_t mask, i, idx;
     aj_throttle_entry_t cur;
-    apr_uint32_t idx;
 
     if (!t || !keys) {
         return;
     }
-    idx = throttle_writer_find(&cur, t, &keys->user);
-    if (idx != AJ_THROTTLE_NO_SLOT && cur.count != 0) {
-        cur.count = 0;      /* keeps its key; free for any other */
-        cur.start = 0;
-        throttle_write_slot(&throttle_slots(t)[idx], &cur);
+    slots = throttle_slots(t);
+    mask = throttle_mask(t);
+    for (i = 0; i < AJ_THROTTLE_PROBE; i++) {
+        idx = throttle_index(&keys->user, mask, i);
+        throttle_repair(t, &slots[idx]);
+        throttle_load_fields(&cur, &slots[idx]);
+        if (throttle_is(&cur, &keys->user)) {
+            if (cur.count != 0) {
+                cur.count = 0;      /* keeps its key; free for any other */
+                cur.start = 0;
+                throttle_write_slot(&slots[idx], &cur);
+            }
+            return;
+        }
     }
 }
 

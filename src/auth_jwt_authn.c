@@ -387,9 +387,8 @@ typedef enum {
     AUTH_JWT_PW_THROTTLED       /* refused unchecked (docs/reference.md §10): *retry_after */
 } auth_jwt_pw_e;
 
-/* A refused check: its audit line (counted already by its reservation),
- * then the sleep that makes it end when every other failed check ends
- * (docs/reference.md §10). */
+/* A refused check: its audit line and count, then the sleep that makes it
+ * end when every other failed check ends (docs/reference.md §10). */
 static auth_jwt_pw_e auth_jwt_password_refused(auth_jwt_throttle_t *th, request_rec *r,
                                                const auth_jwt_dir_conf *c, apr_time_t started,
                                                auth_jwt_pw_e outcome, const char *why)
@@ -471,22 +470,6 @@ static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t
     else {
         rv = aj_store_user_by_name(&u, r->pool, st, username);
     }
-    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
-        auth_jwt_store_failed(r, st, "looking up a user", rv);
-        return cached ? AUTH_JWT_PW_OK : AUTH_JWT_PW_STORE_DOWN;
-    }
-    /* A check that will count takes its attempt before bcrypt, so checks
-     * running in parallel cannot all slip under the limit.  Not for an
-     * unknown user passed on to the next Basic provider (never counted),
-     * nor for a cached password being renewed: the cache matched this very
-     * password, so it is no guess (if it fails now, the password changed
-     * since; the entry then goes, and the next try is counted). */
-    if (!cached && (rv == APR_SUCCESS || unknown == AUTH_JWT_UNKNOWN_REFUSED)) {
-        *retry_after = auth_jwt_throttle_reserve(&th, r, c);
-        if (*retry_after > 0) {
-            return AUTH_JWT_PW_THROTTLED;
-        }
-    }
     if (rv == APR_NOTFOUND) {
         /* The work of a real check (and a sample of bcrypt's speed); the
          * floor then hides the cost of the real users' hashes. */
@@ -500,6 +483,10 @@ static auth_jwt_pw_e auth_jwt_password(const aj_user_t **user, const aj_claims_t
         }
         return auth_jwt_password_refused(&th, r, c, started, AUTH_JWT_PW_UNKNOWN_USER,
                                          "unknown user");
+    }
+    if (rv != APR_SUCCESS) {
+        auth_jwt_store_failed(r, st, "looking up a user", rv);
+        return cached ? AUTH_JWT_PW_OK : AUTH_JWT_PW_STORE_DOWN;
     }
     if (!auth_jwt_password_matches(r, password, u->password_hash, &started)) {
         return auth_jwt_password_refused(&th, r, c, started, AUTH_JWT_PW_MISMATCH,
@@ -554,9 +541,6 @@ int auth_jwt_check_user_password(request_rec *r, const auth_jwt_dir_conf *c,
     apr_int64_t retry_after = auth_jwt_throttle_check(&th, r, c, user->username);
     apr_time_t started;
 
-    if (retry_after <= 0) {
-        retry_after = auth_jwt_throttle_reserve(&th, r, c);
-    }
     if (retry_after > 0) {
         return auth_jwt_too_many(r, retry_after);
     }

@@ -7,15 +7,10 @@
  * (store, username, client address) and per (store, address) in one table
  * in shared memory (aj_throttle), so every child counts together.  Reading
  * is lock-free, so a request with a cached Basic password pays two SHA-256
- * and a look at 16 slots.  A check that will run bcrypt first reserves its
- * attempt under a global mutex (both counts re-read and raised at once):
- * checks in flight together count together, so a burst of parallel
- * requests gets no more guesses than the limit.  A success gives the
- * reservation back (another lock); a failure has been counted already.
- * The address is r->useragent_ip, so mod_remoteip's client address counts
- * behind a proxy.  The limits are a per-directory setting; the counters
- * are one per store for the server, their slots keyed with a secret drawn
- * at each start (so nobody can compute which usernames share a slot).
+ * and a look at 16 slots; writing (a failure, or the first success after
+ * failures) takes a global mutex.  The address is r->useragent_ip, so
+ * mod_remoteip's client address counts behind a proxy.  The limits are a
+ * per-directory setting; the counters are one per store for the server.
  *
  * Equal time for failed checks.  A wrong password against a cost-12 bcrypt
  * hash, against an $apr1$ hash, and an unknown user (a dummy bcrypt at
@@ -51,7 +46,7 @@
 #define AUTH_JWT_THROTTLE_MUTEX    "auth-jwt-throttle"
 /* Slots of the shared table (32 bytes each: 512 KiB).  Each failure uses
  * two; when every slot in a key's probe window holds a live counter, the
- * oldest below its limit is replaced (aj_throttle.h). */
+ * oldest is replaced (aj_throttle.h). */
 #define AUTH_JWT_THROTTLE_SLOTS    16384
 /* The per-store word after the table: the highest bcrypt cost seen (low
  * byte) and whether the store was asked (AUTH_JWT_COST_QUERIED). */
@@ -69,7 +64,6 @@ typedef struct {
     apr_uint32_t nstores;
     apr_global_mutex_t *mutex;
     const char *mutex_file;
-    aj_throttle_secret_t secret;    /* keys the slots; copied into each child */
 } auth_jwt_throttle_state;
 
 /* Set in post_config (parent, before children exist), then read-only. */
@@ -87,9 +81,6 @@ int auth_jwt_throttle_pre_config(apr_pool_t *pconf)
 
 static apr_status_t auth_jwt_throttle_reset(void *data)
 {
-    auth_jwt_throttle_state *ts = data;
-
-    aj_throttle_secret_wipe(&ts->secret);
     auth_jwt_ts = NULL;
     return APR_SUCCESS;
 }
@@ -127,16 +118,8 @@ int auth_jwt_throttle_post_config(apr_pool_t *pconf, server_rec *s)
     if (rv != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* A new secret at each start: the slots of this generation's table
-     * cannot be computed from anything a client sees. */
-    rv = aj_throttle_secret_make(&ts->secret);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AJ_LOGNO(218)
-                     "no randomness for the login throttle's key");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
     auth_jwt_ts = ts;
-    apr_pool_cleanup_register(pconf, ts, auth_jwt_throttle_reset, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pconf, NULL, auth_jwt_throttle_reset, apr_pool_cleanup_null);
     return OK;
 }
 
@@ -170,17 +153,6 @@ static const char *auth_jwt_log_user(const auth_jwt_throttle_t *th, request_rec 
     return aj_audit_username(r->pool, th->username);
 }
 
-/* One line for a refused-unchecked request, whether the lock-free check or
- * the reservation found the limit. */
-static void auth_jwt_throttle_log_throttled(auth_jwt_throttle_t *th, request_rec *r,
-                                            apr_int64_t retry_after)
-{
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(203)
-                  "password check throttled: client %s, user \"%s\"; retry after "
-                  "%" APR_INT64_T_FMT " s", r->useragent_ip, auth_jwt_log_user(th, r),
-                  retry_after);
-}
-
 static void auth_jwt_throttle_policy(aj_throttle_policy_t *policy, const auth_jwt_dir_conf *c)
 {
     policy->attempts = (apr_uint32_t)auth_jwt_cfg_throttle_attempts(c);
@@ -198,8 +170,8 @@ apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
     if (!auth_jwt_ts || auth_jwt_cfg_throttle_attempts(c) == AUTH_JWT_THROTTLE_OFF) {
         return 0;
     }
-    rv = aj_throttle_keys(&th->keys, &auth_jwt_ts->secret, &auth_jwt_scope(r->server)->id,
-                          r->useragent_ip, username);
+    rv = aj_throttle_keys(&th->keys, &auth_jwt_scope(r->server)->id, r->useragent_ip,
+                          username);
     if (rv != APR_SUCCESS) {
         /* An address longer than any IP address text (or no SHA-256): this
          * check is not counted. */
@@ -212,7 +184,10 @@ apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
     aj_throttle_check(&th->state, auth_jwt_ts->tab, &th->keys, &policy,
                       apr_time_sec(r->request_time));
     if (th->state.retry_after > 0) {
-        auth_jwt_throttle_log_throttled(th, r, th->state.retry_after);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(203)
+                      "password check throttled: client %s, user \"%s\"; retry after "
+                      "%" APR_INT64_T_FMT " s", r->useragent_ip, auth_jwt_log_user(th, r),
+                      th->state.retry_after);
     }
     return th->state.retry_after;
 }
@@ -232,48 +207,29 @@ static int auth_jwt_throttle_lock(request_rec *r)
     return 1;
 }
 
-apr_int64_t auth_jwt_throttle_reserve(auth_jwt_throttle_t *th, request_rec *r,
-                                      const auth_jwt_dir_conf *c)
-{
-    aj_throttle_policy_t policy;
-
-    if (!th->counted || !auth_jwt_throttle_lock(r)) {
-        return 0;
-    }
-    auth_jwt_throttle_policy(&policy, c);
-    aj_throttle_reserve(&th->res, auth_jwt_ts->tab, &th->keys, &policy,
-                        apr_time_sec(r->request_time));
-    apr_global_mutex_unlock(auth_jwt_ts->mutex);
-    if (th->res.retry_after > 0) {
-        auth_jwt_throttle_log_throttled(th, r, th->res.retry_after);
-        return th->res.retry_after;
-    }
-    th->reserved = 1;
-    return 0;
-}
-
 void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r,
                                const auth_jwt_dir_conf *c, const char *why)
 {
     aj_throttle_policy_t policy;
+    unsigned reached = 0;
 
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(200)
                   "password check refused: client %s, user \"%s\" (%s)", r->useragent_ip,
                   auth_jwt_log_user(th, r), why);
-    /* Counted when reserved; a count that this reservation brought to its
-     * limit is an event now that the check failed (had it succeeded, the
-     * reservation would have been given back). */
-    if (!th->reserved) {
+    if (!th->counted || !auth_jwt_throttle_lock(r)) {
         return;
     }
     auth_jwt_throttle_policy(&policy, c);
-    if (th->res.reached & AJ_THROTTLE_USER) {
+    reached = aj_throttle_fail(auth_jwt_ts->tab, &th->keys, &policy,
+                               apr_time_sec(r->request_time));
+    apr_global_mutex_unlock(auth_jwt_ts->mutex);
+    if (reached & AJ_THROTTLE_REACHED_USER) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(201)
                       "login throttle: client %s, user \"%s\" reached %u failed password "
                       "checks; refused for %" APR_INT64_T_FMT " s", r->useragent_ip,
                       auth_jwt_log_user(th, r), policy.attempts, policy.seconds);
     }
-    if (th->res.reached & AJ_THROTTLE_ADDR) {
+    if (reached & AJ_THROTTLE_REACHED_ADDR) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(202)
                       "login throttle: client %s reached %u failed password checks over "
                       "all usernames; refused for %" APR_INT64_T_FMT " s", r->useragent_ip,
@@ -283,18 +239,7 @@ void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r,
 
 void auth_jwt_throttle_passed(auth_jwt_throttle_t *th, request_rec *r)
 {
-    if (th->reserved) {
-        /* The reservation back: the user's count cleared, the address's
-         * count one lower. */
-        if (auth_jwt_throttle_lock(r)) {
-            aj_throttle_release(auth_jwt_ts->tab, &th->keys, &th->res);
-            apr_global_mutex_unlock(auth_jwt_ts->mutex);
-        }
-        th->reserved = 0;
-        return;
-    }
-    /* A cached password (nothing reserved).  Most successes follow no
-     * failure: no lock then. */
+    /* Most successes follow no failure: no lock then. */
     if (!th->counted || th->state.user_count == 0 || !auth_jwt_throttle_lock(r)) {
         return;
     }
