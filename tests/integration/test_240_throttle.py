@@ -105,6 +105,23 @@ def user(httpd):
     return pyhttpd.register(httpd)
 
 
+def test_parallel_right_passwords_are_never_throttled(httpd, user):
+    """A client with many connections sending the right password at once (a
+    cold cache: every one of them runs bcrypt) is never refused: only
+    failed checks count.  A design that counts every check in advance (a
+    reservation) refused such bursts beyond ATTEMPTS with 429."""
+    name, pw, uid = user
+    # a cost-10 hash, so that the checks overlap
+    out = subprocess.run(["htpasswd", "-nbB", "-C", "10", "u", pw], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    httpd.sql("UPDATE users SET password_hash = ? WHERE id = ?", (out.split(":", 1)[1], uid))
+    addr = new_address()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3 * ATTEMPTS) as ex:
+        statuses = list(ex.map(lambda _: basic(httpd, "/slow/resource", name, pw, addr).status,
+                               range(3 * ATTEMPTS)))
+    assert statuses == [200] * (3 * ATTEMPTS), statuses
+
+
 @pytest.mark.expect_log(*THROTTLE_LOGS)
 def test_eleventh_attempt_is_429_without_bcrypt(httpd, user):
     name, pw, _ = user
