@@ -14,10 +14,19 @@
 #include <http_core.h>
 
 #define AUTH_JWT_MODULE_RECORD /* AP_DECLARE_MODULE declares the log index */
-#include "auth_jwt.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_authn.h"
+#include "auth_jwt_authz.h"
+#include "auth_jwt_bcache.h"
 #include "auth_jwt_confcheck.h"
+#include "auth_jwt_config.h"
+#include "auth_jwt_dbd.h"
 #include "auth_jwt_errors.h"
+#include "auth_jwt_handlers.h"
 #include "auth_jwt_metrics.h"
+#include "auth_jwt_revoke.h"
+#include "auth_jwt_scope.h"
+#include "auth_jwt_throttle.h"
 
 static int auth_jwt_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {

@@ -22,14 +22,28 @@
 #include <ap_provider.h>
 #include <mod_auth.h>
 
-#include "auth_jwt.h"
+#include <apr_lib.h>
+
+#include "auth_jwt_authn.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_bcache.h"
+#include "auth_jwt_config.h"
+#include "auth_jwt_dbd.h"
 #include "auth_jwt_errors.h"
 #include "auth_jwt_metrics.h"
+#include "auth_jwt_revoke.h"
+#include "auth_jwt_throttle.h"
 #include "aj_b64.h"
 #include "aj_basic.h"
 #include "aj_json.h"
 #include "aj_jws.h"
 #include "aj_vcache.h"
+#include "aj.h"
+#include "aj_claims.h"
+#include "aj_key.h"
+#include "aj_metrics.h"
+#include "aj_password.h"
+#include "aj_store.h"
 
 /* r->notes: the verdict name of a refused token (for the counters). */
 #define AUTH_JWT_NOTE_VERDICT "auth-jwt-verdict"

@@ -17,7 +17,10 @@
 #include <ap_provider.h>
 #include <mod_auth.h>
 
-#include "auth_jwt.h"
+#include "auth_jwt_authz.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_authn.h"
+#include "aj_claims.h"
 
 typedef struct {
     const char *name;

@@ -39,9 +39,18 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "auth_jwt.h"
+#include "auth_jwt_bcache.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_authn.h"
+#include "auth_jwt_config.h"
 #include "auth_jwt_metrics.h"
+#include "auth_jwt_revoke.h"
+#include "auth_jwt_scope.h"
 #include "aj_vcache.h"
+#include "aj.h"
+#include "aj_claims.h"
+#include "aj_key.h"
+#include "aj_store.h"
 
 #define AUTH_JWT_BCACHE_MUTEX     "auth-jwt-basic-cache"
 #define AUTH_JWT_BCACHE_PROVIDER  "shmcb"

@@ -11,9 +11,10 @@
  */
 #include <strings.h>
 
-#include "auth_jwt.h"
-#include <http_main.h>
 #include "auth_jwt_confcheck.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_scope.h"
+#include <http_main.h>
 #include "aj_confcheck.h"
 
 /* Copies the nodes of list d (inside section `section`) into the model. */

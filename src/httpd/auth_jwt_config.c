@@ -16,8 +16,14 @@
 #include <http_log.h>
 #include <http_main.h>
 
-#include "auth_jwt.h"
+#include <apr_lib.h>
+
+#include "auth_jwt_config.h"
+#include "mod_auth_jwt.h"
 #include "aj_duration.h"
+#include "aj_claims.h"
+#include "aj_key.h"
+#include "aj_password.h"
 
 static const auth_jwt_dir_conf auth_jwt_defconf = {
     NULL,                                   /* keys */

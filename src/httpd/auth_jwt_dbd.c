@@ -43,7 +43,12 @@
 #include <http_request.h>
 #include <mod_dbd.h>
 
-#include "auth_jwt.h"
+#include <apr_optional.h>
+
+#include "auth_jwt_dbd.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_scope.h"
+#include "aj_store.h"
 
 #define AUTH_JWT_STORE_LABEL "mod_auth_jwt:store"
 

@@ -32,8 +32,8 @@
 #include <mod_core.h>
 #include <util_filter.h>
 
-#include "auth_jwt.h"
 #include "auth_jwt_errors.h"
+#include "auth_jwt_authn.h"
 #include "aj_http.h"
 #include "aj_json.h"
 

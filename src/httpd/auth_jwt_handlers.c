@@ -20,10 +20,23 @@
 #include <http_request.h>
 #include <util_filter.h>
 
-#include "auth_jwt.h"
+#include <apr_lib.h>
+
+#include "auth_jwt_handlers.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_authn.h"
+#include "auth_jwt_config.h"
+#include "auth_jwt_dbd.h"
+#include "auth_jwt_issue.h"
+#include "auth_jwt_jwks.h"
+#include "auth_jwt_revoke.h"
 #include "aj_http.h"
 #include "aj_json.h"
 #include "aj_jws.h"
+#include "aj.h"
+#include "aj_claims.h"
+#include "aj_password.h"
+#include "aj_store.h"
 
 #define AUTH_JWT_H_USERS  "auth-jwt-users"
 #define AUTH_JWT_H_TOKEN  "auth-jwt-token"

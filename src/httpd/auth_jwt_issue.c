@@ -6,8 +6,14 @@
 
 #include <apr_strings.h>
 
-#include "auth_jwt.h"
+#include "auth_jwt_issue.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_config.h"
 #include "aj_jws.h"
+#include "aj.h"
+#include "aj_claims.h"
+#include "aj_key.h"
+#include "aj_store.h"
 
 /* Extra wait past a same-second revoke-all (microseconds). */
 #define AUTH_JWT_REVOKE_WAIT_SLACK 1000

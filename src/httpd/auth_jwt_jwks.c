@@ -17,8 +17,11 @@
 #include <http_request.h>
 #include <util_filter.h>
 
-#include "auth_jwt.h"
+#include "auth_jwt_jwks.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_config.h"
 #include "aj_jwk.h"
+#include "aj_key.h"
 
 #define AUTH_JWT_JWKS_TYPE          "application/json"
 /* Rotation publishes the next key well before it signs (docs/verify-only.md),

@@ -22,8 +22,10 @@
 #include <mod_status.h>
 #include <util_filter.h>
 
-#include "auth_jwt.h"
 #include "auth_jwt_metrics.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_revoke.h"
+#include "aj_metrics.h"
 
 #define AUTH_JWT_METRICS_HANDLER "auth-jwt-metrics"
 #define AUTH_JWT_METRICS_TYPE    "text/plain; version=0.0.4; charset=utf-8"

@@ -45,8 +45,15 @@
 #include <scoreboard.h>
 #include <util_mutex.h>
 
-#include "auth_jwt.h"
+#include "auth_jwt_revoke.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_config.h"
+#include "auth_jwt_dbd.h"
+#include "auth_jwt_scope.h"
 #include "aj_revtab.h"
+#include "aj.h"
+#include "aj_claims.h"
+#include "aj_store.h"
 
 #define AUTH_JWT_REVOKE_MUTEX      "auth-jwt-revoke"
 /* Re-read this many seconds before the last poll: clock skew between nodes

@@ -26,9 +26,13 @@
 
 #include <apr_hash.h>
 
-#include "auth_jwt.h"
+#include "auth_jwt_scope.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_config.h"
 #include <http_main.h>
 #include "aj_digest.h"
+#include "aj.h"
+#include "aj_store.h"
 
 /* Distinct stores of the configuration being served (set in post_config). */
 static apr_uint32_t auth_jwt_scope_n = 1;

@@ -39,9 +39,14 @@
 #include <apr_thread_mutex.h>
 #include <util_mutex.h>
 
-#include "auth_jwt.h"
+#include "auth_jwt_throttle.h"
+#include "mod_auth_jwt.h"
+#include "auth_jwt_config.h"
+#include "auth_jwt_scope.h"
 #include "aj_audit.h"
 #include "aj_throttle.h"
+#include "aj_password.h"
+#include "aj_store.h"
 
 #define AUTH_JWT_THROTTLE_MUTEX    "auth-jwt-throttle"
 /* Slots of the shared table (32 bytes each: 512 KiB).  Each failure uses

@@ -1,0 +1,30 @@
+/*
+ * auth_jwt_bcache.h — the Basic credential cache (auth_jwt_bcache.c)
+ */
+#ifndef AUTH_JWT_BCACHE_H
+#define AUTH_JWT_BCACHE_H
+
+#include <httpd.h>
+
+#include "aj_claims.h"
+#include "aj_store.h"
+#include "auth_jwt_config.h"
+
+int auth_jwt_bcache_pre_config(apr_pool_t *pconf);
+int auth_jwt_bcache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+void auth_jwt_bcache_child_init(apr_pool_t *p, server_rec *s);
+/* Creates this child's copy of recent verdicts (in front of shmcb). */
+void auth_jwt_bcache_child_init_local(apr_pool_t *p, server_rec *s);
+/* A cached successful check of username/password: 0 when none; 1 with
+ * *user, and with *claims when the claims were cached too (else NULL: build
+ * them); 2 the same, but the entry is near its end and this request should
+ * check the password against the store again (falling back to *user when
+ * the store cannot answer). */
+int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, request_rec *r,
+                        const auth_jwt_dir_conf *c, const char *username,
+                        const char *password);
+/* Remembers a successful check for AuthJWTBasicCacheTTL seconds. */
+void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char *password,
+                         const aj_user_t *user);
+
+#endif /* AUTH_JWT_BCACHE_H */
