@@ -31,7 +31,7 @@ APLOG_USE_MODULE(auth_jwt);
 #define AUTH_JWT_DEFAULT_LIFETIME         600
 #define AUTH_JWT_DEFAULT_LEEWAY           0
 #define AUTH_JWT_DEFAULT_MAX_SESSION_AGE  86400
-#define AUTH_JWT_DEFAULT_PASSWORD_MIN     8
+#define AUTH_JWT_DEFAULT_PASSWORD_MIN     AJ_PASSWORD_MIN_LEN_DEFAULT
 #define AUTH_JWT_DEFAULT_REVOCATION_REFRESH 5
 #define AUTH_JWT_DEFAULT_VERIFY_CACHE     4096
 #define AUTH_JWT_DEFAULT_BASIC_CACHE_TTL  60
@@ -200,11 +200,6 @@ void auth_jwt_vcache_child_init(apr_pool_t *p, server_rec *s);
  * when revocations cannot be known. */
 int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, request_rec *r,
                           const auth_jwt_dir_conf *c, const char *token, apr_size_t len);
-
-/* The claims a password login stands for: sub, name and the user's stored
- * claims (reserved names excluded).  Built with their JSON text, so they
- * can be packed (aj_claims_pack). */
-const aj_claims_t *auth_jwt_user_claims(request_rec *r, const aj_user_t *user);
 
 /* Checks username/password against the store, under the login throttle.
  * Returns OK (with *user), HTTP_UNAUTHORIZED (unknown user or wrong

@@ -41,6 +41,7 @@
 
 #include "auth_jwt.h"
 #include "auth_jwt_metrics.h"
+#include "aj_issue.h"
 #include "aj_vcache.h"
 
 #define AUTH_JWT_BCACHE_MUTEX     "auth-jwt-basic-cache"
@@ -255,7 +256,8 @@ static const aj_claims_t *auth_jwt_bl1_put(request_rec *r, const unsigned char *
                                            const aj_user_t *u, apr_int64_t created,
                                            apr_int64_t ttl, apr_int64_t refresh_from)
 {
-    const aj_claims_t *claims = auth_jwt_user_claims(r, u);
+    const aj_claims_t *claims = aj_issue_user_claims(r->pool, u->id, u->username,
+                                                     u->claims_json);
     const char *json = u->claims_json ? u->claims_json : "{}";
     apr_size_t ulen = strlen(u->username), jlen = strlen(json), ilen = 0;
     auth_jwt_bl1_t *e;

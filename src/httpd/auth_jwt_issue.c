@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "auth_jwt.h"
+#include "aj_issue.h"
 #include "aj_jws.h"
 
 /* Extra wait past a same-second revoke-all (microseconds). */

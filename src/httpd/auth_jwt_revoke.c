@@ -46,6 +46,7 @@
 #include <util_mutex.h>
 
 #include "auth_jwt.h"
+#include "aj_issue.h"
 #include "aj_revtab.h"
 
 #define AUTH_JWT_REVOKE_MUTEX      "auth-jwt-revoke"
@@ -588,9 +589,9 @@ apr_status_t auth_jwt_revoke_token(request_rec *r, aj_store_t *st, const char *j
 
 apr_int64_t auth_jwt_revoke_all_value(request_rec *r)
 {
-    /* Tokens issued in this very second are covered too; a token issued
-     * after the revocation waits for the next second (auth_jwt_issue). */
-    return apr_time_sec(apr_time_now()) + 1;
+    /* a token issued after the revocation waits for the next second
+     * (auth_jwt_issue) */
+    return aj_issue_revoke_all_value(apr_time_sec(apr_time_now()));
 }
 
 void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t valid_after)

@@ -5,6 +5,7 @@
 #include "aj_test.h"
 #include "aj_b64.h"
 #include "aj_claims.h"
+#include "aj_issue.h"
 #include "aj_json.h"
 
 #define T_NOW 1700000000

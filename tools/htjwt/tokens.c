@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 
 #include "aj_claims.h"
+#include "aj_issue.h"
 #include "aj_json.h"
 #include "aj_jws.h"
 #include "aj_key.h"
