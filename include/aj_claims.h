@@ -1,6 +1,7 @@
 /*
- * aj_claims.h — a verified JWT claim set: reading it, checking the
- * registered claims (RFC 7519 §4.1, RFC 8725), and building issued ones.
+ * aj_claims.h — a verified JWT claim set: reading it and checking the
+ * registered claims (RFC 7519 §4.1, RFC 8725).  Issued claims: aj_issue.h;
+ * the packed image's format: aj_claims_pack.h.
  */
 #ifndef AJ_CLAIMS_H
 #define AJ_CLAIMS_H
@@ -29,17 +30,16 @@ aj_claims_t *aj_claims_wrap_text(apr_pool_t *p, json_object *obj, const char *te
  * into its pool on the first call). */
 json_object *aj_claims_object(const aj_claims_t *c);
 
-/* The packed image: a claim set digested once so it can be reused without
- * json-c (the verified-token cache keeps it).  One flat, position-free
- * block in host byte order that never leaves the process: the payload text,
- * exp/nbf/iat, and every top-level claim's name and text forms.  A claim
- * set restored from it answers the time rules, iss, a string aud, the
+/* The packed image (aj_claims_pack.h): a claim set digested once so it can
+ * be reused without json-c (the verified-token cache keeps it).  A claim set
+ * restored from it answers the time rules, iss, a string aud, the
  * string/scalar claims, Require jwt-claim/jwt-scope on string and scalar
  * claims and aj_claims_visit without parsing; anything else (array claims,
  * aj_claims_object, other numbers) parses the payload text once, on demand.
  *
  * aj_claims_pack: from a claim set made by aj_claims_wrap_text, into p.
- * APR_EINVAL without payload text, AJ_E2BIG over 64 KiB.
+ * APR_EINVAL without payload text (or when c was unpacked), AJ_E2BIG over
+ * AJ_CLAIMS_IMAGE_MAX (64 KiB).
  * aj_claims_unpack: image (len bytes, 8-byte aligned, living as long as p)
  * as a claim set; NULL when it is not a consistent image. */
 apr_status_t aj_claims_pack(void **image, apr_size_t *len, apr_pool_t *p, const aj_claims_t *c);
@@ -70,28 +70,5 @@ int aj_claims_has_scopes(const aj_claims_t *c, const apr_array_header_t *scopes)
  * spaces; objects and null are skipped.  Stops if fn returns non-zero. */
 typedef int aj_claims_visit_fn(void *baton, const char *name, const char *value);
 void aj_claims_visit(const aj_claims_t *c, apr_pool_t *p, aj_claims_visit_fn *fn, void *baton);
-
-/* Claim names an issuer sets itself; stored per-user claims cannot override them. */
-int aj_claims_is_reserved(const char *name);
-
-/* What an issued token says (docs/reference.md §5). */
-typedef struct {
-    const char *sub;                      /* user id as a string */
-    const char *name;                     /* username */
-    apr_int64_t iat, nbf, exp, auth_time;
-    const char *jti;                      /* see aj_random_id() */
-    const char *iss;                      /* NULL: omitted */
-    const apr_array_header_t *aud;        /* const char *; NULL/empty: omitted; 1: string */
-    const char *extra_json;               /* the user's stored claims object, NULL: none */
-    const char *csrf;                     /* double-submit value for cookie clients, NULL: none */
-} aj_issue_t;
-
-/* Builds the compact claims JSON of an issued token.  Members of
- * extra_json that are reserved are ignored; APR_EINVAL when extra_json is
- * not a JSON object within aj_json_body_limits. */
-apr_status_t aj_claims_build(const char **json, apr_pool_t *p, const aj_issue_t *in);
-
-/* nbytes of OpenSSL randomness, base64url encoded (jti, csrf values). */
-apr_status_t aj_random_id(const char **out, apr_pool_t *p, apr_size_t nbytes);
 
 #endif /* AJ_CLAIMS_H */

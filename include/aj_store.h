@@ -16,9 +16,9 @@
 #define AJ_STORE_H
 
 #include "aj.h"
+#include "aj_user.h"      /* AJ_USERNAME_MAX_LEN */
 #include <apr_dbd.h>
 
-#define AJ_USERNAME_MAX_LEN    64     /* docs/reference.md §4: names over 64 bytes refused */
 #define AJ_CLAIMS_MAX_LEN      4096   /* stored per-user claims JSON */
 
 typedef struct aj_store_t aj_store_t;
@@ -123,10 +123,5 @@ apr_status_t aj_store_revoke_prune(int *pruned, aj_store_t *st, apr_pool_t *p, a
  * (the floor of failed checks, docs/reference.md §10: an unknown user must take as long
  * as the slowest real one). */
 apr_status_t aj_store_max_bcrypt_cost(int *cost, aj_store_t *st, apr_pool_t *p);
-
-/* Validates a username for registration (docs/reference.md §4): non-empty, at most
- * AJ_USERNAME_MAX_LEN bytes, valid UTF-8, no ':' and no control characters,
- * and not shaped like a JWT.  Returns NULL when fine, else a short reason. */
-const char *aj_store_username_problem(const char *username, apr_size_t len);
 
 #endif /* AJ_STORE_H */

@@ -17,12 +17,14 @@
  * against the names of its own object only, and fully only when the hash and
  * unescaped length agree.
  */
+#include <limits.h>
 #include <string.h>
 
 #include <apr_errno.h>
 #include <apr_strings.h>
 
 #include "aj_json.h"
+#include "aj_utf8.h"
 
 const aj_json_limits_t aj_json_token_limits = { AJ_TOKEN_MAX_LEN, AJ_JSON_MAX_DEPTH, 1 };
 const aj_json_limits_t aj_json_body_limits = { AJ_BODY_MAX_LEN, AJ_JSON_MAX_DEPTH, 1 };
@@ -35,8 +37,6 @@ const aj_json_limits_t aj_json_body_limits = { AJ_BODY_MAX_LEN, AJ_JSON_MAX_DEPT
 /* FNV-1a (32 bit) over the unescaped name bytes. */
 #define AJ_JSON_FNV_BASIS       2166136261u
 #define AJ_JSON_FNV_PRIME       16777619u
-/* One decoded character is at most four UTF-8 bytes. */
-#define AJ_UTF8_MAX             4
 /* \uXXXX */
 #define AJ_JSON_UESC_DIGITS     4
 #define AJ_JSON_CTRL_LIMIT      0x20        /* below: must be escaped */
@@ -46,15 +46,6 @@ const aj_json_limits_t aj_json_body_limits = { AJ_BODY_MAX_LEN, AJ_JSON_MAX_DEPT
 #define AJ_UTF16_LO_LAST        0xDFFF
 #define AJ_UTF16_SURROGATE_BITS 10
 #define AJ_UNICODE_PLANE1       0x10000
-#define AJ_UTF8_1BYTE_MAX       0x7F
-#define AJ_UTF8_2BYTE_MAX       0x7FF
-#define AJ_UTF8_3BYTE_MAX       0xFFFF
-#define AJ_UTF8_CONT            0x80        /* 10xxxxxx */
-#define AJ_UTF8_CONT_MASK       0x3F
-#define AJ_UTF8_CONT_BITS       6
-#define AJ_UTF8_LEAD2           0xC0
-#define AJ_UTF8_LEAD3           0xE0
-#define AJ_UTF8_LEAD4           0xF0
 #define AJ_HEX_LETTER_VALUE     10
 #define AJ_HEX_DIGIT_BITS       4
 #define AJ_JSON_UESC_PREFIX     2           /* the backslash-u before a low surrogate */
@@ -125,78 +116,12 @@ static long aj_json_hex4(const unsigned char *s, apr_size_t end, apr_size_t *pos
     return v;
 }
 
-static int aj_utf8_put(unsigned char *out, unsigned long cp)
-{
-    if (cp <= AJ_UTF8_1BYTE_MAX) {
-        out[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp <= AJ_UTF8_2BYTE_MAX) {
-        out[0] = (unsigned char)(AJ_UTF8_LEAD2 | (cp >> AJ_UTF8_CONT_BITS));
-        out[1] = (unsigned char)(AJ_UTF8_CONT | (cp & AJ_UTF8_CONT_MASK));
-        return 2;
-    }
-    if (cp <= AJ_UTF8_3BYTE_MAX) {
-        out[0] = (unsigned char)(AJ_UTF8_LEAD3 | (cp >> (2 * AJ_UTF8_CONT_BITS)));
-        out[1] = (unsigned char)(AJ_UTF8_CONT | ((cp >> AJ_UTF8_CONT_BITS) & AJ_UTF8_CONT_MASK));
-        out[2] = (unsigned char)(AJ_UTF8_CONT | (cp & AJ_UTF8_CONT_MASK));
-        return 3;
-    }
-    out[0] = (unsigned char)(AJ_UTF8_LEAD4 | (cp >> (3 * AJ_UTF8_CONT_BITS)));
-    out[1] = (unsigned char)(AJ_UTF8_CONT | ((cp >> (2 * AJ_UTF8_CONT_BITS)) & AJ_UTF8_CONT_MASK));
-    out[2] = (unsigned char)(AJ_UTF8_CONT | ((cp >> AJ_UTF8_CONT_BITS) & AJ_UTF8_CONT_MASK));
-    out[3] = (unsigned char)(AJ_UTF8_CONT | (cp & AJ_UTF8_CONT_MASK));
-    return 4;
-}
-
-/* Well-formed UTF-8 multi-byte sequences: Unicode 15, table 3-7 (no
- * overlong forms, no surrogates, nothing past U+10FFFF).  lo..hi bounds the
- * second byte; later bytes are AJ_UTF8_CONT_LO..AJ_UTF8_CONT_HI. */
-#define AJ_UTF8_CONT_LO         0x80
-#define AJ_UTF8_CONT_HI         0xBF
-typedef struct {
-    unsigned char first, last;  /* lead byte range */
-    unsigned char lo, hi;       /* second byte range */
-    int trail;                  /* continuation bytes */
-} aj_utf8_row_t;
-
-static const aj_utf8_row_t aj_utf8_rows[] = {
-    { 0xC2, 0xDF, 0x80, 0xBF, 1 },
-    { 0xE0, 0xE0, 0xA0, 0xBF, 2 },
-    { 0xE1, 0xEC, 0x80, 0xBF, 2 },
-    { 0xED, 0xED, 0x80, 0x9F, 2 },
-    { 0xEE, 0xEF, 0x80, 0xBF, 2 },
-    { 0xF0, 0xF0, 0x90, 0xBF, 3 },
-    { 0xF1, 0xF3, 0x80, 0xBF, 3 },
-    { 0xF4, 0xF4, 0x80, 0x8F, 3 },
+/* The byte each one-letter escape of RFC 8259 §7 stands for; 0: not an
+ * escape (\u is decoded apart). */
+static const unsigned char aj_json_unescaped[UCHAR_MAX + 1] = {
+    ['"'] = '"', ['\\'] = '\\', ['/'] = '/',
+    ['b'] = '\b', ['f'] = '\f', ['n'] = '\n', ['r'] = '\r', ['t'] = '\t',
 };
-
-/* Length of the well-formed UTF-8 sequence at s[0..n), 0 if there is none. */
-static int aj_utf8_valid_seq(const unsigned char *s, apr_size_t n)
-{
-    const aj_utf8_row_t *row = NULL;
-    apr_size_t r;
-    int i;
-
-    if (s[0] <= AJ_UTF8_1BYTE_MAX) {
-        return 1;
-    }
-    for (r = 0; r < sizeof(aj_utf8_rows) / sizeof(aj_utf8_rows[0]); ++r) {
-        if (s[0] >= aj_utf8_rows[r].first && s[0] <= aj_utf8_rows[r].last) {
-            row = &aj_utf8_rows[r];
-            break;
-        }
-    }
-    if (!row || n < (apr_size_t)row->trail + 1 || s[1] < row->lo || s[1] > row->hi) {
-        return 0;
-    }
-    for (i = 2; i <= row->trail; ++i) {
-        if (s[i] < AJ_UTF8_CONT_LO || s[i] > AJ_UTF8_CONT_HI) {
-            return 0;
-        }
-    }
-    return row->trail + 1;
-}
 
 /* Decodes one character of a JSON string body at s[*pos] (end is the end
  * of the input) into out[0..*nout).  Returns 1 for a character, 0 at the
@@ -219,7 +144,7 @@ static int aj_json_str_unit(const unsigned char *s, apr_size_t end, apr_size_t *
         return -1;          /* raw control characters, NUL included */
     }
     if (c != '\\') {
-        n = aj_utf8_valid_seq(s + *pos, end - *pos);
+        n = (int)aj_utf8_seq_len(s + *pos, end - *pos);
         if (!n) {
             return -1;
         }
@@ -232,48 +157,31 @@ static int aj_json_str_unit(const unsigned char *s, apr_size_t end, apr_size_t *
         return -1;
     }
     c = s[(*pos)++];
-    switch (c) {
-    case '"': case '\\': case '/':
-        out[0] = c;
-        break;
-    case 'b':
-        out[0] = '\b';
-        break;
-    case 'f':
-        out[0] = '\f';
-        break;
-    case 'n':
-        out[0] = '\n';
-        break;
-    case 'r':
-        out[0] = '\r';
-        break;
-    case 't':
-        out[0] = '\t';
-        break;
-    case 'u':
-        cp = aj_json_hex4(s, end, pos);
-        if (cp <= 0 || (cp >= AJ_UTF16_LO_FIRST && cp <= AJ_UTF16_LO_LAST)) {
-            return -1;      /* not hex, \u0000, or a lone low surrogate */
+    if (c != 'u') {
+        if (!aj_json_unescaped[c]) {
+            return -1;
         }
-        if (cp >= AJ_UTF16_HI_FIRST && cp <= AJ_UTF16_HI_LAST) {
-            if (end - *pos < AJ_JSON_UESC_PREFIX || s[*pos] != '\\' || s[*pos + 1] != 'u') {
-                return -1;
-            }
-            *pos += AJ_JSON_UESC_PREFIX;
-            lo = aj_json_hex4(s, end, pos);
-            if (lo < AJ_UTF16_LO_FIRST || lo > AJ_UTF16_LO_LAST) {
-                return -1;
-            }
-            cp = AJ_UNICODE_PLANE1 + ((cp - AJ_UTF16_HI_FIRST) << AJ_UTF16_SURROGATE_BITS)
-                 + (lo - AJ_UTF16_LO_FIRST);
-        }
-        *nout = aj_utf8_put(out, (unsigned long)cp);
+        out[0] = aj_json_unescaped[c];
+        *nout = 1;
         return 1;
-    default:
-        return -1;
     }
-    *nout = 1;
+    cp = aj_json_hex4(s, end, pos);
+    if (cp <= 0 || (cp >= AJ_UTF16_LO_FIRST && cp <= AJ_UTF16_LO_LAST)) {
+        return -1;          /* not hex, \u0000, or a lone low surrogate */
+    }
+    if (cp >= AJ_UTF16_HI_FIRST && cp <= AJ_UTF16_HI_LAST) {
+        if (end - *pos < AJ_JSON_UESC_PREFIX || s[*pos] != '\\' || s[*pos + 1] != 'u') {
+            return -1;
+        }
+        *pos += AJ_JSON_UESC_PREFIX;
+        lo = aj_json_hex4(s, end, pos);
+        if (lo < AJ_UTF16_LO_FIRST || lo > AJ_UTF16_LO_LAST) {
+            return -1;
+        }
+        cp = AJ_UNICODE_PLANE1 + ((cp - AJ_UTF16_HI_FIRST) << AJ_UTF16_SURROGATE_BITS)
+             + (lo - AJ_UTF16_LO_FIRST);
+    }
+    *nout = (int)aj_utf8_encode(out, (apr_uint32_t)cp);
     return 1;
 }
 
@@ -281,7 +189,7 @@ static int aj_json_str_unit(const unsigned char *s, apr_size_t end, apr_size_t *
  * after the closing quote; fills name when given. */
 static apr_status_t aj_json_scan_string(aj_json_scan_t *sc, aj_json_name_t *name)
 {
-    unsigned char buf[AJ_UTF8_MAX];
+    unsigned char buf[AJ_UTF8_MAX_SEQ];
     apr_uint32_t hash = AJ_JSON_FNV_BASIS, ulen = 0;
     apr_size_t start = ++sc->pos;
     int r, n = 0, i;
@@ -309,7 +217,7 @@ static apr_status_t aj_json_scan_string(aj_json_scan_t *sc, aj_json_name_t *name
 static int aj_json_names_equal(const unsigned char *s, const aj_json_name_t *a,
                                const aj_json_name_t *b)
 {
-    unsigned char ba[AJ_UTF8_MAX], bb[AJ_UTF8_MAX];
+    unsigned char ba[AJ_UTF8_MAX_SEQ], bb[AJ_UTF8_MAX_SEQ];
     apr_size_t pa = a->off, pb = b->off;
     apr_size_t ea = (apr_size_t)a->off + a->rawlen, eb = (apr_size_t)b->off + b->rawlen;
     int na = 0, nb = 0, ia = 0, ib = 0;

@@ -35,6 +35,7 @@
 #include "auth_jwt_throttle.h"
 #include "aj_b64.h"
 #include "aj_basic.h"
+#include "aj_issue.h"
 #include "aj_json.h"
 #include "aj_jws.h"
 #include "aj_vcache.h"
@@ -44,6 +45,7 @@
 #include "aj_metrics.h"
 #include "aj_password.h"
 #include "aj_store.h"
+#include "aj_user.h"
 
 /* r->notes: the verdict name of a refused token (for the counters). */
 #define AUTH_JWT_NOTE_VERDICT "auth-jwt-verdict"
@@ -54,34 +56,6 @@
 const auth_jwt_req_t *auth_jwt_req_get(request_rec *r)
 {
     return ap_get_module_config(r->request_config, &auth_jwt_module);
-}
-
-/* The claims a password login stands for: sub, name and the user's stored
- * claims (reserved names excluded), so Require jwt-claim and JWT_CLAIM_*
- * work the same for both credential kinds. */
-const aj_claims_t *auth_jwt_user_claims(request_rec *r, const aj_user_t *user)
-{
-    const char *text;
-    json_object *obj = NULL, *stored = NULL;
-
-    if (aj_json_parse(&stored, r->pool, user->claims_json, strlen(user->claims_json),
-                      &aj_json_body_limits) != APR_SUCCESS) {
-        stored = NULL;
-    }
-    obj = aj_json_own(r->pool, json_object_new_object());
-    if (stored) {
-        json_object_object_foreach(stored, key, val) {
-            if (!aj_claims_is_reserved(key)) {
-                json_object_object_add(obj, key, json_object_get(val));
-            }
-        }
-    }
-    json_object_object_add(obj, "sub", json_object_new_string(
-                               apr_psprintf(r->pool, "%" APR_INT64_T_FMT, user->id)));
-    json_object_object_add(obj, "name", json_object_new_string(user->username));
-    text = aj_json_dump(r->pool, obj);
-    return text ? aj_claims_wrap_text(r->pool, obj, text, strlen(text))
-                : aj_claims_wrap(r->pool, obj);
 }
 
 static auth_jwt_req_t *auth_jwt_req_set(request_rec *r, auth_jwt_via_e via,
@@ -385,7 +359,7 @@ static void auth_jwt_accept_password(request_rec *r, const auth_jwt_dir_conf *c,
                                      const aj_user_t *user, const aj_claims_t *claims)
 {
     if (!claims) {
-        claims = auth_jwt_user_claims(r, user);
+        claims = aj_issue_user_claims(r->pool, user->id, user->username, user->claims_json);
     }
 
     r->user = apr_pstrdup(r->pool, user->username);

@@ -48,11 +48,6 @@ void auth_jwt_vcache_child_init(apr_pool_t *p, server_rec *s);
 int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, request_rec *r,
                           const auth_jwt_dir_conf *c, const char *token, apr_size_t len);
 
-/* The claims a password login stands for: sub, name and the user's stored
- * claims (reserved names excluded).  Built with their JSON text, so they
- * can be packed (aj_claims_pack). */
-const aj_claims_t *auth_jwt_user_claims(request_rec *r, const aj_user_t *user);
-
 /* Checks username/password against the store, under the login throttle.
  * Returns OK (with *user), HTTP_UNAUTHORIZED (unknown user or wrong
  * password: same answer and time either way, audit line logged),

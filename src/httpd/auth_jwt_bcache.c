@@ -46,11 +46,13 @@
 #include "auth_jwt_metrics.h"
 #include "auth_jwt_revoke.h"
 #include "auth_jwt_scope.h"
+#include "aj_issue.h"
 #include "aj_vcache.h"
 #include "aj.h"
 #include "aj_claims.h"
 #include "aj_key.h"
 #include "aj_store.h"
+#include "aj_user.h"
 
 #define AUTH_JWT_BCACHE_MUTEX     "auth-jwt-basic-cache"
 #define AUTH_JWT_BCACHE_PROVIDER  "shmcb"
@@ -264,7 +266,8 @@ static const aj_claims_t *auth_jwt_bl1_put(request_rec *r, const unsigned char *
                                            const aj_user_t *u, apr_int64_t created,
                                            apr_int64_t ttl, apr_int64_t refresh_from)
 {
-    const aj_claims_t *claims = auth_jwt_user_claims(r, u);
+    const aj_claims_t *claims = aj_issue_user_claims(r->pool, u->id, u->username,
+                                                     u->claims_json);
     const char *json = u->claims_json ? u->claims_json : "{}";
     apr_size_t ulen = strlen(u->username), jlen = strlen(json), ilen = 0;
     auth_jwt_bl1_t *e;

@@ -11,13 +11,14 @@
 #include "aj_claims.h"
 #include "aj_key.h"
 #include "aj_password.h"
+#include "aj_user.h"
 #include "auth_jwt_scope.h"
 
 /* docs/reference.md §3 defaults */
 #define AUTH_JWT_DEFAULT_LIFETIME         600
 #define AUTH_JWT_DEFAULT_LEEWAY           0
 #define AUTH_JWT_DEFAULT_MAX_SESSION_AGE  86400
-#define AUTH_JWT_DEFAULT_PASSWORD_MIN     8
+#define AUTH_JWT_DEFAULT_PASSWORD_MIN     AJ_PASSWORD_MIN_LEN_DEFAULT
 #define AUTH_JWT_DEFAULT_REVOCATION_REFRESH 5
 #define AUTH_JWT_DEFAULT_VERIFY_CACHE     4096
 #define AUTH_JWT_DEFAULT_BASIC_CACHE_TTL  60

@@ -37,6 +37,7 @@
 #include "aj_claims.h"
 #include "aj_password.h"
 #include "aj_store.h"
+#include "aj_user.h"
 
 #define AUTH_JWT_H_USERS  "auth-jwt-users"
 #define AUTH_JWT_H_TOKEN  "auth-jwt-token"
@@ -218,19 +219,6 @@ static int auth_jwt_read_credentials(const char **user, const char **password, r
     return OK;
 }
 
-/* Number of UTF-8 code points (the password minimum counts characters). */
-static apr_size_t auth_jwt_utf8_chars(const char *s)
-{
-    apr_size_t n = 0;
-
-    for (; *s; ++s) {
-        if (((unsigned char)*s & 0xC0) != 0x80) {
-            ++n;
-        }
-    }
-    return n;
-}
-
 /* ---- auth-jwt-users ----------------------------------------------------- */
 
 /* The trailing path segment when it is a user id; 0 with *base set to the
@@ -305,16 +293,16 @@ static int auth_jwt_users_post(request_rec *r, const char *base)
     if (answered) {
         return rc;
     }
-    problem = aj_store_username_problem(username, strlen(username));
+    problem = aj_user_name_problem(username, strlen(username));
     if (problem) {
         return auth_jwt_send_error(r, HTTP_BAD_REQUEST, problem);
     }
-    if (auth_jwt_utf8_chars(password) < (apr_size_t)auth_jwt_cfg_password_min_len(c)) {
+    if (aj_user_password_too_short(password, auth_jwt_cfg_password_min_len(c))) {
         return auth_jwt_send_error(r, HTTP_BAD_REQUEST,
                                    apr_psprintf(r->pool, "password is shorter than %d characters",
                                                 auth_jwt_cfg_password_min_len(c)));
     }
-    if (strlen(password) > AJ_PASSWORD_MAX_LEN) {
+    if (aj_user_password_too_long(password)) {
         return auth_jwt_send_error(r, HTTP_BAD_REQUEST, "password is too long");
     }
     st = auth_jwt_store(r);
@@ -716,12 +704,12 @@ static int auth_jwt_password(request_rec *r)
     if (!new_pw) {
         return rc;
     }
-    if (auth_jwt_utf8_chars(new_pw) < (apr_size_t)auth_jwt_cfg_password_min_len(c)) {
+    if (aj_user_password_too_short(new_pw, auth_jwt_cfg_password_min_len(c))) {
         return auth_jwt_send_error(r, HTTP_BAD_REQUEST,
                                    apr_psprintf(r->pool, "password is shorter than %d characters",
                                                 auth_jwt_cfg_password_min_len(c)));
     }
-    if (strlen(new_pw) > AJ_PASSWORD_MAX_LEN || strlen(old_pw) > AJ_PASSWORD_MAX_LEN) {
+    if (aj_user_password_too_long(new_pw) || aj_user_password_too_long(old_pw)) {
         return auth_jwt_send_error(r, HTTP_BAD_REQUEST, "password is too long");
     }
     id = auth_jwt_request_user_id(st);

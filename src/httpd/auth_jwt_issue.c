@@ -9,6 +9,7 @@
 #include "auth_jwt_issue.h"
 #include "mod_auth_jwt.h"
 #include "auth_jwt_config.h"
+#include "aj_issue.h"
 #include "aj_jws.h"
 #include "aj.h"
 #include "aj_claims.h"

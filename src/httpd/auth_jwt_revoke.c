@@ -50,6 +50,7 @@
 #include "auth_jwt_config.h"
 #include "auth_jwt_dbd.h"
 #include "auth_jwt_scope.h"
+#include "aj_issue.h"
 #include "aj_revtab.h"
 #include "aj.h"
 #include "aj_claims.h"
@@ -595,9 +596,9 @@ apr_status_t auth_jwt_revoke_token(request_rec *r, aj_store_t *st, const char *j
 
 apr_int64_t auth_jwt_revoke_all_value(request_rec *r)
 {
-    /* Tokens issued in this very second are covered too; a token issued
-     * after the revocation waits for the next second (auth_jwt_issue). */
-    return apr_time_sec(apr_time_now()) + 1;
+    /* a token issued after the revocation waits for the next second
+     * (auth_jwt_issue) */
+    return aj_issue_revoke_all_value(apr_time_sec(apr_time_now()));
 }
 
 void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t valid_after)

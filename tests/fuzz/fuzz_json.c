@@ -5,15 +5,15 @@
  * this drives what it is built on: aj_json_parse with aj_json_body_limits
  * (and, for contrast, the token limits), the string members the handlers
  * read ("username", "password", "old_password", "new_password") through
- * aj_store_username_problem, and aj_claims_build with the body as a user's
+ * aj_user_name_problem, and aj_claims_build with the body as a user's
  * stored extra claims.  Invariants: whatever parses serializes to JSON that
  * parses again under the same limits; a built claim set parses as a token
  * payload and never lets a stored claim override a reserved one.
  */
 #include "fuzz_common.h"
-#include "aj_claims.h"
+#include "aj_issue.h"
 #include "aj_json.h"
-#include "aj_store.h"
+#include "aj_user.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -33,10 +33,10 @@ static void fuzz_fields(json_object *obj)
             && json_object_is_type(v, json_type_string)) {
             const char *s = json_object_get_string(v);
             apr_size_t len = (apr_size_t)json_object_get_string_len(v);
-            /* the handlers refuse embedded NULs first; the store's check
+            /* the handlers refuse embedded NULs first; the username check
              * must cope with both views of the string */
-            (void)aj_store_username_problem(s, strlen(s));
-            (void)aj_store_username_problem(s, len);
+            (void)aj_user_name_problem(s, strlen(s));
+            (void)aj_user_name_problem(s, len);
         }
     }
 }

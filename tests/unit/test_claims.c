@@ -5,6 +5,7 @@
 #include "aj_test.h"
 #include "aj_b64.h"
 #include "aj_claims.h"
+#include "aj_issue.h"
 #include "aj_json.h"
 
 #define T_NOW 1700000000
@@ -87,25 +88,34 @@ static void test_exp(void **state)
     assert_int_equal(check(p, "{\"exp\":-9223372036854775808}", &lee, T_NOW), AJ_EXPIRED);
 }
 
+#define TIME_CLAIM_JSON "{\"exp\":1800000000,\"%s\":%s}"
+
+/* nbf or iat (name) at now and one second past it, without and with a 5 s
+ * leeway, refused as `late` past the bound; not_a_number is malformed. */
+static void time_claim_bounds(apr_pool_t *p, const char *name, aj_verdict_e late,
+                              const char *not_a_number)
+{
+    aj_policy_t lee = { NULL, NULL, 5 };
+
+    assert_int_equal(check(p, apr_psprintf(p, TIME_CLAIM_JSON, name, "1700000000"), NULL, T_NOW),
+                     AJ_OK);
+    assert_int_equal(check(p, apr_psprintf(p, TIME_CLAIM_JSON, name, "1700000001"), NULL, T_NOW),
+                     late);
+    assert_int_equal(check(p, apr_psprintf(p, TIME_CLAIM_JSON, name, "1700000005"), &lee, T_NOW),
+                     AJ_OK);
+    assert_int_equal(check(p, apr_psprintf(p, TIME_CLAIM_JSON, name, "1700000006"), &lee, T_NOW),
+                     late);
+    assert_int_equal(check(p, apr_psprintf(p, TIME_CLAIM_JSON, name, not_a_number), NULL, T_NOW),
+                     AJ_MALFORMED);
+}
+
 static void test_nbf_iat(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_policy_t lee = { NULL, NULL, 5 }, huge = { NULL, NULL, APR_INT64_MAX };
+    aj_policy_t huge = { NULL, NULL, APR_INT64_MAX };
 
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"nbf\":1700000000}", NULL, T_NOW), AJ_OK);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"nbf\":1700000001}", NULL, T_NOW),
-                     AJ_NOT_YET_VALID);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"nbf\":1700000005}", &lee, T_NOW), AJ_OK);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"nbf\":1700000006}", &lee, T_NOW),
-                     AJ_NOT_YET_VALID);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"nbf\":\"x\"}", NULL, T_NOW), AJ_MALFORMED);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"iat\":1700000000}", NULL, T_NOW), AJ_OK);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"iat\":1700000001}", NULL, T_NOW),
-                     AJ_BAD_IAT);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"iat\":1700000005}", &lee, T_NOW), AJ_OK);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"iat\":1700000006}", &lee, T_NOW),
-                     AJ_BAD_IAT);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"iat\":false}", NULL, T_NOW), AJ_MALFORMED);
+    time_claim_bounds(p, "nbf", AJ_NOT_YET_VALID, "\"x\"");
+    time_claim_bounds(p, "iat", AJ_BAD_IAT, "false");
     /* Type errors are found even when a time check would fail first. */
     assert_int_equal(check(p, "{\"exp\":1,\"iat\":{}}", NULL, T_NOW), AJ_MALFORMED);
     /* A leeway as large as it gets overflows nothing. */
@@ -138,23 +148,27 @@ static void test_aud(void **state)
     aj_policy_t pol = { NULL, aj_test_strings(p, two, 2), 0 };
     aj_policy_t none = { NULL, aj_test_strings(p, two, 0), 0 };
 
-#define AUD(a) check(p, "{\"exp\":1800000000,\"aud\":" a "}", &pol, T_NOW)
-    assert_int_equal(AUD("\"api\""), AJ_OK);
-    assert_int_equal(AUD("\"https://web\""), AJ_OK);
-    assert_int_equal(AUD("[\"x\",\"api\"]"), AJ_OK);
-    assert_int_equal(AUD("[\"https://web\"]"), AJ_OK);
-    assert_int_equal(AUD("\"API\""), AJ_BAD_AUD);
-    assert_int_equal(AUD("\"ap\""), AJ_BAD_AUD);
-    assert_int_equal(AUD("[\"x\",\"y\"]"), AJ_BAD_AUD);
-    assert_int_equal(AUD("[]"), AJ_BAD_AUD);
-    assert_int_equal(AUD("[\"api\",1]"), AJ_BAD_AUD);
-    assert_int_equal(AUD("[[\"api\"]]"), AJ_BAD_AUD);
-    assert_int_equal(AUD("{\"api\":1}"), AJ_BAD_AUD);
-    assert_int_equal(AUD("null"), AJ_BAD_AUD);
+    static const char *const accepted[] = {
+        "\"api\"", "\"https://web\"", "[\"x\",\"api\"]", "[\"https://web\"]",
+    };
+    static const char *const refused[] = {
+        "\"API\"", "\"ap\"", "[\"x\",\"y\"]", "[]", "[\"api\",1]", "[[\"api\"]]", "{\"api\":1}",
+        "null",
+    };
+    apr_size_t i;
+
+#define AUD_JSON "{\"exp\":1800000000,\"aud\":%s}"
+    for (i = 0; i < sizeof(accepted) / sizeof(accepted[0]); ++i) {
+        assert_int_equal(check(p, apr_psprintf(p, AUD_JSON, accepted[i]), &pol, T_NOW), AJ_OK);
+    }
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); ++i) {
+        assert_int_equal(check(p, apr_psprintf(p, AUD_JSON, refused[i]), &pol, T_NOW),
+                         AJ_BAD_AUD);
+    }
+#undef AUD_JSON
     assert_int_equal(check(p, "{\"exp\":1800000000}", &pol, T_NOW), AJ_BAD_AUD);
     /* An empty list: not checked. */
     assert_int_equal(check(p, "{\"exp\":1800000000,\"aud\":\"x\"}", &none, T_NOW), AJ_OK);
-#undef AUD
 }
 
 static void test_accessors(void **state)

@@ -35,12 +35,13 @@
 #include "aj_duration.h"
 #include "aj_password.h"
 #include "htjwt.h"
+#include "aj_user.h"
 
 /* ---- defaults and limits ------------------------------------------------ */
 
 #define HTJWT_DEFAULT_DRIVER    "sqlite3"
 /* docs/reference.md §3 defaults of AuthJWTPasswordMinLength and AuthJWTTokenLifetime. */
-#define HTJWT_DEFAULT_MIN_LEN   8
+#define HTJWT_DEFAULT_MIN_LEN   AJ_PASSWORD_MIN_LEN_DEFAULT
 #define HTJWT_DEFAULT_LIFETIME  600
 /* The module's upper bound on lifetimes (10 years: no overflow in exp). */
 #define HTJWT_MAX_SECONDS       (10 * 365 * 86400)

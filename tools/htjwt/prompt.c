@@ -15,19 +15,8 @@
 #include <openssl/crypto.h>
 
 #include "aj_password.h"
+#include "aj_user.h"
 #include "htjwt.h"
-
-static apr_size_t htjwt_utf8_chars(const char *s)
-{
-    apr_size_t n = 0;
-
-    for (; *s; ++s) {
-        if (((unsigned char)*s & 0xC0) != 0x80) {
-            ++n;
-        }
-    }
-    return n;
-}
 
 /* Reads one line of at most cap - 1 bytes from fd into buf (NUL-terminated,
  * the newline and a CR before it removed).  Returns the length, -1 at end of
@@ -147,7 +136,7 @@ int htjwt_get_password(const char **out, htjwt_ctx_t *cx, const char *arg)
         if (!arg) {
             return htjwt_syntax("-b needs the password after USER");
         }
-        if (strlen(arg) > AJ_PASSWORD_MAX_LEN) {
+        if (aj_user_password_too_long(arg)) {
             return htjwt_err(HTJWT_ETOOLONG, "the password is longer than %d bytes",
                              AJ_PASSWORD_MAX_LEN);
         }
@@ -201,7 +190,7 @@ int htjwt_get_password(const char **out, htjwt_ctx_t *cx, const char *arg)
         }
         /* -1: nothing on standard input: an empty password, refused below */
     }
-    if (htjwt_utf8_chars(pw) < (apr_size_t)cx->min_len) {
+    if (aj_user_password_too_short(pw, cx->min_len)) {
         return htjwt_err(HTJWT_EPASSWORD, "the password is shorter than %d characters",
                          cx->min_len);
     }

@@ -9,10 +9,13 @@
 #include <apr_strings.h>
 
 #include "aj_claims.h"
+#include "aj_issue.h"
 #include "aj_json.h"
 #include "aj_jws.h"
 #include "aj_key.h"
 #include "htjwt.h"
+#include "aj.h"
+#include "aj_store.h"
 
 /* A token read from standard input ("-"): the module's limit and a newline. */
 #define HTJWT_LINE_MAX          (AJ_TOKEN_MAX_LEN + 2)

@@ -12,11 +12,13 @@
 #include <apr_dbd.h>
 #include <apr_strings.h>
 
-#include "aj_claims.h"
+#include "aj_issue.h"
 #include "aj_json.h"
 #include "aj_password.h"
 #include "aj_store.h"
+#include "aj_user.h"
 #include "htjwt.h"
+#include "aj.h"
 
 /* ---- the database ------------------------------------------------------- */
 
@@ -158,10 +160,10 @@ static int htjwt_written(htjwt_db_t *db, apr_status_t rv, const char *name, cons
 }
 
 /* The value of tokens_valid_after that revokes every token issued so far:
- * the server's rule (auth_jwt_revoke_all_value), now + 1. */
+ * the server's rule. */
 static apr_int64_t htjwt_revoke_all_value(void)
 {
-    return htjwt_now() + 1;
+    return aj_issue_revoke_all_value(htjwt_now());
 }
 
 /* ---- claims ------------------------------------------------------------- */
@@ -192,8 +194,7 @@ int htjwt_check_claims(json_object **obj, apr_pool_t *p, const char *json)
             (void)val;
             if (aj_claims_is_reserved(name)) {
                 return htjwt_err(HTJWT_EILLEGAL, "claim \"%s\" is reserved: the issuer sets "
-                                 "it (reserved: iss, sub, aud, exp, nbf, iat, jti, name, "
-                                 "auth_time, csrf)", name);
+                                 "it (reserved: %s)", name, aj_claims_reserved_names(p));
             }
         }
     }
@@ -211,7 +212,7 @@ static int htjwt_check_username(const char *name)
         return htjwt_err(HTJWT_ETOOLONG, "the username is longer than %d bytes",
                          AJ_USERNAME_MAX_LEN);
     }
-    problem = aj_store_username_problem(name, strlen(name));
+    problem = aj_user_name_problem(name, strlen(name));
     if (problem) {
         return htjwt_err(HTJWT_EILLEGAL, "%s", problem);
     }
