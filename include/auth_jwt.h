@@ -13,7 +13,7 @@
 
 #include "aj.h"
 #include "aj_claims.h"
-#include "aj_key.h"
+#include "aj_keyset.h"
 #include "aj_password.h"
 #include "aj_revtab.h"
 #include "aj_store.h"

@@ -41,6 +41,7 @@
 
 #include "auth_jwt.h"
 #include "auth_jwt_metrics.h"
+#include "aj_sign.h"
 #include "aj_vcache.h"
 
 #define AUTH_JWT_BCACHE_MUTEX     "auth-jwt-basic-cache"

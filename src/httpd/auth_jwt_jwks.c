@@ -18,7 +18,7 @@
 #include <util_filter.h>
 
 #include "auth_jwt.h"
-#include "aj_jwk.h"
+#include "aj_keyset.h"
 
 #define AUTH_JWT_JWKS_TYPE          "application/json"
 /* Rotation publishes the next key well before it signs (docs/verify-only.md),
