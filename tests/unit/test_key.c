@@ -10,6 +10,9 @@
 
 #include "aj_test.h"
 #include "aj_key.h"
+#include "aj_keyset.h"
+#include "aj_sign.h"
+#include "keys.h"
 
 #define T_SECRET64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define T_ENV_VAR  "AJ_TEST_KEY_SECRET"
@@ -88,25 +91,6 @@ static void test_hmac_min_length(void **state)
     assert_null(aj_key_kid(key));
 }
 
-/* Writes data to a fresh temporary file; returns its path. */
-static const char *temp_file(apr_pool_t *p, const char *data, apr_size_t len)
-{
-    const char *dir = NULL;
-    char *path;
-    apr_file_t *f = NULL;
-    apr_size_t n = len;
-
-    assert_int_equal(apr_temp_dir_get(&dir, p), APR_SUCCESS);
-    path = apr_pstrcat(p, dir, "/aj_test_key_XXXXXX", NULL);
-    assert_int_equal(apr_file_mktemp(&f, path, APR_FOPEN_CREATE | APR_FOPEN_READ
-                                     | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p), APR_SUCCESS);
-    if (len) {
-        assert_int_equal(apr_file_write_full(f, data, len, &n), APR_SUCCESS);
-    }
-    apr_file_close(f);
-    return path;
-}
-
 /* Signs "x" with key; equal outputs mean equal secrets. */
 static const char *mac_of(apr_pool_t *p, const aj_key_t *key)
 {
@@ -137,20 +121,20 @@ static void test_load_file(void **state)
     const char *s31 = "0123456789abcdef0123456789abcde";
 
     /* One trailing "\n" or "\r\n" is stripped, and only one. */
-    path = temp_file(p, apr_pstrcat(p, s32, "\n", NULL), 33);
+    path = aj_test_temp_file(p, apr_pstrcat(p, s32, "\n", NULL), 33);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
                                  1, "a"), APR_SUCCESS);
     assert_same_secret(p, key, s32);
     assert_string_equal(aj_key_kid(key), "a");
     apr_file_remove(path, p);
 
-    path = temp_file(p, apr_pstrcat(p, s32, "\r\n", NULL), 34);
+    path = aj_test_temp_file(p, apr_pstrcat(p, s32, "\r\n", NULL), 34);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_SUCCESS);
     assert_same_secret(p, key, s32);
     apr_file_remove(path, p);
 
-    path = temp_file(p, apr_pstrcat(p, s31, "\n\n", NULL), 33);
+    path = aj_test_temp_file(p, apr_pstrcat(p, s31, "\n\n", NULL), 33);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_SUCCESS);
     assert_same_secret(p, key, apr_pstrcat(p, s31, "\n", NULL));
@@ -159,7 +143,7 @@ static void test_load_file(void **state)
     /* 31 bytes and a newline: too short, and the message says why and
      * where without showing the secret. */
     key = NULL;
-    path = temp_file(p, apr_pstrcat(p, s31, "\n", NULL), 32);
+    path = aj_test_temp_file(p, apr_pstrcat(p, s31, "\n", NULL), 32);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_EINVAL);
     assert_null(key);
@@ -169,7 +153,7 @@ static void test_load_file(void **state)
     apr_file_remove(path, p);
 
     /* An empty file. */
-    path = temp_file(p, "", 0);
+    path = aj_test_temp_file(p, "", 0);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_EINVAL);
     assert_null(key);
@@ -191,14 +175,14 @@ static void test_load_file_too_large(void **state)
     const char *err = NULL, *path;
 
     memset(big, 'k', limit + 1);
-    path = temp_file(p, big, limit + 1);
+    path = aj_test_temp_file(p, big, limit + 1);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_EINVAL);
     assert_null(key);
     assert_non_null(strstr(err, "larger"));
     apr_file_remove(path, p);
 
-    path = temp_file(p, big, limit);
+    path = aj_test_temp_file(p, big, limit);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_SUCCESS);
     apr_file_remove(path, p);
@@ -378,7 +362,7 @@ static void test_pem_as_hmac_secret(void **state)
         "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV7\n"
         "6e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n"
         "-----END PUBLIC KEY-----\n";
-    const char *path = temp_file(p, pem, sizeof(pem) - 1);
+    const char *path = aj_test_temp_file(p, pem, sizeof(pem) - 1);
     const char *src = apr_pstrcat(p, "file:", path, NULL);
     aj_key_t *key = NULL;
     const char *err = NULL;
@@ -410,7 +394,7 @@ static void test_pem_as_hmac_secret(void **state)
 static void test_secret_file_mode_warning(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    const char *path = temp_file(p, T_SECRET64, strlen(T_SECRET64));
+    const char *path = aj_test_temp_file(p, T_SECRET64, strlen(T_SECRET64));
     const char *src = apr_pstrcat(p, "file:", path, NULL);
     aj_key_t *key = NULL;
     const char *err = NULL;
