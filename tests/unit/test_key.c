@@ -465,6 +465,41 @@ static void test_keyset_kid_rules(void **state)
     assert_int_equal(aj_keyset_check_kid(&err, p, aj_keyset_make(p), ec), APR_SUCCESS);
 }
 
+/* Which keys may verify a token (aj_keyset_find): exactly its alg, and its
+ * kid when it has one, in configuration order; aj_keyset_has_kid tells an
+ * unknown kid from a wrong alg. */
+static void test_keyset_find(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *a = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET64, "a");
+    aj_key_t *b = aj_test_hmac_key(p, AJ_ALG_HS384, T_SECRET64, "b");
+    aj_key_t *none = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET64, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, a, b);
+    int next = 0;
+
+    aj_keyset_add(ks, none);
+    /* No kid: every HS256 key, in order, then NULL (and NULL again). */
+    assert_ptr_equal(aj_keyset_find(ks, &next, AJ_ALG_HS256, NULL), a);
+    assert_ptr_equal(aj_keyset_find(ks, &next, AJ_ALG_HS256, NULL), none);
+    assert_null(aj_keyset_find(ks, &next, AJ_ALG_HS256, NULL));
+    assert_null(aj_keyset_find(ks, &next, AJ_ALG_HS256, NULL));
+    /* A kid: only the key that carries it, and only with its alg. */
+    next = 0;
+    assert_ptr_equal(aj_keyset_find(ks, &next, AJ_ALG_HS384, "b"), b);
+    assert_null(aj_keyset_find(ks, &next, AJ_ALG_HS384, "b"));
+    next = 0;
+    assert_null(aj_keyset_find(ks, &next, AJ_ALG_HS256, "b"));
+    next = 0;
+    assert_null(aj_keyset_find(ks, &next, AJ_ALG_HS512, NULL));
+    next = 0;
+    assert_null(aj_keyset_find(NULL, &next, AJ_ALG_HS256, NULL));
+    assert_true(aj_keyset_has_kid(ks, "a"));
+    assert_true(aj_keyset_has_kid(ks, "b"));
+    assert_false(aj_keyset_has_kid(ks, "c"));
+    assert_false(aj_keyset_has_kid(ks, NULL));
+    assert_false(aj_keyset_has_kid(NULL, "a"));
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_alg_names),
     AJ_TEST(test_hmac_min_length),
@@ -478,6 +513,7 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_pem_as_hmac_secret),
     AJ_TEST(test_secret_file_mode_warning),
     AJ_TEST(test_keyset_kid_rules),
+    AJ_TEST(test_keyset_find),
 };
 
 AJ_TEST_MAIN("aj_key", tests)
