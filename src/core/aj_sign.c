@@ -129,39 +129,27 @@ static apr_status_t aj_sign_hmac(unsigned char *mac, apr_size_t *maclen, const a
     return rv;
 }
 
-/* The MAC leaves this file only as the signature: the stack copy is
- * cleansed either way. */
-static apr_status_t aj_sign_hmac_sign(unsigned char **sig, apr_size_t *siglen, apr_pool_t *p,
-                                      const aj_key_t *key, const aj_alg_info_t *info,
-                                      const unsigned char *data, apr_size_t len)
+/* The HMAC operations.  Signing (match NULL): *sig is a pool copy of the
+ * MAC.  Verifying: *match says whether expect is the MAC, compared in
+ * constant time (its length is public: it follows from alg).  The MAC on
+ * the stack is a valid signature of what was given, so it is cleansed
+ * either way. */
+static apr_status_t aj_sign_hmac_op(unsigned char **sig, apr_size_t *siglen, int *match,
+                                    apr_pool_t *p, const aj_key_t *key,
+                                    const aj_alg_info_t *info, const unsigned char *data,
+                                    apr_size_t len, const unsigned char *expect,
+                                    apr_size_t expect_len)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     apr_size_t maclen = 0;
     apr_status_t rv = aj_sign_hmac(mac, &maclen, key, info, data, len);
 
-    if (rv == APR_SUCCESS) {
+    if (rv == APR_SUCCESS && match) {
+        *match = expect_len == maclen && !CRYPTO_memcmp(mac, expect, maclen);
+    }
+    else if (rv == APR_SUCCESS) {
         *sig = apr_pmemdup(p, mac, maclen);
         *siglen = maclen;
-    }
-    OPENSSL_cleanse(mac, sizeof(mac));
-    return rv;
-}
-
-/* The expected MAC is a valid signature of what the client sent: it never
- * leaves this function, and is cleansed. */
-static apr_status_t aj_sign_hmac_verify(int *match, const aj_key_t *key,
-                                        const aj_alg_info_t *info, const unsigned char *data,
-                                        apr_size_t len, const unsigned char *sig,
-                                        apr_size_t siglen)
-{
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    apr_size_t maclen = 0;
-    apr_status_t rv = aj_sign_hmac(mac, &maclen, key, info, data, len);
-
-    if (rv == APR_SUCCESS) {
-        /* The length is public (it follows from alg); the bytes are
-         * compared in constant time. */
-        *match = siglen == maclen && !CRYPTO_memcmp(mac, sig, maclen);
     }
     OPENSSL_cleanse(mac, sizeof(mac));
     return rv;
@@ -295,8 +283,10 @@ apr_status_t aj_key_sign(unsigned char **sig, apr_size_t *siglen, apr_pool_t *p,
     if (!aj_key_can_sign(key)) {
         return APR_EINVAL;
     }
-    return info->kty == AJ_KTY_HMAC ? aj_sign_hmac_sign(sig, siglen, p, key, info, data, len)
-                                    : aj_sign_pkey_sign(sig, siglen, p, key, info, data, len);
+    if (info->kty == AJ_KTY_HMAC) {
+        return aj_sign_hmac_op(sig, siglen, NULL, p, key, info, data, len, NULL, 0);
+    }
+    return aj_sign_pkey_sign(sig, siglen, p, key, info, data, len);
 }
 
 apr_status_t aj_key_verify(int *match, apr_pool_t *p, const aj_key_t *key,
@@ -311,7 +301,7 @@ apr_status_t aj_key_verify(int *match, apr_pool_t *p, const aj_key_t *key,
         return APR_ENOTIMPL;
     }
     rv = info->kty == AJ_KTY_HMAC
-             ? aj_sign_hmac_verify(&m, key, info, data, len, sig, siglen)
+             ? aj_sign_hmac_op(NULL, NULL, &m, p, key, info, data, len, sig, siglen)
              : aj_sign_pkey_verify(&m, p, key, info, data, len, sig, siglen);
     if (rv == APR_SUCCESS) {
         *match = m;
