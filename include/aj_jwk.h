@@ -1,6 +1,7 @@
 /*
- * aj_jwk.h — public keys as JWK (RFC 7517, RFC 7518 §6, RFC 8037 §2), for
- * the auth-jwt-jwks handler and htjwt.
+ * aj_jwk.h — one key as a JWK and back (RFC 7517, RFC 7518 §6, RFC 8037 §2),
+ * for the key set's published JWK Set (aj_keyset.c), the JWK Set import
+ * (aj_jwks.c) and tests.
  *
  * Only public members are ever written: RSA {kty,n,e}, EC {kty,crv,x,y},
  * OKP {kty,crv:"Ed25519",x}, plus "kid" (when the key has one), "alg" and
@@ -16,17 +17,12 @@
 #include <apr_tables.h>
 #include <json-c/json.h>
 
-/* The JWK Set of a key set without asymmetric keys. */
-#define AJ_JWK_SET_EMPTY "{\"keys\":[]}"
-
 /* The JWK of key's public part, a json-c object owned by p.  APR_ENOENT
  * for an HMAC key (nothing public to show); APR_ENOMEM when out of
  * memory; APR_EINVAL when OpenSSL cannot give the public parameters. */
 apr_status_t aj_jwk_from_key(json_object **jwk, apr_pool_t *p, const aj_key_t *key);
-
-/* {"keys":[...]} of every asymmetric key of ks, in configuration order,
- * serialized (pool memory). */
-apr_status_t aj_jwk_set_json(const char **json, apr_pool_t *p, const aj_keyset_t *ks);
+/* The same JWK serialized (pool memory), as aj_json_dump() writes it. */
+apr_status_t aj_jwk_text(const char **json, apr_pool_t *p, const aj_key_t *key);
 
 /* Verify-only keys from one JWK, under docs/reference.md §11's JWK rules: kty RSA (at
  * least 2048 bits, public exponent odd and >= 3), EC (P-256/P-384/P-521,
@@ -41,15 +37,11 @@ apr_status_t aj_jwk_set_json(const char **json, apr_pool_t *p, const aj_keyset_t
 apr_status_t aj_jwk_to_keys(apr_array_header_t **keys, const char **err, apr_pool_t *p,
                             json_object *jwk, int allow_oct);
 
-/* A key set from a JWK Set {"keys":[...]}: each JWK as aj_jwk_to_keys; a
- * JWK that fails a rule, and every JWK whose kid another JWK of the set
- * shares, is left out, with a note in *skipped (const char *; may be NULL
- * when the caller does not want them).  APR_EINVAL with *err when set is
- * not a JWK Set, or when its usable keys mix HMAC secrets with public keys
- * (the whole set is refused).  A set with no usable key is returned empty:
- * the caller decides (docs/reference.md §11 counts it as a failed fetch). */
-apr_status_t aj_jwk_set_to_keyset(aj_keyset_t **ks, apr_array_header_t **skipped,
-                                  const char **err, apr_pool_t *p, json_object *set,
-                                  int allow_oct);
+/* The longest part of a JWK's kid (or of another member) that a message
+ * quotes. */
+#define AJ_JWK_NAME_MAX 64
+
+/* The JWK's "kid" when it is a string, else NULL (valid while jwk is). */
+const char *aj_jwk_kid(json_object *jwk);
 
 #endif /* AJ_JWK_H */

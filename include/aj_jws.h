@@ -8,8 +8,9 @@
 #define AJ_JWS_H
 
 #include "aj.h"
-#include "aj_key.h"
 #include "aj_claims.h"
+#include "aj_key.h"
+#include "aj_keyset.h"
 
 /* Signs payload_json with key: header {"alg","typ":"JWT","kid"?}. */
 apr_status_t aj_jws_sign(const char **token, apr_pool_t *p, const aj_key_t *key,
@@ -44,5 +45,33 @@ int aj_jws_looks_like_jwt(const char *s, apr_size_t len);
  * APR_EINVAL when not a well-formed compact JWS within the limits. */
 apr_status_t aj_jws_decode(json_object **header, json_object **payload, apr_pool_t *p,
                            const char *token, apr_size_t len);
+
+/* ---- the verified-header memo ------------------------------------------
+ * The JOSE header segments of tokens that verified with a key set, as sent
+ * (base64url), with what the header rules made of them: a token whose
+ * header segment is byte-for-byte one of these skips decoding and parsing
+ * it.  Only headers of tokens whose signature verified are kept (nobody
+ * without a key can fill the slots), at most AJ_JWS_MEMO_SLOTS per set,
+ * never replaced.  Every key set holds one, zeroed (empty) when the set is
+ * made (aj_keyset_memo()); only aj_jws.c writes it, while any number of
+ * threads verify: entry[i] is written by the one thread that claimed it,
+ * then published in slot[i] (release; readers acquire). */
+#define AJ_JWS_MEMO_SLOTS   8
+/* Longest header segment, and longest kid, that the memo keeps. */
+#define AJ_JWS_MEMO_MAX_SEG 256
+
+typedef struct {
+    aj_alg_e alg;
+    const char *kid;                        /* NULL, or kid_buf */
+    apr_size_t len;                         /* of seg */
+    char seg[AJ_JWS_MEMO_MAX_SEG + 1];
+    char kid_buf[AJ_JWS_MEMO_MAX_SEG + 1];
+} aj_jws_memo_entry_t;
+
+typedef struct aj_jws_memo_t {
+    const aj_jws_memo_entry_t *slot[AJ_JWS_MEMO_SLOTS];  /* NULL until published */
+    int claimed[AJ_JWS_MEMO_SLOTS];                      /* entry[i] taken by a writer */
+    aj_jws_memo_entry_t entry[AJ_JWS_MEMO_SLOTS];
+} aj_jws_memo_t;
 
 #endif /* AJ_JWS_H */

@@ -1,21 +1,20 @@
 /*
- * aj_jwk.c — the public half of asymmetric keys as JWK (RFC 7517 §4,
- * RFC 7518 §6.2.1 and §6.3.1, RFC 8037 §2) and the JWK Set the
- * auth-jwt-jwks handler serves.
+ * aj_jwk.c — one key as a JWK and back (RFC 7517 §4, RFC 7518 §6.2.1 and
+ * §6.3.1, RFC 8037 §2).
  *
- * Only the public parameters are read from OpenSSL (n, e; the EC point;
- * the Ed25519 public key), so no private member can reach the output
+ * Out: only the public parameters are read from OpenSSL (n, e; the EC
+ * point; the Ed25519 public key), so no private member can reach the output
  * whatever the key holds.  Integers are unsigned big-endian base64url:
  * n and e without leading zero bytes (RFC 7518 §6.3.1.1), EC coordinates
  * padded to the curve's size (RFC 7518 §6.2.1.2: 32, 48 or 66 bytes).
  *
- * The other way, a JWK (or a JWK Set) becomes verify-only keys under
- * docs/reference.md §11's JWK rules; every key it makes goes through the same checks as
- * a PEM key (aj_key_from_pkey, aj_key_hmac_make).
+ * In: a JWK becomes verify-only keys under docs/reference.md §11's JWK
+ * rules; every key it makes goes through the same checks as a PEM key
+ * (aj_key_from_pkey, aj_key_hmac_make).  Whole JWK Sets: aj_jwks.c (in)
+ * and aj_keyset.c (out).
  */
 #include <string.h>
 
-#include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 
@@ -162,51 +161,28 @@ apr_status_t aj_jwk_from_key(json_object **jwk, apr_pool_t *p, const aj_key_t *k
     return rv;
 }
 
-apr_status_t aj_jwk_set_json(const char **json, apr_pool_t *p, const aj_keyset_t *ks)
+apr_status_t aj_jwk_text(const char **json, apr_pool_t *p, const aj_key_t *key)
 {
-    json_object *set = NULL, *keys = NULL, *jwk = NULL;
+    json_object *obj = NULL;
     const char *text;
-    int i;
-    apr_status_t rv = APR_ENOMEM;
+    apr_status_t rv = aj_jwk_build(&obj, p, key);
 
-    set = json_object_new_object();
-    keys = json_object_new_array();
-    if (!set || !keys || json_object_object_add(set, "keys", keys) != 0) {
-        json_object_put(keys);
-        goto cleanup;
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
-    for (i = 0; i < aj_keyset_count(ks); ++i) {
-        rv = aj_jwk_build(&jwk, p, aj_keyset_get(ks, i));
-        if (rv == APR_ENOENT) {
-            continue;           /* HMAC: never published */
-        }
-        if (rv != APR_SUCCESS) {
-            goto cleanup;
-        }
-        if (json_object_array_add(keys, jwk) != 0) {
-            json_object_put(jwk);
-            rv = APR_ENOMEM;
-            goto cleanup;
-        }
-    }
-    text = aj_json_dump(p, set);
+    text = aj_json_dump(p, obj);
+    json_object_put(obj);
     if (!text) {
-        rv = APR_ENOMEM;
-        goto cleanup;
+        return APR_ENOMEM;
     }
     *json = text;
-    rv = APR_SUCCESS;
-
-cleanup:
-    json_object_put(set);
-    return rv;
+    return APR_SUCCESS;
 }
 
 /* ---- JWK import (docs/reference.md §11 JWK rules) ------------------------------------ */
 
 #define AJ_JWK_OP_VERIFY    "verify"
 #define AJ_JWK_EC_POINT_UNCOMPRESSED 0x04   /* SEC 1 §2.3.3 */
-#define AJ_JWK_NAME_MAX     64              /* kid shown in messages, at most */
 
 /* The curves of kty EC (RFC 7518 §6.2.1.1) and the one alg each allows. */
 typedef struct {
@@ -243,6 +219,13 @@ static int aj_jwk_str(json_object *jwk, const char *name, const char **out)
     }
     *out = json_object_get_string(v);
     return 1;
+}
+
+const char *aj_jwk_kid(json_object *jwk)
+{
+    const char *kid = NULL;
+
+    return aj_jwk_str(jwk, "kid", &kid) == 1 ? kid : NULL;
 }
 
 /* The bytes of a base64url member; APR_EINVAL when absent or not strict
@@ -295,6 +278,21 @@ static const char *aj_jwk_check_usage(json_object *jwk)
     return verify ? NULL : "\"key_ops\" does not include \"verify\"";
 }
 
+/* A public key of OpenSSL type type ("RSA", "EC") from params; NULL when
+ * OpenSSL refuses them (for EC, a point not on the curve). */
+static EVP_PKEY *aj_jwk_public_pkey(const char *type, OSSL_PARAM *params)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    EVP_PKEY *pkey = NULL;
+
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1
+        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+        pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return pkey;
+}
+
 /* A public RSA key from n and e (any size: aj_key_from_pkey checks it). */
 static EVP_PKEY *aj_jwk_rsa_pkey(apr_pool_t *p, json_object *jwk)
 {
@@ -303,7 +301,6 @@ static EVP_PKEY *aj_jwk_rsa_pkey(apr_pool_t *p, json_object *jwk)
     BIGNUM *bn_n = NULL, *bn_e = NULL;
     OSSL_PARAM_BLD *bld = NULL;
     OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pkey = NULL;
 
     if (aj_jwk_bytes(&n, &nlen, p, jwk, "n") != APR_SUCCESS || !nlen
@@ -318,14 +315,9 @@ static EVP_PKEY *aj_jwk_rsa_pkey(apr_pool_t *p, json_object *jwk)
         || !(params = OSSL_PARAM_BLD_to_param(bld))) {
         goto cleanup;
     }
-    ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1
-        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-        pkey = NULL;
-    }
+    pkey = aj_jwk_public_pkey("RSA", params);
 
 cleanup:
-    EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
     BN_free(bn_n);
@@ -341,7 +333,6 @@ static EVP_PKEY *aj_jwk_ec_pkey(apr_pool_t *p, json_object *jwk, const aj_jwk_cu
     unsigned char *x = NULL, *y = NULL, *pub;
     apr_size_t xlen = 0, ylen = 0;
     OSSL_PARAM params[3];
-    EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pkey = NULL;
 
     if (aj_jwk_bytes(&x, &xlen, p, jwk, "x") != APR_SUCCESS || xlen != curve->coord
@@ -357,14 +348,9 @@ static EVP_PKEY *aj_jwk_ec_pkey(apr_pool_t *p, json_object *jwk, const aj_jwk_cu
     params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub,
                                                   1 + 2 * curve->coord);
     params[2] = OSSL_PARAM_construct_end();
-    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1
-        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
-        pkey = NULL;
-    }
+    pkey = aj_jwk_public_pkey("EC", params);
 
 cleanup:
-    EVP_PKEY_CTX_free(ctx);
     ERR_clear_error();
     return pkey;
 }
@@ -544,89 +530,4 @@ cleanup:
     }
     EVP_PKEY_free(pkey);
     return rv;
-}
-
-apr_status_t aj_jwk_set_to_keyset(aj_keyset_t **ks, apr_array_header_t **skipped,
-                                  const char **err, apr_pool_t *p, json_object *set,
-                                  int allow_oct)
-{
-    json_object *list = NULL, *jwk;
-    apr_hash_t *kids = apr_hash_make(p);
-    apr_array_header_t *keys = NULL, *usable, *notes;
-    const char *kid, *why;
-    const char *kty;
-    apr_size_t i, n;
-    int j, secrets = 0, publics = 0, *count;
-    aj_keyset_t *out;
-
-    if (!json_object_is_type(set, json_type_object)
-        || !json_object_object_get_ex(set, "keys", &list)
-        || !json_object_is_type(list, json_type_array)) {
-        *err = "a JWK Set must be a JSON object with a \"keys\" array";
-        return APR_EINVAL;
-    }
-    n = json_object_array_length(list);
-    /* docs/reference.md §11: keys sharing a kid are all unusable (which one a token
-     * means is ambiguous), so count every kid first. */
-    for (i = 0; i < n; ++i) {
-        kid = NULL;
-        if (aj_jwk_str(json_object_array_get_idx(list, i), "kid", &kid) == 1) {
-            count = apr_hash_get(kids, kid, APR_HASH_KEY_STRING);
-            if (!count) {
-                count = apr_pcalloc(p, sizeof(*count));
-                apr_hash_set(kids, kid, APR_HASH_KEY_STRING, count);
-            }
-            ++*count;
-        }
-    }
-    usable = apr_array_make(p, (int)n + 1, sizeof(apr_array_header_t *));
-    notes = apr_array_make(p, 1, sizeof(const char *));
-    for (i = 0; i < n; ++i) {
-        jwk = json_object_array_get_idx(list, i);
-        kid = NULL;
-        if (aj_jwk_str(jwk, "kid", &kid) == 1
-            && *(int *)apr_hash_get(kids, kid, APR_HASH_KEY_STRING) > 1) {
-            APR_ARRAY_PUSH(notes, const char *) =
-                apr_psprintf(p, "key %" APR_SIZE_T_FMT ": kid \"%.*s\" is shared by %d keys "
-                             "of the set, so none of them is used", i, AJ_JWK_NAME_MAX, kid,
-                             *(int *)apr_hash_get(kids, kid, APR_HASH_KEY_STRING));
-            continue;
-        }
-        why = NULL;
-        if (aj_jwk_to_keys(&keys, &why, p, jwk, allow_oct) != APR_SUCCESS) {
-            APR_ARRAY_PUSH(notes, const char *) =
-                apr_psprintf(p, "key %" APR_SIZE_T_FMT ": %s", i, why ? why : "unusable");
-            continue;
-        }
-        kty = NULL;
-        aj_jwk_str(jwk, "kty", &kty);
-        if (kty && !strcmp(kty, "oct")) {
-            ++secrets;
-        }
-        else {
-            ++publics;
-        }
-        APR_ARRAY_PUSH(usable, apr_array_header_t *) = keys;
-    }
-    if (secrets && publics) {
-        /* A JWK Set is either a file of shared secrets or a document of
-         * public keys; one that mixes them is a mistake (a secret about to
-         * be published, or keys of two purposes in one place), and which
-         * key a token may use becomes ambiguous: refused whole. */
-        *err = "the JWK Set mixes HMAC secrets (kty oct) with public keys; keep secrets "
-               "and public keys in separate sets";
-        return APR_EINVAL;
-    }
-    out = aj_keyset_make(p);
-    for (j = 0; j < usable->nelts; ++j) {
-        keys = APR_ARRAY_IDX(usable, j, apr_array_header_t *);
-        for (i = 0; i < (apr_size_t)keys->nelts; ++i) {
-            aj_keyset_add(out, APR_ARRAY_IDX(keys, i, aj_key_t *));
-        }
-    }
-    *ks = out;
-    if (skipped) {
-        *skipped = notes;
-    }
-    return APR_SUCCESS;
 }

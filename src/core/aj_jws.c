@@ -17,7 +17,6 @@
  *  6. only then the payload (a JSON object) and its registered claims.
  * aj_jws_verify_signature() stops after step 5 (the JWS layer alone).
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -25,6 +24,7 @@
 #include "aj_b64.h"
 #include "aj_json.h"
 #include "aj_jws.h"
+#include "aj_sign.h"
 
 #define AJ_JWS_SEP              '.'
 #define AJ_JWS_SEGMENTS         3
@@ -71,8 +71,7 @@ static int aj_jws_split(aj_jws_parts_t *parts, const char *s, apr_size_t len)
 }
 
 /* Decodes and parses one segment as a JSON object. */
-static apr_status_t aj_jws_segment_text(json_object **out, const char **text,
-                                        apr_size_t *tlen, apr_pool_t *p, const char *seg,
+static apr_status_t aj_jws_segment_json(json_object **out, apr_pool_t *p, const char *seg,
                                         apr_size_t len)
 {
     unsigned char *raw = NULL;
@@ -83,17 +82,7 @@ static apr_status_t aj_jws_segment_text(json_object **out, const char **text,
     if (rv == APR_SUCCESS) {
         rv = aj_json_parse(out, p, (const char *)raw, rawlen, &aj_json_token_limits);
     }
-    if (rv == APR_SUCCESS && text) {
-        *text = (const char *)raw;
-        *tlen = rawlen;
-    }
     return rv;
-}
-
-static apr_status_t aj_jws_segment_json(json_object **out, apr_pool_t *p, const char *seg,
-                                        apr_size_t len)
-{
-    return aj_jws_segment_text(out, NULL, NULL, p, seg, len);
 }
 
 /* The JOSE header rules of step 3.  AJ_OK with *alg and *kid set. */
@@ -136,32 +125,17 @@ static aj_verdict_e aj_jws_check_header(aj_alg_e *alg, const char **kid, json_ob
     return AJ_OK;
 }
 
-/* ---- verified headers -------------------------------------------------- */
+/* ---- verified headers (aj_jws_memo_t, aj_jws.h) ------------------------- */
 
-/* The JOSE header segments of tokens that verified with a key set, as sent
- * (base64url), with what step 3 made of them.  Step 3 is a pure function of
- * those bytes, so a token whose header segment is byte-for-byte one of
- * these skips decoding and parsing it.  Only headers of tokens whose
- * signature verified are kept (nobody without a key can fill the slots),
- * at most AJ_KEYSET_MEMO_SLOTS per set, never replaced. */
-#define AJ_JWS_MEMO_MAX_SEG  256
-
-typedef struct {
-    aj_alg_e alg;
-    const char *kid;            /* NULL, or inside this block */
-    apr_size_t len;
-    char seg[];                 /* len bytes, then NUL, then the kid */
-} aj_jws_memo_t;
-
-static const aj_jws_memo_t *aj_jws_memo_find(const aj_keyset_t *keys, const char *seg,
-                                             apr_size_t len)
+static const aj_jws_memo_entry_t *aj_jws_memo_find(const aj_keyset_t *keys, const char *seg,
+                                                   apr_size_t len)
 {
-    void **slots = aj_keyset_memo(keys);
-    const aj_jws_memo_t *m;
+    const aj_jws_memo_t *memo = aj_keyset_memo(keys);
+    const aj_jws_memo_entry_t *m;
     int i;
 
-    for (i = 0; slots && i < AJ_KEYSET_MEMO_SLOTS; ++i) {
-        m = __atomic_load_n(&slots[i], __ATOMIC_ACQUIRE);
+    for (i = 0; memo && i < AJ_JWS_MEMO_SLOTS; ++i) {
+        m = __atomic_load_n(&memo->slot[i], __ATOMIC_ACQUIRE);
         if (!m) {
             return NULL;        /* slots fill in order */
         }
@@ -175,66 +149,39 @@ static const aj_jws_memo_t *aj_jws_memo_find(const aj_keyset_t *keys, const char
 static void aj_jws_memo_add(const aj_keyset_t *keys, const char *seg, apr_size_t len,
                             aj_alg_e alg, const char *kid)
 {
-    void **slots = aj_keyset_memo(keys);
+    aj_jws_memo_t *memo = aj_keyset_memo(keys);
     apr_size_t klen = kid ? strlen(kid) : 0;
-    aj_jws_memo_t *m;
-    void *expected;
+    const aj_jws_memo_entry_t *cur;
+    aj_jws_memo_entry_t *m;
     int i;
 
-    if (!slots || len > AJ_JWS_MEMO_MAX_SEG || klen > AJ_JWS_MEMO_MAX_SEG) {
+    if (!memo || len > AJ_JWS_MEMO_MAX_SEG || klen > AJ_JWS_MEMO_MAX_SEG) {
         return;
     }
-    m = malloc(sizeof(*m) + len + 1 + klen + 1);
-    if (!m) {
+    for (i = 0; i < AJ_JWS_MEMO_SLOTS; ++i) {
+        cur = __atomic_load_n(&memo->slot[i], __ATOMIC_ACQUIRE);
+        if (cur) {
+            if (cur->len == len && !memcmp(cur->seg, seg, len)) {
+                return;         /* another thread was first */
+            }
+            continue;
+        }
+        if (__atomic_exchange_n(&memo->claimed[i], 1, __ATOMIC_ACQ_REL)) {
+            continue;           /* another thread is writing this one */
+        }
+        m = &memo->entry[i];
+        m->alg = alg;
+        m->len = len;
+        memcpy(m->seg, seg, len);
+        m->seg[len] = '\0';
+        m->kid = NULL;
+        if (kid) {
+            memcpy(m->kid_buf, kid, klen + 1);
+            m->kid = m->kid_buf;
+        }
+        __atomic_store_n(&memo->slot[i], m, __ATOMIC_RELEASE);
         return;
     }
-    m->alg = alg;
-    m->len = len;
-    memcpy(m->seg, seg, len);
-    m->seg[len] = '\0';
-    m->kid = NULL;
-    if (kid) {
-        memcpy(m->seg + len + 1, kid, klen + 1);
-        m->kid = m->seg + len + 1;
-    }
-    for (i = 0; i < AJ_KEYSET_MEMO_SLOTS; ++i) {
-        expected = NULL;
-        if (__atomic_compare_exchange_n(&slots[i], &expected, m, 0, __ATOMIC_RELEASE,
-                                        __ATOMIC_ACQUIRE)) {
-            return;
-        }
-        if (((const aj_jws_memo_t *)expected)->len == len
-            && !memcmp(((const aj_jws_memo_t *)expected)->seg, seg, len)) {
-            break;              /* another thread was first */
-        }
-    }
-    free(m);
-}
-
-/* Step 4: may this configured key verify a token with alg and kid? */
-static int aj_jws_key_applies(const aj_key_t *key, aj_alg_e alg, const char *kid)
-{
-    const char *kkid = aj_key_kid(key);
-
-    if (aj_key_alg(key) != alg) {
-        return 0;
-    }
-    return !kid || (kkid && !strcmp(kkid, kid));
-}
-
-/* Step 4 found no candidate: does any configured key carry this kid? */
-static int aj_jws_kid_known(const aj_keyset_t *keys, const char *kid)
-{
-    const char *kkid;
-    int i;
-
-    for (i = 0; i < aj_keyset_count(keys); ++i) {
-        kkid = aj_key_kid(aj_keyset_get(keys, i));
-        if (kkid && !strcmp(kkid, kid)) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 /* Steps 1 to 5: *parts is set and *verdict is AJ_OK when the signature
@@ -248,10 +195,11 @@ static apr_status_t aj_jws_check_signature(aj_verdict_e *verdict, aj_jws_parts_t
     aj_verdict_e v = AJ_MALFORMED;
     aj_alg_e alg = AJ_ALG_UNKNOWN;
     const char *kid = NULL;
-    const aj_jws_memo_t *memo = NULL;
+    const aj_jws_memo_entry_t *memo = NULL;
+    const aj_key_t *key;
     unsigned char *sig = NULL;
     apr_size_t siglen = 0, input_len;
-    int i, candidates = 0, match = 0;
+    int next = 0, candidates = 0, match = 0;
     apr_status_t rv = APR_SUCCESS;
 
     /* Steps 1 and 2: no allocation before these. */
@@ -282,11 +230,7 @@ static apr_status_t aj_jws_check_signature(aj_verdict_e *verdict, aj_jws_parts_t
         goto cleanup;
     }
     input_len = parts->len[AJ_JWS_HEADER] + 1 + parts->len[AJ_JWS_PAYLOAD];
-    for (i = 0; i < aj_keyset_count(keys) && !match; ++i) {
-        const aj_key_t *key = aj_keyset_get(keys, i);
-        if (!aj_jws_key_applies(key, alg, kid)) {
-            continue;
-        }
+    while (!match && (key = aj_keyset_find(keys, &next, alg, kid))) {
         ++candidates;
         rv = aj_key_verify(&match, p, key, (const unsigned char *)token, input_len, sig, siglen);
         if (rv != APR_SUCCESS) {
@@ -294,7 +238,7 @@ static apr_status_t aj_jws_check_signature(aj_verdict_e *verdict, aj_jws_parts_t
         }
     }
     if (!candidates) {
-        v = (kid && !aj_jws_kid_known(keys, kid)) ? AJ_UNKNOWN_KID : AJ_BAD_ALG;
+        v = (kid && !aj_keyset_has_kid(keys, kid)) ? AJ_UNKNOWN_KID : AJ_BAD_ALG;
         goto cleanup;
     }
     if (!match) {
@@ -310,41 +254,6 @@ static apr_status_t aj_jws_check_signature(aj_verdict_e *verdict, aj_jws_parts_t
 cleanup:
     if (rv == APR_SUCCESS) {
         *verdict = v;
-    }
-    return rv;
-}
-
-apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool_t *p,
-                           const char *token, apr_size_t len, const aj_keyset_t *keys,
-                           const aj_policy_t *policy, apr_int64_t now)
-{
-    aj_jws_parts_t parts;
-    json_object *payload = NULL;
-    aj_claims_t *cl = NULL;
-    aj_verdict_e v = AJ_MALFORMED;
-    const char *text = NULL;
-    apr_size_t tlen = 0;
-    apr_status_t rv;
-
-    rv = aj_jws_check_signature(&v, &parts, p, token, len, keys);
-    if (rv != APR_SUCCESS || v != AJ_OK) {
-        goto cleanup;
-    }
-    /* Step 6. */
-    v = AJ_MALFORMED;
-    if (aj_jws_segment_text(&payload, &text, &tlen, p, parts.seg[AJ_JWS_PAYLOAD],
-                            parts.len[AJ_JWS_PAYLOAD]) != APR_SUCCESS) {
-        goto cleanup;
-    }
-    cl = aj_claims_wrap_text(p, payload, text, tlen);
-    v = aj_claims_check(cl, policy, now);
-
-cleanup:
-    if (rv == APR_SUCCESS) {
-        *verdict = v;
-        if (v == AJ_OK) {
-            *claims = cl;
-        }
     }
     return rv;
 }
@@ -375,6 +284,40 @@ cleanup:
         if (v == AJ_OK) {
             *payload = raw;
             *plen = rawlen;
+        }
+    }
+    return rv;
+}
+
+apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool_t *p,
+                           const char *token, apr_size_t len, const aj_keyset_t *keys,
+                           const aj_policy_t *policy, apr_int64_t now)
+{
+    const unsigned char *text = NULL;
+    apr_size_t tlen = 0;
+    json_object *payload = NULL;
+    aj_claims_t *cl = NULL;
+    aj_verdict_e v = AJ_MALFORMED;
+    apr_status_t rv;
+
+    /* Steps 1 to 5, then step 6 on the payload's bytes. */
+    rv = aj_jws_verify_signature(&v, &text, &tlen, p, token, len, keys);
+    if (rv != APR_SUCCESS || v != AJ_OK) {
+        goto cleanup;
+    }
+    if (aj_json_parse(&payload, p, (const char *)text, tlen, &aj_json_token_limits)
+        != APR_SUCCESS) {
+        v = AJ_MALFORMED;
+        goto cleanup;
+    }
+    cl = aj_claims_wrap_text(p, payload, (const char *)text, tlen);
+    v = aj_claims_check(cl, policy, now);
+
+cleanup:
+    if (rv == APR_SUCCESS) {
+        *verdict = v;
+        if (v == AJ_OK) {
+            *claims = cl;
         }
     }
     return rv;

@@ -1,22 +1,20 @@
 /*
- * aj_key.c — the algorithm table, keys and key sets.
+ * aj_key.c — keys: loading from a configuration source and the checks every
+ * key passes.
  *
  * A key is parsed once (at configuration time) and then only read, by any
  * number of threads.  It carries its algorithm: RFC 8725 §3.1, a key is
- * used for exactly one algorithm.  HMAC keys are raw secrets; RSA (RS, PS),
- * EC (ES) and Ed25519 (EdDSA) keys are EVP_PKEYs read from PEM, checked
- * against their algorithm and owned by the pool.  Signing and verifying go
- * through EVP_DigestSign/EVP_DigestVerify; ECDSA signatures are converted
- * between JOSE's raw R||S and OpenSSL's DER here, with range checks.
+ * used for exactly one algorithm.  HMAC keys are raw secrets, keyed into
+ * an OpenSSL MAC context once; RSA (RS, PS), EC (ES) and Ed25519 (EdDSA)
+ * keys are EVP_PKEYs read from PEM (or handed over by the JWK import),
+ * checked against their algorithm and owned by the pool.  Signing and
+ * verifying: aj_sign.c.
  */
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <apr_env.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
-#include <apr_tables.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -26,14 +24,11 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 
-#include "aj_jwk.h"
+#include "aj_ecdsa.h"
 #include "aj_key.h"
 
 /* A key file is read whole; anything larger is not a key. */
@@ -43,7 +38,6 @@
 #define AJ_KEY_SRC_FILE     "file:"
 #define AJ_KEY_SRC_ENV      "env:"
 #define AJ_ERRBUF_LEN       128
-#define AJ_KEYSET_INITIAL   2       /* a signing key and its successor */
 /* RFC 7518 §3.3/§3.5: RSA keys of 2048 bits or larger MUST be used. */
 #define AJ_RSA_MIN_BITS     2048
 /* docs/reference.md §11: an RSA public exponent is odd and at least 3.  With e = 1 the
@@ -53,55 +47,8 @@
 /* docs/reference.md §10: the opening of any PEM block.  An HMAC "secret" holding one is
  * a public or private key given to an HS algorithm. */
 #define AJ_PEM_BEGIN        "-----BEGIN"
-/* RFC 7518 §3.4: R and S are each the size of the group order: 32, 48 and
- * 66 bytes for P-256, P-384 and P-521. */
-#define AJ_EC_MAX_COORD     66
-/* RFC 8032 §5.1.6: an Ed25519 signature is 64 bytes. */
-#define AJ_ED25519_SIG_LEN  64
+/* Longest curve name OpenSSL reports ("prime256v1", "secp521r1", ...). */
 #define AJ_EC_GROUP_NAME_MAX 64
-
-typedef enum {
-    AJ_KTY_HMAC = 0,
-    AJ_KTY_RSA,                     /* RSASSA-PKCS1-v1_5 */
-    AJ_KTY_RSA_PSS,                 /* RSASSA-PSS */
-    AJ_KTY_EC,                      /* ECDSA */
-    AJ_KTY_ED25519                  /* EdDSA, Ed25519 only (RFC 8037 §3.1) */
-} aj_kty_e;
-
-typedef struct {
-    aj_alg_e alg;
-    const char *name;               /* JOSE "alg" (RFC 7518 §3.1) */
-    aj_kty_e kty;
-    apr_size_t hmac_len;            /* HMAC: output and minimum secret size */
-    const EVP_MD *(*md)(void);      /* NULL for EdDSA */
-    int ec_nid;                     /* ES: the curve (RFC 7518 §3.4) */
-    apr_size_t ec_coord;            /* ES: bytes of R and of S */
-    const char *want;               /* what a key for this alg is, for errors */
-} aj_alg_info_t;
-
-static const aj_alg_info_t aj_algs[] = {
-    { AJ_ALG_HS256, "HS256", AJ_KTY_HMAC, SHA256_DIGEST_LENGTH, EVP_sha256, 0, 0, "a secret" },
-    { AJ_ALG_HS384, "HS384", AJ_KTY_HMAC, SHA384_DIGEST_LENGTH, EVP_sha384, 0, 0, "a secret" },
-    { AJ_ALG_HS512, "HS512", AJ_KTY_HMAC, SHA512_DIGEST_LENGTH, EVP_sha512, 0, 0, "a secret" },
-    { AJ_ALG_RS256, "RS256", AJ_KTY_RSA, 0, EVP_sha256, 0, 0, "an RSA key of at least 2048 bits" },
-    { AJ_ALG_RS384, "RS384", AJ_KTY_RSA, 0, EVP_sha384, 0, 0, "an RSA key of at least 2048 bits" },
-    { AJ_ALG_RS512, "RS512", AJ_KTY_RSA, 0, EVP_sha512, 0, 0, "an RSA key of at least 2048 bits" },
-    { AJ_ALG_PS256, "PS256", AJ_KTY_RSA_PSS, 0, EVP_sha256, 0, 0,
-      "an RSA key of at least 2048 bits" },
-    { AJ_ALG_PS384, "PS384", AJ_KTY_RSA_PSS, 0, EVP_sha384, 0, 0,
-      "an RSA key of at least 2048 bits" },
-    { AJ_ALG_PS512, "PS512", AJ_KTY_RSA_PSS, 0, EVP_sha512, 0, 0,
-      "an RSA key of at least 2048 bits" },
-    { AJ_ALG_ES256, "ES256", AJ_KTY_EC, 0, EVP_sha256, NID_X9_62_prime256v1, 32,
-      "an EC key on curve P-256" },
-    { AJ_ALG_ES384, "ES384", AJ_KTY_EC, 0, EVP_sha384, NID_secp384r1, 48,
-      "an EC key on curve P-384" },
-    { AJ_ALG_ES512, "ES512", AJ_KTY_EC, 0, EVP_sha512, NID_secp521r1, 66,
-      "an EC key on curve P-521" },
-    { AJ_ALG_EDDSA, "EdDSA", AJ_KTY_ED25519, 0, NULL, 0, 0, "an Ed25519 key" },
-};
-
-#define AJ_ALG_TABLE_LEN (sizeof(aj_algs) / sizeof(aj_algs[0]))
 
 struct aj_key_t {
     aj_alg_e alg;
@@ -118,66 +65,6 @@ struct aj_key_t {
     unsigned char ec_order[AJ_EC_MAX_COORD];   /* ES: the group order, big-endian,
                                                 * info->ec_coord bytes */
 };
-
-struct aj_keyset_t {
-    apr_array_header_t *keys;       /* const aj_key_t *, in configuration order */
-    apr_pool_t *pool;
-    const char *jwks;               /* aj_jwk_set_json() of keys */
-    void *memo[AJ_KEYSET_MEMO_SLOTS];   /* see aj_keyset_memo() */
-};
-
-static const aj_alg_info_t *aj_alg_info(aj_alg_e alg)
-{
-    apr_size_t i;
-
-    for (i = 0; i < AJ_ALG_TABLE_LEN; ++i) {
-        if (aj_algs[i].alg == alg) {
-            return &aj_algs[i];
-        }
-    }
-    return NULL;
-}
-
-aj_alg_e aj_alg_from_name(const char *name, apr_size_t len)
-{
-    apr_size_t i;
-
-    if (!name) {
-        return AJ_ALG_UNKNOWN;
-    }
-    for (i = 0; i < AJ_ALG_TABLE_LEN; ++i) {
-        if (strlen(aj_algs[i].name) == len && !memcmp(aj_algs[i].name, name, len)) {
-            return aj_algs[i].alg;
-        }
-    }
-    return AJ_ALG_UNKNOWN;
-}
-
-const char *aj_alg_name(aj_alg_e alg)
-{
-    const aj_alg_info_t *info = aj_alg_info(alg);
-
-    return info ? info->name : "unknown";
-}
-
-int aj_alg_is_hmac(aj_alg_e alg)
-{
-    const aj_alg_info_t *info = aj_alg_info(alg);
-
-    return info && info->kty == AJ_KTY_HMAC;
-}
-
-apr_size_t aj_alg_hmac_len(aj_alg_e alg)
-{
-    const aj_alg_info_t *info = aj_alg_info(alg);
-
-    return (info && info->kty == AJ_KTY_HMAC) ? info->hmac_len : 0;
-}
-
-int aj_alg_supported(aj_alg_e alg)
-{
-    return aj_alg_info(alg) != NULL;
-}
 
 /* ---- asymmetric keys from PEM ------------------------------------------- */
 
@@ -379,7 +266,6 @@ static const char *aj_key_check_type(aj_key_t *key, apr_pool_t *p, const aj_alg_
 {
     const char *bad = apr_psprintf(p, "%s holds %s, but %s needs %s", what,
                                    aj_key_describe(p, pkey), info->name, info->want);
-    EC_GROUP *group = NULL;
     int nid = NID_undef;
     const char *reason = NULL;
 
@@ -402,9 +288,7 @@ static const char *aj_key_check_type(aj_key_t *key, apr_pool_t *p, const aj_alg_
         if (reason) {
             break;
         }
-        group = EC_GROUP_new_by_curve_name(nid);
-        if (!group || BN_bn2binpad(EC_GROUP_get0_order(group), key->ec_order,
-                                   (int)info->ec_coord) != (int)info->ec_coord) {
+        if (aj_ecdsa_order(key->ec_order, info->alg) != APR_SUCCESS) {
             reason = "cannot read the curve's order";
         }
         break;
@@ -417,7 +301,6 @@ static const char *aj_key_check_type(aj_key_t *key, apr_pool_t *p, const aj_alg_
         reason = bad;
         break;
     }
-    EC_GROUP_free(group);
     return reason;
 }
 
@@ -520,7 +403,7 @@ apr_status_t aj_key_from_pkey(aj_key_t **key, const char **err, apr_pool_t *p, a
     return rv;
 }
 
-/* ---- keys --------------------------------------------------------------- */
+/* ---- HMAC keys and key sources ------------------------------------------ */
 
 /* Serial numbers of HMAC keys (0 is never one). */
 static apr_uint64_t aj_key_serials;
@@ -797,552 +680,29 @@ const char *aj_key_warning(const aj_key_t *key)
     return key ? key->warning : NULL;
 }
 
-/* What kind of key this is, for the kid rules of a key set. */
-static const char *aj_key_kind(const aj_key_t *key)
-{
-    const aj_alg_info_t *info = aj_alg_info(key->alg);
-
-    switch (info ? info->kty : AJ_KTY_HMAC) {
-    case AJ_KTY_HMAC:
-        return "an HMAC secret";
-    case AJ_KTY_RSA:
-    case AJ_KTY_RSA_PSS:
-        return "an RSA key";
-    case AJ_KTY_EC:
-        return "an EC key";
-    default:
-        return "an Ed25519 key";
-    }
-}
-
 int aj_key_can_sign(const aj_key_t *key)
 {
     return key && key->can_sign;
 }
 
-const struct evp_pkey_st *aj_key_pkey(const aj_key_t *key)
+struct evp_pkey_st *aj_key_pkey(const aj_key_t *key)
 {
     return key ? key->pkey : NULL;
 }
 
-/* ---- ECDSA signature forms ---------------------------------------------- */
-
-/* raw (2 * n bytes, R||S) to DER, refusing a wrong length and r or s
- * outside [1, order - 1] before converting anything.  APR_EINVAL when
- * refused, APR_ENOMEM when OpenSSL could not allocate. */
-static apr_status_t aj_ecdsa_to_der(unsigned char **der, apr_size_t *derlen, apr_pool_t *p,
-                                    const unsigned char *order, apr_size_t n,
-                                    const unsigned char *raw, apr_size_t rawlen)
-{
-    static const unsigned char zero[AJ_EC_MAX_COORD] = { 0 };
-    ECDSA_SIG *es = NULL;
-    BIGNUM *r = NULL, *s = NULL;
-    unsigned char *buf = NULL;
-    int i, len;
-    apr_status_t rv = APR_EINVAL;
-
-    if (!raw || n == 0 || n > AJ_EC_MAX_COORD || rawlen != 2 * n) {
-        goto cleanup;
-    }
-    /* Big-endian numbers of equal size compare like their bytes. */
-    for (i = 0; i < 2; ++i) {
-        const unsigned char *v = raw + (apr_size_t)i * n;
-        if (!memcmp(v, zero, n) || memcmp(v, order, n) >= 0) {
-            goto cleanup;
-        }
-    }
-    rv = APR_ENOMEM;
-    es = ECDSA_SIG_new();
-    r = BN_bin2bn(raw, (int)n, NULL);
-    s = BN_bin2bn(raw + n, (int)n, NULL);
-    if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
-        goto cleanup;
-    }
-    r = s = NULL;               /* es owns them now */
-    len = i2d_ECDSA_SIG(es, &buf);
-    if (len <= 0) {
-        goto cleanup;
-    }
-    *der = apr_pmemdup(p, buf, (apr_size_t)len);
-    *derlen = (apr_size_t)len;
-    rv = APR_SUCCESS;
-
-cleanup:
-    OPENSSL_free(buf);
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(es);
-    return rv;
-}
-
-/* DER to raw R||S, each n bytes. */
-static apr_status_t aj_ecdsa_to_raw(unsigned char **raw, apr_size_t *rawlen, apr_pool_t *p,
-                                    apr_size_t n, const unsigned char *der, apr_size_t derlen)
-{
-    const unsigned char *q = der;
-    ECDSA_SIG *es = NULL;
-    const BIGNUM *r = NULL, *s = NULL;
-    unsigned char *out;
-    apr_status_t rv = APR_EINVAL;
-
-    if (!der || derlen == 0 || derlen > AJ_KEY_FILE_MAX) {
-        goto cleanup;
-    }
-    es = d2i_ECDSA_SIG(NULL, &q, (long)derlen);
-    if (!es || q != der + derlen) {
-        goto cleanup;
-    }
-    ECDSA_SIG_get0(es, &r, &s);
-    out = apr_palloc(p, 2 * n);
-    if (BN_bn2binpad(r, out, (int)n) != (int)n || BN_bn2binpad(s, out + n, (int)n) != (int)n) {
-        goto cleanup;
-    }
-    *raw = out;
-    *rawlen = 2 * n;
-    rv = APR_SUCCESS;
-
-cleanup:
-    ECDSA_SIG_free(es);
-    ERR_clear_error();
-    return rv;
-}
-
-/* The order of alg's curve, for the alg-based conversions (not the hot
- * path: keys cache theirs). */
-static apr_status_t aj_ecdsa_order(unsigned char *order, const aj_alg_info_t *info)
-{
-    EC_GROUP *group = NULL;
-    apr_status_t rv = APR_EINVAL;
-
-    if (!info || info->kty != AJ_KTY_EC) {
-        goto cleanup;
-    }
-    group = EC_GROUP_new_by_curve_name(info->ec_nid);
-    if (!group || BN_bn2binpad(EC_GROUP_get0_order(group), order, (int)info->ec_coord)
-                      != (int)info->ec_coord) {
-        rv = APR_ENOMEM;
-        goto cleanup;
-    }
-    rv = APR_SUCCESS;
-
-cleanup:
-    EC_GROUP_free(group);
-    return rv;
-}
-
-apr_status_t aj_ecdsa_raw_to_der(unsigned char **der, apr_size_t *derlen, apr_pool_t *p,
-                                 aj_alg_e alg, const unsigned char *raw, apr_size_t rawlen)
-{
-    const aj_alg_info_t *info = aj_alg_info(alg);
-    unsigned char order[AJ_EC_MAX_COORD];
-    apr_status_t rv = aj_ecdsa_order(order, info);
-
-    if (rv == APR_SUCCESS) {
-        rv = aj_ecdsa_to_der(der, derlen, p, order, info->ec_coord, raw, rawlen);
-    }
-    return rv;
-}
-
-apr_status_t aj_ecdsa_der_to_raw(unsigned char **raw, apr_size_t *rawlen, apr_pool_t *p,
-                                 aj_alg_e alg, const unsigned char *der, apr_size_t derlen)
-{
-    const aj_alg_info_t *info = aj_alg_info(alg);
-
-    if (!info || info->kty != AJ_KTY_EC) {
-        return APR_EINVAL;
-    }
-    return aj_ecdsa_to_raw(raw, rawlen, p, info->ec_coord, der, derlen);
-}
-
-/* ---- signing and verifying ---------------------------------------------- */
-
-/* Each thread keeps a context for the last few HMAC keys it used, and
- * starts it over with EVP_MAC_init(ctx, NULL, 0, NULL): the same key, no
- * allocation and no copy of the key's pre-hashed pads beyond one digest
- * state.  Slots are matched by the key's serial, so a key freed and another
- * made at the same address (a configuration reload) never meet. */
-#define AJ_HMAC_THREAD_SLOTS 4
-
-typedef struct {
-    apr_uint64_t serial;        /* of the key ctx holds; 0: empty */
-    EVP_MAC_CTX *ctx;
-} aj_hmac_slot_t;
-
-typedef struct {
-    aj_hmac_slot_t slot[AJ_HMAC_THREAD_SLOTS];
-    unsigned int next;          /* the slot replaced next */
-} aj_hmac_thread_t;
-
-static pthread_once_t aj_hmac_once = PTHREAD_ONCE_INIT;
-static pthread_key_t aj_hmac_tls;
-static int aj_hmac_have_tls;
-
-static void aj_hmac_thread_free(void *data)
-{
-    aj_hmac_thread_t *t = data;
-    int i;
-
-    for (i = 0; i < AJ_HMAC_THREAD_SLOTS; ++i) {
-        EVP_MAC_CTX_free(t->slot[i].ctx);
-    }
-    free(t);
-}
-
-static void aj_hmac_tls_make(void)
-{
-    aj_hmac_have_tls = pthread_key_create(&aj_hmac_tls, aj_hmac_thread_free) == 0;
-}
-
-/* The thread key is given back when the module is unloaded (each restart
- * loads a fresh copy that makes its own), as in aj_digest.c. */
-__attribute__((destructor)) static void aj_hmac_tls_unload(void)
-{
-    if (aj_hmac_have_tls) {
-        (void)pthread_key_delete(aj_hmac_tls);
-        aj_hmac_have_tls = 0;
-    }
-}
-
-/* This thread's context for key, ready for EVP_MAC_update; NULL when there
- * is none (the caller duplicates key->hmac for this one call). */
-static EVP_MAC_CTX *aj_hmac_thread_ctx(const aj_key_t *key)
-{
-    aj_hmac_thread_t *t;
-    aj_hmac_slot_t *s;
-    int i;
-
-    if (pthread_once(&aj_hmac_once, aj_hmac_tls_make) != 0 || !aj_hmac_have_tls) {
-        return NULL;
-    }
-    t = pthread_getspecific(aj_hmac_tls);
-    if (!t) {
-        t = calloc(1, sizeof(*t));
-        if (!t || pthread_setspecific(aj_hmac_tls, t) != 0) {
-            free(t);
-            return NULL;
-        }
-    }
-    for (i = 0; i < AJ_HMAC_THREAD_SLOTS; ++i) {
-        s = &t->slot[i];
-        if (s->serial == key->serial && s->ctx) {
-            return EVP_MAC_init(s->ctx, NULL, 0, NULL) == 1 ? s->ctx : NULL;
-        }
-    }
-    s = &t->slot[t->next++ % AJ_HMAC_THREAD_SLOTS];
-    EVP_MAC_CTX_free(s->ctx);
-    s->ctx = EVP_MAC_CTX_dup(key->hmac);        /* keyed, not yet updated */
-    s->serial = s->ctx ? key->serial : 0;
-    return s->ctx;
-}
-
-/* HMAC of data into mac[EVP_MAX_MD_SIZE]. */
-static apr_status_t aj_key_hmac(unsigned char *mac, unsigned int *maclen, const aj_key_t *key,
-                                const unsigned char *data, apr_size_t len)
-{
-    const aj_alg_info_t *info = aj_alg_info(key->alg);
-    EVP_MAC_CTX *ctx, *own = NULL;
-    size_t n = 0;
-    apr_status_t rv = APR_EGENERAL;
-
-    if (!info || info->kty != AJ_KTY_HMAC || !key->hmac) {
-        return APR_EINVAL;
-    }
-    ctx = aj_hmac_thread_ctx(key);
-    if (!ctx) {
-        ctx = own = EVP_MAC_CTX_dup(key->hmac);     /* the shared context is only read */
-    }
-    if (ctx && EVP_MAC_update(ctx, data, len) == 1
-        && EVP_MAC_final(ctx, mac, &n, EVP_MAX_MD_SIZE) == 1 && n == info->hmac_len) {
-        *maclen = (unsigned int)n;
-        rv = APR_SUCCESS;
-    }
-    EVP_MAC_CTX_free(own);
-    return rv;
-}
-
-/* A digest-sign or digest-verify context for key, with RSA padding set:
- * PKCS#1 v1.5 for RS; for PS, PSS with MGF1 over the same hash and a salt
- * as long as the hash (RFC 7518 §3.5). */
-static EVP_MD_CTX *aj_key_md_ctx(const aj_key_t *key, const aj_alg_info_t *info, int sign)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pctx = NULL;
-    const EVP_MD *md = info->md ? info->md() : NULL;
-    int ok;
-
-    if (!ctx) {
-        return NULL;
-    }
-    ok = sign ? EVP_DigestSignInit(ctx, &pctx, md, NULL, key->pkey)
-              : EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key->pkey);
-    if (ok == 1 && info->kty == AJ_KTY_RSA) {
-        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING);
-    }
-    else if (ok == 1 && info->kty == AJ_KTY_RSA_PSS) {
-        ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1
-             && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1
-             && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1;
-    }
-    if (ok != 1) {
-        EVP_MD_CTX_free(ctx);
-        ERR_clear_error();
-        return NULL;
-    }
-    return ctx;
-}
-
-static apr_status_t aj_key_pkey_sign(unsigned char **sig, apr_size_t *siglen, apr_pool_t *p,
-                                     const aj_key_t *key, const aj_alg_info_t *info,
-                                     const unsigned char *data, apr_size_t len)
-{
-    EVP_MD_CTX *ctx = aj_key_md_ctx(key, info, 1);
-    unsigned char *out = NULL;
-    size_t outlen = 0;
-    apr_status_t rv = APR_EGENERAL;
-
-    if (!ctx || EVP_DigestSign(ctx, NULL, &outlen, data, len) != 1) {
-        goto cleanup;
-    }
-    out = apr_palloc(p, outlen);
-    if (EVP_DigestSign(ctx, out, &outlen, data, len) != 1) {
-        goto cleanup;
-    }
-    if (info->kty == AJ_KTY_EC) {
-        /* OpenSSL gives DER; JOSE wants R||S (RFC 7518 §3.4). */
-        rv = aj_ecdsa_to_raw(sig, siglen, p, info->ec_coord, out, outlen);
-        goto cleanup;
-    }
-    *sig = out;
-    *siglen = outlen;
-    rv = APR_SUCCESS;
-
-cleanup:
-    EVP_MD_CTX_free(ctx);
-    ERR_clear_error();
-    return rv;
-}
-
-static apr_status_t aj_key_pkey_verify(int *match, apr_pool_t *p, const aj_key_t *key,
-                                       const aj_alg_info_t *info, const unsigned char *data,
-                                       apr_size_t len, const unsigned char *sig,
-                                       apr_size_t siglen)
-{
-    EVP_MD_CTX *ctx = NULL;
-    const unsigned char *s = sig;
-    unsigned char *der = NULL;
-    apr_size_t slen = siglen;
-    apr_status_t rv = APR_SUCCESS;
-
-    *match = 0;
-    /* The signature's size follows from the key: anything else is refused
-     * before OpenSSL sees it. */
-    switch (info->kty) {
-    case AJ_KTY_RSA:
-    case AJ_KTY_RSA_PSS:
-        if (siglen != (apr_size_t)EVP_PKEY_get_size(key->pkey)) {
-            goto cleanup;
-        }
-        break;
-    case AJ_KTY_EC:
-        rv = aj_ecdsa_to_der(&der, &slen, p, key->ec_order, info->ec_coord, sig, siglen);
-        if (rv == APR_EINVAL) {
-            rv = APR_SUCCESS;   /* a refused signature, not a failed check */
-            goto cleanup;
-        }
-        if (rv != APR_SUCCESS) {
-            goto cleanup;
-        }
-        s = der;
-        break;
-    case AJ_KTY_ED25519:
-        if (siglen != AJ_ED25519_SIG_LEN) {
-            goto cleanup;
-        }
-        break;
-    default:
-        rv = APR_EINVAL;
-        goto cleanup;
-    }
-    ctx = aj_key_md_ctx(key, info, 0);
-    if (!ctx) {
-        rv = APR_EGENERAL;
-        goto cleanup;
-    }
-    *match = EVP_DigestVerify(ctx, s, slen, data, len) == 1;
-
-cleanup:
-    EVP_MD_CTX_free(ctx);
-    ERR_clear_error();
-    return rv;
-}
-
-apr_status_t aj_key_sign(unsigned char **sig, apr_size_t *siglen, apr_pool_t *p,
-                         const aj_key_t *key, const unsigned char *data, apr_size_t len)
+const unsigned char *aj_key_ec_order(const aj_key_t *key)
 {
     const aj_alg_info_t *info = key ? aj_alg_info(key->alg) : NULL;
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    apr_status_t rv;
 
-    if (!info) {
-        rv = APR_ENOTIMPL;
-        goto cleanup;
-    }
-    if (!key->can_sign) {
-        rv = APR_EINVAL;
-        goto cleanup;
-    }
-    if (info->kty != AJ_KTY_HMAC) {
-        rv = aj_key_pkey_sign(sig, siglen, p, key, info, data, len);
-        goto cleanup;
-    }
-    rv = aj_key_hmac(mac, &maclen, key, data, len);
-    if (rv != APR_SUCCESS) {
-        goto cleanup;
-    }
-    *sig = apr_pmemdup(p, mac, maclen);
-    *siglen = maclen;
-
-cleanup:
-    OPENSSL_cleanse(mac, sizeof(mac));
-    return rv;
+    return info && info->kty == AJ_KTY_EC ? key->ec_order : NULL;
 }
 
-apr_status_t aj_key_verify(int *match, apr_pool_t *p, const aj_key_t *key,
-                           const unsigned char *data, apr_size_t len,
-                           const unsigned char *sig, apr_size_t siglen)
+const struct evp_mac_ctx_st *aj_key_hmac_ctx(const aj_key_t *key)
 {
-    const aj_alg_info_t *info = key ? aj_alg_info(key->alg) : NULL;
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    int m = 0;
-    apr_status_t rv;
-
-    if (!info) {
-        rv = APR_ENOTIMPL;
-        goto cleanup;
-    }
-    if (info->kty != AJ_KTY_HMAC) {
-        rv = aj_key_pkey_verify(&m, p, key, info, data, len, sig, siglen);
-        if (rv == APR_SUCCESS) {
-            *match = m;
-        }
-        goto cleanup;
-    }
-    rv = aj_key_hmac(mac, &maclen, key, data, len);
-    if (rv != APR_SUCCESS) {
-        goto cleanup;
-    }
-    /* The length is public (it follows from alg); the bytes are compared
-     * in constant time. */
-    *match = siglen == maclen && !CRYPTO_memcmp(mac, sig, maclen);
-
-cleanup:
-    OPENSSL_cleanse(mac, sizeof(mac));
-    return rv;
+    return key ? key->hmac : NULL;
 }
 
-/* ---- key sets ----------------------------------------------------------- */
-
-static apr_status_t aj_keyset_cleanup(void *data)
+apr_uint64_t aj_key_serial(const aj_key_t *key)
 {
-    aj_keyset_t *ks = data;
-    int i;
-
-    for (i = 0; i < AJ_KEYSET_MEMO_SLOTS; ++i) {
-        free(__atomic_exchange_n(&ks->memo[i], NULL, __ATOMIC_ACQ_REL));
-    }
-    return APR_SUCCESS;
-}
-
-aj_keyset_t *aj_keyset_make(apr_pool_t *p)
-{
-    aj_keyset_t *ks = apr_pcalloc(p, sizeof(*ks));
-
-    ks->keys = apr_array_make(p, AJ_KEYSET_INITIAL, sizeof(const aj_key_t *));
-    ks->pool = p;
-    ks->jwks = AJ_JWK_SET_EMPTY;
-    apr_pool_cleanup_register(p, ks, aj_keyset_cleanup, apr_pool_cleanup_null);
-    return ks;
-}
-
-void **aj_keyset_memo(const aj_keyset_t *ks)
-{
-    return ks ? ((aj_keyset_t *)ks)->memo : NULL;     /* run-time state of a const set */
-}
-
-void aj_keyset_add(aj_keyset_t *ks, const aj_key_t *key)
-{
-    const char *jwks = NULL;
-
-    if (ks && key) {
-        APR_ARRAY_PUSH(ks->keys, const aj_key_t *) = key;
-        /* Configuration time: the published set is rebuilt once per key. */
-        if (aj_key_pkey(key)) {
-            ks->jwks = aj_jwk_set_json(&jwks, ks->pool, ks) == APR_SUCCESS ? jwks : NULL;
-        }
-    }
-}
-
-apr_status_t aj_keyset_check_kid(const char **err, apr_pool_t *p, const aj_keyset_t *ks,
-                                 const aj_key_t *key)
-{
-    const aj_key_t *other;
-    int i;
-
-    if (!key || !key->kid) {
-        return APR_SUCCESS;     /* keys without kid: tried by alg, as always */
-    }
-    for (i = 0; i < aj_keyset_count(ks); ++i) {
-        other = aj_keyset_get(ks, i);
-        if (!other->kid || strcmp(other->kid, key->kid)) {
-            continue;
-        }
-        if (strcmp(aj_key_kind(other), aj_key_kind(key))) {
-            *err = apr_psprintf(p, "kid '%s' would name both %s (%s) and %s (%s): one kid "
-                                "must name one key, and never a secret and a public key "
-                                "together", key->kid, aj_key_kind(other),
-                                aj_alg_name(other->alg), aj_key_kind(key),
-                                aj_alg_name(key->alg));
-        }
-        else {
-            *err = apr_psprintf(p, "kid '%s' is already used by an earlier %s key of this "
-                                "section: every kid of a section must be different (a "
-                                "token's kid picks exactly one key)", key->kid,
-                                aj_alg_name(other->alg));
-        }
-        return APR_EINVAL;
-    }
-    return APR_SUCCESS;
-}
-
-int aj_keyset_count(const aj_keyset_t *ks)
-{
-    return ks ? ks->keys->nelts : 0;
-}
-
-const aj_key_t *aj_keyset_get(const aj_keyset_t *ks, int i)
-{
-    if (!ks || i < 0 || i >= ks->keys->nelts) {
-        return NULL;
-    }
-    return APR_ARRAY_IDX(ks->keys, i, const aj_key_t *);
-}
-
-const aj_key_t *aj_keyset_signing_key(const aj_keyset_t *ks)
-{
-    int i;
-
-    for (i = 0; i < aj_keyset_count(ks); ++i) {
-        const aj_key_t *key = aj_keyset_get(ks, i);
-        if (key->can_sign) {
-            return key;
-        }
-    }
-    return NULL;
-}
-
-const char *aj_keyset_jwks(const aj_keyset_t *ks)
-{
-    return ks ? ks->jwks : AJ_JWK_SET_EMPTY;
+    return key ? key->serial : 0;
 }

@@ -46,6 +46,7 @@
 #include "aj_password.h"
 #include "aj_store.h"
 #include "aj_user.h"
+#include "aj_keyset.h"
 
 /* r->notes: the verdict name of a refused token (for the counters). */
 #define AUTH_JWT_NOTE_VERDICT "auth-jwt-verdict"

@@ -47,6 +47,7 @@
 #include "auth_jwt_revoke.h"
 #include "auth_jwt_scope.h"
 #include "aj_issue.h"
+#include "aj_sign.h"
 #include "aj_vcache.h"
 #include "aj.h"
 #include "aj_claims.h"

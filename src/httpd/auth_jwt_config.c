@@ -24,6 +24,8 @@
 #include "aj_claims.h"
 #include "aj_key.h"
 #include "aj_password.h"
+#include "aj_alg.h"
+#include "aj_keyset.h"
 
 static const auth_jwt_dir_conf auth_jwt_defconf = {
     NULL,                                   /* keys */

@@ -9,7 +9,7 @@
 
 #include "aj.h"
 #include "aj_claims.h"
-#include "aj_key.h"
+#include "aj_keyset.h"
 #include "aj_password.h"
 #include "aj_user.h"
 #include "auth_jwt_scope.h"

@@ -15,6 +15,7 @@
 #include "aj_claims.h"
 #include "aj_key.h"
 #include "aj_store.h"
+#include "aj_keyset.h"
 
 /* Extra wait past a same-second revoke-all (microseconds). */
 #define AUTH_JWT_REVOKE_WAIT_SLACK 1000

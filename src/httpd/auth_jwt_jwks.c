@@ -22,6 +22,7 @@
 #include "auth_jwt_config.h"
 #include "aj_jwk.h"
 #include "aj_key.h"
+#include "aj_keyset.h"
 
 #define AUTH_JWT_JWKS_TYPE          "application/json"
 /* Rotation publishes the next key well before it signs (docs/verify-only.md),

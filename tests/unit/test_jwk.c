@@ -4,97 +4,28 @@
  * bytes, HMAC keys and private members never appear, and the key set's
  * cached JWK Set equals a fresh one.
  */
-#include <apr_file_io.h>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "aj_test.h"
 #include "aj_b64.h"
 #include "aj_json.h"
 #include "aj_jwk.h"
+#include "aj_jwks.h"
 #include "aj_key.h"
+#include "aj_keyset.h"
+#include "keys.h"
 
-/* RFC 7515 A.2 (n), A.3 (x, y) and RFC 8037 A.1 (x) public keys. */
+/* The members of RFC 7515 A.2 (n), A.3 (x, y) and RFC 8037 A.1 (x) public
+ * keys (their PEM: keys.h). */
 #define RFC_A2_N                                                               \
     "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPC" \
     "JrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soM" \
     "Zo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2C" \
     "apHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NA" \
     "co9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"
-#define RFC_A2_PUB_PEM                                                         \
-    "-----BEGIN PUBLIC KEY-----\n"                                             \
-    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAofgWCuLjybRlzo0tZWJj\n"       \
-    "NiuSfb4p4fAkd/wWJcyQoTbji9k0l8W26mPddxHmfHQp+Vaw+4qPCJrcS2mJPMEz\n"       \
-    "P1Pt0Bm4d4QlL+yRT+SFd2lZS+pCgNMsD1W/YpRPEwOWvG6b32690r2jZ47soMZo\n"       \
-    "9wGzjb/7OMg0LOL+bSf63kpaSHSXndS5z5rexMdbBYUsLA9e+KXBdQOS+UTo7WTB\n"       \
-    "EMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6/I5IhlJH7aGhyxX\n"       \
-    "FvUK+DWNmoudF8NAco9/h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXp\n"       \
-    "oQIDAQAB\n"                                                               \
-    "-----END PUBLIC KEY-----\n"
 #define RFC_A3_X "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"
 #define RFC_A3_Y "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
-#define RFC_A3_PUB_PEM                                                         \
-    "-----BEGIN PUBLIC KEY-----\n"                                             \
-    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV7\n"       \
-    "6e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n"           \
-    "-----END PUBLIC KEY-----\n"
 #define RFC8037_X "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
-#define RFC8037_PRIV_PEM                                                       \
-    "-----BEGIN PRIVATE KEY-----\n"                                            \
-    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"       \
-    "-----END PRIVATE KEY-----\n"
 
 #define T_SECRET "0123456789abcdef0123456789abcdef"
-
-static apr_status_t remove_file(void *data)
-{
-    apr_pool_t *tmp = NULL;
-
-    if (apr_pool_create(&tmp, NULL) == APR_SUCCESS) {
-        apr_file_remove((const char *)data, tmp);
-        apr_pool_destroy(tmp);
-    }
-    return APR_SUCCESS;
-}
-
-static aj_key_t *load(apr_pool_t *p, aj_alg_e alg, const char *pem, int sign, const char *kid)
-{
-    const char *dir = NULL, *err = NULL;
-    char *path;
-    apr_file_t *f = NULL;
-    apr_size_t n = strlen(pem);
-    aj_key_t *key = NULL;
-
-    assert_int_equal(apr_temp_dir_get(&dir, p), APR_SUCCESS);
-    path = apr_pstrcat(p, dir, "/aj_test_jwk_XXXXXX", NULL);
-    assert_int_equal(apr_file_mktemp(&f, path, APR_FOPEN_CREATE | APR_FOPEN_READ
-                                     | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p), APR_SUCCESS);
-    assert_int_equal(apr_file_write_full(f, pem, n, &n), APR_SUCCESS);
-    apr_file_close(f);
-    apr_pool_cleanup_register(p, path, remove_file, apr_pool_cleanup_null);
-    if (aj_key_load(&key, &err, p, alg, apr_pstrcat(p, "file:", path, NULL), sign, kid)
-        != APR_SUCCESS) {
-        fail_msg("cannot load key: %s", err ? err : "?");
-    }
-    return key;
-}
-
-static const char *gen_private_pem(apr_pool_t *p, EVP_PKEY *k)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long n;
-    const char *s;
-
-    assert_non_null(k);
-    assert_int_equal(PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL), 1);
-    n = BIO_get_mem_data(bio, &data);
-    s = apr_pstrmemdup(p, data, (apr_size_t)n);
-    BIO_free(bio);
-    EVP_PKEY_free(k);
-    return s;
-}
 
 static const char *member(json_object *o, const char *name)
 {
@@ -137,7 +68,7 @@ static void test_rfc_keys(void **state)
     apr_pool_t *p = AJ_POOL(state);
     json_object *jwk = NULL;
 
-    assert_int_equal(aj_jwk_from_key(&jwk, p, load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, "r")),
+    assert_int_equal(aj_jwk_from_key(&jwk, p, aj_test_load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, "r")),
                      APR_SUCCESS);
     assert_string_equal(member(jwk, "kty"), "RSA");
     assert_string_equal(member(jwk, "n"), RFC_A2_N);
@@ -147,7 +78,7 @@ static void test_rfc_keys(void **state)
     assert_string_equal(member(jwk, "use"), "sig");
     assert_int_equal(member_count(jwk), 6);
 
-    assert_int_equal(aj_jwk_from_key(&jwk, p, load(p, AJ_ALG_ES256, RFC_A3_PUB_PEM, 0, NULL)),
+    assert_int_equal(aj_jwk_from_key(&jwk, p, aj_test_load(p, AJ_ALG_ES256, RFC_A3_PUB_PEM, 0, NULL)),
                      APR_SUCCESS);
     assert_string_equal(member(jwk, "kty"), "EC");
     assert_string_equal(member(jwk, "crv"), "P-256");
@@ -158,7 +89,7 @@ static void test_rfc_keys(void **state)
     assert_int_equal(member_count(jwk), 6);
 
     /* From the private key: only the public half. */
-    assert_int_equal(aj_jwk_from_key(&jwk, p, load(p, AJ_ALG_EDDSA, RFC8037_PRIV_PEM, 1, "ed")),
+    assert_int_equal(aj_jwk_from_key(&jwk, p, aj_test_load(p, AJ_ALG_EDDSA, RFC8037_PRIV_PEM, 1, "ed")),
                      APR_SUCCESS);
     assert_string_equal(member(jwk, "kty"), "OKP");
     assert_string_equal(member(jwk, "crv"), "Ed25519");
@@ -182,8 +113,8 @@ static void test_generated_keys(void **state)
     for (i = 0; i < sizeof(ec) / sizeof(ec[0]); ++i) {
         /* Coordinates keep their leading zero bytes: try a few keys. */
         for (round = 0; round < 8; ++round) {
-            const char *pem = gen_private_pem(p, EVP_PKEY_Q_keygen(NULL, NULL, "EC", ec[i].curve));
-            assert_int_equal(aj_jwk_from_key(&jwk, p, load(p, ec[i].alg, pem, 1, "k")),
+            const char *pem = aj_test_private_pem(p, aj_test_gen_key(p, "EC", ec[i].curve, 0));
+            assert_int_equal(aj_jwk_from_key(&jwk, p, aj_test_load(p, ec[i].alg, pem, 1, "k")),
                              APR_SUCCESS);
             assert_string_equal(member(jwk, "crv"), ec[i].curve);
             assert_int_equal(decoded_len(p, member(jwk, "x")), ec[i].coord);
@@ -192,8 +123,8 @@ static void test_generated_keys(void **state)
         }
     }
     {
-        const char *pem = gen_private_pem(p, EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072));
-        assert_int_equal(aj_jwk_from_key(&jwk, p, load(p, AJ_ALG_PS512, pem, 1, NULL)),
+        const char *pem = aj_test_private_pem(p, aj_test_gen_key(p, "RSA", NULL, 3072));
+        assert_int_equal(aj_jwk_from_key(&jwk, p, aj_test_load(p, AJ_ALG_PS512, pem, 1, NULL)),
                          APR_SUCCESS);
         assert_int_equal(decoded_len(p, member(jwk, "n")), 384);
         assert_string_equal(member(jwk, "alg"), "PS512");
@@ -218,9 +149,9 @@ static void test_hmac_never_exported(void **state)
     assert_string_equal(aj_keyset_jwks(ks), AJ_JWK_SET_EMPTY);
     aj_keyset_add(ks, hmac);
     assert_string_equal(aj_keyset_jwks(ks), "{\"keys\":[]}");
-    aj_keyset_add(ks, load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, "r"));
+    aj_keyset_add(ks, aj_test_load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, "r"));
     aj_keyset_add(ks, hmac);
-    aj_keyset_add(ks, load(p, AJ_ALG_EDDSA, RFC8037_PRIV_PEM, 1, "ed"));
+    aj_keyset_add(ks, aj_test_load(p, AJ_ALG_EDDSA, RFC8037_PRIV_PEM, 1, "ed"));
     assert_int_equal(aj_jwk_set_json(&json, p, ks), APR_SUCCESS);
     assert_string_equal(aj_keyset_jwks(ks), json);
     assert_null(strstr(json, T_SECRET));

@@ -6,6 +6,7 @@
 #include "aj_b64.h"
 #include "aj_json.h"
 #include "aj_jws.h"
+#include "keys.h"
 
 /* RFC 7515 Appendix A.1 (the same token is RFC 7519 §3.1's example). */
 #define RFC_TOKEN                                                              \
@@ -29,67 +30,6 @@
 /* Sentinel: verify must not touch *claims unless the verdict is AJ_OK. */
 static aj_claims_t *const untouched = (aj_claims_t *)&untouched;
 
-static aj_key_t *hmac_key(apr_pool_t *p, aj_alg_e alg, const char *secret, const char *kid)
-{
-    aj_key_t *key = NULL;
-    const char *err = NULL;
-
-    assert_int_equal(aj_key_hmac_make(&key, &err, p, alg, (const unsigned char *)secret,
-                                      aj_alg_hmac_len(alg), kid), APR_SUCCESS);
-    return key;
-}
-
-static aj_keyset_t *keyset_of(apr_pool_t *p, const aj_key_t *k1, const aj_key_t *k2)
-{
-    aj_keyset_t *ks = aj_keyset_make(p);
-
-    aj_keyset_add(ks, k1);
-    aj_keyset_add(ks, k2);
-    return ks;
-}
-
-static const char *b64(apr_pool_t *p, const char *s)
-{
-    return aj_b64url_encode(p, (const unsigned char *)s, strlen(s));
-}
-
-/* A token with any header, signed with key whatever the header says. */
-static const char *forge(apr_pool_t *p, const aj_key_t *key, const char *hdr,
-                         const char *claims)
-{
-    const char *input = apr_pstrcat(p, b64(p, hdr), ".", b64(p, claims), NULL);
-    unsigned char *sig = NULL;
-    apr_size_t len = 0;
-
-    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)input,
-                                 strlen(input)), APR_SUCCESS);
-    return apr_pstrcat(p, input, ".", aj_b64url_encode(p, sig, len), NULL);
-}
-
-static aj_verdict_e verify_at(apr_pool_t *p, const char *token, const aj_keyset_t *keys,
-                              const aj_policy_t *policy, apr_int64_t now)
-{
-    aj_verdict_e v = AJ_VERDICT_COUNT;
-    aj_claims_t *claims = untouched;
-
-    assert_int_equal(aj_jws_verify(&v, &claims, p, token, strlen(token), keys, policy, now),
-                     APR_SUCCESS);
-    assert_int_not_equal(v, AJ_VERDICT_COUNT);
-    if (v == AJ_OK) {
-        assert_ptr_not_equal(claims, untouched);
-        assert_non_null(claims);
-    }
-    else {
-        assert_ptr_equal(claims, untouched);
-    }
-    return v;
-}
-
-static aj_verdict_e verify(apr_pool_t *p, const char *token, const aj_keyset_t *keys)
-{
-    return verify_at(p, token, keys, NULL, T_NOW);
-}
-
 static aj_keyset_t *rfc_keys(apr_pool_t *p)
 {
     unsigned char *k = NULL;
@@ -100,7 +40,7 @@ static aj_keyset_t *rfc_keys(apr_pool_t *p)
     assert_int_equal(aj_b64url_decode(&k, &klen, p, RFC_JWK_K, strlen(RFC_JWK_K)), APR_SUCCESS);
     assert_int_equal(klen, 64);
     assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS256, k, klen, NULL), APR_SUCCESS);
-    return keyset_of(p, key, NULL);
+    return aj_test_keyset_of(p, key, NULL);
 }
 
 static void test_rfc7515_a1(void **state)
@@ -120,8 +60,8 @@ static void test_rfc7515_a1(void **state)
     assert_int_equal(exp, RFC_EXP);
     assert_true(aj_claims_match(claims, "http://example.com/is_root", "true"));
     /* The vector's exp is in the past. */
-    assert_int_equal(verify_at(p, RFC_TOKEN, ks, &policy, RFC_EXP), AJ_EXPIRED);
-    assert_int_equal(verify_at(p, RFC_TOKEN, ks, NULL, T_NOW), AJ_EXPIRED);
+    assert_int_equal(aj_test_verify_at(p, RFC_TOKEN, ks, &policy, RFC_EXP), AJ_EXPIRED);
+    assert_int_equal(aj_test_verify_at(p, RFC_TOKEN, ks, NULL, T_NOW), AJ_EXPIRED);
 }
 
 static void test_rfc7519_3_1(void **state)
@@ -136,10 +76,10 @@ static void test_rfc7519_3_1(void **state)
     aj_keyset_t *ks = rfc_keys(p);
     aj_policy_t wrong_iss = { "bob", NULL, 0 };
 
-    assert_int_equal(verify_at(p, token, ks, NULL, RFC_EXP - 100), AJ_OK);
-    assert_int_equal(verify_at(p, token, ks, &wrong_iss, RFC_EXP - 100), AJ_BAD_ISS);
+    assert_int_equal(aj_test_verify_at(p, token, ks, NULL, RFC_EXP - 100), AJ_OK);
+    assert_int_equal(aj_test_verify_at(p, token, ks, &wrong_iss, RFC_EXP - 100), AJ_BAD_ISS);
     /* Another key: the signature fails. */
-    assert_int_equal(verify_at(p, token, keyset_of(p, hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL),
+    assert_int_equal(aj_test_verify_at(p, token, aj_test_keyset_of(p, aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL),
                                                     NULL), NULL, RFC_EXP - 100), AJ_BAD_SIG);
 }
 
@@ -174,26 +114,26 @@ static void test_bit_flips(void **state)
     /* One chosen flip per segment that keeps the JSON valid: 'J' -> 'K' in
      * "JWT" (header byte 9), 'j' -> 'k' in "joe" (payload byte 9), and the
      * first signature bit. */
-    assert_int_equal(verify_at(p, flip(p, RFC_TOKEN, 0, 9 * 8), ks, NULL, RFC_EXP - 1),
+    assert_int_equal(aj_test_verify_at(p, flip(p, RFC_TOKEN, 0, 9 * 8), ks, NULL, RFC_EXP - 1),
                      AJ_BAD_SIG);
-    assert_int_equal(verify_at(p, flip(p, RFC_TOKEN, 1, 9 * 8), ks, NULL, RFC_EXP - 1),
+    assert_int_equal(aj_test_verify_at(p, flip(p, RFC_TOKEN, 1, 9 * 8), ks, NULL, RFC_EXP - 1),
                      AJ_BAD_SIG);
-    assert_int_equal(verify_at(p, flip(p, RFC_TOKEN, 2, 0), ks, NULL, RFC_EXP - 1), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify_at(p, flip(p, RFC_TOKEN, 2, 0), ks, NULL, RFC_EXP - 1), AJ_BAD_SIG);
     /* Every bit of the signature. */
     for (bit = 0; bit < 256; ++bit) {
-        assert_int_equal(verify_at(p, flip(p, RFC_TOKEN, 2, bit), ks, NULL, RFC_EXP - 1),
+        assert_int_equal(aj_test_verify_at(p, flip(p, RFC_TOKEN, 2, bit), ks, NULL, RFC_EXP - 1),
                          AJ_BAD_SIG);
     }
     /* Every bit of the payload: the signature fails before the payload is
      * even parsed. */
     for (bit = 0; bit < 70 * 8; ++bit) {
-        assert_int_equal(verify_at(p, flip(p, RFC_TOKEN, 1, bit), ks, NULL, RFC_EXP - 1),
+        assert_int_equal(aj_test_verify_at(p, flip(p, RFC_TOKEN, 1, bit), ks, NULL, RFC_EXP - 1),
                          AJ_BAD_SIG);
     }
     /* Every bit of the header: never accepted; broken JSON is malformed,
      * a damaged alg name is refused, anything else fails the signature. */
     for (bit = 0; bit < 30 * 8; ++bit) {
-        v = verify_at(p, flip(p, RFC_TOKEN, 0, bit), ks, NULL, RFC_EXP - 1);
+        v = aj_test_verify_at(p, flip(p, RFC_TOKEN, 0, bit), ks, NULL, RFC_EXP - 1);
         assert_true(v == AJ_MALFORMED || v == AJ_BAD_ALG || v == AJ_BAD_SIG);
     }
 }
@@ -201,55 +141,55 @@ static void test_bit_flips(void **state)
 static void test_alg_none(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
     static const char *const nones[] = { "none", "None", "NONE", "nOnE" };
     apr_size_t i;
 
-    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
     for (i = 0; i < sizeof(nones) / sizeof(nones[0]); ++i) {
         const char *hdr = apr_psprintf(p, "{\"alg\":\"%s\",\"typ\":\"JWT\"}", nones[i]);
         /* Unsigned, as RFC 7519 §6.1 writes it ... */
-        assert_int_equal(verify(p, apr_pstrcat(p, b64(p, hdr), ".", b64(p, T_CLAIMS), ".", NULL),
+        assert_int_equal(aj_test_verify(p, apr_pstrcat(p, aj_test_b64(p, hdr), ".", aj_test_b64(p, T_CLAIMS), ".", NULL),
                                 ks), AJ_BAD_ALG);
         /* ... and with a valid HMAC over it. */
-        assert_int_equal(verify(p, forge(p, key, hdr, T_CLAIMS), ks), AJ_BAD_ALG);
+        assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, hdr, T_CLAIMS), ks), AJ_BAD_ALG);
     }
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"hs256\"}", T_CLAIMS), ks), AJ_BAD_ALG);
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"\"}", T_CLAIMS), ks), AJ_BAD_ALG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"hs256\"}", T_CLAIMS), ks), AJ_BAD_ALG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"\"}", T_CLAIMS), ks), AJ_BAD_ALG);
     /* No alg, or not a string: the header is malformed. */
-    assert_int_equal(verify(p, forge(p, key, "{\"typ\":\"JWT\"}", T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":null}", T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":[\"HS256\"]}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"typ\":\"JWT\"}", T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":null}", T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":[\"HS256\"]}", T_CLAIMS), ks),
                      AJ_MALFORMED);
 }
 
 static void test_alg_other_hmac_size(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *k256 = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
-    aj_key_t *k384 = hmac_key(p, AJ_ALG_HS384, T_SECRET, NULL);
-    aj_key_t *k512 = hmac_key(p, AJ_ALG_HS512, T_SECRET, NULL);
+    aj_key_t *k256 = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_key_t *k384 = aj_test_hmac_key(p, AJ_ALG_HS384, T_SECRET, NULL);
+    aj_key_t *k512 = aj_test_hmac_key(p, AJ_ALG_HS512, T_SECRET, NULL);
 
     /* An HS256 key never verifies an HS384/HS512 token, even when the MAC
      * was made with the same secret. */
-    assert_int_equal(verify(p, forge(p, k384, "{\"alg\":\"HS384\"}", T_CLAIMS),
-                            keyset_of(p, k256, NULL)), AJ_BAD_ALG);
-    assert_int_equal(verify(p, forge(p, k512, "{\"alg\":\"HS512\"}", T_CLAIMS),
-                            keyset_of(p, k256, NULL)), AJ_BAD_ALG);
-    assert_int_equal(verify(p, forge(p, k256, "{\"alg\":\"HS512\"}", T_CLAIMS),
-                            keyset_of(p, k256, k512)), AJ_BAD_SIG);
-    assert_int_equal(verify(p, forge(p, k512, "{\"alg\":\"HS256\"}", T_CLAIMS),
-                            keyset_of(p, k256, NULL)), AJ_BAD_SIG);
-    assert_int_equal(verify(p, forge(p, k512, "{\"alg\":\"HS512\"}", T_CLAIMS),
-                            keyset_of(p, k256, k512)), AJ_OK);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k384, "{\"alg\":\"HS384\"}", T_CLAIMS),
+                            aj_test_keyset_of(p, k256, NULL)), AJ_BAD_ALG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k512, "{\"alg\":\"HS512\"}", T_CLAIMS),
+                            aj_test_keyset_of(p, k256, NULL)), AJ_BAD_ALG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k256, "{\"alg\":\"HS512\"}", T_CLAIMS),
+                            aj_test_keyset_of(p, k256, k512)), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k512, "{\"alg\":\"HS256\"}", T_CLAIMS),
+                            aj_test_keyset_of(p, k256, NULL)), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k512, "{\"alg\":\"HS512\"}", T_CLAIMS),
+                            aj_test_keyset_of(p, k256, k512)), AJ_OK);
 }
 
 static void test_hmac_key_never_for_other_algs(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, "k");
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, "k");
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
     static const char *const algs[] = { "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
                                         "ES256", "ES384", "ES512", "EdDSA" };
     apr_size_t i;
@@ -257,9 +197,9 @@ static void test_hmac_key_never_for_other_algs(void **state)
     /* The classic confusion: an asymmetric alg "verified" with the HMAC
      * secret.  With and without the key's kid. */
     for (i = 0; i < sizeof(algs) / sizeof(algs[0]); ++i) {
-        assert_int_equal(verify(p, forge(p, key, apr_psprintf(p, "{\"alg\":\"%s\"}", algs[i]),
+        assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, apr_psprintf(p, "{\"alg\":\"%s\"}", algs[i]),
                                          T_CLAIMS), ks), AJ_BAD_ALG);
-        assert_int_equal(verify(p, forge(p, key, apr_psprintf(p, "{\"alg\":\"%s\",\"kid\":\"k\"}",
+        assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, apr_psprintf(p, "{\"alg\":\"%s\",\"kid\":\"k\"}",
                                                               algs[i]), T_CLAIMS), ks),
                          AJ_BAD_ALG);
     }
@@ -268,57 +208,57 @@ static void test_hmac_key_never_for_other_algs(void **state)
 static void test_time_claims(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
     aj_policy_t leeway = { NULL, NULL, 30 };
 
-#define TOK(claims) forge(p, key, T_HDR_HS256, (claims))
-    assert_int_equal(verify(p, TOK("{\"exp\":1699999999}"), ks), AJ_EXPIRED);
-    assert_int_equal(verify(p, TOK("{\"exp\":1700000000}"), ks), AJ_EXPIRED);
-    assert_int_equal(verify(p, TOK("{\"exp\":1700000001}"), ks), AJ_OK);
-    assert_int_equal(verify_at(p, TOK("{\"exp\":1699999980}"), ks, &leeway, T_NOW), AJ_OK);
-    assert_int_equal(verify(p, TOK("{\"exp\":1700003600,\"nbf\":1700000001}"), ks),
+#define TOK(claims) aj_test_forge(p, key, T_HDR_HS256, (claims))
+    assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1699999999}"), ks), AJ_EXPIRED);
+    assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700000000}"), ks), AJ_EXPIRED);
+    assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700000001}"), ks), AJ_OK);
+    assert_int_equal(aj_test_verify_at(p, TOK("{\"exp\":1699999980}"), ks, &leeway, T_NOW), AJ_OK);
+    assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700003600,\"nbf\":1700000001}"), ks),
                      AJ_NOT_YET_VALID);
-    assert_int_equal(verify(p, TOK("{\"exp\":1700003600,\"nbf\":1700000000}"), ks), AJ_OK);
-    assert_int_equal(verify_at(p, TOK("{\"exp\":1700003600,\"nbf\":1700000030}"), ks, &leeway,
+    assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700003600,\"nbf\":1700000000}"), ks), AJ_OK);
+    assert_int_equal(aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"nbf\":1700000030}"), ks, &leeway,
                                T_NOW), AJ_OK);
-    assert_int_equal(verify_at(p, TOK("{\"exp\":1700003600,\"nbf\":1700000031}"), ks, &leeway,
+    assert_int_equal(aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"nbf\":1700000031}"), ks, &leeway,
                                T_NOW), AJ_NOT_YET_VALID);
     /* iat in the future: beyond the leeway refused, within it accepted. */
-    assert_int_equal(verify_at(p, TOK("{\"exp\":1700003600,\"iat\":1700000031}"), ks, &leeway,
+    assert_int_equal(aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"iat\":1700000031}"), ks, &leeway,
                                T_NOW), AJ_BAD_IAT);
-    assert_int_equal(verify_at(p, TOK("{\"exp\":1700003600,\"iat\":1700000030}"), ks, &leeway,
+    assert_int_equal(aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"iat\":1700000030}"), ks, &leeway,
                                T_NOW), AJ_OK);
-    assert_int_equal(verify(p, TOK("{\"exp\":1700003600,\"iat\":1700000001}"), ks), AJ_BAD_IAT);
-    assert_int_equal(verify(p, TOK("{\"exp\":1700003600,\"iat\":1}"), ks), AJ_OK);
-    assert_int_equal(verify(p, TOK("{\"sub\":\"1\"}"), ks), AJ_MISSING_EXP);
-    assert_int_equal(verify(p, TOK("{}"), ks), AJ_MISSING_EXP);
-    assert_int_equal(verify(p, TOK("{\"exp\":\"1700003600\"}"), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700003600,\"iat\":1700000001}"), ks), AJ_BAD_IAT);
+    assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700003600,\"iat\":1}"), ks), AJ_OK);
+    assert_int_equal(aj_test_verify(p, TOK("{\"sub\":\"1\"}"), ks), AJ_MISSING_EXP);
+    assert_int_equal(aj_test_verify(p, TOK("{}"), ks), AJ_MISSING_EXP);
+    assert_int_equal(aj_test_verify(p, TOK("{\"exp\":\"1700003600\"}"), ks), AJ_MALFORMED);
 #undef TOK
 }
 
 static void test_iss_aud(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
     static const char *const auds[] = { "api", "web" };
     aj_policy_t pol = { "https://issuer", aj_test_strings(p, auds, 2), 0 };
 
-#define TOK(claims) forge(p, key, T_HDR_HS256, (claims))
+#define TOK(claims) aj_test_forge(p, key, T_HDR_HS256, (claims))
 #define WITH(rest) TOK("{\"exp\":1700003600," rest "}")
-    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":\"api\""), ks, &pol,
+    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":\"api\""), ks, &pol,
                                T_NOW), AJ_OK);
-    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":[\"x\",\"web\"]"),
+    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":[\"x\",\"web\"]"),
                                ks, &pol, T_NOW), AJ_OK);
-    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://other\",\"aud\":\"api\""), ks, &pol,
+    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://other\",\"aud\":\"api\""), ks, &pol,
                                T_NOW), AJ_BAD_ISS);
-    assert_int_equal(verify_at(p, WITH("\"aud\":\"api\""), ks, &pol, T_NOW), AJ_BAD_ISS);
-    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":\"apix\""), ks, &pol,
+    assert_int_equal(aj_test_verify_at(p, WITH("\"aud\":\"api\""), ks, &pol, T_NOW), AJ_BAD_ISS);
+    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":\"apix\""), ks, &pol,
                                T_NOW), AJ_BAD_AUD);
-    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":[\"x\",\"y\"]"), ks,
+    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":[\"x\",\"y\"]"), ks,
                                &pol, T_NOW), AJ_BAD_AUD);
-    assert_int_equal(verify_at(p, WITH("\"iss\":\"https://issuer\""), ks, &pol, T_NOW),
+    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\""), ks, &pol, T_NOW),
                      AJ_BAD_AUD);
 #undef WITH
 #undef TOK
@@ -327,38 +267,38 @@ static void test_iss_aud(void **state)
 static void test_segments_and_encoding(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
-    const char *good = forge(p, key, T_HDR_HS256, T_CLAIMS);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
+    const char *good = aj_test_forge(p, key, T_HDR_HS256, T_CLAIMS);
     const char *dot1 = strchr(good, '.'), *dot2 = strrchr(good, '.');
     const char *h = apr_pstrmemdup(p, good, (apr_size_t)(dot1 - good));
     const char *pl = apr_pstrmemdup(p, dot1 + 1, (apr_size_t)(dot2 - dot1 - 1));
     const char *sig = dot2 + 1;
 
-    assert_int_equal(verify(p, good, ks), AJ_OK);
+    assert_int_equal(aj_test_verify(p, good, ks), AJ_OK);
     /* 2 and 4 segments; empty header or payload. */
-    assert_int_equal(verify(p, apr_pstrcat(p, h, ".", pl, NULL), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, apr_pstrcat(p, good, ".", sig, NULL), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, apr_pstrcat(p, good, ".", NULL), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, apr_pstrcat(p, ".", pl, ".", sig, NULL), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, apr_pstrcat(p, h, "..", sig, NULL), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, "", ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, "..", ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, ".", pl, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, good, ".", sig, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, good, ".", NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, ".", pl, ".", sig, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, "..", sig, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, "", ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, "..", ks), AJ_MALFORMED);
     /* An empty signature is a wrong signature. */
-    assert_int_equal(verify(p, apr_pstrcat(p, h, ".", pl, ".", NULL), ks), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, ".", pl, ".", NULL), ks), AJ_BAD_SIG);
     /* Padding. */
-    assert_int_equal(verify(p, apr_pstrcat(p, good, "=", NULL), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, apr_pstrcat(p, h, "=.", pl, ".", sig, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, good, "=", NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, "=.", pl, ".", sig, NULL), ks), AJ_MALFORMED);
     /* Whitespace. */
-    assert_int_equal(verify(p, apr_pstrcat(p, good, "\n", NULL), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, apr_pstrcat(p, " ", good, NULL), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, apr_pstrcat(p, h, ". ", pl, ".", sig, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, good, "\n", NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, " ", good, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, ". ", pl, ".", sig, NULL), ks), AJ_MALFORMED);
     /* A byte outside base64url, in each segment. */
-    assert_int_equal(verify(p, apr_pstrcat(p, "+", h + 1, ".", pl, ".", sig, NULL), ks),
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, "+", h + 1, ".", pl, ".", sig, NULL), ks),
                      AJ_MALFORMED);
-    assert_int_equal(verify(p, apr_pstrcat(p, h, ".", "/", pl + 1, ".", sig, NULL), ks),
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, ".", "/", pl + 1, ".", sig, NULL), ks),
                      AJ_MALFORMED);
-    assert_int_equal(verify(p, apr_pstrcat(p, h, ".", pl, ".", "*", sig + 1, NULL), ks),
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, ".", pl, ".", "*", sig + 1, NULL), ks),
                      AJ_MALFORMED);
     /* A non-canonical tail: the signature's last character +1 keeps the
      * alphabet but sets an unused bit (43 chars: 2 unused bits). */
@@ -366,15 +306,15 @@ static void test_segments_and_encoding(void **state)
         char *nc = apr_pstrdup(p, good);
         char *last = nc + strlen(nc) - 1;
         *last = (char)(*last == 'z' ? 'y' : *last + 1);
-        assert_int_equal(verify(p, nc, ks), AJ_MALFORMED);
+        assert_int_equal(aj_test_verify(p, nc, ks), AJ_MALFORMED);
     }
 }
 
 static void test_size_limit(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
     const char *tok = NULL;
     char *pad, *big;
     apr_size_t n;
@@ -386,17 +326,17 @@ static void test_size_limit(void **state)
         pad = apr_palloc(p, n + 1);
         memset(pad, 'x', n);
         pad[n] = '\0';
-        tok = forge(p, key, T_HDR_HS256,
+        tok = aj_test_forge(p, key, T_HDR_HS256,
                     apr_pstrcat(p, "{\"exp\":1700003600,\"pad\":\"", pad, "\"}", NULL));
         if (strlen(tok) >= AJ_TOKEN_MAX_LEN) {
             break;
         }
     }
     assert_int_equal(strlen(tok), AJ_TOKEN_MAX_LEN);
-    assert_int_equal(verify(p, tok, ks), AJ_OK);
+    assert_int_equal(aj_test_verify(p, tok, ks), AJ_OK);
     /* One more byte: refused by size, before anything else. */
     big = apr_pstrcat(p, tok, "A", NULL);
-    assert_int_equal(verify(p, big, ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, big, ks), AJ_MALFORMED);
     /* The length argument is what counts, not a terminating NUL. */
     assert_int_equal(aj_jws_verify(&v, &claims, p, big, AJ_TOKEN_MAX_LEN + 1, ks, NULL, T_NOW),
                      APR_SUCCESS);
@@ -432,23 +372,23 @@ static const char *deep(apr_pool_t *p, int depth)
 static void test_depth(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
 
     /* The object itself is level 1. */
-    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256,
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256,
                                      apr_pstrcat(p, "{\"exp\":1700003600,\"d\":",
                                                  deep(p, AJ_JSON_MAX_DEPTH - 1), "}", NULL)),
                             ks), AJ_OK);
-    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256,
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256,
                                      apr_pstrcat(p, "{\"exp\":1700003600,\"d\":",
                                                  deep(p, AJ_JSON_MAX_DEPTH), "}", NULL)),
                             ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key,
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key,
                                      apr_pstrcat(p, "{\"alg\":\"HS256\",\"x\":",
                                                  deep(p, AJ_JSON_MAX_DEPTH - 1), "}", NULL),
                                      T_CLAIMS), ks), AJ_OK);
-    assert_int_equal(verify(p, forge(p, key,
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key,
                                      apr_pstrcat(p, "{\"alg\":\"HS256\",\"x\":",
                                                  deep(p, AJ_JSON_MAX_DEPTH), "}", NULL),
                                      T_CLAIMS), ks), AJ_MALFORMED);
@@ -457,105 +397,105 @@ static void test_depth(void **state)
 static void test_duplicates_and_shapes(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
 
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"alg\":\"HS256\"}", T_CLAIMS),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"alg\":\"HS256\"}", T_CLAIMS),
                             ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"none\",\"alg\":\"HS256\"}", T_CLAIMS),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"none\",\"alg\":\"HS256\"}", T_CLAIMS),
                             ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"\\u0061lg\":\"none\"}",
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"\\u0061lg\":\"none\"}",
                                      T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256,
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256,
                                      "{\"exp\":1,\"exp\":1700003600}"), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256,
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256,
                                      "{\"exp\":1700003600,\"sub\":\"a\",\"s\\u0075b\":\"b\"}"),
                             ks), AJ_MALFORMED);
     /* Non-object header or payload. */
-    assert_int_equal(verify(p, forge(p, key, "[\"HS256\"]", T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, "\"HS256\"", T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, "not json", T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256, "[1700003600]"), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256, "1700003600"), ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, T_HDR_HS256, "{\"exp\":1700003600"), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "[\"HS256\"]", T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "\"HS256\"", T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "not json", T_CLAIMS), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, "[1700003600]"), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, "1700003600"), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, "{\"exp\":1700003600"), ks),
                      AJ_MALFORMED);
     /* A payload is only read once the signature holds. */
-    assert_int_equal(verify(p, apr_pstrcat(p, b64(p, T_HDR_HS256), ".", b64(p, "[]"), ".",
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, aj_test_b64(p, T_HDR_HS256), ".", aj_test_b64(p, "[]"), ".",
                                            "AAAA", NULL), ks), AJ_BAD_SIG);
 }
 
 static void test_kid(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *ka = hmac_key(p, AJ_ALG_HS256, T_SECRET, "a");
-    aj_key_t *kb = hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, "b");
-    aj_key_t *nokid = hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, NULL);
-    aj_keyset_t *ks = keyset_of(p, ka, kb);
+    aj_key_t *ka = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, "a");
+    aj_key_t *kb = aj_test_hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, "b");
+    aj_key_t *nokid = aj_test_hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, ka, kb);
 
-    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
                      AJ_OK);
-    assert_int_equal(verify(p, forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"b\"}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"b\"}", T_CLAIMS), ks),
                      AJ_OK);
     /* kid selects the key: b's signature under kid a fails. */
-    assert_int_equal(verify(p, forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
                      AJ_BAD_SIG);
     /* Unknown kid: its own verdict ("unknown key id"), kids compared exactly. */
-    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"c\"}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"c\"}", T_CLAIMS), ks),
                      AJ_UNKNOWN_KID);
-    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"A\"}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"A\"}", T_CLAIMS), ks),
                      AJ_UNKNOWN_KID);
-    assert_int_equal(verify(p, forge(p, nokid, "{\"alg\":\"HS256\",\"kid\":\"x\"}", T_CLAIMS),
-                            keyset_of(p, nokid, NULL)), AJ_UNKNOWN_KID);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, nokid, "{\"alg\":\"HS256\",\"kid\":\"x\"}", T_CLAIMS),
+                            aj_test_keyset_of(p, nokid, NULL)), AJ_UNKNOWN_KID);
     /* A known kid with another alg is an alg mismatch, not an unknown kid. */
-    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS384\",\"kid\":\"a\"}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS384\",\"kid\":\"a\"}", T_CLAIMS), ks),
                      AJ_BAD_ALG);
     /* kid not a string. */
-    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"kid\":1}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":1}", T_CLAIMS), ks),
                      AJ_MALFORMED);
     /* No kid: every key of the alg is tried, in order. */
-    assert_int_equal(verify(p, forge(p, kb, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
-    assert_int_equal(verify(p, forge(p, ka, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
     /* An empty key set accepts nothing. */
-    assert_int_equal(verify(p, forge(p, ka, T_HDR_HS256, T_CLAIMS), aj_keyset_make(p)),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, T_HDR_HS256, T_CLAIMS), aj_keyset_make(p)),
                      AJ_BAD_ALG);
 }
 
 static void test_crit(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
 
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}",
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}",
                                      T_CLAIMS), ks), AJ_BAD_CRIT);
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}",
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}",
                                      T_CLAIMS), ks), AJ_BAD_CRIT);
     /* Not a non-empty array of strings: a malformed header. */
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":[]}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[]}", T_CLAIMS), ks),
                      AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":\"exp\"}", T_CLAIMS),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":\"exp\"}", T_CLAIMS),
                             ks), AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":[1]}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[1]}", T_CLAIMS), ks),
                      AJ_MALFORMED);
-    assert_int_equal(verify(p, forge(p, key, "{\"alg\":\"HS256\",\"crit\":null}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":null}", T_CLAIMS), ks),
                      AJ_MALFORMED);
 }
 
 static void test_header_keys_ignored(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
-    aj_key_t *attacker = hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, NULL);
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_key_t *attacker = aj_test_hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
     const char *hdr = apr_psprintf(
         p, "{\"alg\":\"HS256\",\"jwk\":{\"kty\":\"oct\",\"k\":\"%s\"},\"jku\":\"https://evil/\","
         "\"x5u\":\"https://evil/c\",\"x5c\":[\"MIIB\"]}",
         aj_b64url_encode(p, (const unsigned char *)T_OTHER_SECRET, 32));
 
     /* Signed with the configured key: fine, the extra members are ignored. */
-    assert_int_equal(verify(p, forge(p, key, hdr, T_CLAIMS), ks), AJ_OK);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, hdr, T_CLAIMS), ks), AJ_OK);
     /* Signed with the key the header offers: refused. */
-    assert_int_equal(verify(p, forge(p, attacker, hdr, T_CLAIMS), ks), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, attacker, hdr, T_CLAIMS), ks), AJ_BAD_SIG);
 }
 
 /* Verified headers are remembered per key set, and only those: a header
@@ -565,40 +505,40 @@ static void test_header_keys_ignored(void **state)
 static void test_header_memo(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *ka = hmac_key(p, AJ_ALG_HS256, T_SECRET, "a");
-    aj_key_t *kb = hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, "b");
-    aj_keyset_t *ks = keyset_of(p, ka, kb), *other = keyset_of(p, ka, NULL);
-    void **slots = aj_keyset_memo(ks);
+    aj_key_t *ka = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, "a");
+    aj_key_t *kb = aj_test_hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, "b");
+    aj_keyset_t *ks = aj_test_keyset_of(p, ka, kb), *other = aj_test_keyset_of(p, ka, NULL);
+    aj_jws_memo_t *memo = aj_keyset_memo(ks);
     const char *hdr_a = "{\"alg\":\"HS256\",\"kid\":\"a\"}";
     int i;
 
-    assert_non_null(slots);
+    assert_non_null(memo);
     assert_null(aj_keyset_memo(NULL));
     /* Refused before or at the signature: nothing remembered. */
-    assert_int_equal(verify(p, forge(p, kb, hdr_a, T_CLAIMS), ks), AJ_BAD_SIG);
-    assert_int_equal(verify(p, forge(p, ka, "{\"alg\":\"HS256\",\"crit\":[\"x\"]}",
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, hdr_a, T_CLAIMS), ks), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"crit\":[\"x\"]}",
                                      T_CLAIMS), ks), AJ_BAD_CRIT);
-    assert_null(slots[0]);
+    assert_null(memo->slot[0]);
     /* Verified: remembered, once. */
-    assert_int_equal(verify(p, forge(p, ka, hdr_a, T_CLAIMS), ks), AJ_OK);
-    assert_non_null(slots[0]);
-    assert_int_equal(verify(p, forge(p, ka, hdr_a, T_CLAIMS), ks), AJ_OK);
-    assert_null(slots[1]);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, hdr_a, T_CLAIMS), ks), AJ_OK);
+    assert_non_null(memo->slot[0]);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, hdr_a, T_CLAIMS), ks), AJ_OK);
+    assert_null(memo->slot[1]);
     /* Remembered header, wrong key or bad claims: still refused. */
-    assert_int_equal(verify(p, forge(p, kb, hdr_a, T_CLAIMS), ks), AJ_BAD_SIG);
-    assert_int_equal(verify(p, forge(p, ka, hdr_a, "{\"sub\":\"1\"}"), ks), AJ_MISSING_EXP);
-    assert_int_equal(verify(p, forge(p, ka, hdr_a, "{\"exp\":1}"), ks), AJ_EXPIRED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, hdr_a, T_CLAIMS), ks), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, hdr_a, "{\"sub\":\"1\"}"), ks), AJ_MISSING_EXP);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, hdr_a, "{\"exp\":1}"), ks), AJ_EXPIRED);
     /* Per set: the other set learnt nothing. */
-    assert_null(aj_keyset_memo(other)[0]);
+    assert_null(aj_keyset_memo(other)->slot[0]);
     /* Bounded: more distinct verified headers than slots still verify. */
-    for (i = 0; i < AJ_KEYSET_MEMO_SLOTS + 4; ++i) {
+    for (i = 0; i < AJ_JWS_MEMO_SLOTS + 4; ++i) {
         const char *h = apr_psprintf(p, "{\"alg\":\"HS256\",\"kid\":\"b\",\"n\":%d}", i);
-        assert_int_equal(verify(p, forge(p, kb, h, T_CLAIMS), ks), AJ_OK);
-        assert_int_equal(verify(p, forge(p, kb, h, T_CLAIMS), ks), AJ_OK);
-        assert_int_equal(verify(p, forge(p, ka, h, T_CLAIMS), ks), AJ_BAD_SIG);
+        assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, h, T_CLAIMS), ks), AJ_OK);
+        assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, h, T_CLAIMS), ks), AJ_OK);
+        assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, h, T_CLAIMS), ks), AJ_BAD_SIG);
     }
-    for (i = 0; i < AJ_KEYSET_MEMO_SLOTS; ++i) {
-        assert_non_null(slots[i]);
+    for (i = 0; i < AJ_JWS_MEMO_SLOTS; ++i) {
+        assert_non_null(memo->slot[i]);
     }
 }
 
@@ -610,8 +550,8 @@ static void test_round_trips(void **state)
     apr_size_t i;
 
     for (i = 0; i < sizeof(algs) / sizeof(algs[0]); ++i) {
-        aj_key_t *key = hmac_key(p, algs[i], T_SECRET, i == 1 ? "rot-2" : NULL);
-        aj_keyset_t *ks = keyset_of(p, key, NULL);
+        aj_key_t *key = aj_test_hmac_key(p, algs[i], T_SECRET, i == 1 ? "rot-2" : NULL);
+        aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
         const char *tok = NULL;
         aj_verdict_e verdict = AJ_VERDICT_COUNT;
         aj_claims_t *claims = NULL;
@@ -636,7 +576,7 @@ static void test_round_trips(void **state)
         assert_string_equal(aj_json_dump(p, payload), T_CLAIMS);
         /* The same token against a key set of another size: refused (the
          * token with a kid: no key there carries it). */
-        assert_int_equal(verify(p, tok, keyset_of(p, hmac_key(p, algs[(i + 1) % 3], T_SECRET,
+        assert_int_equal(aj_test_verify(p, tok, aj_test_keyset_of(p, aj_test_hmac_key(p, algs[(i + 1) % 3], T_SECRET,
                                                                NULL), NULL)),
                          i == 1 ? AJ_UNKNOWN_KID : AJ_BAD_ALG);
     }
@@ -660,7 +600,7 @@ static void test_looks_like_jwt(void **state)
     assert_true(aj_jws_looks_like_jwt("ew.e30.e30", 10));           /* "{" */
     /* Leading JSON whitespace, beyond the first base64 group too. */
     {
-        const char *t = apr_pstrcat(p, b64(p, "\r\n \t      {\"alg\":1}"), ".e30.e30", NULL);
+        const char *t = apr_pstrcat(p, aj_test_b64(p, "\r\n \t      {\"alg\":1}"), ".e30.e30", NULL);
         assert_true(aj_jws_looks_like_jwt(t, strlen(t)));
     }
     for (i = 0; i < sizeof(no) / sizeof(no[0]); ++i) {
@@ -700,7 +640,7 @@ static void test_decode(void **state)
 static void test_sign_refusals(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
     const char *tok = NULL;
 
     assert_int_equal(aj_jws_sign(&tok, p, NULL, T_CLAIMS, strlen(T_CLAIMS)), APR_EINVAL);

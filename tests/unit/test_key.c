@@ -10,6 +10,9 @@
 
 #include "aj_test.h"
 #include "aj_key.h"
+#include "aj_keyset.h"
+#include "aj_sign.h"
+#include "keys.h"
 
 #define T_SECRET64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define T_ENV_VAR  "AJ_TEST_KEY_SECRET"
@@ -88,25 +91,6 @@ static void test_hmac_min_length(void **state)
     assert_null(aj_key_kid(key));
 }
 
-/* Writes data to a fresh temporary file; returns its path. */
-static const char *temp_file(apr_pool_t *p, const char *data, apr_size_t len)
-{
-    const char *dir = NULL;
-    char *path;
-    apr_file_t *f = NULL;
-    apr_size_t n = len;
-
-    assert_int_equal(apr_temp_dir_get(&dir, p), APR_SUCCESS);
-    path = apr_pstrcat(p, dir, "/aj_test_key_XXXXXX", NULL);
-    assert_int_equal(apr_file_mktemp(&f, path, APR_FOPEN_CREATE | APR_FOPEN_READ
-                                     | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p), APR_SUCCESS);
-    if (len) {
-        assert_int_equal(apr_file_write_full(f, data, len, &n), APR_SUCCESS);
-    }
-    apr_file_close(f);
-    return path;
-}
-
 /* Signs "x" with key; equal outputs mean equal secrets. */
 static const char *mac_of(apr_pool_t *p, const aj_key_t *key)
 {
@@ -137,20 +121,20 @@ static void test_load_file(void **state)
     const char *s31 = "0123456789abcdef0123456789abcde";
 
     /* One trailing "\n" or "\r\n" is stripped, and only one. */
-    path = temp_file(p, apr_pstrcat(p, s32, "\n", NULL), 33);
+    path = aj_test_temp_file(p, apr_pstrcat(p, s32, "\n", NULL), 33);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
                                  1, "a"), APR_SUCCESS);
     assert_same_secret(p, key, s32);
     assert_string_equal(aj_key_kid(key), "a");
     apr_file_remove(path, p);
 
-    path = temp_file(p, apr_pstrcat(p, s32, "\r\n", NULL), 34);
+    path = aj_test_temp_file(p, apr_pstrcat(p, s32, "\r\n", NULL), 34);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_SUCCESS);
     assert_same_secret(p, key, s32);
     apr_file_remove(path, p);
 
-    path = temp_file(p, apr_pstrcat(p, s31, "\n\n", NULL), 33);
+    path = aj_test_temp_file(p, apr_pstrcat(p, s31, "\n\n", NULL), 33);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_SUCCESS);
     assert_same_secret(p, key, apr_pstrcat(p, s31, "\n", NULL));
@@ -159,7 +143,7 @@ static void test_load_file(void **state)
     /* 31 bytes and a newline: too short, and the message says why and
      * where without showing the secret. */
     key = NULL;
-    path = temp_file(p, apr_pstrcat(p, s31, "\n", NULL), 32);
+    path = aj_test_temp_file(p, apr_pstrcat(p, s31, "\n", NULL), 32);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_EINVAL);
     assert_null(key);
@@ -169,7 +153,7 @@ static void test_load_file(void **state)
     apr_file_remove(path, p);
 
     /* An empty file. */
-    path = temp_file(p, "", 0);
+    path = aj_test_temp_file(p, "", 0);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_EINVAL);
     assert_null(key);
@@ -191,14 +175,14 @@ static void test_load_file_too_large(void **state)
     const char *err = NULL, *path;
 
     memset(big, 'k', limit + 1);
-    path = temp_file(p, big, limit + 1);
+    path = aj_test_temp_file(p, big, limit + 1);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_EINVAL);
     assert_null(key);
     assert_non_null(strstr(err, "larger"));
     apr_file_remove(path, p);
 
-    path = temp_file(p, big, limit);
+    path = aj_test_temp_file(p, big, limit);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, apr_pstrcat(p, "file:", path, NULL),
                                  0, NULL), APR_SUCCESS);
     apr_file_remove(path, p);
@@ -378,7 +362,7 @@ static void test_pem_as_hmac_secret(void **state)
         "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV7\n"
         "6e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n"
         "-----END PUBLIC KEY-----\n";
-    const char *path = temp_file(p, pem, sizeof(pem) - 1);
+    const char *path = aj_test_temp_file(p, pem, sizeof(pem) - 1);
     const char *src = apr_pstrcat(p, "file:", path, NULL);
     aj_key_t *key = NULL;
     const char *err = NULL;
@@ -410,7 +394,7 @@ static void test_pem_as_hmac_secret(void **state)
 static void test_secret_file_mode_warning(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    const char *path = temp_file(p, T_SECRET64, strlen(T_SECRET64));
+    const char *path = aj_test_temp_file(p, T_SECRET64, strlen(T_SECRET64));
     const char *src = apr_pstrcat(p, "file:", path, NULL);
     aj_key_t *key = NULL;
     const char *err = NULL;
@@ -481,6 +465,41 @@ static void test_keyset_kid_rules(void **state)
     assert_int_equal(aj_keyset_check_kid(&err, p, aj_keyset_make(p), ec), APR_SUCCESS);
 }
 
+/* Which keys may verify a token (aj_keyset_find): exactly its alg, and its
+ * kid when it has one, in configuration order; aj_keyset_has_kid tells an
+ * unknown kid from a wrong alg. */
+static void test_keyset_find(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *a = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET64, "a");
+    aj_key_t *b = aj_test_hmac_key(p, AJ_ALG_HS384, T_SECRET64, "b");
+    aj_key_t *none = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET64, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, a, b);
+    int next = 0;
+
+    aj_keyset_add(ks, none);
+    /* No kid: every HS256 key, in order, then NULL (and NULL again). */
+    assert_ptr_equal(aj_keyset_find(ks, &next, AJ_ALG_HS256, NULL), a);
+    assert_ptr_equal(aj_keyset_find(ks, &next, AJ_ALG_HS256, NULL), none);
+    assert_null(aj_keyset_find(ks, &next, AJ_ALG_HS256, NULL));
+    assert_null(aj_keyset_find(ks, &next, AJ_ALG_HS256, NULL));
+    /* A kid: only the key that carries it, and only with its alg. */
+    next = 0;
+    assert_ptr_equal(aj_keyset_find(ks, &next, AJ_ALG_HS384, "b"), b);
+    assert_null(aj_keyset_find(ks, &next, AJ_ALG_HS384, "b"));
+    next = 0;
+    assert_null(aj_keyset_find(ks, &next, AJ_ALG_HS256, "b"));
+    next = 0;
+    assert_null(aj_keyset_find(ks, &next, AJ_ALG_HS512, NULL));
+    next = 0;
+    assert_null(aj_keyset_find(NULL, &next, AJ_ALG_HS256, NULL));
+    assert_true(aj_keyset_has_kid(ks, "a"));
+    assert_true(aj_keyset_has_kid(ks, "b"));
+    assert_false(aj_keyset_has_kid(ks, "c"));
+    assert_false(aj_keyset_has_kid(ks, NULL));
+    assert_false(aj_keyset_has_kid(NULL, "a"));
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_alg_names),
     AJ_TEST(test_hmac_min_length),
@@ -494,6 +513,7 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_pem_as_hmac_secret),
     AJ_TEST(test_secret_file_mode_warning),
     AJ_TEST(test_keyset_kid_rules),
+    AJ_TEST(test_keyset_find),
 };
 
 AJ_TEST_MAIN("aj_key", tests)

@@ -21,6 +21,9 @@
 #include "aj_b64.h"
 #include "aj_jws.h"
 #include "aj_key.h"
+#include "aj_ecdsa.h"
+#include "aj_sign.h"
+#include "keys.h"
 
 /* RFC 7515 A.2 / A.3: the payload both sign; exp 1300819380. */
 #define RFC_PAYLOAD                                                            \
@@ -34,38 +37,18 @@
     "grnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO-" \
     "-xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6Lbg" \
     "GY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw"
-/* The A.2 key's public half (n from the RFC, e = 65537) as SPKI PEM. */
-#define RFC_A2_PUB_PEM                                                         \
-    "-----BEGIN PUBLIC KEY-----\n"                                             \
-    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAofgWCuLjybRlzo0tZWJj\n"       \
-    "NiuSfb4p4fAkd/wWJcyQoTbji9k0l8W26mPddxHmfHQp+Vaw+4qPCJrcS2mJPMEz\n"       \
-    "P1Pt0Bm4d4QlL+yRT+SFd2lZS+pCgNMsD1W/YpRPEwOWvG6b32690r2jZ47soMZo\n"       \
-    "9wGzjb/7OMg0LOL+bSf63kpaSHSXndS5z5rexMdbBYUsLA9e+KXBdQOS+UTo7WTB\n"       \
-    "EMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6/I5IhlJH7aGhyxX\n"       \
-    "FvUK+DWNmoudF8NAco9/h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXp\n"       \
-    "oQIDAQAB\n"                                                               \
-    "-----END PUBLIC KEY-----\n"
 #define RFC_A3_TOKEN                                                           \
     "eyJhbGciOiJFUzI1NiJ9." RFC_PAYLOAD                                        \
     ".DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKT" \
     "UJqPP3-Kg6NU1Q"
-/* The A.3 key's public half (x, y from the RFC) as SPKI PEM. */
-#define RFC_A3_PUB_PEM                                                         \
-    "-----BEGIN PUBLIC KEY-----\n"                                             \
-    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV7\n"       \
-    "6e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n"           \
-    "-----END PUBLIC KEY-----\n"
 /* RFC 8037 A.4: Ed25519 over the payload "Example of Ed25519 signing"
  * (not JSON: a verifier checks the signature, then refuses the payload). */
 #define RFC8037_INPUT "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc"
 #define RFC8037_SIG                                                            \
     "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7s" \
     "VvpAr_MuM0KAg"
-/* RFC 8037 A.1's key (d and x) as PKCS#8 and SPKI PEM. */
-#define RFC8037_PRIV_PEM                                                       \
-    "-----BEGIN PRIVATE KEY-----\n"                                            \
-    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"       \
-    "-----END PRIVATE KEY-----\n"
+/* RFC 8037 A.1's key, public half, as SPKI PEM (the private half:
+ * RFC8037_PRIV_PEM, keys.h). */
 #define RFC8037_PUB_PEM                                                        \
     "-----BEGIN PUBLIC KEY-----\n"                                             \
     "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"           \
@@ -76,135 +59,13 @@
 #define T_RSA_BITS 2048
 #define T_RSA_SMALL_BITS 1024
 
-/* Sentinel: verify must not touch *claims unless the verdict is AJ_OK. */
-static aj_claims_t *const untouched = (aj_claims_t *)&untouched;
+/* ---- helpers (the shared ones: tests/unit/support/keys.h) -------------- */
 
-/* ---- helpers ------------------------------------------------------------ */
-
-static const char *temp_file(apr_pool_t *p, const char *data, apr_size_t len)
+/* The verdict on token at time now, with no policy (keys.h). */
+static aj_verdict_e verify_at(apr_pool_t *p, const char *token, const aj_keyset_t *keys,
+                              apr_int64_t now)
 {
-    const char *dir = NULL;
-    char *path;
-    apr_file_t *f = NULL;
-    apr_size_t n = len;
-
-    assert_int_equal(apr_temp_dir_get(&dir, p), APR_SUCCESS);
-    path = apr_pstrcat(p, dir, "/aj_test_asym_XXXXXX", NULL);
-    assert_int_equal(apr_file_mktemp(&f, path, APR_FOPEN_CREATE | APR_FOPEN_READ
-                                     | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p), APR_SUCCESS);
-    if (len) {
-        assert_int_equal(apr_file_write_full(f, data, len, &n), APR_SUCCESS);
-    }
-    apr_file_close(f);
-    return path;
-}
-
-/* Removes path when p is destroyed. */
-static apr_status_t remove_file(void *data)
-{
-    apr_pool_t *tmp = NULL;
-
-    if (apr_pool_create(&tmp, NULL) == APR_SUCCESS) {
-        apr_file_remove((const char *)data, tmp);
-        apr_pool_destroy(tmp);
-    }
-    return APR_SUCCESS;
-}
-
-static const char *pem_file(apr_pool_t *p, const char *pem)
-{
-    const char *path = temp_file(p, pem, strlen(pem));
-
-    apr_pool_cleanup_register(p, path, remove_file, apr_pool_cleanup_null);
-    return apr_pstrcat(p, "file:", path, NULL);
-}
-
-static apr_status_t pkey_cleanup(void *data)
-{
-    EVP_PKEY_free(data);
-    return APR_SUCCESS;
-}
-
-/* A fresh key: "RSA" (bits), "EC" (curve), "ED25519", "ED448". */
-static EVP_PKEY *gen_key(apr_pool_t *p, const char *type, const char *curve, int bits)
-{
-    EVP_PKEY *k;
-
-    if (!strcmp(type, "RSA")) {
-        k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
-    }
-    else if (!strcmp(type, "EC")) {
-        k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
-    }
-    else {
-        k = EVP_PKEY_Q_keygen(NULL, NULL, type);
-    }
-    assert_non_null(k);
-    apr_pool_cleanup_register(p, k, pkey_cleanup, apr_pool_cleanup_null);
-    return k;
-}
-
-static const char *bio_text(apr_pool_t *p, BIO *bio)
-{
-    char *data = NULL;
-    long n = BIO_get_mem_data(bio, &data);
-    const char *s;
-
-    assert_true(n > 0);
-    s = apr_pstrmemdup(p, data, (apr_size_t)n);
-    BIO_free(bio);
-    return s;
-}
-
-static const char *private_pem(apr_pool_t *p, EVP_PKEY *k)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-
-    assert_int_equal(PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL), 1);
-    return bio_text(p, bio);
-}
-
-static const char *public_pem(apr_pool_t *p, EVP_PKEY *k)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-
-    assert_int_equal(PEM_write_bio_PUBKEY(bio, k), 1);
-    return bio_text(p, bio);
-}
-
-/* A self-signed certificate for k. */
-static const char *cert_pem(apr_pool_t *p, EVP_PKEY *k)
-{
-    X509 *x = X509_new();
-    BIO *bio = BIO_new(BIO_s_mem());
-    X509_NAME *name;
-    int ed = EVP_PKEY_is_a(k, "ED25519");
-
-    assert_non_null(x);
-    assert_int_equal(X509_set_version(x, 2), 1);
-    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
-    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
-    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
-    assert_int_equal(X509_set_pubkey(x, k), 1);
-    name = X509_get_subject_name(x);
-    assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                                (const unsigned char *)"aj-test", -1, -1, 0), 1);
-    assert_int_equal(X509_set_issuer_name(x, name), 1);
-    assert_true(X509_sign(x, k, ed ? NULL : EVP_sha256()) > 0);
-    assert_int_equal(PEM_write_bio_X509(bio, x), 1);
-    X509_free(x);
-    return bio_text(p, bio);
-}
-
-static aj_key_t *load(apr_pool_t *p, aj_alg_e alg, const char *pem, int sign, const char *kid)
-{
-    aj_key_t *key = NULL;
-    const char *err = NULL;
-
-    if (aj_key_load(&key, &err, p, alg, pem_file(p, pem), sign, kid) != APR_SUCCESS) {
-        fail_msg("cannot load a %s key: %s", aj_alg_name(alg), err ? err : "?");
-    }
-    return key;
+    return aj_test_verify_at(p, token, keys, NULL, now);
 }
 
 /* The error of loading pem for alg; the load must fail. */
@@ -212,7 +73,7 @@ static const char *load_error(apr_pool_t *p, aj_alg_e alg, const char *pem, int 
 {
     aj_key_t *key = NULL;
     const char *err = NULL;
-    const char *src = pem_file(p, pem);
+    const char *src = aj_test_pem_file(p, pem);
 
     assert_int_not_equal(aj_key_load(&key, &err, p, alg, src, sign, NULL), APR_SUCCESS);
     assert_null(key);
@@ -220,55 +81,6 @@ static const char *load_error(apr_pool_t *p, aj_alg_e alg, const char *pem, int 
     /* The message names the file. */
     assert_non_null(strstr(err, src + strlen("file:")));
     return err;
-}
-
-static aj_keyset_t *keyset_of(apr_pool_t *p, const aj_key_t *k1, const aj_key_t *k2)
-{
-    aj_keyset_t *ks = aj_keyset_make(p);
-
-    aj_keyset_add(ks, k1);
-    aj_keyset_add(ks, k2);
-    return ks;
-}
-
-static aj_verdict_e verify_at(apr_pool_t *p, const char *token, const aj_keyset_t *keys,
-                              apr_int64_t now)
-{
-    aj_verdict_e v = AJ_VERDICT_COUNT;
-    aj_claims_t *claims = untouched;
-
-    assert_int_equal(aj_jws_verify(&v, &claims, p, token, strlen(token), keys, NULL, now),
-                     APR_SUCCESS);
-    if (v == AJ_OK) {
-        assert_ptr_not_equal(claims, untouched);
-    }
-    else {
-        assert_ptr_equal(claims, untouched);
-    }
-    return v;
-}
-
-static aj_verdict_e verify(apr_pool_t *p, const char *token, const aj_keyset_t *keys)
-{
-    return verify_at(p, token, keys, T_NOW);
-}
-
-static const char *b64(apr_pool_t *p, const char *s)
-{
-    return aj_b64url_encode(p, (const unsigned char *)s, strlen(s));
-}
-
-/* A token with any header, signed with key whatever the header says. */
-static const char *forge(apr_pool_t *p, const aj_key_t *key, const char *hdr,
-                         const char *claims)
-{
-    const char *input = apr_pstrcat(p, b64(p, hdr), ".", b64(p, claims), NULL);
-    unsigned char *sig = NULL;
-    apr_size_t len = 0;
-
-    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)input,
-                                 strlen(input)), APR_SUCCESS);
-    return apr_pstrcat(p, input, ".", aj_b64url_encode(p, sig, len), NULL);
 }
 
 /* token with its signature replaced by raw bytes. */
@@ -305,8 +117,8 @@ static const char *flip_sig(apr_pool_t *p, const char *token)
 static void test_rfc7515_a2_rs256(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *key = load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, NULL);
-    aj_keyset_t *ks = keyset_of(p, key, NULL);
+    aj_key_t *key = aj_test_load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
 
     assert_false(aj_key_can_sign(key));
     assert_int_equal(verify_at(p, RFC_A2_TOKEN, ks, RFC_EXP - 1), AJ_OK);
@@ -314,15 +126,15 @@ static void test_rfc7515_a2_rs256(void **state)
     assert_int_equal(verify_at(p, flip_sig(p, RFC_A2_TOKEN), ks, RFC_EXP - 1), AJ_BAD_SIG);
     /* The same RSA key configured for PS256 or RS384 does not take it. */
     assert_int_equal(verify_at(p, RFC_A2_TOKEN,
-                               keyset_of(p, load(p, AJ_ALG_PS256, RFC_A2_PUB_PEM, 0, NULL),
-                                         load(p, AJ_ALG_RS384, RFC_A2_PUB_PEM, 0, NULL)),
+                               aj_test_keyset_of(p, aj_test_load(p, AJ_ALG_PS256, RFC_A2_PUB_PEM, 0, NULL),
+                                         aj_test_load(p, AJ_ALG_RS384, RFC_A2_PUB_PEM, 0, NULL)),
                                RFC_EXP - 1), AJ_BAD_ALG);
 }
 
 static void test_rfc7515_a3_es256(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_keyset_t *ks = keyset_of(p, load(p, AJ_ALG_ES256, RFC_A3_PUB_PEM, 0, "e9bc"), NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, aj_test_load(p, AJ_ALG_ES256, RFC_A3_PUB_PEM, 0, "e9bc"), NULL);
     apr_size_t len = 0;
     unsigned char *sig = sig_of(p, RFC_A3_TOKEN, &len);
 
@@ -342,15 +154,15 @@ static void test_rfc7515_a3_es256(void **state)
     }
     /* An RSA key does not take an ES256 token. */
     assert_int_equal(verify_at(p, RFC_A3_TOKEN,
-                               keyset_of(p, load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, NULL), NULL),
+                               aj_test_keyset_of(p, aj_test_load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, NULL), NULL),
                                RFC_EXP - 1), AJ_BAD_ALG);
 }
 
 static void test_rfc8037_a4_ed25519(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *pub = load(p, AJ_ALG_EDDSA, RFC8037_PUB_PEM, 0, NULL);
-    aj_key_t *priv = load(p, AJ_ALG_EDDSA, RFC8037_PRIV_PEM, 1, NULL);
+    aj_key_t *pub = aj_test_load(p, AJ_ALG_EDDSA, RFC8037_PUB_PEM, 0, NULL);
+    aj_key_t *priv = aj_test_load(p, AJ_ALG_EDDSA, RFC8037_PRIV_PEM, 1, NULL);
     unsigned char *want = NULL, *sig = NULL;
     apr_size_t wantlen = 0, siglen = 0;
     const char *token = RFC8037_INPUT "." RFC8037_SIG;
@@ -373,8 +185,8 @@ static void test_rfc8037_a4_ed25519(void **state)
     assert_memory_equal(sig, want, 64);
     /* As a token: the signature passes, then the payload (not JSON) is
      * refused; with a bad signature the verdict is the signature's. */
-    assert_int_equal(verify(p, token, keyset_of(p, pub, NULL)), AJ_MALFORMED);
-    assert_int_equal(verify(p, flip_sig(p, token), keyset_of(p, pub, NULL)), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, pub, NULL)), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, flip_sig(p, token), aj_test_keyset_of(p, pub, NULL)), AJ_BAD_SIG);
 }
 
 /* ---- every algorithm ---------------------------------------------------- */
@@ -401,11 +213,11 @@ static EVP_PKEY *case_key(apr_pool_t *p, const alg_case_t *c, EVP_PKEY **rsa)
 {
     if (!strcmp(c->type, "RSA")) {
         if (!*rsa) {
-            *rsa = gen_key(p, "RSA", NULL, T_RSA_BITS);
+            *rsa = aj_test_gen_key(p, "RSA", NULL, T_RSA_BITS);
         }
         return *rsa;
     }
-    return gen_key(p, c->type, c->curve, 0);
+    return aj_test_gen_key(p, c->type, c->curve, 0);
 }
 
 static void test_round_trips(void **state)
@@ -418,13 +230,13 @@ static void test_round_trips(void **state)
         const alg_case_t *c = &cases[i];
         EVP_PKEY *k = case_key(p, c, &rsa);
         EVP_PKEY *other = !strcmp(c->type, "RSA")
-                              ? (rsa2 ? rsa2 : (rsa2 = gen_key(p, "RSA", NULL, T_RSA_BITS)))
-                              : gen_key(p, c->type, c->curve, 0);
-        aj_key_t *signer = load(p, c->alg, private_pem(p, k), 1, "s");
-        aj_key_t *by_pub = load(p, c->alg, public_pem(p, k), 0, NULL);
-        aj_key_t *by_cert = load(p, c->alg, cert_pem(p, k), 0, NULL);
-        aj_key_t *by_priv = load(p, c->alg, private_pem(p, k), 0, NULL);
-        aj_key_t *wrong = load(p, c->alg, public_pem(p, other), 0, NULL);
+                              ? (rsa2 ? rsa2 : (rsa2 = aj_test_gen_key(p, "RSA", NULL, T_RSA_BITS)))
+                              : aj_test_gen_key(p, c->type, c->curve, 0);
+        aj_key_t *signer = aj_test_load(p, c->alg, aj_test_private_pem(p, k), 1, "s");
+        aj_key_t *by_pub = aj_test_load(p, c->alg, aj_test_public_pem(p, k), 0, NULL);
+        aj_key_t *by_cert = aj_test_load(p, c->alg, aj_test_cert_pem(p, k), 0, NULL);
+        aj_key_t *by_priv = aj_test_load(p, c->alg, aj_test_private_pem(p, k), 0, NULL);
+        aj_key_t *wrong = aj_test_load(p, c->alg, aj_test_public_pem(p, other), 0, NULL);
         const char *token = NULL;
         apr_size_t siglen = 0;
 
@@ -436,28 +248,28 @@ static void test_round_trips(void **state)
                          APR_SUCCESS);
         sig_of(p, token, &siglen);
         assert_int_equal(siglen, c->siglen ? c->siglen : (apr_size_t)EVP_PKEY_get_size(k));
-        assert_int_equal(verify(p, token, keyset_of(p, signer, NULL)), AJ_OK);
+        assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, signer, NULL)), AJ_OK);
         /* The token names kid "s", which no verify-only key has. */
-        assert_int_equal(verify(p, token, keyset_of(p, by_pub, NULL)), AJ_UNKNOWN_KID);
+        assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, by_pub, NULL)), AJ_UNKNOWN_KID);
         /* Without a kid, every key of the alg is tried. */
-        assert_int_equal(aj_jws_sign(&token, p, load(p, c->alg, private_pem(p, k), 1, NULL),
+        assert_int_equal(aj_jws_sign(&token, p, aj_test_load(p, c->alg, aj_test_private_pem(p, k), 1, NULL),
                                      T_CLAIMS, strlen(T_CLAIMS)), APR_SUCCESS);
-        assert_int_equal(verify(p, token, keyset_of(p, by_pub, NULL)), AJ_OK);
-        assert_int_equal(verify(p, token, keyset_of(p, by_cert, NULL)), AJ_OK);
-        assert_int_equal(verify(p, token, keyset_of(p, by_priv, NULL)), AJ_OK);
-        assert_int_equal(verify(p, token, keyset_of(p, wrong, NULL)), AJ_BAD_SIG);
-        assert_int_equal(verify(p, token, keyset_of(p, wrong, by_pub)), AJ_OK);
-        assert_int_equal(verify(p, flip_sig(p, token), keyset_of(p, by_pub, NULL)), AJ_BAD_SIG);
+        assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, by_pub, NULL)), AJ_OK);
+        assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, by_cert, NULL)), AJ_OK);
+        assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, by_priv, NULL)), AJ_OK);
+        assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, wrong, NULL)), AJ_BAD_SIG);
+        assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, wrong, by_pub)), AJ_OK);
+        assert_int_equal(aj_test_verify(p, flip_sig(p, token), aj_test_keyset_of(p, by_pub, NULL)), AJ_BAD_SIG);
         /* A signature one byte short or long. */
         {
             apr_size_t n = 0;
             unsigned char *sig = sig_of(p, token, &n);
             unsigned char *longer = apr_pcalloc(p, n + 1);
             memcpy(longer, sig, n);
-            assert_int_equal(verify(p, with_sig(p, token, sig, n - 1), keyset_of(p, by_pub, NULL)),
+            assert_int_equal(aj_test_verify(p, with_sig(p, token, sig, n - 1), aj_test_keyset_of(p, by_pub, NULL)),
                              AJ_BAD_SIG);
-            assert_int_equal(verify(p, with_sig(p, token, longer, n + 1),
-                                    keyset_of(p, by_pub, NULL)), AJ_BAD_SIG);
+            assert_int_equal(aj_test_verify(p, with_sig(p, token, longer, n + 1),
+                                    aj_test_keyset_of(p, by_pub, NULL)), AJ_BAD_SIG);
         }
         /* A verify-only key cannot sign. */
         assert_int_equal(aj_jws_sign(&token, p, by_pub, T_CLAIMS, strlen(T_CLAIMS)), APR_EINVAL);
@@ -468,10 +280,10 @@ static void test_round_trips(void **state)
 static void test_rsa_paddings_distinct(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    EVP_PKEY *k = gen_key(p, "RSA", NULL, T_RSA_BITS);
-    const char *priv = private_pem(p, k);
-    aj_key_t *rs = load(p, AJ_ALG_RS256, priv, 1, NULL);
-    aj_key_t *ps = load(p, AJ_ALG_PS256, priv, 1, NULL);
+    EVP_PKEY *k = aj_test_gen_key(p, "RSA", NULL, T_RSA_BITS);
+    const char *priv = aj_test_private_pem(p, k);
+    aj_key_t *rs = aj_test_load(p, AJ_ALG_RS256, priv, 1, NULL);
+    aj_key_t *ps = aj_test_load(p, AJ_ALG_PS256, priv, 1, NULL);
     const unsigned char *in = (const unsigned char *)"abc";
     unsigned char *sig = NULL;
     apr_size_t len = 0;
@@ -494,47 +306,47 @@ static void test_rsa_paddings_distinct(void **state)
 static void test_load_refusals(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    EVP_PKEY *rsa1024 = gen_key(p, "RSA", NULL, T_RSA_SMALL_BITS);
-    EVP_PKEY *p256 = gen_key(p, "EC", "P-256", 0);
-    EVP_PKEY *p384 = gen_key(p, "EC", "P-384", 0);
-    EVP_PKEY *k1 = gen_key(p, "EC", "secp256k1", 0);
-    EVP_PKEY *ed = gen_key(p, "ED25519", NULL, 0);
-    EVP_PKEY *ed448 = gen_key(p, "ED448", NULL, 0);
-    EVP_PKEY *x25519 = gen_key(p, "X25519", NULL, 0);
+    EVP_PKEY *rsa1024 = aj_test_gen_key(p, "RSA", NULL, T_RSA_SMALL_BITS);
+    EVP_PKEY *p256 = aj_test_gen_key(p, "EC", "P-256", 0);
+    EVP_PKEY *p384 = aj_test_gen_key(p, "EC", "P-384", 0);
+    EVP_PKEY *k1 = aj_test_gen_key(p, "EC", "secp256k1", 0);
+    EVP_PKEY *ed = aj_test_gen_key(p, "ED25519", NULL, 0);
+    EVP_PKEY *ed448 = aj_test_gen_key(p, "ED448", NULL, 0);
+    EVP_PKEY *x25519 = aj_test_gen_key(p, "X25519", NULL, 0);
     const char *err;
 
-    err = load_error(p, AJ_ALG_RS256, private_pem(p, rsa1024), 1);
+    err = load_error(p, AJ_ALG_RS256, aj_test_private_pem(p, rsa1024), 1);
     assert_non_null(strstr(err, "RSA key of 1024 bits"));
     assert_non_null(strstr(err, "RS256 needs an RSA key of at least 2048 bits"));
-    err = load_error(p, AJ_ALG_PS512, public_pem(p, rsa1024), 0);
+    err = load_error(p, AJ_ALG_PS512, aj_test_public_pem(p, rsa1024), 0);
     assert_non_null(strstr(err, "1024 bits"));
-    err = load_error(p, AJ_ALG_RS256, private_pem(p, p256), 1);
+    err = load_error(p, AJ_ALG_RS256, aj_test_private_pem(p, p256), 1);
     assert_non_null(strstr(err, "EC key on curve P-256"));
     assert_non_null(strstr(err, "RS256 needs an RSA key"));
-    err = load_error(p, AJ_ALG_ES256, private_pem(p, p384), 1);
+    err = load_error(p, AJ_ALG_ES256, aj_test_private_pem(p, p384), 1);
     assert_non_null(strstr(err, "EC key on curve P-384, but ES256 needs an EC key on curve "
                                 "P-256"));
-    err = load_error(p, AJ_ALG_ES384, public_pem(p, p256), 0);
+    err = load_error(p, AJ_ALG_ES384, aj_test_public_pem(p, p256), 0);
     assert_non_null(strstr(err, "ES384 needs an EC key on curve P-384"));
-    err = load_error(p, AJ_ALG_ES512, public_pem(p, p384), 0);
+    err = load_error(p, AJ_ALG_ES512, aj_test_public_pem(p, p384), 0);
     assert_non_null(strstr(err, "P-521"));
-    err = load_error(p, AJ_ALG_ES256, public_pem(p, k1), 0);
+    err = load_error(p, AJ_ALG_ES256, aj_test_public_pem(p, k1), 0);
     assert_non_null(strstr(err, "secp256k1"));
-    err = load_error(p, AJ_ALG_ES256, private_pem(p, ed), 1);
+    err = load_error(p, AJ_ALG_ES256, aj_test_private_pem(p, ed), 1);
     assert_non_null(strstr(err, "an Ed25519 key, but ES256 needs"));
-    err = load_error(p, AJ_ALG_EDDSA, private_pem(p, p256), 1);
+    err = load_error(p, AJ_ALG_EDDSA, aj_test_private_pem(p, p256), 1);
     assert_non_null(strstr(err, "EdDSA needs an Ed25519 key"));
-    err = load_error(p, AJ_ALG_EDDSA, public_pem(p, ed448), 0);
+    err = load_error(p, AJ_ALG_EDDSA, aj_test_public_pem(p, ed448), 0);
     assert_non_null(strstr(err, "ED448"));
-    err = load_error(p, AJ_ALG_EDDSA, public_pem(p, x25519), 0);
+    err = load_error(p, AJ_ALG_EDDSA, aj_test_public_pem(p, x25519), 0);
     assert_non_null(strstr(err, "X25519"));
-    err = load_error(p, AJ_ALG_PS256, cert_pem(p, ed), 0);
+    err = load_error(p, AJ_ALG_PS256, aj_test_cert_pem(p, ed), 0);
     assert_non_null(strstr(err, "Ed25519"));
 
     /* Signing needs the private key. */
-    err = load_error(p, AJ_ALG_ES256, public_pem(p, p256), 1);
+    err = load_error(p, AJ_ALG_ES256, aj_test_public_pem(p, p256), 1);
     assert_non_null(strstr(err, "a public key, not a private key"));
-    err = load_error(p, AJ_ALG_EDDSA, cert_pem(p, ed), 1);
+    err = load_error(p, AJ_ALG_EDDSA, aj_test_cert_pem(p, ed), 1);
     assert_non_null(strstr(err, "a certificate, not a private key"));
 
     /* Not a key at all. */
@@ -554,7 +366,7 @@ static void test_load_refusals(void **state)
         BIO *bio = BIO_new(BIO_s_mem());
         assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, p256, EVP_aes_128_cbc(), "pw", 2,
                                                        NULL, NULL), 1);
-        err = load_error(p, AJ_ALG_ES256, bio_text(p, bio), 1);
+        err = load_error(p, AJ_ALG_ES256, aj_test_bio_text(p, bio), 1);
         assert_non_null(strstr(err, "encrypted keys are not supported"));
     }
     /* Empty file. */
@@ -596,9 +408,9 @@ static void test_ecdsa_range(void **state)
     apr_size_t i;
 
     for (i = 0; i < sizeof(ec) / sizeof(ec[0]); ++i) {
-        EVP_PKEY *k = gen_key(p, "EC", ec[i].curve, 0);
-        aj_key_t *key = load(p, ec[i].alg, private_pem(p, k), 1, NULL);
-        aj_keyset_t *ks = keyset_of(p, key, NULL);
+        EVP_PKEY *k = aj_test_gen_key(p, "EC", ec[i].curve, 0);
+        aj_key_t *key = aj_test_load(p, ec[i].alg, aj_test_private_pem(p, k), 1, NULL);
+        aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
         const char *token = NULL;
         apr_size_t n = ec[i].n, len = 0, derlen = 0;
         unsigned char *good, *bad, *der = NULL, order[66];
@@ -609,7 +421,7 @@ static void test_ecdsa_range(void **state)
         assert_int_equal(aj_jws_sign(&token, p, key, T_CLAIMS, strlen(T_CLAIMS)), APR_SUCCESS);
         good = sig_of(p, token, &len);
         assert_int_equal(len, 2 * n);
-        assert_int_equal(verify(p, token, ks), AJ_OK);
+        assert_int_equal(aj_test_verify(p, token, ks), AJ_OK);
         bad = apr_palloc(p, 2 * n + 1);
 
         /* r = 0; s = 0; both 0. */
@@ -623,7 +435,7 @@ static void test_ecdsa_range(void **state)
             }
             assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, bad, 2 * n),
                              APR_EINVAL);
-            assert_int_equal(verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
+            assert_int_equal(aj_test_verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
         }
         /* r = n, s = n, s = n + 1, r = s = 0xff...ff. */
         for (j = 0; j < 4; ++j) {
@@ -646,7 +458,7 @@ static void test_ecdsa_range(void **state)
             assert_int_equal(aj_key_verify(&match, p, key, (const unsigned char *)"x", 1, bad,
                                            2 * n), APR_SUCCESS);
             assert_int_equal(match, 0);
-            assert_int_equal(verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
+            assert_int_equal(aj_test_verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
         }
         /* r = n - 1 is in range: it converts (and does not verify). */
         memcpy(bad, good, 2 * n);
@@ -654,7 +466,7 @@ static void test_ecdsa_range(void **state)
         bad[n - 1] -= 1;
         assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, bad, 2 * n),
                          APR_SUCCESS);
-        assert_int_equal(verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
+        assert_int_equal(aj_test_verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
         /* Wrong lengths, including another curve's size and the DER form. */
         lens[0] = 2 * n - 1;
         lens[1] = 2 * n + 1;
@@ -674,7 +486,7 @@ static void test_ecdsa_range(void **state)
         assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, good, 2 * n),
                          APR_SUCCESS);
         /* A DER signature sent as is is refused by length. */
-        assert_int_equal(verify(p, with_sig(p, token, der, derlen), ks), AJ_BAD_SIG);
+        assert_int_equal(aj_test_verify(p, with_sig(p, token, der, derlen), ks), AJ_BAD_SIG);
     }
 }
 
@@ -689,7 +501,7 @@ static void test_ecdsa_der_round_trip(void **state)
     int round;
 
     for (i = 0; i < sizeof(ec) / sizeof(ec[0]); ++i) {
-        EVP_PKEY *k = gen_key(p, "EC", ec[i].curve, 0);
+        EVP_PKEY *k = aj_test_gen_key(p, "EC", ec[i].curve, 0);
         /* Many signatures, so short r and s (leading zero bytes) occur. */
         for (round = 0; round < 64; ++round) {
             EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -727,7 +539,7 @@ static void test_ecdsa_der_round_trip(void **state)
 static void test_hmac_with_rsa_pem_secret(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_key_t *rsa = load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, "rsa");
+    aj_key_t *rsa = aj_test_load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, "rsa");
     aj_key_t *hmac = NULL;
     const char *err = NULL;
     const char *token;
@@ -735,30 +547,30 @@ static void test_hmac_with_rsa_pem_secret(void **state)
     assert_int_equal(aj_key_hmac_make(&hmac, &err, p, AJ_ALG_HS256,
                                       (const unsigned char *)RFC_A2_PUB_PEM,
                                       strlen(RFC_A2_PUB_PEM), NULL), APR_SUCCESS);
-    token = forge(p, hmac, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", T_CLAIMS);
-    assert_int_equal(verify(p, token, keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
-    token = forge(p, hmac, "{\"alg\":\"HS256\",\"kid\":\"rsa\"}", T_CLAIMS);
-    assert_int_equal(verify(p, token, keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
+    token = aj_test_forge(p, hmac, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", T_CLAIMS);
+    assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
+    token = aj_test_forge(p, hmac, "{\"alg\":\"HS256\",\"kid\":\"rsa\"}", T_CLAIMS);
+    assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
     /* Same secret without the final newline, and as HS512. */
     assert_int_equal(aj_key_hmac_make(&hmac, &err, p, AJ_ALG_HS512,
                                       (const unsigned char *)RFC_A2_PUB_PEM,
                                       strlen(RFC_A2_PUB_PEM) - 1, NULL), APR_SUCCESS);
-    token = forge(p, hmac, "{\"alg\":\"HS512\"}", T_CLAIMS);
-    assert_int_equal(verify(p, token, keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
+    token = aj_test_forge(p, hmac, "{\"alg\":\"HS512\"}", T_CLAIMS);
+    assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
 }
 
 /* jwk, jku, x5u and x5c in a header never supply the key. */
 static void test_embedded_key_headers_ignored(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    EVP_PKEY *mine = gen_key(p, "EC", "P-256", 0), *evil = gen_key(p, "EC", "P-256", 0);
-    aj_key_t *configured = load(p, AJ_ALG_ES256, public_pem(p, mine), 0, NULL);
-    aj_key_t *attacker = load(p, AJ_ALG_ES256, private_pem(p, evil), 1, NULL);
-    aj_keyset_t *ks = keyset_of(p, configured, NULL);
-    const char *attacker_pub = public_pem(p, evil);
+    EVP_PKEY *mine = aj_test_gen_key(p, "EC", "P-256", 0), *evil = aj_test_gen_key(p, "EC", "P-256", 0);
+    aj_key_t *configured = aj_test_load(p, AJ_ALG_ES256, aj_test_public_pem(p, mine), 0, NULL);
+    aj_key_t *attacker = aj_test_load(p, AJ_ALG_ES256, aj_test_private_pem(p, evil), 1, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, configured, NULL);
+    const char *attacker_pub = aj_test_public_pem(p, evil);
     /* The attacker's public key as a JWK (x, y), built from its PEM. */
-    aj_key_t *attacker_verify = load(p, AJ_ALG_ES256, attacker_pub, 0, NULL);
-    aj_keyset_t *attacker_ks = keyset_of(p, attacker_verify, NULL);
+    aj_key_t *attacker_verify = aj_test_load(p, AJ_ALG_ES256, attacker_pub, 0, NULL);
+    aj_keyset_t *attacker_ks = aj_test_keyset_of(p, attacker_verify, NULL);
     const char *headers[] = {
         NULL,   /* the "jwk" header, filled in below */
         "{\"alg\":\"ES256\",\"jku\":\"https://evil.example/jwks.json\"}",
@@ -779,50 +591,50 @@ static void test_embedded_key_headers_ignored(void **state)
                              "\"x\":\"", aj_b64url_encode(p, xb, 32), "\",\"y\":\"",
                              aj_b64url_encode(p, yb, 32), "\"}}", NULL);
     for (i = 0; i < sizeof(headers) / sizeof(headers[0]); ++i) {
-        const char *token = forge(p, attacker, headers[i], T_CLAIMS);
+        const char *token = aj_test_forge(p, attacker, headers[i], T_CLAIMS);
         /* The signature is good for the attacker's key... */
-        assert_int_equal(verify(p, token, attacker_ks), AJ_OK);
+        assert_int_equal(aj_test_verify(p, token, attacker_ks), AJ_OK);
         /* ...and means nothing here. */
-        assert_int_equal(verify(p, token, ks), AJ_BAD_SIG);
+        assert_int_equal(aj_test_verify(p, token, ks), AJ_BAD_SIG);
     }
 }
 
 static void test_kid_selection(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    EVP_PKEY *a = gen_key(p, "EC", "P-256", 0), *b = gen_key(p, "EC", "P-256", 0);
-    aj_key_t *k1 = load(p, AJ_ALG_ES256, private_pem(p, a), 1, "k1");
-    aj_key_t *k2 = load(p, AJ_ALG_ES256, private_pem(p, b), 1, "k2");
-    aj_key_t *k1v = load(p, AJ_ALG_ES256, public_pem(p, a), 0, "k1");
-    aj_key_t *k2v = load(p, AJ_ALG_ES256, public_pem(p, b), 0, "k2");
-    aj_keyset_t *rotated = keyset_of(p, k2, k1v);   /* signs with k2, still takes k1 */
+    EVP_PKEY *a = aj_test_gen_key(p, "EC", "P-256", 0), *b = aj_test_gen_key(p, "EC", "P-256", 0);
+    aj_key_t *k1 = aj_test_load(p, AJ_ALG_ES256, aj_test_private_pem(p, a), 1, "k1");
+    aj_key_t *k2 = aj_test_load(p, AJ_ALG_ES256, aj_test_private_pem(p, b), 1, "k2");
+    aj_key_t *k1v = aj_test_load(p, AJ_ALG_ES256, aj_test_public_pem(p, a), 0, "k1");
+    aj_key_t *k2v = aj_test_load(p, AJ_ALG_ES256, aj_test_public_pem(p, b), 0, "k2");
+    aj_keyset_t *rotated = aj_test_keyset_of(p, k2, k1v);   /* signs with k2, still takes k1 */
     const char *t1 = NULL, *t2 = NULL;
 
     assert_ptr_equal(aj_keyset_signing_key(rotated), k2);
-    assert_ptr_equal(aj_keyset_signing_key(keyset_of(p, k1v, k2)), k2);
-    assert_null(aj_keyset_signing_key(keyset_of(p, k1v, k2v)));
+    assert_ptr_equal(aj_keyset_signing_key(aj_test_keyset_of(p, k1v, k2)), k2);
+    assert_null(aj_keyset_signing_key(aj_test_keyset_of(p, k1v, k2v)));
     assert_int_equal(aj_jws_sign(&t1, p, k1, T_CLAIMS, strlen(T_CLAIMS)), APR_SUCCESS);
     assert_int_equal(aj_jws_sign(&t2, p, aj_keyset_signing_key(rotated), T_CLAIMS,
                                  strlen(T_CLAIMS)), APR_SUCCESS);
-    assert_int_equal(verify(p, t1, rotated), AJ_OK);
-    assert_int_equal(verify(p, t2, rotated), AJ_OK);
+    assert_int_equal(aj_test_verify(p, t1, rotated), AJ_OK);
+    assert_int_equal(aj_test_verify(p, t2, rotated), AJ_OK);
     /* k1 removed: its tokens are refused (no key with that kid). */
-    assert_int_equal(verify(p, t1, keyset_of(p, k2v, NULL)), AJ_UNKNOWN_KID);
+    assert_int_equal(aj_test_verify(p, t1, aj_test_keyset_of(p, k2v, NULL)), AJ_UNKNOWN_KID);
     /* A kid picks exactly that key: k2's signature under kid k1 fails. */
-    assert_int_equal(verify(p, forge(p, k2, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", T_CLAIMS),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k2, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", T_CLAIMS),
                             rotated), AJ_BAD_SIG);
     /* Unknown kid. */
-    assert_int_equal(verify(p, forge(p, k2, "{\"alg\":\"ES256\",\"kid\":\"k3\"}", T_CLAIMS),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k2, "{\"alg\":\"ES256\",\"kid\":\"k3\"}", T_CLAIMS),
                             rotated), AJ_UNKNOWN_KID);
     /* No kid: every key of the alg is tried. */
-    assert_int_equal(verify(p, forge(p, k1, "{\"alg\":\"ES256\"}", T_CLAIMS), rotated), AJ_OK);
-    assert_int_equal(verify(p, forge(p, k2, "{\"alg\":\"ES256\"}", T_CLAIMS), rotated), AJ_OK);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k1, "{\"alg\":\"ES256\"}", T_CLAIMS), rotated), AJ_OK);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k2, "{\"alg\":\"ES256\"}", T_CLAIMS), rotated), AJ_OK);
     /* alg none with a good kid. */
-    assert_int_equal(verify(p, apr_pstrcat(p, b64(p, "{\"alg\":\"none\",\"kid\":\"k2\"}"), ".",
-                                           b64(p, T_CLAIMS), ".", NULL), rotated),
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, aj_test_b64(p, "{\"alg\":\"none\",\"kid\":\"k2\"}"), ".",
+                                           aj_test_b64(p, T_CLAIMS), ".", NULL), rotated),
                      AJ_BAD_ALG);
-    assert_int_equal(verify(p, apr_pstrcat(p, b64(p, "{\"alg\":\"none\",\"kid\":\"k2\"}"), ".",
-                                           b64(p, T_CLAIMS), ".AA", NULL), rotated),
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, aj_test_b64(p, "{\"alg\":\"none\",\"kid\":\"k2\"}"), ".",
+                                           aj_test_b64(p, T_CLAIMS), ".AA", NULL), rotated),
                      AJ_BAD_ALG);
 }
 
@@ -833,7 +645,7 @@ static void test_kid_selection(void **state)
  * e (an RSA "key" OpenSSL will carry but no generator makes). */
 static EVP_PKEY *rsa_with_exponent(apr_pool_t *p, int bits, unsigned long e)
 {
-    EVP_PKEY *base = gen_key(p, "RSA", NULL, bits), *k = NULL;
+    EVP_PKEY *base = aj_test_gen_key(p, "RSA", NULL, bits), *k = NULL;
     BIGNUM *n = NULL, *bn_e = BN_new();
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
@@ -847,35 +659,13 @@ static EVP_PKEY *rsa_with_exponent(apr_pool_t *p, int bits, unsigned long e)
     assert_non_null(params);
     assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
     assert_int_equal(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params), 1);
-    apr_pool_cleanup_register(p, k, pkey_cleanup, apr_pool_cleanup_null);
+    aj_test_own_pkey(p, k);
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
     BN_free(n);
     BN_free(bn_e);
     return k;
-}
-
-/* A certificate for k signed by another key (k may be public only). */
-static const char *cert_pem_signed_by(apr_pool_t *p, EVP_PKEY *k, EVP_PKEY *signer)
-{
-    X509 *x = X509_new();
-    BIO *bio = BIO_new(BIO_s_mem());
-    X509_NAME *name;
-
-    assert_int_equal(X509_set_version(x, 2), 1);
-    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 2), 1);
-    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
-    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
-    assert_int_equal(X509_set_pubkey(x, k), 1);
-    name = X509_get_subject_name(x);
-    assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                                (const unsigned char *)"aj-test-e", -1, -1, 0), 1);
-    assert_int_equal(X509_set_issuer_name(x, name), 1);
-    assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
-    assert_int_equal(PEM_write_bio_X509(bio, x), 1);
-    X509_free(x);
-    return bio_text(p, bio);
 }
 
 static void test_rsa_exponent(void **state)
@@ -885,27 +675,27 @@ static void test_rsa_exponent(void **state)
     EVP_PKEY *e2 = rsa_with_exponent(p, T_RSA_BITS, 2);
     EVP_PKEY *e3 = rsa_with_exponent(p, T_RSA_BITS, 3);
     EVP_PKEY *e65537 = rsa_with_exponent(p, T_RSA_BITS, 65537);
-    EVP_PKEY *signer = gen_key(p, "RSA", NULL, T_RSA_BITS);
+    EVP_PKEY *signer = aj_test_gen_key(p, "RSA", NULL, T_RSA_BITS);
     aj_key_t *key = NULL;
     const char *err;
 
     /* e = 1 (the forgery: a "signature" is the padded hash itself) and an
      * even e are refused as public keys and inside certificates, for RS
      * and PS alike; the message says what and why. */
-    err = load_error(p, AJ_ALG_RS256, public_pem(p, e1), 0);
+    err = load_error(p, AJ_ALG_RS256, aj_test_public_pem(p, e1), 0);
     assert_non_null(strstr(err, "public exponent 1"));
     assert_non_null(strstr(err, "odd and at least 3"));
-    err = load_error(p, AJ_ALG_PS256, public_pem(p, e1), 0);
+    err = load_error(p, AJ_ALG_PS256, aj_test_public_pem(p, e1), 0);
     assert_non_null(strstr(err, "public exponent 1"));
-    err = load_error(p, AJ_ALG_RS512, public_pem(p, e2), 0);
+    err = load_error(p, AJ_ALG_RS512, aj_test_public_pem(p, e2), 0);
     assert_non_null(strstr(err, "public exponent 2"));
-    err = load_error(p, AJ_ALG_RS256, cert_pem_signed_by(p, e1, signer), 0);
+    err = load_error(p, AJ_ALG_RS256, aj_test_cert_pem_by(p, e1, signer), 0);
     assert_non_null(strstr(err, "public exponent 1"));
     /* Odd exponents from 3 up are taken. */
-    assert_non_null(load(p, AJ_ALG_RS256, public_pem(p, e3), 0, NULL));
-    key = load(p, AJ_ALG_PS384, public_pem(p, e65537), 0, NULL);
+    assert_non_null(aj_test_load(p, AJ_ALG_RS256, aj_test_public_pem(p, e3), 0, NULL));
+    key = aj_test_load(p, AJ_ALG_PS384, aj_test_public_pem(p, e65537), 0, NULL);
     assert_int_equal(aj_key_alg(key), AJ_ALG_PS384);
-    assert_non_null(load(p, AJ_ALG_RS256, cert_pem_signed_by(p, e65537, signer), 0, NULL));
+    assert_non_null(aj_test_load(p, AJ_ALG_RS256, aj_test_cert_pem_by(p, e65537, signer), 0, NULL));
     /* The same rule through aj_key_from_pkey (the JWK import). */
     key = NULL;
     err = NULL;
@@ -922,13 +712,13 @@ static void test_rsa_exponent(void **state)
 static void test_rsa_size_every_source(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    EVP_PKEY *small = gen_key(p, "RSA", NULL, T_RSA_SMALL_BITS);
+    EVP_PKEY *small = aj_test_gen_key(p, "RSA", NULL, T_RSA_SMALL_BITS);
     aj_key_t *key = NULL;
     const char *err = NULL;
 
-    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, private_pem(p, small), 1), "1024 bits"));
-    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, public_pem(p, small), 0), "1024 bits"));
-    assert_non_null(strstr(load_error(p, AJ_ALG_PS256, cert_pem(p, small), 0), "1024 bits"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, aj_test_private_pem(p, small), 1), "1024 bits"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, aj_test_public_pem(p, small), 0), "1024 bits"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_PS256, aj_test_cert_pem(p, small), 0), "1024 bits"));
     assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_RS256, small, "test key", NULL),
                      APR_EINVAL);
     assert_null(key);
@@ -983,9 +773,9 @@ static void test_rsa_roca_fingerprint(void **state)
     assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_RS256, pkey, "test key", NULL),
                      APR_EINVAL);
     assert_non_null(strstr(err, "ROCA"));
-    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, public_pem(p, pkey), 0), "ROCA"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, aj_test_public_pem(p, pkey), 0), "ROCA"));
     /* An ordinary key passes (the fingerprint is not a false alarm). */
-    assert_non_null(load(p, AJ_ALG_RS256, public_pem(p, gen_key(p, "RSA", NULL, T_RSA_BITS)),
+    assert_non_null(aj_test_load(p, AJ_ALG_RS256, aj_test_public_pem(p, aj_test_gen_key(p, "RSA", NULL, T_RSA_BITS)),
                          0, NULL));
     EVP_PKEY_free(pkey);
     EVP_PKEY_CTX_free(ctx);
@@ -999,13 +789,13 @@ static void test_rsa_roca_fingerprint(void **state)
 static void test_ec_curve_every_source(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    EVP_PKEY *p256 = gen_key(p, "EC", "P-256", 0), *p384 = gen_key(p, "EC", "P-384", 0);
+    EVP_PKEY *p256 = aj_test_gen_key(p, "EC", "P-256", 0), *p384 = aj_test_gen_key(p, "EC", "P-384", 0);
     aj_key_t *key = NULL;
     const char *err = NULL;
 
-    assert_non_null(strstr(load_error(p, AJ_ALG_ES384, private_pem(p, p256), 1), "P-256"));
-    assert_non_null(strstr(load_error(p, AJ_ALG_ES256, public_pem(p, p384), 0), "P-384"));
-    assert_non_null(strstr(load_error(p, AJ_ALG_ES512, cert_pem(p, p256), 0), "P-521"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_ES384, aj_test_private_pem(p, p256), 1), "P-256"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_ES256, aj_test_public_pem(p, p384), 0), "P-384"));
+    assert_non_null(strstr(load_error(p, AJ_ALG_ES512, aj_test_cert_pem(p, p256), 0), "P-521"));
     assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_ES384, p256, "test key", NULL),
                      APR_EINVAL);
     assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_ES256, p256, "test key", NULL),
@@ -1019,8 +809,8 @@ static void test_ec_curve_every_source(void **state)
 static void test_private_key_file_mode_warning(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    EVP_PKEY *k = gen_key(p, "EC", "P-256", 0);
-    const char *priv = pem_file(p, private_pem(p, k)), *pub = pem_file(p, public_pem(p, k));
+    EVP_PKEY *k = aj_test_gen_key(p, "EC", "P-256", 0);
+    const char *priv = aj_test_pem_file(p, aj_test_private_pem(p, k)), *pub = aj_test_pem_file(p, aj_test_public_pem(p, k));
     aj_key_t *key = NULL;
     const char *err = NULL;
 

@@ -27,6 +27,7 @@
 
 #include "aj_test.h"
 #include "aj_jwk.h"
+#include "aj_jwks.h"
 #include "aj_jws.h"
 #include "aj_key.h"
 

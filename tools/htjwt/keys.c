@@ -20,6 +20,7 @@
 #include "aj_b64.h"
 #include "aj_key.h"
 #include "htjwt.h"
+#include "aj_alg.h"
 
 /* RS and PS keys: RSA 3072 (NIST SP 800-57: 128-bit security). */
 #define HTJWT_RSA_BITS          3072

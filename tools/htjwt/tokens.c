@@ -16,6 +16,7 @@
 #include "htjwt.h"
 #include "aj.h"
 #include "aj_store.h"
+#include "aj_keyset.h"
 
 /* A token read from standard input ("-"): the module's limit and a newline. */
 #define HTJWT_LINE_MAX          (AJ_TOKEN_MAX_LEN + 2)
