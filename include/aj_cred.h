@@ -64,8 +64,8 @@ aj_cred_kind_e aj_cred_authorization(aj_cred_t *cred, apr_pool_t *p, const char 
 
 /* The value of cookie `name` in the Cookie header value header[0..len):
  * pairs are split at ';' and ',' (several Cookie headers are joined with
- * ", "), leading and trailing SP/HTAB around a value trimmed, names
- * compared exactly.  APR_SUCCESS with *value the pool copy, or NULL when
+ * ", "), SP/HTAB before a pair and after its value trimmed, names compared
+ * exactly (case too), the value is everything after the first '='.  APR_SUCCESS with *value the pool copy, or NULL when
  * the cookie is absent or empty.  APR_EINVAL with *problem when the
  * cookie appears twice with different values, or the header holds a NUL;
  * *value is then untouched. */
