@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include <apr_strings.h>
+#include <apr_tables.h>
 
 #include "auth_jwt_verify.h"
 #include "mod_auth_jwt.h"
