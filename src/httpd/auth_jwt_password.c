@@ -43,9 +43,8 @@ static int auth_jwt_password_matches(request_rec *r, const char *password, const
                                      apr_time_t *started)
 {
     int cost = aj_password_bcrypt_cost(hash);
-    int ok;
-
     apr_interval_time_t took;
+    int ok;
 
     auth_jwt_pace_learn_hash(r, hash);
     *started = apr_time_now();
