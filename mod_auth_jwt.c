@@ -27,6 +27,7 @@
 #include "auth_jwt_revoke.h"
 #include "auth_jwt_scope.h"
 #include "auth_jwt_throttle.h"
+#include "auth_jwt_verify.h"
 
 static int auth_jwt_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {

@@ -1,7 +1,7 @@
 /*
  * aj_basic.h — the credentials of `Authorization: Basic <value>` (RFC 7617),
- * decoded strictly, with no httpd in sight (the glue in auth_jwt_authn.c
- * finds the header and the scheme; this decodes the value).
+ * decoded strictly, with no httpd in sight (aj_cred.c finds the scheme in
+ * the Authorization header; this decodes the value).
  */
 #ifndef AJ_BASIC_H
 #define AJ_BASIC_H

@@ -41,7 +41,6 @@
 
 #include "auth_jwt_bcache.h"
 #include "mod_auth_jwt.h"
-#include "auth_jwt_authn.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_metrics.h"
 #include "auth_jwt_revoke.h"
@@ -299,12 +298,6 @@ static const aj_claims_t *auth_jwt_bl1_put(request_rec *r, const unsigned char *
     return aj_claims_unpack(r->pool, image, ilen);
 }
 
-typedef enum {
-    AUTH_JWT_BC_MISS = 0,
-    AUTH_JWT_BC_HIT,
-    AUTH_JWT_BC_DUE         /* usable, and this request should refresh it */
-} auth_jwt_bc_e;
-
 /* A verdict from this child's local cache, with *user and *claims. */
 static auth_jwt_bc_e auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t **claims,
                                       request_rec *r, const auth_jwt_dir_conf *c,
@@ -364,6 +357,7 @@ static auth_jwt_bc_e auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t 
     return AUTH_JWT_BC_DUE;
 }
 
+/* auth_jwt_bcache_get, once the cache is known to be usable. */
 static auth_jwt_bc_e auth_jwt_bcache_lookup(const aj_user_t **user, const aj_claims_t **claims,
                                             request_rec *r, const auth_jwt_dir_conf *c,
                                             const char *username, const char *password)
@@ -380,8 +374,7 @@ static auth_jwt_bc_e auth_jwt_bcache_lookup(const aj_user_t **user, const aj_cla
     auth_jwt_bc_e found;
     int i;
 
-    *claims = NULL;
-    if (!auth_jwt_bcache_usable(r, c) || !auth_jwt_bcache_id(id, r, username, password)) {
+    if (!auth_jwt_bcache_id(id, r, username, password)) {
         return AUTH_JWT_BC_MISS;
     }
     found = auth_jwt_bl1_get(user, claims, r, c, id, username);
@@ -432,14 +425,14 @@ static auth_jwt_bc_e auth_jwt_bcache_lookup(const aj_user_t **user, const aj_cla
     return AUTH_JWT_BC_DUE;
 }
 
-int auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims, request_rec *r,
-                        const auth_jwt_dir_conf *c, const char *username,
-                        const char *password)
+auth_jwt_bc_e auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims,
+                                  request_rec *r, const auth_jwt_dir_conf *c,
+                                  const char *username, const char *password)
 {
     auth_jwt_bc_e found;
 
+    *claims = NULL;
     if (!auth_jwt_bcache_usable(r, c)) {
-        *claims = NULL;
         return AUTH_JWT_BC_MISS;
     }
     found = auth_jwt_bcache_lookup(user, claims, r, c, username, password);

@@ -29,6 +29,7 @@
 #include "auth_jwt_dbd.h"
 #include "auth_jwt_issue.h"
 #include "auth_jwt_jwks.h"
+#include "auth_jwt_password.h"
 #include "auth_jwt_revoke.h"
 #include "aj_http.h"
 #include "aj_json.h"

@@ -1,7 +1,7 @@
 /*
  * fuzz_basic.c — the input is the value of `Authorization: Basic <value>`.
- * aj_basic_decode is what src/auth_jwt_authn.c calls; a user-id that
- * decodes is then tested the way the glue tests it (a REST-auth token sent
+ * aj_basic_decode is what src/core/aj_cred.c calls; a user-id that
+ * decodes is then tested the way aj_cred tests it (a REST-auth token sent
  * as the username?).  Invariants: on success the user-id has no ':' and
  * user ":" password is exactly the base64 decoding, with no NUL.
  */
