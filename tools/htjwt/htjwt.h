@@ -36,12 +36,33 @@
 
 /* ---- options ------------------------------------------------------------ */
 
+/* Every option, once: X(ID, short letter or 0 for the long form only, long
+ * name, takes a value), grouped by the commands that take them.  The
+ * HTJWT_O_<ID> enum below and main.c's option table are both made from it,
+ * so they cannot disagree. */
+#define HTJWT_OPTIONS(X)                                                                    \
+    /* the DB commands */                                                                   \
+    X(BATCH, 'b', "batch", 0) X(COST, 'c', "cost", 1) X(MIN, 'm', "min-length", 1)          \
+    X(DRIVER, 'd', "driver", 1)                                                             \
+    /* the key of sign, verify and decode */                                                \
+    X(KEY, 'k', "key", 1) X(ALG, 'a', "alg", 1) X(KID, 'i', "kid", 1)                       \
+    /* the claims sign writes and verify checks */                                          \
+    X(LIFETIME, 'l', "lifetime", 1) X(ISS, 0, "iss", 1) X(AUD, 0, "aud", 1)                 \
+    X(LEEWAY, 0, "leeway", 1)                                                               \
+    /* whom sign signs for */                                                               \
+    X(USER, 'u', "user", 1) X(DB, 'D', "db", 1) X(SUBJECT, 's', "subject", 1)               \
+    X(NAME, 'n', "name", 1) X(CLAIMS, 'C', "claims", 1)                                     \
+    /* keygen's files */                                                                    \
+    X(OUT, 'o', "out", 1) X(PUB, 'p', "public", 1) X(FORCE, 'f', "force", 0)                \
+    /* any command */                                                                       \
+    X(HELP, 'h', "help", 0)
+
+#define HTJWT_OPTION_ID(id, short_name, long_name, takes_arg) HTJWT_O_##id,
 enum {
-    HTJWT_O_BATCH, HTJWT_O_COST, HTJWT_O_MIN, HTJWT_O_DRIVER, HTJWT_O_KEY, HTJWT_O_ALG,
-    HTJWT_O_KID, HTJWT_O_LIFETIME, HTJWT_O_ISS, HTJWT_O_AUD, HTJWT_O_LEEWAY, HTJWT_O_USER,
-    HTJWT_O_DB, HTJWT_O_SUBJECT, HTJWT_O_NAME, HTJWT_O_CLAIMS, HTJWT_O_OUT, HTJWT_O_PUB,
-    HTJWT_O_FORCE, HTJWT_O_HELP, HTJWT_O_COUNT
+    HTJWT_OPTIONS(HTJWT_OPTION_ID)
+    HTJWT_O_COUNT
 };
+#undef HTJWT_OPTION_ID
 
 #define HTJWT_BIT(o) (1u << (o))
 
@@ -82,6 +103,11 @@ const char *htjwt_arg(htjwt_ctx_t *cx, int i);
 
 /* ---- prompt.c ----------------------------------------------------------- */
 
+/* What htjwt_read_line returns instead of a length. */
+#define HTJWT_LINE_EOF      (-1)    /* end of input, nothing read */
+#define HTJWT_LINE_TOO_LONG (-2)    /* longer than the buffer (the rest drained) */
+#define HTJWT_LINE_NUL      (-3)    /* it contains a NUL byte */
+
 long htjwt_read_line(int fd, char *buf, apr_size_t cap);
 int htjwt_get_password(const char **out, htjwt_ctx_t *cx, const char *arg);
 
@@ -90,7 +116,11 @@ int htjwt_get_password(const char **out, htjwt_ctx_t *cx, const char *arg);
 int htjwt_db_open(htjwt_db_t *db, apr_pool_t *p, const char *driver, const char *params,
                   int may_create);
 void htjwt_db_close(htjwt_db_t *db, apr_pool_t *p);
-int htjwt_find_user(aj_user_t **user, apr_pool_t *p, htjwt_db_t *db, const char *name);
+/* Opens the database `params` (never creating it) and finds user `name` in
+ * it: the start of every command on a stored user (passwd, del, claims,
+ * revoke-all, sign -u).  The caller closes db whatever the result. */
+int htjwt_open_user(htjwt_db_t *db, aj_user_t **user, htjwt_ctx_t *cx, const char *params,
+                    const char *name);
 int htjwt_check_claims(json_object **obj, apr_pool_t *p, const char *json);
 int htjwt_cmd_add(htjwt_ctx_t *cx);
 int htjwt_cmd_passwd(htjwt_ctx_t *cx);

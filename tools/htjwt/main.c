@@ -46,6 +46,9 @@
 /* The module's upper bound on lifetimes (10 years: no overflow in exp). */
 #define HTJWT_MAX_SECONDS       (10 * 365 * 86400)
 #define HTJWT_MAX_LEEWAY        3600
+/* htjwt_parse_args: --help was asked for (not an exit code: it prints the
+ * help and exits 0). */
+#define HTJWT_HELP_ASKED        (-1)
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -133,28 +136,12 @@ typedef struct {
     int takes_arg;
 } htjwt_optdef_t;
 
+#define HTJWT_OPTDEF(id, short_name, long_name, takes_arg) \
+    { HTJWT_O_##id, short_name, long_name, takes_arg },
 static const htjwt_optdef_t htjwt_optdefs[] = {
-    { HTJWT_O_BATCH, 'b', "batch", 0 },
-    { HTJWT_O_COST, 'c', "cost", 1 },
-    { HTJWT_O_MIN, 'm', "min-length", 1 },
-    { HTJWT_O_DRIVER, 'd', "driver", 1 },
-    { HTJWT_O_KEY, 'k', "key", 1 },
-    { HTJWT_O_ALG, 'a', "alg", 1 },
-    { HTJWT_O_KID, 'i', "kid", 1 },
-    { HTJWT_O_LIFETIME, 'l', "lifetime", 1 },
-    { HTJWT_O_ISS, 0, "iss", 1 },
-    { HTJWT_O_AUD, 0, "aud", 1 },
-    { HTJWT_O_LEEWAY, 0, "leeway", 1 },
-    { HTJWT_O_USER, 'u', "user", 1 },
-    { HTJWT_O_DB, 'D', "db", 1 },
-    { HTJWT_O_SUBJECT, 's', "subject", 1 },
-    { HTJWT_O_NAME, 'n', "name", 1 },
-    { HTJWT_O_CLAIMS, 'C', "claims", 1 },
-    { HTJWT_O_OUT, 'o', "out", 1 },
-    { HTJWT_O_PUB, 'p', "public", 1 },
-    { HTJWT_O_FORCE, 'f', "force", 0 },
-    { HTJWT_O_HELP, 'h', "help", 0 },
+    HTJWT_OPTIONS(HTJWT_OPTDEF)
 };
+#undef HTJWT_OPTDEF
 
 #define HTJWT_NOPTS (sizeof(htjwt_optdefs) / sizeof(htjwt_optdefs[0]))
 
@@ -257,7 +244,7 @@ const char *htjwt_iso_time(char *buf, apr_size_t len, apr_int64_t t)
     return buf;
 }
 
-/* UTF-8 code points (the module's minimum counts characters, not bytes). */
+/* The i-th argument after the command; NULL past the last. */
 const char *htjwt_arg(htjwt_ctx_t *cx, int i)
 {
     return i < cx->args->nelts ? APR_ARRAY_IDX(cx->args, i, const char *) : NULL;
@@ -306,7 +293,7 @@ static const htjwt_cmd_t *htjwt_find_cmd(const char *name, int db)
 
 /* Parses argv.  Options come before DB for the DB commands (as with
  * htpasswd), anywhere for keygen/sign/verify/decode; "--" ends them.
- * Returns HTJWT_OK with *cmd set, -1 for --help, or an exit code. */
+ * Returns HTJWT_OK with *cmd set, HTJWT_HELP_ASKED, or an exit code. */
 static int htjwt_parse_args(const htjwt_cmd_t **cmd, htjwt_ctx_t *cx, int argc,
                             const char *const *argv)
 {
@@ -339,7 +326,7 @@ static int htjwt_parse_args(const htjwt_cmd_t **cmd, htjwt_ctx_t *cx, int argc,
             return htjwt_syntax("unknown option '%s'", a);
         }
         if (def->id == HTJWT_O_HELP) {
-            return -1;
+            return HTJWT_HELP_ASKED;
         }
         if (!def->takes_arg && value) {
             return htjwt_syntax("option %s takes no value", a);
@@ -455,7 +442,7 @@ int main(int argc, const char *const *argv)
     cx.args = apr_array_make(pool, 2, sizeof(const char *));
 
     rc = htjwt_parse_args(&cmd, &cx, argc, argv);
-    if (rc == -1) {
+    if (rc == HTJWT_HELP_ASKED) {
         fputs(htjwt_usage_text, stdout);
         fputs(htjwt_help_text, stdout);
         rc = HTJWT_OK;

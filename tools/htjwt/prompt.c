@@ -19,9 +19,8 @@
 #include "htjwt.h"
 
 /* Reads one line of at most cap - 1 bytes from fd into buf (NUL-terminated,
- * the newline and a CR before it removed).  Returns the length, -1 at end of
- * input with nothing read, -2 when the line is longer (the rest is drained),
- * -3 when it contains a NUL byte. */
+ * the newline and a CR before it removed).  Returns the length, or
+ * HTJWT_LINE_EOF, HTJWT_LINE_TOO_LONG or HTJWT_LINE_NUL (htjwt.h). */
 long htjwt_read_line(int fd, char *buf, apr_size_t cap)
 {
     apr_size_t n = 0;
@@ -57,13 +56,13 @@ long htjwt_read_line(int fd, char *buf, apr_size_t cap)
     buf[n] = '\0';
     ch = 0;
     if (!got_any) {
-        return -1;
+        return HTJWT_LINE_EOF;
     }
     if (too_long) {
-        return -2;
+        return HTJWT_LINE_TOO_LONG;
     }
     if (nul) {
-        return -3;
+        return HTJWT_LINE_NUL;
     }
     return (long)n;
 }
@@ -92,10 +91,24 @@ static void htjwt_on_signal(int sig)
     _exit(HTJWT_EINTR);
 }
 
+/* A password buffer: AJ_PASSWORD_MAX_LEN bytes and the NUL (the cap given
+ * to htjwt_read_line), and one spare byte. */
+#define HTJWT_SECRET_BUF_LEN (AJ_PASSWORD_MAX_LEN + 2)
+
 static apr_status_t htjwt_cleanse(void *data)
 {
-    OPENSSL_cleanse(data, AJ_PASSWORD_MAX_LEN + 2);
+    OPENSSL_cleanse(data, HTJWT_SECRET_BUF_LEN);
     return APR_SUCCESS;
+}
+
+/* A zeroed buffer for a password of up to AJ_PASSWORD_MAX_LEN bytes, wiped
+ * when the pool goes. */
+static char *htjwt_secret_buf(apr_pool_t *p)
+{
+    char *buf = apr_pcalloc(p, HTJWT_SECRET_BUF_LEN);
+
+    apr_pool_cleanup_register(p, buf, htjwt_cleanse, apr_pool_cleanup_null);
+    return buf;
 }
 
 /* Prompts on stderr and reads one line from the terminal without echo. */
@@ -120,6 +133,22 @@ static long htjwt_prompt(const char *prompt, char *buf, apr_size_t cap)
     return n;
 }
 
+/* One password typed at the terminal after `prompt`: HTJWT_OK, or the exit
+ * code of end of input (EINTR) or of a line too long (ETOOLONG). */
+static int htjwt_prompt_password(const char *prompt, char *buf, apr_size_t cap)
+{
+    long n = htjwt_prompt(prompt, buf, cap);
+
+    if (n == HTJWT_LINE_EOF) {
+        return htjwt_err(HTJWT_EINTR, "interrupted (end of input)");
+    }
+    if (n == HTJWT_LINE_TOO_LONG) {
+        return htjwt_err(HTJWT_ETOOLONG, "the password is longer than %d bytes",
+                         AJ_PASSWORD_MAX_LEN);
+    }
+    return HTJWT_OK;
+}
+
 /* The password of add/passwd: from the command line with -b, else from the
  * terminal twice, else one line of standard input.  Checks the length rules
  * of the module (AuthJWTPasswordMinLength counts characters). */
@@ -128,10 +157,10 @@ int htjwt_get_password(const char **out, htjwt_ctx_t *cx, const char *arg)
     /* The buffers hold AJ_PASSWORD_MAX_LEN bytes and the NUL; a longer line
      * is refused as too long. */
     apr_size_t cap = AJ_PASSWORD_MAX_LEN + 1;
-    char *pw = apr_pcalloc(cx->pool, AJ_PASSWORD_MAX_LEN + 2), *again;
+    char *pw = htjwt_secret_buf(cx->pool), *again;
     long n;
+    int rc;
 
-    apr_pool_cleanup_register(cx->pool, pw, htjwt_cleanse, apr_pool_cleanup_null);
     if (cx->seen & HTJWT_BIT(HTJWT_O_BATCH)) {
         if (!arg) {
             return htjwt_syntax("-b needs the password after USER");
@@ -156,23 +185,14 @@ int htjwt_get_password(const char **out, htjwt_ctx_t *cx, const char *arg)
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
         sigaction(SIGQUIT, &sa, NULL);
-        n = htjwt_prompt("New password: ", pw, cap);
-        if (n == -1) {
-            return htjwt_err(HTJWT_EINTR, "interrupted (end of input)");
+        rc = htjwt_prompt_password("New password: ", pw, cap);
+        if (rc != HTJWT_OK) {
+            return rc;
         }
-        if (n == -2) {
-            return htjwt_err(HTJWT_ETOOLONG, "the password is longer than %d bytes",
-                             AJ_PASSWORD_MAX_LEN);
-        }
-        again = apr_pcalloc(cx->pool, AJ_PASSWORD_MAX_LEN + 2);
-        apr_pool_cleanup_register(cx->pool, again, htjwt_cleanse, apr_pool_cleanup_null);
-        n = htjwt_prompt("Re-type new password: ", again, cap);
-        if (n == -1) {
-            return htjwt_err(HTJWT_EINTR, "interrupted (end of input)");
-        }
-        if (n == -2) {
-            return htjwt_err(HTJWT_ETOOLONG, "the password is longer than %d bytes",
-                             AJ_PASSWORD_MAX_LEN);
+        again = htjwt_secret_buf(cx->pool);
+        rc = htjwt_prompt_password("Re-type new password: ", again, cap);
+        if (rc != HTJWT_OK) {
+            return rc;
         }
         if (strcmp(pw, again)) {
             return htjwt_err(HTJWT_EPASSWORD, "password verification error: the two "
@@ -181,14 +201,15 @@ int htjwt_get_password(const char **out, htjwt_ctx_t *cx, const char *arg)
     }
     else {
         n = htjwt_read_line(STDIN_FILENO, pw, cap);
-        if (n == -2) {
+        if (n == HTJWT_LINE_TOO_LONG) {
             return htjwt_err(HTJWT_ETOOLONG, "the password is longer than %d bytes",
                              AJ_PASSWORD_MAX_LEN);
         }
-        if (n == -3) {
+        if (n == HTJWT_LINE_NUL) {
             return htjwt_err(HTJWT_EILLEGAL, "the password contains a NUL byte");
         }
-        /* -1: nothing on standard input: an empty password, refused below */
+        /* HTJWT_LINE_EOF: nothing on standard input: an empty password,
+         * refused below */
     }
     if (aj_user_password_too_short(pw, cx->min_len)) {
         return htjwt_err(HTJWT_EPASSWORD, "the password is shorter than %d characters",

@@ -51,14 +51,14 @@ static int htjwt_token_arg(const char **token, htjwt_ctx_t *cx)
     }
     buf = apr_palloc(cx->pool, HTJWT_LINE_MAX);
     n = htjwt_read_line(STDIN_FILENO, buf, HTJWT_LINE_MAX);
-    if (n == -1) {
+    if (n == HTJWT_LINE_EOF) {
         return htjwt_err(HTJWT_EINVALID, "no token on standard input");
     }
-    if (n == -2) {
+    if (n == HTJWT_LINE_TOO_LONG) {
         return htjwt_err(HTJWT_ETOOLONG, "the token is longer than %d bytes",
                          AJ_TOKEN_MAX_LEN);
     }
-    if (n == -3) {
+    if (n == HTJWT_LINE_NUL) {
         return htjwt_err(HTJWT_EINVALID, "the token contains a NUL byte");
     }
     len = (apr_size_t)n;
@@ -276,10 +276,7 @@ int htjwt_cmd_sign(htjwt_ctx_t *cx)
     }
     memset(&in, 0, sizeof(in));
     if (user_name) {
-        rc = htjwt_db_open(&db, cx->pool, cx->driver, cx->val[HTJWT_O_DB], 0);
-        if (rc == HTJWT_OK) {
-            rc = htjwt_find_user(&user, cx->pool, &db, user_name);
-        }
+        rc = htjwt_open_user(&db, &user, cx, cx->val[HTJWT_O_DB], user_name);
         htjwt_db_close(&db, cx->pool);
         if (rc != HTJWT_OK) {
             return rc;

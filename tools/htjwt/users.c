@@ -128,7 +128,7 @@ void htjwt_db_close(htjwt_db_t *db, apr_pool_t *p)
 }
 
 /* The stored user; HTJWT_EUSER when there is none. */
-int htjwt_find_user(aj_user_t **user, apr_pool_t *p, htjwt_db_t *db, const char *name)
+static int htjwt_find_user(aj_user_t **user, apr_pool_t *p, htjwt_db_t *db, const char *name)
 {
     apr_status_t rv;
 
@@ -146,9 +146,22 @@ int htjwt_find_user(aj_user_t **user, apr_pool_t *p, htjwt_db_t *db, const char 
     return HTJWT_OK;
 }
 
+int htjwt_open_user(htjwt_db_t *db, aj_user_t **user, htjwt_ctx_t *cx, const char *params,
+                    const char *name)
+{
+    int rc = htjwt_db_open(db, cx->pool, cx->driver, params, 0);
+
+    if (rc == HTJWT_OK) {
+        rc = htjwt_find_user(user, cx->pool, db, name);
+    }
+    return rc;
+}
+
 /* The exit code of a store write on user `name`: not found (EUSER), a
- * database failure (EFILE, saying what was being done), or OK. */
-static int htjwt_written(htjwt_db_t *db, apr_status_t rv, const char *name, const char *doing)
+ * database failure (EFILE, saying what was being done), or OK after
+ * telling the operator what was `done` (a line on stderr). */
+static int htjwt_written(htjwt_db_t *db, apr_status_t rv, const char *name, const char *doing,
+                         const char *done)
 {
     if (rv == APR_NOTFOUND) {
         return htjwt_err(HTJWT_EUSER, "user %s not found", name);
@@ -156,7 +169,29 @@ static int htjwt_written(htjwt_db_t *db, apr_status_t rv, const char *name, cons
     if (rv != APR_SUCCESS) {
         return htjwt_err(HTJWT_EFILE, "%s failed: %s", doing, aj_store_error(db->st, (int)rv));
     }
+    fputs(done, stderr);
     return HTJWT_OK;
+}
+
+/* What a DB command does to the stored user it names (`name`), the
+ * database open; `value` is the command's own (claims: the new JSON). */
+typedef int htjwt_user_fn(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
+                          const char *name, const char *value);
+
+/* The frame of the DB commands on one existing user (passwd, del, claims,
+ * revoke-all): opens DB, finds USER (the first argument), runs fn, closes. */
+static int htjwt_on_user(htjwt_ctx_t *cx, htjwt_user_fn *fn, const char *value)
+{
+    const char *name = htjwt_arg(cx, 0);
+    aj_user_t *user = NULL;
+    htjwt_db_t db;
+    int rc = htjwt_open_user(&db, &user, cx, cx->db, name);
+
+    if (rc == HTJWT_OK) {
+        rc = fn(cx, &db, user, name, value);
+    }
+    htjwt_db_close(&db, cx->pool);
+    return rc;
 }
 
 /* The value of tokens_valid_after that revokes every token issued so far:
@@ -253,60 +288,47 @@ int htjwt_cmd_add(htjwt_ctx_t *cx)
     return rc;
 }
 
+/* passwd: asks for the password only once the user is known. */
+static int htjwt_set_password(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
+                              const char *name, const char *value)
+{
+    const char *pw = NULL, *hash = NULL;
+    apr_status_t rv;
+    int rc = htjwt_get_password(&pw, cx, htjwt_arg(cx, 1));
+
+    if (rc != HTJWT_OK) {
+        return rc;
+    }
+    if (aj_password_hash(&hash, cx->pool, pw, cx->cost) != APR_SUCCESS) {
+        return htjwt_err(HTJWT_EGENERAL, "hashing the password failed");
+    }
+    /* Like the server's password change: earlier tokens are revoked. */
+    rv = aj_store_user_set_password(db->st, cx->pool, user->id, hash,
+                                    htjwt_revoke_all_value(), htjwt_now());
+    return htjwt_written(db, rv, name, apr_psprintf(cx->pool, "updating user %s", name),
+                         apr_psprintf(cx->pool, "Updating password for user %s; tokens issued "
+                                      "before now are revoked\n", name));
+}
+
 int htjwt_cmd_passwd(htjwt_ctx_t *cx)
 {
-    const char *name = htjwt_arg(cx, 0), *pw = NULL, *hash = NULL;
-    aj_user_t *user = NULL;
-    htjwt_db_t db;
-    apr_status_t rv;
-    int rc;
+    return htjwt_on_user(cx, htjwt_set_password, NULL);
+}
 
-    rc = htjwt_db_open(&db, cx->pool, cx->driver, cx->db, 0);
-    if (rc == HTJWT_OK) {
-        rc = htjwt_find_user(&user, cx->pool, &db, name);
-    }
-    if (rc == HTJWT_OK) {
-        rc = htjwt_get_password(&pw, cx, htjwt_arg(cx, 1));
-    }
-    if (rc == HTJWT_OK && aj_password_hash(&hash, cx->pool, pw, cx->cost) != APR_SUCCESS) {
-        rc = htjwt_err(HTJWT_EGENERAL, "hashing the password failed");
-    }
-    if (rc == HTJWT_OK) {
-        /* Like the server's password change: earlier tokens are revoked. */
-        rv = aj_store_user_set_password(db.st, cx->pool, user->id, hash,
-                                        htjwt_revoke_all_value(), htjwt_now());
-        rc = htjwt_written(&db, rv, name, apr_psprintf(cx->pool, "updating user %s", name));
-        if (rc == HTJWT_OK) {
-            fprintf(stderr, "Updating password for user %s; tokens issued before now are "
-                    "revoked\n", name);
-        }
-    }
-    htjwt_db_close(&db, cx->pool);
-    return rc;
+static int htjwt_delete(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
+                        const char *name, const char *value)
+{
+    apr_status_t rv = aj_store_user_delete(db->st, cx->pool, user->id);
+
+    return htjwt_written(db, rv, name, apr_psprintf(cx->pool, "deleting user %s", name),
+                         apr_psprintf(cx->pool, "Deleting user %s (id %" APR_INT64_T_FMT
+                                      "); tokens already issued stay valid until they "
+                                      "expire\n", name, user->id));
 }
 
 int htjwt_cmd_del(htjwt_ctx_t *cx)
 {
-    const char *name = htjwt_arg(cx, 0);
-    aj_user_t *user = NULL;
-    htjwt_db_t db;
-    apr_status_t rv;
-    int rc;
-
-    rc = htjwt_db_open(&db, cx->pool, cx->driver, cx->db, 0);
-    if (rc == HTJWT_OK) {
-        rc = htjwt_find_user(&user, cx->pool, &db, name);
-    }
-    if (rc == HTJWT_OK) {
-        rv = aj_store_user_delete(db.st, cx->pool, user->id);
-        rc = htjwt_written(&db, rv, name, apr_psprintf(cx->pool, "deleting user %s", name));
-        if (rc == HTJWT_OK) {
-            fprintf(stderr, "Deleting user %s (id %" APR_INT64_T_FMT "); tokens already "
-                    "issued stay valid until they expire\n", name, user->id);
-        }
-    }
-    htjwt_db_close(&db, cx->pool);
-    return rc;
+    return htjwt_on_user(cx, htjwt_delete, NULL);
 }
 
 static int htjwt_list_one(void *baton, const aj_user_t *u)
@@ -340,13 +362,26 @@ int htjwt_cmd_list(htjwt_ctx_t *cx)
     return rc;
 }
 
+/* claims: prints them, or (value: the new JSON, compact) stores them. */
+static int htjwt_claims(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
+                        const char *name, const char *value)
+{
+    apr_status_t rv;
+
+    if (!value) {
+        printf("%s\n", user->claims_json);
+        return HTJWT_OK;
+    }
+    rv = aj_store_user_set_claims(db->st, cx->pool, user->id, value, htjwt_now());
+    return htjwt_written(db, rv, name, apr_psprintf(cx->pool, "updating user %s", name),
+                         apr_psprintf(cx->pool, "Setting claims of user %s; tokens issued "
+                                      "from now on carry them\n", name));
+}
+
 int htjwt_cmd_claims(htjwt_ctx_t *cx)
 {
-    const char *name = htjwt_arg(cx, 0), *json = htjwt_arg(cx, 1), *compact = NULL;
+    const char *json = htjwt_arg(cx, 1), *compact = NULL;
     json_object *obj = NULL;
-    aj_user_t *user = NULL;
-    htjwt_db_t db;
-    apr_status_t rv;
     int rc;
 
     if (json) {
@@ -359,46 +394,23 @@ int htjwt_cmd_claims(htjwt_ctx_t *cx)
             return htjwt_err(HTJWT_EGENERAL, "out of memory");
         }
     }
-    rc = htjwt_db_open(&db, cx->pool, cx->driver, cx->db, 0);
-    if (rc == HTJWT_OK) {
-        rc = htjwt_find_user(&user, cx->pool, &db, name);
-    }
-    if (rc == HTJWT_OK && !compact) {
-        printf("%s\n", user->claims_json);
-    }
-    else if (rc == HTJWT_OK) {
-        rv = aj_store_user_set_claims(db.st, cx->pool, user->id, compact, htjwt_now());
-        rc = htjwt_written(&db, rv, name, apr_psprintf(cx->pool, "updating user %s", name));
-        if (rc == HTJWT_OK) {
-            fprintf(stderr, "Setting claims of user %s; tokens issued from now on carry "
-                    "them\n", name);
-        }
-    }
-    htjwt_db_close(&db, cx->pool);
-    return rc;
+    return htjwt_on_user(cx, htjwt_claims, compact);
+}
+
+static int htjwt_revoke_all(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
+                            const char *name, const char *value)
+{
+    apr_status_t rv = aj_store_user_set_valid_after(db->st, cx->pool, user->id,
+                                                    htjwt_revoke_all_value());
+
+    return htjwt_written(db, rv, name,
+                         apr_psprintf(cx->pool, "revoking the tokens of user %s", name),
+                         apr_psprintf(cx->pool, "Revoking every token of user %s issued so "
+                                      "far; running servers refuse them within "
+                                      "AuthJWTRevocationRefresh seconds\n", name));
 }
 
 int htjwt_cmd_revoke_all(htjwt_ctx_t *cx)
 {
-    const char *name = htjwt_arg(cx, 0);
-    aj_user_t *user = NULL;
-    htjwt_db_t db;
-    apr_status_t rv;
-    int rc;
-
-    rc = htjwt_db_open(&db, cx->pool, cx->driver, cx->db, 0);
-    if (rc == HTJWT_OK) {
-        rc = htjwt_find_user(&user, cx->pool, &db, name);
-    }
-    if (rc == HTJWT_OK) {
-        rv = aj_store_user_set_valid_after(db.st, cx->pool, user->id, htjwt_revoke_all_value());
-        rc = htjwt_written(&db, rv, name,
-                           apr_psprintf(cx->pool, "revoking the tokens of user %s", name));
-        if (rc == HTJWT_OK) {
-            fprintf(stderr, "Revoking every token of user %s issued so far; running servers "
-                    "refuse them within AuthJWTRevocationRefresh seconds\n", name);
-        }
-    }
-    htjwt_db_close(&db, cx->pool);
-    return rc;
+    return htjwt_on_user(cx, htjwt_revoke_all, NULL);
 }
