@@ -40,7 +40,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "aj_digest.h"
+#include "aj_shmtab.h"
 #include "aj_throttle.h"
 
 /* "AJTH" and the layout version, written by aj_throttle_format(). */
@@ -58,10 +58,6 @@
 #define AJ_THROTTLE_SPINS_PER_YIELD 4u
 /* The header occupies one cache line; the slots follow. */
 #define AJ_THROTTLE_HEADER_SIZE    64u
-#define AJ_THROTTLE_ALIGN          8u
-#define AJ_THROTTLE_KEY_WORDS      2
-#define AJ_THROTTLE_KEY_LEN        (AJ_THROTTLE_KEY_WORDS * sizeof(apr_uint64_t))
-#define AJ_THROTTLE_ZERO_KEY_FLIP  ((apr_uint64_t)1)
 #define AJ_THROTTLE_KIND_USER      'u'
 #define AJ_THROTTLE_KIND_ADDR      'a'
 /* A count stops here (never wraps to 0, which means "cleared"). */
@@ -76,16 +72,16 @@ struct aj_throttle_t {
 };
 
 typedef struct {
-    apr_uint64_t key[AJ_THROTTLE_KEY_WORDS];
+    apr_uint64_t key[AJ_SHMTAB_KEY_WORDS];
     apr_int64_t start;          /* the window's first failure, seconds */
     apr_uint32_t count;         /* failures in the window; 0: free */
     apr_uint32_t ver;           /* odd while a writer changes the slot */
 } aj_throttle_slot_t;
 
-_Static_assert(sizeof(aj_throttle_key_t) == AJ_THROTTLE_KEY_LEN, "a throttle key is 16 bytes");
+_Static_assert(sizeof(aj_throttle_key_t) == AJ_SHMTAB_KEY_LEN, "a throttle key is 16 bytes");
 _Static_assert(sizeof(struct aj_throttle_t) <= AJ_THROTTLE_HEADER_SIZE,
                "the throttle header outgrew AJ_THROTTLE_HEADER_SIZE");
-_Static_assert(AJ_THROTTLE_HEADER_SIZE % AJ_THROTTLE_ALIGN == 0,
+_Static_assert(AJ_THROTTLE_HEADER_SIZE % AJ_SHMTAB_ALIGN == 0,
                "slots must stay 8-byte aligned");
 _Static_assert(sizeof(aj_throttle_slot_t) == 32, "a throttle slot is 32 bytes");
 _Static_assert(AJ_THROTTLE_PROBE <= AJ_THROTTLE_MIN_CAPACITY,
@@ -95,12 +91,7 @@ _Static_assert(AJ_THROTTLE_PROBE <= AJ_THROTTLE_MIN_CAPACITY,
 
 static apr_uint32_t throttle_round_capacity(apr_uint32_t wanted)
 {
-    apr_uint32_t cap = AJ_THROTTLE_MIN_CAPACITY;
-
-    while (cap < wanted && cap < AJ_THROTTLE_MAX_CAPACITY) {
-        cap <<= 1;
-    }
-    return cap;
+    return aj_shmtab_capacity(wanted, AJ_THROTTLE_MIN_CAPACITY, AJ_THROTTLE_MAX_CAPACITY);
 }
 
 static aj_throttle_slot_t *throttle_slots(aj_throttle_t *t)
@@ -128,9 +119,7 @@ aj_throttle_t *aj_throttle_format(void *mem, apr_size_t size, apr_uint32_t capac
 {
     aj_throttle_t *t = mem;
 
-    if (!mem || size < aj_throttle_size(capacity)
-        || ((apr_uintptr_t)mem % AJ_THROTTLE_ALIGN) != 0
-        || !__atomic_always_lock_free(sizeof(apr_uint64_t), 0)) {
+    if (!aj_shmtab_block_ok(mem, size, aj_throttle_size(capacity))) {
         return NULL;
     }
     /* No reader or writer may use the block yet: plain zeroing is fine. */
@@ -150,10 +139,7 @@ static apr_status_t throttle_key(aj_throttle_key_t *key, unsigned char kind,
                                  const char *username)
 {
     unsigned char head[1 + AJ_STORE_ID_LEN + AJ_THROTTLE_ADDR_MAX + 1];
-    unsigned char md[AJ_SHA256_LEN];
     apr_size_t alen = strlen(addr), hlen = 0;
-    aj_throttle_key_t k;
-    apr_status_t rv;
 
     head[hlen++] = kind;
     memcpy(head + hlen, store->b, AJ_STORE_ID_LEN);
@@ -161,16 +147,7 @@ static apr_status_t throttle_key(aj_throttle_key_t *key, unsigned char kind,
     memcpy(head + hlen, addr, alen);
     hlen += alen;
     head[hlen++] = '\0';
-    rv = aj_sha256(md, head, hlen, username, username ? strlen(username) : 0);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    memcpy(k.w, md, AJ_THROTTLE_KEY_LEN);
-    if (k.w[0] == 0 && k.w[1] == 0) {
-        k.w[1] = AJ_THROTTLE_ZERO_KEY_FLIP;   /* all-zero means "never used" */
-    }
-    *key = k;
-    return APR_SUCCESS;
+    return aj_shmtab_key(key->w, head, hlen, username, username ? strlen(username) : 0);
 }
 
 apr_status_t aj_throttle_keys(aj_throttle_keys_t *keys, const aj_store_id_t *store,
@@ -195,7 +172,7 @@ apr_status_t aj_throttle_keys(aj_throttle_keys_t *keys, const aj_store_id_t *sto
 /* ---- slots -------------------------------------------------------------------- */
 
 typedef struct {
-    apr_uint64_t key[AJ_THROTTLE_KEY_WORDS];
+    apr_uint64_t key[AJ_SHMTAB_KEY_WORDS];
     apr_int64_t start;
     apr_uint32_t count;
 } aj_throttle_entry_t;
@@ -210,8 +187,7 @@ static apr_uint32_t throttle_index(const aj_throttle_key_t *key, apr_uint32_t ma
 
 static void throttle_load_fields(aj_throttle_entry_t *e, const aj_throttle_slot_t *s)
 {
-    e->key[0] = __atomic_load_n(&s->key[0], __ATOMIC_RELAXED);
-    e->key[1] = __atomic_load_n(&s->key[1], __ATOMIC_RELAXED);
+    aj_shmtab_key_load(e->key, s->key);
     e->start = __atomic_load_n(&s->start, __ATOMIC_RELAXED);
     e->count = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
 }
@@ -247,8 +223,7 @@ static void throttle_write_slot(aj_throttle_slot_t *s, const aj_throttle_entry_t
 
     __atomic_store_n(&s->ver, v + 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    __atomic_store_n(&s->key[0], e->key[0], __ATOMIC_RELAXED);
-    __atomic_store_n(&s->key[1], e->key[1], __ATOMIC_RELAXED);
+    aj_shmtab_key_store(s->key, e->key);
     __atomic_store_n(&s->start, e->start, __ATOMIC_RELAXED);
     __atomic_store_n(&s->count, e->count, __ATOMIC_RELAXED);
     __atomic_store_n(&s->ver, v + 2, __ATOMIC_RELEASE);
@@ -256,12 +231,12 @@ static void throttle_write_slot(aj_throttle_slot_t *s, const aj_throttle_entry_t
 
 static int throttle_is(const aj_throttle_entry_t *e, const aj_throttle_key_t *key)
 {
-    return e->key[0] == key->w[0] && e->key[1] == key->w[1];
+    return aj_shmtab_key_eq(e->key, key->w);
 }
 
 static int throttle_used(const aj_throttle_entry_t *e)
 {
-    return e->key[0] != 0 || e->key[1] != 0;
+    return !aj_shmtab_key_empty(e->key);
 }
 
 /* A counter that counts at now: failures within its window. */
@@ -339,12 +314,13 @@ void aj_throttle_check(aj_throttle_state_t *state, const aj_throttle_t *t,
 static void throttle_repair(aj_throttle_t *t, aj_throttle_slot_t *s)
 {
     apr_uint32_t v = __atomic_load_n(&s->ver, __ATOMIC_RELAXED);
+    apr_uint64_t key[AJ_SHMTAB_KEY_WORDS];
 
     if (!(v & 1)) {
         return;
     }
-    if (__atomic_load_n(&s->key[0], __ATOMIC_RELAXED) != 0
-        || __atomic_load_n(&s->key[1], __ATOMIC_RELAXED) != 0) {
+    aj_shmtab_key_load(key, s->key);
+    if (!aj_shmtab_key_empty(key)) {
         __atomic_sub_fetch(&t->count, 1, __ATOMIC_RELAXED);
     }
     /* Make the version even first: the write section below starts from it. */

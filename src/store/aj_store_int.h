@@ -1,0 +1,79 @@
+/*
+ * aj_store_int.h — what the files of the store share, and nothing else
+ * (callers use include/aj_store.h; aj_store_t stays opaque to them).
+ *
+ *   aj_store.c          opening a store, the one statement table, running
+ *                       a statement (with the pgsql reconnect), columns
+ *   aj_store_schema.c   creating the schema and upgrading an older one
+ *   aj_store_users.c    the users table
+ *   aj_store_username.c what a username may be
+ *   aj_store_revoke.c   revocations: revoked_tokens and the refresh poll
+ *   aj_store_describe.c what a log line may say about a store
+ *
+ * Every file calls down into aj_store.c (or aj_store_schema.c from
+ * aj_store_open); none calls another sideways.
+ */
+#ifndef AJ_STORE_INT_H
+#define AJ_STORE_INT_H
+
+#include "aj_store.h"
+
+/* The statements of aj_sql_text (aj_store.c), prepared by aj_store_open. */
+typedef enum {
+    AJ_SQL_USER_BY_NAME,
+    AJ_SQL_USER_BY_ID,
+    AJ_SQL_USER_INSERT,
+    AJ_SQL_USER_SET_PASSWORD,
+    AJ_SQL_USER_SET_CLAIMS,
+    AJ_SQL_USER_SET_VALID_AFTER,
+    AJ_SQL_USER_DELETE,
+    AJ_SQL_USER_LIST,
+    AJ_SQL_USERS_REVOKED_SINCE,
+    AJ_SQL_REVOKE_ADD,
+    AJ_SQL_REVOKE_SINCE,
+    AJ_SQL_REVOKE_PRUNE,
+    AJ_SQL_REVOKE_GET,
+    AJ_SQL_BCRYPT_PREFIXES,
+    AJ_SQL_COUNT
+} aj_sql_e;
+
+/* The driver's message of the last failed statement, kept: a follow-up
+ * look-up (aj_store_user_add) would otherwise reset it to "not an error". */
+#define AJ_STORE_ERROR_MAX 256
+
+struct aj_store_t {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    int reconnect;      /* reset a dropped connection and retry (not sqlite3) */
+    apr_dbd_prepared_t *stmt[AJ_SQL_COUNT];
+    char last_error[AJ_STORE_ERROR_MAX];
+};
+
+/* Creates the schema if missing and upgrades one made by an earlier
+ * version, on this connection (aj_store_schema.c).  APR_EGENERAL on a
+ * failure; the caller retries (connections racing on an empty database). */
+apr_status_t aj_store_schema_create(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                    apr_pool_t *p);
+
+/* Runs a prepared statement that returns rows (random access: the driver
+ * reports a failed query); 0 or the driver's error, noted for
+ * aj_store_error. */
+int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **res,
+                    aj_sql_e which, int nargs, const char **args);
+
+/* Runs a prepared statement that changes rows; *retried tells whether it
+ * ran twice (the first attempt may have committed before its connection
+ * dropped). */
+int aj_store_exec(aj_store_t *st, apr_pool_t *p, int *nrows, int *retried,
+                  aj_sql_e which, int nargs, const char **args);
+
+/* Column col of row as an integer (0 when NULL) or as a copy in p (dflt
+ * when NULL). */
+apr_int64_t aj_store_col_int(const apr_dbd_driver_t *driver, apr_dbd_row_t *row, int col);
+const char *aj_store_col_str(const apr_dbd_driver_t *driver, apr_dbd_row_t *row, int col,
+                             apr_pool_t *p, const char *dflt);
+
+/* An integer as the text a statement parameter is bound with. */
+const char *aj_store_i64(apr_pool_t *p, apr_int64_t v);
+
+#endif /* AJ_STORE_INT_H */
