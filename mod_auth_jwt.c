@@ -10,7 +10,6 @@
  */
 #include <httpd.h>
 #include <http_config.h>
-#include <http_log.h>
 #include <http_main.h>
 #include <ap_mmn.h>
 #include <http_core.h>

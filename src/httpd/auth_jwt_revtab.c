@@ -51,6 +51,12 @@
 #include "aj_store.h"
 
 #define AUTH_JWT_REVOKE_MUTEX      "auth-jwt-revoke"
+/* The table cannot work without its segment: the start is refused. */
+static const auth_jwt_shm_spec_t auth_jwt_revtab_shm = {
+    .what = "revocation table (AuthJWTRevocationCacheSize)", .tag_create = AJ_LOGNO(110),
+    .mutex_type = AUTH_JWT_REVOKE_MUTEX, .mutex_what = "revocation", .tag_attach = AJ_LOGNO(111),
+};
+
 /* Re-read this many seconds before the last poll: clock skew between nodes
  * and transactions that commit after their revoked_at. */
 #define AUTH_JWT_REFRESH_SLACK     60
@@ -62,22 +68,12 @@
  * that, and it ends the degraded mode as soon as entries have expired. */
 #define AUTH_JWT_RECOVERY_INTERVAL 1
 
-/* The table cannot work without its segment: the start is refused. */
-static const auth_jwt_shm_spec_t auth_jwt_revtab_shm = {
-    .mutex_type = AUTH_JWT_REVOKE_MUTEX,
-    .what = "revocation table (AuthJWTRevocationCacheSize)",
-    .tag_create = AJ_LOGNO(110),
-    .mutex_what = "revocation",
-    .tag_attach = AJ_LOGNO(111),
-};
-
 /* This generation's table, made in post_config (parent, before the
  * children exist); every field but seg is meaningful only while seg is set
  * (auth_jwt_shm clears it when pconf goes). */
 static struct {
     auth_jwt_shm_t *seg;
     aj_revtab_t *tab;
-    apr_uint32_t nstores;
     /* Per store, each child's own copy (made before the fork): log a failing
      * refresh once per streak, not every interval; prune now and then. */
     int *refresh_failing;
@@ -116,7 +112,6 @@ int auth_jwt_revtab_post_config(apr_pool_t *pconf, server_rec *s, apr_uint32_t s
     if (rc != OK) {
         return rc;
     }
-    auth_jwt_rs.nstores = n;
     auth_jwt_rs.refresh_failing = apr_pcalloc(pconf, n * sizeof(*auth_jwt_rs.refresh_failing));
     auth_jwt_rs.last_prune = apr_pcalloc(pconf, n * sizeof(*auth_jwt_rs.last_prune));
     auth_jwt_rs.tab = aj_revtab_format(auth_jwt_rs.seg->base, size, slots, ids, n);

@@ -65,10 +65,8 @@
 
 /* Counting failures across children needs the segment: no start without. */
 static const auth_jwt_shm_spec_t auth_jwt_throttle_shm = {
-    .mutex_type = AUTH_JWT_THROTTLE_MUTEX,
-    .what = "login throttle",
-    .tag_create = AJ_LOGNO(210),
-    .mutex_what = "login throttle",
+    .what = "login throttle", .tag_create = AJ_LOGNO(210),
+    .mutex_type = AUTH_JWT_THROTTLE_MUTEX, .mutex_what = "login throttle",
     .tag_attach = AJ_LOGNO(213),
 };
 
