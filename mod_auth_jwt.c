@@ -1,14 +1,15 @@
 /*
  * mod_auth_jwt — token authentication for Apache httpd 2.4.
  *
- * The module record and hook registration only; see src/ for the rest:
- *   src/aj_*.c          the pure core (base64url, JSON, keys, JWS, claims,
- *                       passwords) and the store (aj_store.c) — no httpd
- *   src/auth_jwt_*.c    the httpd glue (config, authn, authz, handlers, dbd)
+ * The module record, hook registration and the order in which the start-up
+ * hooks reach each part; see src/ for the rest:
+ *   src/core/aj_*.c       the pure core (base64url, JSON, keys, JWS, claims,
+ *                         passwords, shared tables) — no httpd
+ *   src/store/aj_store.c  the store over apr_dbd — no httpd
+ *   src/httpd/auth_jwt_*.c  the httpd glue, one concern per file
  */
 #include <httpd.h>
 #include <http_config.h>
-#include <http_log.h>
 #include <http_main.h>
 #include <ap_mmn.h>
 #include <http_core.h>
@@ -24,14 +25,14 @@
 #include "auth_jwt_errors.h"
 #include "auth_jwt_handlers.h"
 #include "auth_jwt_metrics.h"
-#include "auth_jwt_revoke.h"
+#include "auth_jwt_revtab.h"
 #include "auth_jwt_scope.h"
 #include "auth_jwt_throttle.h"
 #include "auth_jwt_verify.h"
 
 static int auth_jwt_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    int rc = auth_jwt_revoke_pre_config(pconf);
+    int rc = auth_jwt_revtab_pre_config(pconf);
 
     if (rc == OK) {
         rc = auth_jwt_throttle_pre_config(pconf);
@@ -44,11 +45,7 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
 {
     int rc;
 
-    if (!auth_jwt_dbd_init()) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, AJ_LOGNO(100)
-                     "mod_dbd is not loaded: the user store is unavailable "
-                     "(set AuthJWTRevocation Off where tokens are only verified)");
-    }
+    auth_jwt_dbd_post_config(s);
     if (!auth_jwt_scope_post_config(ptemp, s)) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -61,7 +58,7 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     if (rc != OK) {
         return rc;
     }
-    rc = auth_jwt_revoke_post_config(pconf, s, auth_jwt_cfg_revocation_slots(s));
+    rc = auth_jwt_revtab_post_config(pconf, s, auth_jwt_cfg_revocation_slots(s));
     if (rc == OK) {
         rc = auth_jwt_throttle_post_config(pconf, s);
     }
@@ -70,7 +67,7 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
 
 static void auth_jwt_child_init(apr_pool_t *p, server_rec *s)
 {
-    auth_jwt_revoke_child_init(p, s);
+    auth_jwt_revtab_child_init(p, s);
     auth_jwt_throttle_child_init(p, s);
     auth_jwt_vcache_child_init(p, s);
     auth_jwt_bcache_child_init(p, s);

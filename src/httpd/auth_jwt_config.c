@@ -115,7 +115,7 @@ apr_int64_t auth_jwt_cfg_lifetime(const auth_jwt_dir_conf *c)
     return AUTH_JWT_GET(c, lifetime);
 }
 
-apr_int64_t auth_jwt_cfg_leeway(const auth_jwt_dir_conf *c)
+static apr_int64_t auth_jwt_cfg_leeway(const auth_jwt_dir_conf *c)
 {
     return AUTH_JWT_GET(c, leeway);
 }
@@ -514,6 +514,13 @@ static const char *set_login_throttle(cmd_parms *cmd, void *dconf, const char *a
 
 #define AUTH_JWT_CTX (RSRC_CONF | ACCESS_CONF)
 #define OFF(f) ((void *)APR_OFFSETOF(auth_jwt_dir_conf, f))
+/* One row per kind of per-directory directive: the setter finds its field
+ * at cmd->info (as httpd's ap_set_int_slot does) and, for a number, its
+ * range in auth_jwt_num_specs. */
+#define AUTH_JWT_NUMBER(name, field, help) \
+    AP_INIT_TAKE1(name, set_number, OFF(field), AUTH_JWT_CTX, help)
+#define AUTH_JWT_FLAG(name, field, help) \
+    AP_INIT_FLAG(name, set_flag, OFF(field), AUTH_JWT_CTX, help)
 
 const command_rec auth_jwt_cmds[] = {
     AP_INIT_TAKE23("AuthJWTSigningKey", set_signing_key, NULL, AUTH_JWT_CTX,
@@ -524,38 +531,38 @@ const command_rec auth_jwt_cmds[] = {
                   "iss of issued tokens, required on verification"),
     AP_INIT_ITERATE("AuthJWTAudience", add_audience, NULL, AUTH_JWT_CTX,
                     "aud of issued tokens; a token must carry one of them"),
-    AP_INIT_TAKE1("AuthJWTTokenLifetime", set_number, OFF(lifetime), AUTH_JWT_CTX,
-                  "lifetime of issued tokens, a duration (600, 10m, 1h, 14d; default 600)"),
-    AP_INIT_TAKE1("AuthJWTLeeway", set_number, OFF(leeway), AUTH_JWT_CTX,
-                  "clock skew allowed for exp/nbf/iat, a duration (default 0)"),
-    AP_INIT_FLAG("AuthJWTRenewWithToken", set_flag, OFF(renew_with_token), AUTH_JWT_CTX,
-                 "On|Off - a valid token may obtain a fresh one (default On)"),
-    AP_INIT_TAKE1("AuthJWTMaxSessionAge", set_number, OFF(max_session_age), AUTH_JWT_CTX,
-                  "duration after the password login when renewals stop (default 86400, 1d)"),
-    AP_INIT_FLAG("AuthJWTPasswordLogin", set_flag, OFF(password_login), AUTH_JWT_CTX,
-                 "On|Off - accept username/password (default On)"),
-    AP_INIT_FLAG("AuthJWTRegistration", set_flag, OFF(registration), AUTH_JWT_CTX,
-                 "On|Off - POST to auth-jwt-users creates users (default Off)"),
-    AP_INIT_TAKE1("AuthJWTPasswordMinLength", set_number, OFF(password_min_len), AUTH_JWT_CTX,
-                  "minimum password length (default 8)"),
-    AP_INIT_TAKE1("AuthJWTBcryptCost", set_number, OFF(bcrypt_cost), AUTH_JWT_CTX,
-                  "bcrypt cost for new hashes, 4-17 (default 10)"),
-    AP_INIT_FLAG("AuthJWTRevocation", set_flag, OFF(revocation), AUTH_JWT_CTX,
-                 "On|Off - check revoked tokens (default On)"),
-    AP_INIT_TAKE1("AuthJWTRevocationRefresh", set_number, OFF(revocation_refresh),
-                  AUTH_JWT_CTX, "duration another node's revocations may take (default 5)"),
+    AUTH_JWT_NUMBER("AuthJWTTokenLifetime", lifetime,
+                    "lifetime of issued tokens, a duration (600, 10m, 1h, 14d; default 600)"),
+    AUTH_JWT_NUMBER("AuthJWTLeeway", leeway,
+                    "clock skew allowed for exp/nbf/iat, a duration (default 0)"),
+    AUTH_JWT_FLAG("AuthJWTRenewWithToken", renew_with_token,
+                  "On|Off - a valid token may obtain a fresh one (default On)"),
+    AUTH_JWT_NUMBER("AuthJWTMaxSessionAge", max_session_age,
+                    "duration after the password login when renewals stop (default 86400, 1d)"),
+    AUTH_JWT_FLAG("AuthJWTPasswordLogin", password_login,
+                  "On|Off - accept username/password (default On)"),
+    AUTH_JWT_FLAG("AuthJWTRegistration", registration,
+                  "On|Off - POST to auth-jwt-users creates users (default Off)"),
+    AUTH_JWT_NUMBER("AuthJWTPasswordMinLength", password_min_len,
+                    "minimum password length (default 8)"),
+    AUTH_JWT_NUMBER("AuthJWTBcryptCost", bcrypt_cost,
+                    "bcrypt cost for new hashes, 4-17 (default 10)"),
+    AUTH_JWT_FLAG("AuthJWTRevocation", revocation,
+                  "On|Off - check revoked tokens (default On)"),
+    AUTH_JWT_NUMBER("AuthJWTRevocationRefresh", revocation_refresh,
+                    "duration another node's revocations may take (default 5)"),
     AP_INIT_TAKE1("AuthJWTRevocationCacheSize", set_revocation_slots, NULL, RSRC_CONF,
                   "slots of the shared revocation table, server-wide (default 131072)"),
-    AP_INIT_TAKE1("AuthJWTVerifyCache", set_number, OFF(verify_cache), AUTH_JWT_CTX,
-                  "verified tokens kept per process; 0 = off"),
-    AP_INIT_TAKE1("AuthJWTBasicCacheTTL", set_number, OFF(basic_cache_ttl), AUTH_JWT_CTX,
-                  "duration a successful password check is cached; 0 = off (default 60)"),
+    AUTH_JWT_NUMBER("AuthJWTVerifyCache", verify_cache,
+                    "verified tokens kept per process; 0 = off"),
+    AUTH_JWT_NUMBER("AuthJWTBasicCacheTTL", basic_cache_ttl,
+                    "duration a successful password check is cached; 0 = off (default 60)"),
     AP_INIT_TAKE12("AuthJWTLoginThrottle", set_login_throttle, NULL, AUTH_JWT_CTX,
                    "ATTEMPTS SECONDS | Off - failed password checks allowed per username and "
                    "client address (10x per address) within SECONDS (default 10 60)"),
     AP_INIT_TAKE1("AuthJWTCookie", set_cookie, NULL, AUTH_JWT_CTX,
                   "also accept the token from this cookie"),
-    AP_INIT_FLAG("AuthJWTClaimsToEnv", set_flag, OFF(claims_to_env), AUTH_JWT_CTX,
-                 "On|Off - export JWT_CLAIM_* (default On)"),
+    AUTH_JWT_FLAG("AuthJWTClaimsToEnv", claims_to_env,
+                  "On|Off - export JWT_CLAIM_* (default On)"),
     { NULL }
 };

@@ -81,7 +81,6 @@ apr_uint32_t auth_jwt_cfg_revocation_slots(server_rec *s);
 /* Configuration getters: the value in force, defaults applied. */
 const auth_jwt_dir_conf *auth_jwt_dconf(request_rec *r);
 apr_int64_t auth_jwt_cfg_lifetime(const auth_jwt_dir_conf *c);
-apr_int64_t auth_jwt_cfg_leeway(const auth_jwt_dir_conf *c);
 apr_int64_t auth_jwt_cfg_max_session_age(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_renew_with_token(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_password_login(const auth_jwt_dir_conf *c);

@@ -60,10 +60,14 @@ typedef struct {
     apr_pool_t *pool;          /* the store's statements live here */
 } auth_jwt_conn_store;
 
-int auth_jwt_dbd_init(void)
+void auth_jwt_dbd_post_config(server_rec *s)
 {
     auth_jwt_dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    return auth_jwt_dbd_acquire != NULL;
+    if (!auth_jwt_dbd_acquire) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, AJ_LOGNO(100)
+                     "mod_dbd is not loaded: the user store is unavailable "
+                     "(set AuthJWTRevocation Off where tokens are only verified)");
+    }
 }
 
 /* SQLite: drops the connection's cached pages, so a page read while the file

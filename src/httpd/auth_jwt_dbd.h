@@ -8,8 +8,9 @@
 
 #include "aj_store.h"
 
-/* Resolves mod_dbd's optional functions; non-zero when mod_dbd is loaded. */
-int auth_jwt_dbd_init(void);
+/* post_config: resolves mod_dbd's optional functions (an info line when
+ * mod_dbd is not loaded: the store is then unavailable). */
+void auth_jwt_dbd_post_config(server_rec *s);
 /* The store on this request's mod_dbd connection (schema and statements
  * ready), or NULL after logging one tagged line; the caller answers 503. */
 aj_store_t *auth_jwt_store(request_rec *r);

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <apr_optional.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 #include <http_core.h>
 #include <http_protocol.h>
@@ -24,55 +23,61 @@
 
 #include "auth_jwt_metrics.h"
 #include "mod_auth_jwt.h"
-#include "auth_jwt_revoke.h"
+#include "auth_jwt_revtab.h"
+#include "auth_jwt_shm.h"
 #include "aj_metrics.h"
 
 #define AUTH_JWT_METRICS_HANDLER "auth-jwt-metrics"
 #define AUTH_JWT_METRICS_TYPE    "text/plain; version=0.0.4; charset=utf-8"
 #define AUTH_JWT_METRICS_ALLOW   "GET, HEAD"
 
-/* Set in post_config (parent, before the children exist); NULL when the
- * block could not be made (then nothing is counted). */
-static aj_metrics_t *auth_jwt_metrics;
+/* Counting is not worth refusing to start over; one atomic add per event
+ * needs no mutex. */
+static const auth_jwt_shm_spec_t auth_jwt_metrics_shm = {
+    .what = "counters",
+    .tag_create = AJ_LOGNO(150),
+    .degraded = "auth-jwt-metrics reports zeros",
+};
 
-static apr_status_t auth_jwt_metrics_reset(void *data)
+/* This generation's counters, made in post_config (parent, before the
+ * children exist); counters is meaningful only while seg is set. */
+static struct {
+    auth_jwt_shm_t *seg;
+    aj_metrics_t *counters;
+} auth_jwt_mx;
+
+/* The counters of this generation, or NULL (aj_metrics_add ignores it). */
+static aj_metrics_t *auth_jwt_counters(void)
 {
-    auth_jwt_metrics = NULL;
-    return APR_SUCCESS;
+    return auth_jwt_mx.seg ? auth_jwt_mx.counters : NULL;
 }
 
 int auth_jwt_metrics_post_config(apr_pool_t *pconf, server_rec *s)
 {
-    apr_shm_t *shm = NULL;
-    apr_status_t rv = apr_shm_create(&shm, aj_metrics_size(), NULL, pconf);
+    int rc = auth_jwt_shm_post_config(&auth_jwt_mx.seg, pconf, s, &auth_jwt_metrics_shm,
+                                      aj_metrics_size());
 
-    auth_jwt_metrics = NULL;
-    if (rv != APR_SUCCESS) {
-        /* counting is not worth refusing to start over */
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, AJ_LOGNO(150)
-                     "no shared memory for the counters: auth-jwt-metrics reports zeros");
-        return OK;
+    if (rc == OK && auth_jwt_mx.seg) {
+        auth_jwt_mx.counters = aj_metrics_format(auth_jwt_mx.seg->base, aj_metrics_size());
     }
-    auth_jwt_metrics = aj_metrics_format(apr_shm_baseaddr_get(shm), aj_metrics_size());
-    apr_pool_cleanup_register(pconf, NULL, auth_jwt_metrics_reset, apr_pool_cleanup_null);
-    return OK;
+    return rc;
 }
 
 void auth_jwt_metrics_count(aj_metric_e what)
 {
-    aj_metrics_add(auth_jwt_metrics, what, 1);
+    aj_metrics_add(auth_jwt_counters(), what, 1);
 }
 
 void auth_jwt_metrics_password(apr_interval_time_t spent)
 {
-    aj_metrics_add(auth_jwt_metrics, AJ_M_PASSWORD_CHECKS, 1);
-    aj_metrics_add(auth_jwt_metrics, AJ_M_PASSWORD_USEC, spent > 0 ? (apr_uint64_t)spent : 0);
+    aj_metrics_add(auth_jwt_counters(), AJ_M_PASSWORD_CHECKS, 1);
+    aj_metrics_add(auth_jwt_counters(), AJ_M_PASSWORD_USEC, spent > 0 ? (apr_uint64_t)spent : 0);
 }
 
 static void auth_jwt_metrics_gauges(aj_metrics_gauges_t *g)
 {
     memset(g, 0, sizeof(*g));
-    auth_jwt_revoke_fill(&g->revocation_entries, &g->revocation_capacity);
+    auth_jwt_revtab_fill(&g->revocation_entries, &g->revocation_capacity);
 }
 
 static int auth_jwt_metrics_handler(request_rec *r)
@@ -98,7 +103,7 @@ static int auth_jwt_metrics_handler(request_rec *r)
     }
     else {
         auth_jwt_metrics_gauges(&g);
-        text = aj_metrics_prometheus(r->pool, auth_jwt_metrics, &g);
+        text = aj_metrics_prometheus(r->pool, auth_jwt_counters(), &g);
         apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     }
     len = strlen(text);
@@ -114,60 +119,101 @@ static int auth_jwt_metrics_handler(request_rec *r)
     return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK : AP_FILTER_ERROR;
 }
 
+/* The figures mod_status shows after the outcomes: every counter
+ * (aj_metric_e), then the revocation table's gauges. */
+enum {
+    AUTH_JWT_FIG_REV_ENTRIES = AJ_M_COUNT,
+    AUTH_JWT_FIG_REV_CAPACITY,
+    AUTH_JWT_FIGURES
+};
+
+/* How a row of the page shows its two figures. */
+typedef enum {
+    AUTH_JWT_ROW_PAIR,          /* "a / b" */
+    AUTH_JWT_ROW_USEC           /* b is microseconds, shown as seconds: "a (s.mmm)" */
+} auth_jwt_row_kind;
+
+/* Two figures: two "KEY: value" lines for ?auto, one row of the page. */
+typedef struct {
+    const char *key_a;
+    int a;
+    const char *key_b;
+    int b;
+    const char *label;
+    auth_jwt_row_kind kind;
+} auth_jwt_status_row;
+
+static const auth_jwt_status_row auth_jwt_status_rows[] = {
+    { "AuthJWTVerifyCacheHits", AJ_M_VERIFY_HIT, "AuthJWTVerifyCacheMisses", AJ_M_VERIFY_MISS,
+      "verified-token cache hits / misses", AUTH_JWT_ROW_PAIR },
+    { "AuthJWTBasicCacheHits", AJ_M_BASIC_HIT, "AuthJWTBasicCacheMisses", AJ_M_BASIC_MISS,
+      "Basic cache hits / misses", AUTH_JWT_ROW_PAIR },
+    { "AuthJWTRevocationEntries", AUTH_JWT_FIG_REV_ENTRIES,
+      "AuthJWTRevocationCapacity", AUTH_JWT_FIG_REV_CAPACITY,
+      "revocation table entries / capacity", AUTH_JWT_ROW_PAIR },
+    { "AuthJWTPasswordChecks", AJ_M_PASSWORD_CHECKS,
+      "AuthJWTPasswordCheckMicroseconds", AJ_M_PASSWORD_USEC,
+      "password checks (seconds)", AUTH_JWT_ROW_USEC },
+};
+
+#define AUTH_JWT_MSEC_PER_SEC 1000
+#define AUTH_JWT_USEC_PER_MSEC (APR_USEC_PER_SEC / AUTH_JWT_MSEC_PER_SEC)
+
+static void auth_jwt_status_row_print(request_rec *r, const auth_jwt_status_row *row,
+                                      const apr_uint64_t *fig, int is_auto)
+{
+    apr_uint64_t a = fig[row->a], b = fig[row->b];
+
+    if (is_auto) {
+        ap_rprintf(r, "%s: %" APR_UINT64_T_FMT "\n%s: %" APR_UINT64_T_FMT "\n", row->key_a, a,
+                   row->key_b, b);
+    }
+    else if (row->kind == AUTH_JWT_ROW_USEC) {
+        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT
+                      ".%03" APR_UINT64_T_FMT ")</td></tr>\n", row->label, a,
+                   b / APR_USEC_PER_SEC, (b / AUTH_JWT_USEC_PER_MSEC) % AUTH_JWT_MSEC_PER_SEC);
+    }
+    else {
+        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT " / %" APR_UINT64_T_FMT
+                      "</td></tr>\n", row->label, a, b);
+    }
+}
+
 /* mod_status: a section of its page, or key: value lines for ?auto. */
 static int auth_jwt_metrics_status(request_rec *r, int flags)
 {
+    const aj_metrics_t *m = auth_jwt_counters();
+    int is_auto = flags & AP_STATUS_SHORT;
+    apr_uint64_t fig[AUTH_JWT_FIGURES];
     aj_metrics_gauges_t g;
     const char *name;
-    int i;
+    apr_size_t i;
 
-    if (!auth_jwt_metrics) {
+    if (!m) {
         return OK;
     }
     auth_jwt_metrics_gauges(&g);
-    if (flags & AP_STATUS_SHORT) {
-        for (i = 0; (name = aj_metrics_result_name((aj_metric_e)i)); i++) {
-            ap_rprintf(r, "AuthJWTRequests_%s: %" APR_UINT64_T_FMT "\n", name,
-                       aj_metrics_get(auth_jwt_metrics, (aj_metric_e)i));
-        }
-        ap_rprintf(r, "AuthJWTVerifyCacheHits: %" APR_UINT64_T_FMT "\n"
-                      "AuthJWTVerifyCacheMisses: %" APR_UINT64_T_FMT "\n"
-                      "AuthJWTBasicCacheHits: %" APR_UINT64_T_FMT "\n"
-                      "AuthJWTBasicCacheMisses: %" APR_UINT64_T_FMT "\n"
-                      "AuthJWTRevocationEntries: %" APR_UINT64_T_FMT "\n"
-                      "AuthJWTRevocationCapacity: %" APR_UINT64_T_FMT "\n"
-                      "AuthJWTPasswordChecks: %" APR_UINT64_T_FMT "\n"
-                      "AuthJWTPasswordCheckMicroseconds: %" APR_UINT64_T_FMT "\n",
-                   aj_metrics_get(auth_jwt_metrics, AJ_M_VERIFY_HIT),
-                   aj_metrics_get(auth_jwt_metrics, AJ_M_VERIFY_MISS),
-                   aj_metrics_get(auth_jwt_metrics, AJ_M_BASIC_HIT),
-                   aj_metrics_get(auth_jwt_metrics, AJ_M_BASIC_MISS),
-                   g.revocation_entries, g.revocation_capacity,
-                   aj_metrics_get(auth_jwt_metrics, AJ_M_PASSWORD_CHECKS),
-                   aj_metrics_get(auth_jwt_metrics, AJ_M_PASSWORD_USEC));
-        return OK;
+    for (i = 0; i < AJ_M_COUNT; i++) {
+        fig[i] = aj_metrics_get(m, (aj_metric_e)i);
     }
-    ap_rputs("<hr />\n<h2>mod_auth_jwt</h2>\n<table border=\"0\">\n", r);
+    fig[AUTH_JWT_FIG_REV_ENTRIES] = g.revocation_entries;
+    fig[AUTH_JWT_FIG_REV_CAPACITY] = g.revocation_capacity;
+
+    if (!is_auto) {
+        ap_rputs("<hr />\n<h2>mod_auth_jwt</h2>\n<table border=\"0\">\n", r);
+    }
     for (i = 0; (name = aj_metrics_result_name((aj_metric_e)i)); i++) {
-        ap_rprintf(r, "<tr><td>authentication: %s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
-                   name, aj_metrics_get(auth_jwt_metrics, (aj_metric_e)i));
+        ap_rprintf(r, is_auto ? "AuthJWTRequests_%s: %" APR_UINT64_T_FMT "\n"
+                              : "<tr><td>authentication: %s</td><td>%" APR_UINT64_T_FMT
+                                "</td></tr>\n",
+                   name, fig[i]);
     }
-    ap_rprintf(r, "<tr><td>verified-token cache hits / misses</td><td>%" APR_UINT64_T_FMT
-                  " / %" APR_UINT64_T_FMT "</td></tr>\n"
-                  "<tr><td>Basic cache hits / misses</td><td>%" APR_UINT64_T_FMT
-                  " / %" APR_UINT64_T_FMT "</td></tr>\n"
-                  "<tr><td>revocation table entries / capacity</td><td>%" APR_UINT64_T_FMT
-                  " / %" APR_UINT64_T_FMT "</td></tr>\n"
-                  "<tr><td>password checks (seconds)</td><td>%" APR_UINT64_T_FMT
-                  " (%" APR_UINT64_T_FMT ".%03" APR_UINT64_T_FMT ")</td></tr>\n</table>\n",
-               aj_metrics_get(auth_jwt_metrics, AJ_M_VERIFY_HIT),
-               aj_metrics_get(auth_jwt_metrics, AJ_M_VERIFY_MISS),
-               aj_metrics_get(auth_jwt_metrics, AJ_M_BASIC_HIT),
-               aj_metrics_get(auth_jwt_metrics, AJ_M_BASIC_MISS),
-               g.revocation_entries, g.revocation_capacity,
-               aj_metrics_get(auth_jwt_metrics, AJ_M_PASSWORD_CHECKS),
-               aj_metrics_get(auth_jwt_metrics, AJ_M_PASSWORD_USEC) / 1000000,
-               (aj_metrics_get(auth_jwt_metrics, AJ_M_PASSWORD_USEC) / 1000) % 1000);
+    for (i = 0; i < sizeof(auth_jwt_status_rows) / sizeof(auth_jwt_status_rows[0]); i++) {
+        auth_jwt_status_row_print(r, &auth_jwt_status_rows[i], fig, is_auto);
+    }
+    if (!is_auto) {
+        ap_rputs("</table>\n", r);
+    }
     return OK;
 }
 

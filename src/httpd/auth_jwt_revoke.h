@@ -1,5 +1,7 @@
 /*
- * auth_jwt_revoke.h — the shared revocation table, its refresh, logout bookkeeping (auth_jwt_revoke.c)
+ * auth_jwt_revoke.h — is a token revoked, what the Basic cache may trust of a
+ * user, recording a logout or revoke-all (auth_jwt_revoke.c); the table
+ * itself: auth_jwt_revtab.h
  */
 #ifndef AUTH_JWT_REVOKE_H
 #define AUTH_JWT_REVOKE_H
@@ -11,10 +13,6 @@
 #include "aj_revtab.h"
 #include "aj_store.h"
 #include "auth_jwt_config.h"
-
-int auth_jwt_revoke_pre_config(apr_pool_t *pconf);
-int auth_jwt_revoke_post_config(apr_pool_t *pconf, server_rec *s, apr_uint32_t slots);
-void auth_jwt_revoke_child_init(apr_pool_t *p, server_rec *s);
 
 /* A token's keys in the revocation table (a SHA-256 each, under the store
  * of the request's server), computed once per verified token and kept with
@@ -48,9 +46,6 @@ apr_status_t auth_jwt_revoke_token(request_rec *r, aj_store_t *st, const char *j
 apr_int64_t auth_jwt_revoke_all_value(request_rec *r);
 /* Puts a revoke-all already written to the store into the shared table. */
 void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t valid_after);
-
-/* The table's occupied slots and the entries it takes (0, 0 without it). */
-void auth_jwt_revoke_fill(apr_uint64_t *entries, apr_uint64_t *capacity);
 
 /* A user's keys in the revocation table: revoke-all and last change, under
  * the store of the request's server. */

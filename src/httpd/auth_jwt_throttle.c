@@ -33,16 +33,17 @@
  * The address comes before anything the client chose, so a crafted
  * username cannot make a filter read another address.
  */
+#include <string.h>
+
 #include <apr_global_mutex.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
-#include <util_mutex.h>
 
 #include "auth_jwt_throttle.h"
 #include "mod_auth_jwt.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_scope.h"
+#include "auth_jwt_shm.h"
 #include "aj_audit.h"
 #include "aj_throttle.h"
 #include "aj_password.h"
@@ -62,17 +63,21 @@
 /* The dummy password of the calibration run (never compared to anything). */
 #define AUTH_JWT_PACE_DUMMY        "mod_auth_jwt"
 
-typedef struct {
-    apr_shm_t *shm;
+/* Counting failures across children needs the segment: no start without. */
+static const auth_jwt_shm_spec_t auth_jwt_throttle_shm = {
+    .what = "login throttle", .tag_create = AJ_LOGNO(210),
+    .mutex_type = AUTH_JWT_THROTTLE_MUTEX, .mutex_what = "login throttle",
+    .tag_attach = AJ_LOGNO(213),
+};
+
+/* The throttle's table and the per-store cost words after it, laid out in
+ * post_config; read-only afterwards and meaningful while seg is set. */
+static struct {
+    auth_jwt_shm_t *seg;
     aj_throttle_t *tab;
     apr_uint32_t *costs;        /* one word per store index (shared) */
     apr_uint32_t nstores;
-    apr_global_mutex_t *mutex;
-    const char *mutex_file;
-} auth_jwt_throttle_state;
-
-/* Set in post_config (parent, before children exist), then read-only. */
-static auth_jwt_throttle_state *auth_jwt_ts;
+} auth_jwt_ts;
 
 /* This child's estimate of bcrypt's speed (guarded by its mutex). */
 static aj_pace_t auth_jwt_pace;
@@ -80,51 +85,34 @@ static apr_thread_mutex_t *auth_jwt_pace_mutex;
 
 int auth_jwt_throttle_pre_config(apr_pool_t *pconf)
 {
-    auth_jwt_ts = NULL;
-    return ap_mutex_register(pconf, AUTH_JWT_THROTTLE_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
-}
-
-static apr_status_t auth_jwt_throttle_reset(void *data)
-{
-    auth_jwt_ts = NULL;
-    return APR_SUCCESS;
+    return auth_jwt_shm_pre_config(&auth_jwt_ts.seg, pconf, &auth_jwt_throttle_shm);
 }
 
 int auth_jwt_throttle_post_config(apr_pool_t *pconf, server_rec *s)
 {
-    auth_jwt_throttle_state *ts = apr_pcalloc(pconf, sizeof(*ts));
     apr_size_t tsize = APR_ALIGN(aj_throttle_size(AUTH_JWT_THROTTLE_SLOTS),
                                  AUTH_JWT_THROTTLE_ALIGN);
-    apr_size_t size;
-    apr_status_t rv;
+    apr_uint32_t n = auth_jwt_scope_count();
+    apr_size_t size = tsize + (apr_size_t)n * sizeof(apr_uint32_t);
     char *base;
+    int rc;
 
-    ts->nstores = auth_jwt_scope_count();
-    size = tsize + (apr_size_t)ts->nstores * sizeof(apr_uint32_t);
-    rv = apr_shm_create(&ts->shm, size, NULL, pconf);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AJ_LOGNO(210)
-                     "cannot create %" APR_SIZE_T_FMT " bytes of shared memory for the "
-                     "login throttle", size);
-        return HTTP_INTERNAL_SERVER_ERROR;
+    rc = auth_jwt_shm_post_config(&auth_jwt_ts.seg, pconf, s, &auth_jwt_throttle_shm, size);
+    if (rc != OK) {
+        return rc;
     }
-    base = apr_shm_baseaddr_get(ts->shm);
-    ts->tab = aj_throttle_format(base, tsize, AUTH_JWT_THROTTLE_SLOTS);
-    if (!ts->tab) {
+    base = auth_jwt_ts.seg->base;
+    auth_jwt_ts.nstores = n;
+    auth_jwt_ts.tab = aj_throttle_format(base, tsize, AUTH_JWT_THROTTLE_SLOTS);
+    if (!auth_jwt_ts.tab) {
+        auth_jwt_ts.seg = NULL;     /* the start is refused: no throttle */
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(211)
                      "cannot lay out the login throttle in shared memory");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* No child exists yet: plain zeroing; atomics only from here on. */
-    ts->costs = (apr_uint32_t *)(base + tsize);
-    memset(ts->costs, 0, (apr_size_t)ts->nstores * sizeof(apr_uint32_t));
-    rv = ap_global_mutex_create(&ts->mutex, &ts->mutex_file, AUTH_JWT_THROTTLE_MUTEX, NULL, s,
-                                pconf, 0);
-    if (rv != APR_SUCCESS) {
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    auth_jwt_ts = ts;
-    apr_pool_cleanup_register(pconf, NULL, auth_jwt_throttle_reset, apr_pool_cleanup_null);
+    auth_jwt_ts.costs = (apr_uint32_t *)(base + tsize);
+    memset(auth_jwt_ts.costs, 0, (apr_size_t)n * sizeof(apr_uint32_t));
     return OK;
 }
 
@@ -139,14 +127,7 @@ void auth_jwt_throttle_child_init(apr_pool_t *p, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AJ_LOGNO(212)
                      "cannot create the mutex of the failed-check timing in this child");
     }
-    if (!auth_jwt_ts) {
-        return;
-    }
-    rv = apr_global_mutex_child_init(&auth_jwt_ts->mutex, auth_jwt_ts->mutex_file, p);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AJ_LOGNO(213)
-                     "cannot attach the login throttle mutex in this child");
-    }
+    auth_jwt_shm_child_init(auth_jwt_ts.seg, p, s);
 }
 
 /* ---- the throttle ----------------------------------------------------------- */
@@ -172,7 +153,7 @@ apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
 
     memset(th, 0, sizeof(*th));
     th->username = username;
-    if (!auth_jwt_ts || auth_jwt_cfg_throttle_attempts(c) == AUTH_JWT_THROTTLE_OFF) {
+    if (!auth_jwt_ts.seg || auth_jwt_cfg_throttle_attempts(c) == AUTH_JWT_THROTTLE_OFF) {
         return 0;
     }
     rv = aj_throttle_keys(&th->keys, &auth_jwt_scope(r->server)->id, r->useragent_ip,
@@ -186,7 +167,7 @@ apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
     }
     th->counted = 1;
     auth_jwt_throttle_policy(&policy, c);
-    aj_throttle_check(&th->state, auth_jwt_ts->tab, &th->keys, &policy,
+    aj_throttle_check(&th->state, auth_jwt_ts.tab, &th->keys, &policy,
                       apr_time_sec(r->request_time));
     if (th->state.retry_after > 0) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(203)
@@ -202,7 +183,7 @@ apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
  * that fails then only loses a count. */
 static int auth_jwt_throttle_lock(request_rec *r)
 {
-    apr_status_t rv = apr_global_mutex_lock(auth_jwt_ts->mutex);
+    apr_status_t rv = apr_global_mutex_lock(auth_jwt_ts.seg->mutex);
 
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, AJ_LOGNO(215)
@@ -225,9 +206,9 @@ void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r,
         return;
     }
     auth_jwt_throttle_policy(&policy, c);
-    reached = aj_throttle_fail(auth_jwt_ts->tab, &th->keys, &policy,
+    reached = aj_throttle_fail(auth_jwt_ts.tab, &th->keys, &policy,
                                apr_time_sec(r->request_time));
-    apr_global_mutex_unlock(auth_jwt_ts->mutex);
+    apr_global_mutex_unlock(auth_jwt_ts.seg->mutex);
     if (reached & AJ_THROTTLE_REACHED_USER) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(201)
                       "login throttle: client %s, user \"%s\" reached %u failed password "
@@ -248,8 +229,8 @@ void auth_jwt_throttle_passed(auth_jwt_throttle_t *th, request_rec *r)
     if (!th->counted || th->state.user_count == 0 || !auth_jwt_throttle_lock(r)) {
         return;
     }
-    aj_throttle_clear(auth_jwt_ts->tab, &th->keys);
-    apr_global_mutex_unlock(auth_jwt_ts->mutex);
+    aj_throttle_clear(auth_jwt_ts.tab, &th->keys);
+    apr_global_mutex_unlock(auth_jwt_ts.seg->mutex);
 }
 
 /* ---- equal time for failed checks ------------------------------------------ */
@@ -258,7 +239,7 @@ static apr_uint32_t *auth_jwt_cost_word(request_rec *r)
 {
     apr_uint32_t idx = auth_jwt_scope(r->server)->index;
 
-    return (auth_jwt_ts && idx < auth_jwt_ts->nstores) ? &auth_jwt_ts->costs[idx] : NULL;
+    return (auth_jwt_ts.seg && idx < auth_jwt_ts.nstores) ? &auth_jwt_ts.costs[idx] : NULL;
 }
 
 /* Raises the store's highest cost to `cost` (and sets `flags`). */
