@@ -184,25 +184,26 @@ static void test_sha256_threads(void **state)
 static void test_store_id_vectors(void **state)
 {
     static const struct {
-        const char *driver, *params, *want;
+        const char *store[2]; /* driver, params */
+        const char *want;
     } cases[] = {
-        { "sqlite3", "/var/lib/auth/users.db", "b7b006a69c084e24f5eb4b14e07aa569" },
-        { "pgsql", "host=db password=x", "3b6d4e56b33091dc5ffaf32f5814a469" },
-        { "", "", "6e340b9cffb37a989ca544e6bb780a2c" },
-        { "", "x", "3c7e9bc930dc93f01fa69985ef242d9f" },
-        { "x", "", "14f825b2bbc32dd8d196367fa8776873" },
+        { { "sqlite3", "/var/lib/auth/users.db" }, "b7b006a69c084e24f5eb4b14e07aa569" },
+        { { "pgsql", "host=db password=x" }, "3b6d4e56b33091dc5ffaf32f5814a469" },
+        { { "", "" }, "6e340b9cffb37a989ca544e6bb780a2c" },
+        { { "", "x" }, "3c7e9bc930dc93f01fa69985ef242d9f" },
+        { { "x", "" }, "14f825b2bbc32dd8d196367fa8776873" },
         /* the driver/params boundary counts: "a"+"bc" and "ab"+"c" differ */
-        { "a", "bc", "40bb547d936bbd31318ee37ac8799e7e" },
-        { "ab", "c", "6c032e631d39a14d85aff7e319546af7" },
+        { { "a", "bc" }, "40bb547d936bbd31318ee37ac8799e7e" },
+        { { "ab", "c" }, "6c032e631d39a14d85aff7e319546af7" },
     };
     apr_pool_t *p = AJ_POOL(state);
     apr_size_t i;
 
     assert_int_equal(sizeof(((aj_store_id_t *)NULL)->b), AJ_STORE_ID_LEN);
     for (i = 0; i < sizeof(cases) / sizeof(*cases); ++i) {
-        const char *got = store_id_hex(p, cases[i].driver, cases[i].params);
+        const char *got = store_id_hex(p, cases[i].store[0], cases[i].store[1]);
         if (strcmp(got, cases[i].want)) {
-            fail_msg("[%s][%s] gave %s, want %s", cases[i].driver, cases[i].params, got,
+            fail_msg("[%s][%s] gave %s, want %s", cases[i].store[0], cases[i].store[1], got,
                      cases[i].want);
         }
     }

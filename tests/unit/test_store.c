@@ -711,31 +711,22 @@ static void test_long_error_message(void **state)
 /* The registration rule for names (docs/reference.md §4). */
 static void test_username_problem(void **state)
 {
-    static const struct {
-        const char *name;
-        int ok;
-    } cases[] = {
-        { "alice", 1 },
-        { "j\xc3\xbcrgen", 1 },                          /* UTF-8 */
-        { "", 0 },
-        { "a:b", 0 },
-        { "a\tb", 0 },
-        { "a\x7f", 0 },
-        { "a\xc2\x85", 0 },                              /* C1 control NEL */
-        { "\xc0\xaf", 0 },                               /* overlong '/' */
-        { "\xed\xa0\x80", 0 },                           /* surrogate */
-        { "\xe2\x82", 0 },                               /* truncated */
-        { "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", 0 }, /* a JWT */
+    /* empty, ':', control characters (also C1's NEL), an overlong '/', a
+     * surrogate, a truncated sequence, and a JWT */
+    static const char *const refused[] = {
+        "", "a:b", "a\tb", "a\x7f", "a\xc2\x85", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
     };
     apr_pool_t *p = AJ_POOL(state);
     const char *longest = repeat(p, 'a', AJ_USERNAME_MAX_LEN);
     const char *too_long = repeat(p, 'a', AJ_USERNAME_MAX_LEN + 1);
     apr_size_t i;
 
-    for (i = 0; i < sizeof(cases) / sizeof(*cases); ++i) {
-        const char *why = aj_store_username_problem(cases[i].name, strlen(cases[i].name));
-        if ((why == NULL) != cases[i].ok) {
-            fail_msg("case %d: %s", (int)i, why ? why : "accepted");
+    assert_null(aj_store_username_problem("alice", 5));
+    assert_null(aj_store_username_problem("j\xc3\xbcrgen", 7)); /* UTF-8 */
+    for (i = 0; i < sizeof(refused) / sizeof(*refused); ++i) {
+        if (!aj_store_username_problem(refused[i], strlen(refused[i]))) {
+            fail_msg("accepted: case %d", (int)i);
         }
     }
     assert_null(aj_store_username_problem(longest, AJ_USERNAME_MAX_LEN));
@@ -746,36 +737,43 @@ static void test_username_problem(void **state)
 
 /* ---- what a log line may say ------------------------------------------------ */
 
+static void assert_described(apr_pool_t *p, const char *driver, const char *params,
+                             const char *want)
+{
+    const char *got = aj_store_describe(p, driver, params);
+
+    if (strcmp(got, want) || strstr(got, "s3cret")) {
+        fail_msg("[%s] gave [%s], want [%s]", params ? params : "(null)", got, want);
+    }
+}
+
 /* Store descriptions for log lines name the database and never a password
  * (docs/reference.md §13). */
 static void test_describe(void **state)
 {
+    /* shown: what the description quotes of the parameters; NULL: the
+     * parameters are not shown at all */
     static const struct {
-        const char *driver, *params, *want;
+        const char *driver, *params, *shown;
     } cases[] = {
-        { "sqlite3", "/var/lib/auth/users.db", "sqlite3 database /var/lib/auth/users.db" },
-        { "pgsql", "host=db dbname=auth user=web password=s3cret",
-          "pgsql connection 'host=db dbname=auth user=web'" },
-        { "pgsql", "password = 's3 \\' cret' host=db",
-          "pgsql connection (parameters not shown)" },
-        { "pgsql", "password=se\\ cret=1 host=db", "pgsql connection (parameters not shown)" },
-        { "pgsql", "host=db PassWord=x", "pgsql connection 'host=db'" },
-        { "mysql", "host=db,user=web,pass=s3cret,dbname=auth",
-          "mysql connection 'host=db user=web dbname=auth'" },
+        /* key=value (libpq), secret keys in any case and spelling */
+        { "pgsql", "host=db dbname=auth user=web password=s3cret", "host=db dbname=auth user=web" },
+        { "pgsql", "host=db PassWord=x", "host=db" },
+        { "pgsql", "host=db password='s3cret two' dbname=auth", "host=db dbname=auth" },
+        /* apr_dbd_mysql's lists, separated by ',' or ';' */
+        { "mysql", "host=db,user=web,pass=s3cret,dbname=auth", "host=db user=web dbname=auth" },
+        { "mysql", "host=db;passwd=s3cret;dbname=auth", "host=db dbname=auth" },
+        /* URIs: the userinfo's password and password= parameters left out */
         { "pgsql", "postgresql://web:s3cret@db:5432/auth?sslmode=require&password=x",
-          "pgsql connection 'postgresql://web@db:5432/auth?sslmode=require'" },
-        { "pgsql", "postgresql://web@db/auth", "pgsql connection 'postgresql://web@db/auth'" },
-        { "pgsql", "postgresql://db/auth?password=x", "pgsql connection 'postgresql://db/auth'" },
-        { "pgsql", "host=db password='unterminated",
-          "pgsql connection (parameters not shown)" },
-        { "pgsql", "s3cret", "pgsql connection (parameters not shown)" },
-        { NULL, "x", "the store" },
-        /* more separators and spellings of a secret key */
-        { "mysql", "host=db;passwd=s3cret;dbname=auth", "mysql connection 'host=db dbname=auth'" },
-        { "pgsql", "host=db password='s3cret two' dbname=auth",
-          "pgsql connection 'host=db dbname=auth'" },
-        { "pgsql", "postgres://web:s3cret@db/auth", "pgsql connection 'postgres://web@db/auth'" },
-        { "pgsql", NULL, "the store" },
+          "postgresql://web@db:5432/auth?sslmode=require" },
+        { "pgsql", "postgresql://web@db/auth", "postgresql://web@db/auth" },
+        { "pgsql", "postgresql://db/auth?password=x", "postgresql://db/auth" },
+        { "pgsql", "postgres://web:s3cret@db/auth", "postgres://web@db/auth" },
+        /* what does not parse, or needs libpq's escapes to read, is not shown */
+        { "pgsql", "password = 's3 \\' cret' host=db", NULL },
+        { "pgsql", "password=se\\ cret=1 host=db", NULL },
+        { "pgsql", "host=db password='unterminated", NULL },
+        { "pgsql", "s3cret", NULL },
     };
     apr_pool_t *p = NULL;
     apr_size_t i;
@@ -783,11 +781,18 @@ static void test_describe(void **state)
     (void)state;
     apr_pool_create(&p, NULL);
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
-        const char *got = aj_store_describe(p, cases[i].driver, cases[i].params);
-        if (strcmp(got, cases[i].want) || strstr(got, "s3cret")) {
-            fail_msg("[%s] gave [%s], want [%s]", cases[i].params, got, cases[i].want);
-        }
+        const char *want = cases[i].shown
+                               ? apr_psprintf(p, "%s connection '%s'", cases[i].driver,
+                                              cases[i].shown)
+                               : apr_pstrcat(p, cases[i].driver,
+                                             " connection (parameters not shown)", NULL);
+        assert_described(p, cases[i].driver, cases[i].params, want);
     }
+    /* SQLite: the file; no store named at all */
+    assert_described(p, "sqlite3", "/var/lib/auth/users.db",
+                     "sqlite3 database /var/lib/auth/users.db");
+    assert_described(p, NULL, "x", "the store");
+    assert_described(p, "pgsql", NULL, "the store");
     apr_pool_destroy(p);
 }
 
