@@ -845,6 +845,21 @@ API_CONFIG = (
     + jwt_location("/auth/status", "SetHandler auth-jwt-status")
 )
 
+# The schema the version before users.changed_at created (no defaults for
+# the time columns), for the upgrade tests; id_column is the driver's
+# auto-increment key.
+def old_store_schema(id_column):
+    return f"""
+CREATE TABLE users (id {id_column}, username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL, claims TEXT NOT NULL DEFAULT '{{}}',
+    tokens_valid_after BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);
+CREATE TABLE revoked_tokens (jti TEXT NOT NULL PRIMARY KEY,
+    expires_at BIGINT NOT NULL, revoked_at BIGINT NOT NULL);
+CREATE INDEX revoked_tokens_revoked_at ON revoked_tokens (revoked_at);
+CREATE INDEX users_tokens_valid_after ON users (tokens_valid_after);
+"""
+
+
 # Fast password hashing for suites that register many users.
 FAST_BCRYPT = "AuthJWTBcryptCost 4\n"
 
