@@ -79,3 +79,19 @@ aj_store_t *aj_test_store_open(const aj_test_db_t *db, apr_pool_t *p)
     }
     return st;
 }
+
+aj_store_t *aj_test_store_fresh(aj_test_db_t **db, apr_pool_t *p)
+{
+    *db = aj_test_db_open(p, aj_test_db_path(p));
+    return aj_test_store_open(*db, p);
+}
+
+apr_int64_t aj_test_user_add(aj_store_t *st, apr_pool_t *p, const char *name, const char *hash,
+                             apr_int64_t now)
+{
+    apr_int64_t id = 0;
+
+    assert_int_equal(aj_store_user_add(&id, p, st, name, hash, "{}", now), APR_SUCCESS);
+    assert_true(id > 0);
+    return id;
+}

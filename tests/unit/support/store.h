@@ -45,4 +45,12 @@ const char *aj_test_db_value(const aj_test_db_t *db, apr_pool_t *p, const char *
 /* aj_store_open on db; fails the test, with the store's message, on error. */
 aj_store_t *aj_test_store_open(const aj_test_db_t *db, apr_pool_t *p);
 
+/* A store on a new database file (schema made); *db is its connection. */
+aj_store_t *aj_test_store_fresh(aj_test_db_t **db, apr_pool_t *p);
+
+/* Adds a user with no claims and returns its id; fails the test when the
+ * store refuses. */
+apr_int64_t aj_test_user_add(aj_store_t *st, apr_pool_t *p, const char *name, const char *hash,
+                             apr_int64_t now);
+
 #endif /* AJ_TEST_SUPPORT_STORE_H */
