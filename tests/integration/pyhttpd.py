@@ -794,6 +794,10 @@ def stop_in_test(server, expected, action):
 
 REALM = "itest"
 
+# What a 401 of a JWT location offers: both schemes, one realm.
+BOTH_CHALLENGES = sorted([f'Bearer realm="{REALM}"', f'Basic realm="{REALM}"'])
+
+
 def location(path, *directives):
     """A <Location path> section holding the given directive lines."""
     body = "".join(f"    {d}\n" for d in directives)
