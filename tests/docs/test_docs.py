@@ -76,19 +76,12 @@ MODULE_PATHS = {
 }
 RE_SYSTEM_PATH = re.compile(r"(?<![\w.:/-])/(?:etc|var)/[\w./-]+")
 
-# Always loaded (Debian builds log_config, unixd, so into the binary).
-BASIC_MODULES = [
-    ("mpm_event_module", "mod_mpm_event.so"),
-    ("authn_core_module", "mod_authn_core.so"),
-    ("authn_file_module", "mod_authn_file.so"),
-    ("authz_core_module", "mod_authz_core.so"),
-    ("authz_user_module", "mod_authz_user.so"),
-    ("authz_host_module", "mod_authz_host.so"),
-    ("auth_basic_module", "mod_auth_basic.so"),
-    ("mime_module", "mod_mime.so"),
-    ("dir_module", "mod_dir.so"),
-    ("alias_module", "mod_alias.so"),
-]
+# Always loaded (Debian builds log_config, unixd, so into the binary): the
+# integration harness's stock modules that every site has, in its order.
+BASIC_MODULE_NAMES = {"mpm_event", "authn_core", "authn_file", "authz_core", "authz_user",
+                      "authz_host", "auth_basic", "mime", "dir", "alias"}
+BASIC_MODULES = [m for m in pyhttpd.STOCK_MODULES
+                 if m[0][:-len("_module")] in BASIC_MODULE_NAMES]
 # What `a2enmod auth_jwt dbd socache_shmcb headers proxy_http` gives a site.
 SITE_MODULES = [
     ("dbd_module", "mod_dbd.so"),

@@ -203,6 +203,17 @@ class Response:
         return f"<Response {self.status} {self.headers!r} {self.body[:300]!r}>"
 
 
+def read_log_text(path, offset=0):
+    """A log file's text from offset on (bytes that are not UTF-8 replaced),
+    "" while the file does not exist yet."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
 class ErrorLog:
     """Reads the error log from a remembered position forward."""
 
@@ -220,19 +231,10 @@ class ErrorLog:
         self.pos = self.size()
 
     def read_since_mark(self):
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.pos)
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        return read_log_text(self.path, self.pos)
 
     def read_all(self):
-        try:
-            with open(self.path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        return read_log_text(self.path)
 
     def tail(self, n=40):
         return "\n".join(self.read_all().splitlines()[-n:])
@@ -704,11 +706,7 @@ class Httpd:
                  (json.dumps(claims), username))
 
     def read_access_log(self):
-        try:
-            with open(self.access_log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        return read_log_text(self.access_log_path)
 
 
 class ServerPool:
@@ -796,38 +794,75 @@ def stop_in_test(server, expected, action):
 
 REALM = "itest"
 
+# What a 401 of a JWT location offers: both schemes, one realm.
+BOTH_CHALLENGES = sorted([f'Bearer realm="{REALM}"', f'Basic realm="{REALM}"'])
+
+
+def location(path, *directives):
+    """A <Location path> section holding the given directive lines."""
+    body = "".join(f"    {d}\n" for d in directives)
+    return f"<Location {path}>\n{body}</Location>\n"
+
+
+def jwt_location(path, *directives, realm=REALM):
+    """A <Location path> behind AuthType JWT (AuthName realm, any valid user),
+    with more directive lines after those."""
+    return location(path, "AuthType JWT", f'AuthName "{realm}"', "Require valid-user",
+                    *directives)
+
+
+def basic_location(path, *directives, realm=REALM):
+    """A <Location path> behind AuthType Basic checked by the jwt provider
+    (passwords from the module's store), with more directive lines."""
+    return location(path, "AuthType Basic", f'AuthName "{realm}"', "AuthBasicProvider jwt",
+                    "Require valid-user", *directives)
+
+
+def handler_location(path, handler):
+    """A <Location path> that only mounts a handler (no authentication)."""
+    return location(path, f"SetHandler {handler}")
+
+
+def lua_hello(pattern):
+    """Serves conf/hello.lua at the URLs matching pattern."""
+    return f'LuaMapHandler "{pattern}" "@CONF@/hello.lua"\n'
+
+
+# The protected resource most tests ask for: mod_lua's hello at /api/resource.
+RESOURCE_CONFIG = jwt_location("/api/resource") + lua_hello("^/api/resource$")
+
+# The public key set, unauthenticated.
+JWKS_LOCATION = handler_location("/jwks", "auth-jwt-jwks")
+
+# The session endpoints behind a token: logout and password change.
+LOGOUT_LOCATION = jwt_location("/auth/logout", "SetHandler auth-jwt-logout")
+PASSWORD_LOCATION = jwt_location("/auth/password", "SetHandler auth-jwt-password")
+
 # Mirrors conf/demo.conf: users, token, resource (mod_lua), login, status.
-API_CONFIG = r"""
-AuthJWTRegistration On
-AuthJWTPasswordMinLength 6
-<Location />
-    AuthzSendForbiddenOnFailure On
-</Location>
-<Location /api/users>
-    SetHandler auth-jwt-users
-</Location>
-<Location /api/token>
-    AuthType JWT
-    AuthName "itest"
-    Require valid-user
-    SetHandler auth-jwt-token
-</Location>
-<Location /api/resource>
-    AuthType JWT
-    AuthName "itest"
-    Require valid-user
-</Location>
-LuaMapHandler "^/api/resource$" "@CONF@/hello.lua"
-<Location /auth/login>
-    SetHandler auth-jwt-login
-</Location>
-<Location /auth/status>
-    AuthType JWT
-    AuthName "itest"
-    Require valid-user
-    SetHandler auth-jwt-status
-</Location>
+API_CONFIG = (
+    "\nAuthJWTRegistration On\nAuthJWTPasswordMinLength 6\n"
+    + location("/", "AuthzSendForbiddenOnFailure On")
+    + handler_location("/api/users", "auth-jwt-users")
+    + jwt_location("/api/token", "SetHandler auth-jwt-token")
+    + RESOURCE_CONFIG
+    + handler_location("/auth/login", "auth-jwt-login")
+    + jwt_location("/auth/status", "SetHandler auth-jwt-status")
+)
+
+# The schema the version before users.changed_at created (no defaults for
+# the time columns), for the upgrade tests; id_column is the driver's
+# auto-increment key.
+def old_store_schema(id_column):
+    return f"""
+CREATE TABLE users (id {id_column}, username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL, claims TEXT NOT NULL DEFAULT '{{}}',
+    tokens_valid_after BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);
+CREATE TABLE revoked_tokens (jti TEXT NOT NULL PRIMARY KEY,
+    expires_at BIGINT NOT NULL, revoked_at BIGINT NOT NULL);
+CREATE INDEX revoked_tokens_revoked_at ON revoked_tokens (revoked_at);
+CREATE INDEX users_tokens_valid_after ON users (tokens_valid_after);
 """
+
 
 # Fast password hashing for suites that register many users.
 FAST_BCRYPT = "AuthJWTBcryptCost 4\n"

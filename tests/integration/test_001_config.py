@@ -110,25 +110,26 @@ def _run(httpd_factory, snippet, where):
     return rc, out + s.error_log.read_all()
 
 
+def _assert_bad_fails_good_passes(httpd_factory, case, where, shown_where):
+    """configtest fails on the bad form, naming the directive, and passes on
+    its good twin; shown_where tells the messages where the line was."""
+    _, name, bad, good = case
+    rc, out = _run(httpd_factory, bad, where)
+    assert rc != 0, f"configtest passed with `{bad}`{shown_where}:\n{out}"
+    assert name in out, f"message does not name {name}:\n{out}"
+    rc, out = _run(httpd_factory, good, where)
+    assert rc == 0, f"good twin `{good}`{shown_where} failed:\n{out}"
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_bad_directive_fails_configtest(httpd_factory, case):
-    _, name, bad, good = case
-    rc, out = _run(httpd_factory, bad, "server")
-    assert rc != 0, f"configtest passed with `{bad}`:\n{out}"
-    assert name in out, f"message does not name {name}:\n{out}"
-    rc, out = _run(httpd_factory, good, "server")
-    assert rc == 0, f"good twin `{good}` failed:\n{out}"
+    _assert_bad_fails_good_passes(httpd_factory, case, "server", "")
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "Key" not in c[1]],
                          ids=[c[0] for c in CASES if "Key" not in c[1]])
 def test_bad_directive_in_location_fails_configtest(httpd_factory, case):
-    _, name, bad, good = case
-    rc, out = _run(httpd_factory, bad, "location")
-    assert rc != 0, f"configtest passed with `{bad}` in <Location>:\n{out}"
-    assert name in out, f"message does not name {name}:\n{out}"
-    rc, out = _run(httpd_factory, good, "location")
-    assert rc == 0, f"good twin `{good}` in <Location> failed:\n{out}"
+    _assert_bad_fails_good_passes(httpd_factory, case, "location", " in <Location>")
 
 
 @pytest.mark.parametrize("bad", ["AuthJWTTokenLifetime 10min", "AuthJWTLeeway 1.5m",
@@ -284,12 +285,17 @@ def test_basic_with_jwt_provider_counts(httpd_factory):
         "AuthBasicProvider jwt", "AuthBasicProvider file")), "AJ401")
 
 
-@pytest.mark.parametrize("handler", ["auth-jwt-login", "auth-jwt-token"])
-def test_issuing_handler_without_signing_key(httpd_factory, handler):
-    mount = f"""
+def _mount_at_api_h(handler):
+    """handler at /api/h behind AuthType JWT."""
+    return f"""
 <Location /api/h>{AUTH}
     SetHandler {handler}
 </Location>"""
+
+
+@pytest.mark.parametrize("handler", ["auth-jwt-login", "auth-jwt-token"])
+def test_issuing_handler_without_signing_key(httpd_factory, handler):
+    mount = _mount_at_api_h(handler)
     _assert_fails(_runtime_check(httpd_factory, mount, signing_key=False), "AJ402",
                   f"SetHandler {handler}", "AuthJWTSigningKey")
     # the key of the server level applies
@@ -303,10 +309,7 @@ def test_issuing_handler_without_signing_key(httpd_factory, handler):
 @pytest.mark.parametrize("handler", ["auth-jwt-users", "auth-jwt-login", "auth-jwt-token",
                                      "auth-jwt-logout", "auth-jwt-password"])
 def test_store_handler_without_dbdriver(httpd_factory, handler):
-    mount = f"""
-<Location /api/h>{AUTH}
-    SetHandler {handler}
-</Location>"""
+    mount = _mount_at_api_h(handler)
     _assert_fails(_runtime_check(httpd_factory, mount, dbd_driver=False), "AJ403",
                   f"SetHandler {handler}", "DBDriver")
     _assert_passes(_runtime_check(httpd_factory, mount))

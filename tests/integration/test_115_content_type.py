@@ -11,11 +11,7 @@ import pyhttpd
 from test_200_revocation import SESSION_CONFIG
 
 HTTPD_CONFIG = "AuthJWTCookie jwt\n" + pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT \
-    + SESSION_CONFIG + r"""
-<Location /jwks>
-    SetHandler auth-jwt-jwks
-</Location>
-"""
+    + SESSION_CONFIG + pyhttpd.JWKS_LOCATION
 
 # What a cross-site <form method=post> sends: the JSON-looking text/plain
 # trick (name='{"username":"x","password":"y","z":"' value='"}') and the

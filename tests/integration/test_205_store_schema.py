@@ -23,14 +23,7 @@ REFRESH_WAIT = 5.0          # seconds: AuthJWTRevocationRefresh 1, with margin
 
 # The schema the previous version created (no users.changed_at, no
 # defaults for the time columns).
-OLD_SCHEMA = """
-CREATE TABLE users ( id INTEGER PRIMARY KEY AUTOINCREMENT, username TEXT NOT NULL UNIQUE,
-  password_hash TEXT NOT NULL, claims TEXT NOT NULL DEFAULT '{}',
-  tokens_valid_after BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);
-CREATE TABLE revoked_tokens ( jti TEXT NOT NULL PRIMARY KEY,
-  expires_at BIGINT NOT NULL, revoked_at BIGINT NOT NULL);
-CREATE INDEX revoked_tokens_revoked_at ON revoked_tokens (revoked_at);
-CREATE INDEX users_tokens_valid_after ON users (tokens_valid_after);
+OLD_SCHEMA = pyhttpd.old_store_schema("INTEGER PRIMARY KEY AUTOINCREMENT") + """
 INSERT INTO revoked_tokens VALUES ('old-jti', 99999999999, 42);
 """
 

@@ -23,47 +23,16 @@ RemoteIPHeader X-Forwarded-For
 RemoteIPInternalProxy 127.0.0.1
 """
 
-LOCATIONS = r"""
-<Location /slow/resource>
-    AuthType JWT
-    AuthName "itest"
-    Require valid-user
-    AuthJWTBcryptCost 11
-</Location>
-<Location /short/resource>
-    AuthType JWT
-    AuthName "itest"
-    Require valid-user
-    AuthJWTLoginThrottle 3 2
-</Location>
-<Location /off/resource>
-    AuthType JWT
-    AuthName "itest"
-    Require valid-user
-    AuthJWTLoginThrottle Off
-</Location>
-<Location /basic/jwt>
-    AuthType Basic
-    AuthName "basic"
-    AuthBasicProvider jwt
-    Require valid-user
-</Location>
-<Location /basic/slow>
-    AuthType Basic
-    AuthName "basic"
-    AuthBasicProvider jwt
-    Require valid-user
-    AuthJWTBcryptCost 11
-</Location>
-<Location /auth/password>
-    AuthType JWT
-    AuthName "itest"
-    Require valid-user
-    SetHandler auth-jwt-password
-</Location>
-LuaMapHandler "^/(slow|short|off)/resource$" "@CONF@/hello.lua"
-LuaMapHandler "^/basic/" "@CONF@/hello.lua"
-"""
+LOCATIONS = (
+    "\n" + pyhttpd.jwt_location("/slow/resource", "AuthJWTBcryptCost 11")
+    + pyhttpd.jwt_location("/short/resource", "AuthJWTLoginThrottle 3 2")
+    + pyhttpd.jwt_location("/off/resource", "AuthJWTLoginThrottle Off")
+    + pyhttpd.basic_location("/basic/jwt", realm="basic")
+    + pyhttpd.basic_location("/basic/slow", "AuthJWTBcryptCost 11", realm="basic")
+    + pyhttpd.PASSWORD_LOCATION
+    + pyhttpd.lua_hello("^/(slow|short|off)/resource$")
+    + pyhttpd.lua_hello("^/basic/")
+)
 
 HTTPD_CONFIG = pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT + REMOTEIP + LOCATIONS
 THROTTLE_LOGS = (pyhttpd.REFUSED_CHECK_LOG, pyhttpd.THROTTLE_LIMIT_LOG)

@@ -192,16 +192,7 @@ VERIFY_NODE_CONFIG = """
 AuthJWTVerifyKey RS256 "file:{pub}" kid=node1
 AuthJWTRevocation Off
 AuthJWTPasswordLogin Off
-<Location /api/resource>
-    AuthType JWT
-    AuthName "itest"
-    Require valid-user
-</Location>
-LuaMapHandler "^/api/resource$" "@CONF@/hello.lua"
-<Location /jwks>
-    SetHandler auth-jwt-jwks
-</Location>
-"""
+""" + pyhttpd.RESOURCE_CONFIG + pyhttpd.JWKS_LOCATION
 
 
 @pytest.fixture

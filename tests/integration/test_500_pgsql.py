@@ -394,14 +394,7 @@ def test_partition_one_node_keeps_its_last_known_revocations(nodes, capsys):
     login(c, name, pw)
 
 
-OLD_PG_SCHEMA = """
-CREATE TABLE users (id BIGSERIAL PRIMARY KEY, username TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL, claims TEXT NOT NULL DEFAULT '{}',
-    tokens_valid_after BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL);
-CREATE TABLE revoked_tokens (jti TEXT NOT NULL PRIMARY KEY,
-    expires_at BIGINT NOT NULL, revoked_at BIGINT NOT NULL);
-CREATE INDEX revoked_tokens_revoked_at ON revoked_tokens (revoked_at);
-CREATE INDEX users_tokens_valid_after ON users (tokens_valid_after);
+OLD_PG_SCHEMA = pyhttpd.old_store_schema("BIGSERIAL PRIMARY KEY") + """
 INSERT INTO users (username, password_hash, created_at) VALUES ('old', 'x', 7);
 INSERT INTO revoked_tokens VALUES ('old-jti', 99999999999, 42);
 """

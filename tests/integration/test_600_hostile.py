@@ -18,11 +18,7 @@ FIELD_LIMIT = 8190
 BODY_LIMIT = 16384
 
 HTTPD_CONFIG = "AuthJWTCookie jwt\n" + pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT \
-    + SESSION_CONFIG + r"""
-<Location /jwks>
-    SetHandler auth-jwt-jwks
-</Location>
-"""
+    + SESSION_CONFIG + pyhttpd.JWKS_LOCATION
 
 # every handler: (method, path, reads a JSON body, needs credentials)
 HANDLERS = {

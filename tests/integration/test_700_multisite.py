@@ -55,6 +55,8 @@ AuthJWTRevocationRefresh 1
 """
 
 # The REST-auth API and the session endpoints, mounted in every host.
+# (The sections come from pyhttpd's helpers, which write no braces: only the
+# placeholders below are format fields.)
 HOST_TEMPLATE = r"""
 <VirtualHost 127.0.0.1:{port}>
     ServerName {host}.test
@@ -63,53 +65,18 @@ HOST_TEMPLATE = r"""
     AuthJWTSigningKey HS256 "file:{key}"
     AuthJWTRegistration {registration}
 {extra}
-    <Location />
-        AuthzSendForbiddenOnFailure On
-    </Location>
-    <Location /api/users>
-        SetHandler auth-jwt-users
-    </Location>
-    <Location /api/token>
-        AuthType JWT
-        AuthName "itest"
-        Require valid-user
-        SetHandler auth-jwt-token
-    </Location>
-    <Location /api/resource>
-        AuthType JWT
-        AuthName "itest"
-        Require valid-user
-    </Location>
-    <Location /basic/resource>
-        AuthType Basic
-        AuthName "itest"
-        AuthBasicProvider jwt
-        Require valid-user
-    </Location>
-    LuaMapHandler "^/(api|basic)/resource$" "{conf}/hello.lua"
-    <Location /auth/login>
-        SetHandler auth-jwt-login
-    </Location>
-    <Location /auth/status>
-        AuthType JWT
-        AuthName "itest"
-        Require valid-user
-        SetHandler auth-jwt-status
-    </Location>
-    <Location /auth/logout>
-        AuthType JWT
-        AuthName "itest"
-        Require valid-user
-        SetHandler auth-jwt-logout
-    </Location>
-    <Location /auth/password>
-        AuthType JWT
-        AuthName "itest"
-        Require valid-user
-        SetHandler auth-jwt-password
-    </Location>
-</VirtualHost>
-"""
+""" + (
+    pyhttpd.location("/", "AuthzSendForbiddenOnFailure On")
+    + pyhttpd.handler_location("/api/users", "auth-jwt-users")
+    + pyhttpd.jwt_location("/api/token", "SetHandler auth-jwt-token")
+    + pyhttpd.jwt_location("/api/resource")
+    + pyhttpd.basic_location("/basic/resource")
+    + 'LuaMapHandler "^/(api|basic)/resource$" "{conf}/hello.lua"\n'
+    + pyhttpd.handler_location("/auth/login", "auth-jwt-login")
+    + pyhttpd.jwt_location("/auth/status", "SetHandler auth-jwt-status")
+    + pyhttpd.LOGOUT_LOCATION
+    + pyhttpd.PASSWORD_LOCATION
+) + "</VirtualHost>\n"
 
 # Refused password checks: docs/reference.md §10 logs each at error level (the module's
 # own audit tags, assumed in the AJ2xx range, and mod_auth_basic's

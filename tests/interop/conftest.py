@@ -23,6 +23,18 @@ def cli(*args):
                           timeout=30)
 
 
+def claims(now, **extra):
+    """The payload both directions of every interop test sign."""
+    return {"sub": "42", "name": "alice", "iat": now, "nbf": now, "exp": now + 600, **extra}
+
+
+def core_verify(alg, path, token, now):
+    """The core's verdict on token: (stdout, exit code 0 valid / 1 refused)."""
+    r = cli("verify", alg, path, token, now)
+    assert r.returncode in (0, 1), r.stderr
+    return r.stdout.strip(), r.returncode
+
+
 class KeyPair:
     def __init__(self, alg, private, directory, tag=""):
         self.alg = alg

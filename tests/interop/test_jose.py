@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import ASYM_ALGS, HERE, cli
+from conftest import ASYM_ALGS, HERE, claims, cli, core_verify
 
 JOSE_CLI = os.path.join(HERE, "jose_cli.mjs")
 NODE = shutil.which("node") or shutil.which("nodejs")
@@ -29,16 +29,6 @@ pytestmark = pytest.mark.skipif(
 def jose(*args):
     r = subprocess.run([NODE, JOSE_CLI, *[str(a) for a in args]], capture_output=True,
                        text=True, timeout=60)
-    assert r.returncode in (0, 1), r.stderr
-    return r.stdout.strip(), r.returncode
-
-
-def claims(now, **extra):
-    return {"sub": "42", "name": "alice", "iat": now, "nbf": now, "exp": now + 600, **extra}
-
-
-def core_verify(alg, path, token, now):
-    r = cli("verify", alg, path, token, now)
     assert r.returncode in (0, 1), r.stderr
     return r.stdout.strip(), r.returncode
 

@@ -5,24 +5,16 @@ algorithm: HS256/384/512 with secrets, RS/PS/ES/EdDSA with PEM keys.
 Drives build/interop/aj_jwtcli (`make interop` builds it and sets AJ_JWTCLI).
 """
 import json
-import os
 import secrets
-import subprocess
 import time
 
 import jwt
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CLI = os.environ.get("AJ_JWTCLI",
-                     os.path.join(HERE, "..", "..", "build", "interop", "aj_jwtcli"))
+from conftest import ASYM_ALGS, EC_SIG_LEN, claims, cli, core_verify
+
 # RFC 7518 §3.2: the secret is at least as long as the hash output.
 HMAC_ALGS = {"HS256": 32, "HS384": 48, "HS512": 64}
-
-
-def cli(*args):
-    return subprocess.run([CLI, *[str(a) for a in args]], capture_output=True, text=True,
-                          timeout=30)
 
 
 @pytest.fixture
@@ -34,16 +26,6 @@ def secret_file(tmp_path):
         path.write_text(secret + "\n")
         return secret.encode(), path
     return make
-
-
-def claims(now, **extra):
-    return {"sub": "42", "name": "alice", "iat": now, "nbf": now, "exp": now + 600, **extra}
-
-
-def core_verify(alg, path, token, now):
-    r = cli("verify", alg, path, token, now)
-    assert r.returncode in (0, 1), r.stderr
-    return r.stdout.strip(), r.returncode
 
 
 @pytest.mark.parametrize("alg", sorted(HMAC_ALGS))
@@ -133,8 +115,6 @@ def test_short_secret_refused_at_load(tmp_path):
 
 
 # ---- RS/PS/ES/EdDSA: PEM keys ------------------------------------------------
-
-from conftest import ASYM_ALGS, EC_SIG_LEN  # noqa: E402
 
 
 @pytest.mark.parametrize("alg", ASYM_ALGS)

@@ -132,35 +132,33 @@ static void test_bytes_outside_alphabet(void **state)
     assert_false(aj_b64url_valid("AA\0A", 4));
 }
 
-static void test_canonical_tails(void **state)
+/* Tries each of the 64 characters as the last of a len-character tail
+ * "AA..x": every one that decodes must have its unused low bits (mask)
+ * zero.  Returns how many decode. */
+static int canonical_tails(apr_size_t len, int mask)
 {
     unsigned char buf[4];
     apr_size_t n;
-    char s[4];
+    char s[4] = "AAA";
     int v, canonical = 0;
 
+    for (v = 0; v < 64; ++v) {
+        s[len - 1] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[v];
+        if (aj_b64url_decode_buf(buf, sizeof(buf), &n, s, len) == APR_SUCCESS) {
+            assert_int_equal(v & mask, 0);
+            ++canonical;
+        }
+    }
+    return canonical;
+}
+
+static void test_canonical_tails(void **state)
+{
     /* Of the 64 characters after "A" only the 4 with zero low bits are
      * canonical in a 2-character tail (one byte). */
-    s[0] = 'A';
-    for (v = 0; v < 64; ++v) {
-        s[1] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[v];
-        if (aj_b64url_decode_buf(buf, sizeof(buf), &n, s, 2) == APR_SUCCESS) {
-            assert_int_equal(v & 0x0F, 0);
-            ++canonical;
-        }
-    }
-    assert_int_equal(canonical, 4);
+    assert_int_equal(canonical_tails(2, 0x0F), 4);
     /* ... and 16 in a 3-character tail (two bytes). */
-    canonical = 0;
-    s[1] = 'A';
-    for (v = 0; v < 64; ++v) {
-        s[2] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[v];
-        if (aj_b64url_decode_buf(buf, sizeof(buf), &n, s, 3) == APR_SUCCESS) {
-            assert_int_equal(v & 0x03, 0);
-            ++canonical;
-        }
-    }
-    assert_int_equal(canonical, 16);
+    assert_int_equal(canonical_tails(3, 0x03), 16);
 }
 
 static void test_decode_buf_capacity(void **state)

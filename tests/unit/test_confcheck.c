@@ -28,6 +28,24 @@ static void jwt_auth(aj_cc_conf_t *c, int s)
     set(c, s, "Require", "valid-user");
 }
 
+/* <Location where> with SetHandler handler in it. */
+static int mount(aj_cc_conf_t *c, int parent, const char *where, const char *handler)
+{
+    int s = sec(c, parent, "<Location", where);
+
+    set(c, s, "SetHandler", handler);
+    return s;
+}
+
+/* <Location where> protected by AuthType JWT. */
+static int jwt_location(aj_cc_conf_t *c, int parent, const char *where)
+{
+    int s = sec(c, parent, "<Location", where);
+
+    jwt_auth(c, s);
+    return s;
+}
+
 static apr_array_header_t *check(aj_cc_conf_t *c, apr_pool_t *p)
 {
     return aj_cc_check(c, p);
@@ -64,16 +82,28 @@ static void test_auth_name_missing(void **state)
     assert_non_null(strstr(finding(check(c, p), 0)->text, "<Location /api>"));
 }
 
+/* A section (dir args) setting AuthName, then <Location where> setting
+ * AuthType JWT. */
+static apr_array_header_t *check_name_then_jwt(apr_pool_t *p, const char *dir, const char *args,
+                                               const char *auth_name, const char *where)
+{
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int named = sec(c, 0, dir, args);
+    int loc = sec(c, 0, "<Location", where);
+
+    set(c, named, "AuthName", auth_name);
+    set(c, loc, "AuthType", "JWT");
+    return check(c, p);
+}
+
 static void test_auth_name_from_prefix_location_or_server(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_cc_conf_t *c = aj_cc_make(p, 1);
-    int outer = sec(c, 0, "<Location", "/api>");
-    int inner = sec(c, 0, "<Location", "\"/api/private\">");
+    aj_cc_conf_t *c;
+    int inner;
 
-    set(c, outer, "AuthName", "api");
-    set(c, inner, "AuthType", "JWT");
-    assert_int_equal(check(c, p)->nelts, 0);
+    assert_int_equal(
+        check_name_then_jwt(p, "<Location", "/api>", "api", "\"/api/private\">")->nelts, 0);
 
     c = aj_cc_make(p, 1);
     set(c, 0, "AuthName", "site");
@@ -110,12 +140,7 @@ static void test_auth_name_maybe_is_not_an_error(void **state)
     apr_size_t i;
 
     for (i = 0; i < sizeof(maybe) / sizeof(maybe[0]); ++i) {
-        aj_cc_conf_t *c = aj_cc_make(p, 1);
-        int m = sec(c, 0, maybe[i][0], maybe[i][1]);
-        int loc = sec(c, 0, "<Location", "/api>");
-        set(c, m, "AuthName", "x");
-        set(c, loc, "AuthType", "JWT");
-        if (check(c, p)->nelts) {
+        if (check_name_then_jwt(p, maybe[i][0], maybe[i][1], "x", "/api>")->nelts) {
             fail_msg("reported although %s %s may set AuthName", maybe[i][0], maybe[i][1]);
         }
     }
@@ -164,25 +189,39 @@ static void test_auth_inherited_from_enclosing_location(void **state)
     assert_int_equal(check(c, p)->nelts, 0);
 }
 
-static void test_basic_with_jwt_provider(void **state)
+/* The status handler under AuthType Basic with these providers. */
+static apr_array_header_t *check_basic_status(apr_pool_t *p, const char *providers)
 {
-    apr_pool_t *p = AJ_POOL(state);
     aj_cc_conf_t *c = aj_cc_make(p, 1);
     int st = sec(c, 0, "<Location", "/status>");
 
     set(c, st, "AuthType", "Basic");
     set(c, st, "AuthName", "x");
-    set(c, st, "AuthBasicProvider", "file jwt");
+    set(c, st, "AuthBasicProvider", providers);
     set(c, st, "SetHandler", "auth-jwt-status");
-    assert_int_equal(check(c, p)->nelts, 0);
+    return check(c, p);
+}
 
-    c = aj_cc_make(p, 1);
-    st = sec(c, 0, "<Location", "/status>");
-    set(c, st, "AuthType", "Basic");
-    set(c, st, "AuthName", "x");
-    set(c, st, "AuthBasicProvider", "file");
-    set(c, st, "SetHandler", "auth-jwt-status");
-    assert_one(check(c, p), AJ_CC_NO_AUTH, "SetHandler auth-jwt-status at site.conf:");
+static void test_basic_with_jwt_provider(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+
+    assert_int_equal(check_basic_status(p, "file jwt")->nelts, 0);
+    assert_one(check_basic_status(p, "file"), AJ_CC_NO_AUTH,
+               "SetHandler auth-jwt-status at site.conf:");
+}
+
+/* <Directory dir> with AllowOverride override, then the status handler
+ * with no authentication. */
+static apr_array_header_t *check_status_after_directory(apr_pool_t *p, const char *dir,
+                                                         const char *override)
+{
+    aj_cc_conf_t *c = aj_cc_make(p, 1);
+    int d = sec(c, 0, "<Directory", dir);
+
+    set(c, d, "AllowOverride", override);
+    (void)mount(c, 0, "/status>", "auth-jwt-status");
+    return check(c, p);
 }
 
 static void test_handler_not_certain(void **state)
@@ -199,63 +238,64 @@ static void test_handler_not_certain(void **state)
     assert_int_equal(check(c, p)->nelts, 0);
 
     /* .htaccess files may set anything */
-    c = aj_cc_make(p, 1);
-    st = sec(c, 0, "<Directory", "/var/www>");
-    set(c, st, "AllowOverride", "AuthConfig");
-    st = sec(c, 0, "<Location", "/status>");
-    set(c, st, "SetHandler", "auth-jwt-status");
-    assert_int_equal(check(c, p)->nelts, 0);
-
+    assert_int_equal(check_status_after_directory(p, "/var/www>", "AuthConfig")->nelts, 0);
     /* AllowOverride None changes nothing */
-    c = aj_cc_make(p, 1);
-    st = sec(c, 0, "<Directory", "/>");
-    set(c, st, "AllowOverride", "None");
-    st = sec(c, 0, "<Location", "/status>");
-    set(c, st, "SetHandler", "auth-jwt-status");
-    assert_int_equal(check(c, p)->nelts, 1);
+    assert_int_equal(check_status_after_directory(p, "/>", "None")->nelts, 1);
 
     /* a later matching section mounts something else */
     c = aj_cc_make(p, 1);
-    st = sec(c, 0, "<Location", "/status>");
-    set(c, st, "SetHandler", "auth-jwt-status");
-    st = sec(c, 0, "<Location", "/>");
-    set(c, st, "SetHandler", "none");
+    (void)mount(c, 0, "/status>", "auth-jwt-status");
+    (void)mount(c, 0, "/>", "none");
     assert_int_equal(check(c, p)->nelts, 0);
 }
 
 /* ---- signing keys ---------------------------------------------------------- */
 
+#define SIGNING_KEY "HS256 file:k"
+#define VERIFY_KEY  "RS256 file:pub"
+
 static void test_issuing_without_signing_key(void **state)
 {
+    /* where the keys are set, and whether the login handler has a key to sign with */
+    static const struct {
+        const char *server_signing, *section_signing, *section_verify;
+        int missing;
+        const char *needle;
+    } cases[] = {
+        /* no key at all */
+        { NULL, NULL, NULL, 1, "AuthJWTSigningKey" },
+        /* from the server level: fine */
+        { SIGNING_KEY, NULL, NULL, 0, NULL },
+        /* a section naming only a verify key replaces the server's keys */
+        { SIGNING_KEY, NULL, VERIFY_KEY, 1, NULL },
+        /* verify and signing keys in one section */
+        { NULL, SIGNING_KEY, VERIFY_KEY, 0, NULL },
+    };
     apr_pool_t *p = AJ_POOL(state);
-    aj_cc_conf_t *c = aj_cc_make(p, 1);
-    int login = sec(c, 0, "<Location", "/login>");
+    apr_size_t i;
 
-    set(c, login, "SetHandler", "auth-jwt-login");
-    assert_one(check(c, p), AJ_CC_NO_SIGNING_KEY, "AuthJWTSigningKey");
+    for (i = 0; i < sizeof(cases) / sizeof(*cases); ++i) {
+        aj_cc_conf_t *c = aj_cc_make(p, 1);
+        int login;
 
-    /* from the server level: fine */
-    c = aj_cc_make(p, 1);
-    set(c, 0, "AuthJWTSigningKey", "HS256 file:k");
-    login = sec(c, 0, "<Location", "/login>");
-    set(c, login, "SetHandler", "auth-jwt-login");
-    assert_int_equal(check(c, p)->nelts, 0);
-
-    /* a section naming only a verify key replaces the server's keys */
-    c = aj_cc_make(p, 1);
-    set(c, 0, "AuthJWTSigningKey", "HS256 file:k");
-    login = sec(c, 0, "<Location", "/login>");
-    set(c, login, "AuthJWTVerifyKey", "RS256 file:pub");
-    set(c, login, "SetHandler", "auth-jwt-login");
-    assert_one(check(c, p), AJ_CC_NO_SIGNING_KEY, NULL);
-
-    /* verify and signing keys in one section */
-    c = aj_cc_make(p, 1);
-    login = sec(c, 0, "<Location", "/login>");
-    set(c, login, "AuthJWTSigningKey", "HS256 file:k");
-    set(c, login, "AuthJWTVerifyKey", "RS256 file:pub");
-    set(c, login, "SetHandler", "auth-jwt-login");
-    assert_int_equal(check(c, p)->nelts, 0);
+        if (cases[i].server_signing) {
+            set(c, 0, "AuthJWTSigningKey", cases[i].server_signing);
+        }
+        login = sec(c, 0, "<Location", "/login>");
+        if (cases[i].section_signing) {
+            set(c, login, "AuthJWTSigningKey", cases[i].section_signing);
+        }
+        if (cases[i].section_verify) {
+            set(c, login, "AuthJWTVerifyKey", cases[i].section_verify);
+        }
+        set(c, login, "SetHandler", "auth-jwt-login");
+        if (cases[i].missing) {
+            assert_one(check(c, p), AJ_CC_NO_SIGNING_KEY, cases[i].needle);
+        }
+        else {
+            assert_int_equal(check(c, p)->nelts, 0);
+        }
+    }
 }
 
 /* ---- the store and virtual hosts -------------------------------------------- */
@@ -292,31 +332,25 @@ static void test_virtual_hosts(void **state)
      * sections never reach it */
     c = aj_cc_make(p, 1);
     a = aj_cc_vhost_add(c, 1, F, ++line_no);
-    loc = sec(c, a, "<Location", "/api>");
-    jwt_auth(c, loc);
+    (void)jwt_location(c, a, "/api>");
     b = aj_cc_vhost_add(c, 1, F, ++line_no);
-    loc = sec(c, b, "<Location", "/api/status>");
-    set(c, loc, "SetHandler", "auth-jwt-status");
+    (void)mount(c, b, "/api/status>", "auth-jwt-status");
     assert_one(check(c, p), AJ_CC_NO_AUTH, NULL);
 
     /* the main server's <Location> reaches the virtual host */
     c = aj_cc_make(p, 1);
-    loc = sec(c, 0, "<Location", "/api>");
-    jwt_auth(c, loc);
+    (void)jwt_location(c, 0, "/api>");
     a = aj_cc_vhost_add(c, 1, F, ++line_no);
-    loc = sec(c, a, "<Location", "/api/status>");
-    set(c, loc, "SetHandler", "auth-jwt-status");
+    (void)mount(c, a, "/api/status>", "auth-jwt-status");
     assert_int_equal(check(c, p)->nelts, 0);
 
     /* a virtual host's own AuthType None after the main server's JWT */
     c = aj_cc_make(p, 1);
-    loc = sec(c, 0, "<Location", "/api>");
-    jwt_auth(c, loc);
+    (void)jwt_location(c, 0, "/api>");
     a = aj_cc_vhost_add(c, 1, F, ++line_no);
     loc = sec(c, a, "<Location", "/>");
     set(c, loc, "AuthType", "None");
-    loc = sec(c, a, "<Location", "/api/status>");
-    set(c, loc, "SetHandler", "auth-jwt-status");
+    (void)mount(c, a, "/api/status>", "auth-jwt-status");
     assert_one(check(c, p), AJ_CC_NO_AUTH, NULL);
 }
 

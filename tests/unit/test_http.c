@@ -6,6 +6,24 @@
 #include "aj_test.h"
 #include "aj_http.h"
 
+typedef int judge_fn(const char *value);
+
+/* judge(value) is true for every value of the list when want is 1, false
+ * for every one when want is 0; the message names the first that is not. */
+static void assert_judged(judge_fn *judge, const char *const *values, apr_size_t n, int want,
+                          const char *wrong)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; ++i) {
+        if (!judge(values[i]) != !want) {
+            fail_msg("%s: [%s]", wrong, values[i] ? values[i] : "(null)");
+        }
+    }
+}
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
 static void test_json_accepted(void **state)
 {
     static const char *const good[] = {
@@ -24,14 +42,8 @@ static void test_json_accepted(void **state)
         "  application/json  ", /* surrounding OWS */
         "\tapplication/json",
     };
-    apr_size_t i;
-
     (void)state;
-    for (i = 0; i < sizeof(good) / sizeof(good[0]); ++i) {
-        if (!aj_http_is_json_media_type(good[i])) {
-            fail_msg("refused: [%s]", good[i]);
-        }
-    }
+    assert_judged(aj_http_is_json_media_type, good, COUNT(good), 1, "refused");
 }
 
 static void test_other_refused(void **state)
@@ -69,15 +81,9 @@ static void test_other_refused(void **state)
         "application/json\xc3\xa9",
         "text/plain; x=application/json",
     };
-    apr_size_t i;
-
     (void)state;
     assert_false(aj_http_is_json_media_type(NULL));
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
-        if (aj_http_is_json_media_type(bad[i])) {
-            fail_msg("accepted: [%s]", bad[i]);
-        }
-    }
+    assert_judged(aj_http_is_json_media_type, bad, COUNT(bad), 0, "accepted");
 }
 
 static void test_accept_json(void **state)
@@ -101,14 +107,8 @@ static void test_accept_json(void **state)
         "application/json;q=0.5;level=\"a,b\"",     /* ',' inside a quoted value */
         "application/json\t;\tq=0.9",
     };
-    apr_size_t i;
-
     (void)state;
-    for (i = 0; i < sizeof(json) / sizeof(json[0]); ++i) {
-        if (!aj_http_accept_wants_json(json[i])) {
-            fail_msg("not JSON: [%s]", json[i]);
-        }
-    }
+    assert_judged(aj_http_accept_wants_json, json, COUNT(json), 1, "not JSON");
 }
 
 static void test_accept_html_kept(void **state)
@@ -148,14 +148,8 @@ static void test_accept_html_kept(void **state)
         "\"application/json\"",
         "application/json, text/html\x01",
     };
-    apr_size_t i;
-
     (void)state;
-    for (i = 0; i < sizeof(html) / sizeof(html[0]); ++i) {
-        if (aj_http_accept_wants_json(html[i])) {
-            fail_msg("JSON: [%s]", html[i] ? html[i] : "(null)");
-        }
-    }
+    assert_judged(aj_http_accept_wants_json, html, COUNT(html), 0, "JSON");
 }
 
 static const struct CMUnitTest tests[] = {

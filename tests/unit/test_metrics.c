@@ -41,15 +41,26 @@ static void test_format(void **state)
 
 static void test_names(void **state)
 {
-    assert_string_equal(aj_metrics_result_name(AJ_M_RESULT_OK), "ok");
-    assert_string_equal(aj_metrics_result_name(AJ_M_RESULT_NO_CREDENTIALS), "no_credentials");
-    assert_string_equal(aj_metrics_result_name(AJ_M_RESULT_INVALID_TOKEN), "invalid_token");
-    assert_string_equal(aj_metrics_result_name(AJ_M_RESULT_EXPIRED), "expired");
-    assert_string_equal(aj_metrics_result_name(AJ_M_RESULT_REVOKED), "revoked");
-    assert_string_equal(aj_metrics_result_name(AJ_M_RESULT_WRONG_PASSWORD), "wrong_password");
-    assert_string_equal(aj_metrics_result_name(AJ_M_RESULT_THROTTLED), "throttled");
-    assert_string_equal(aj_metrics_result_name(AJ_M_RESULT_STORE_UNAVAILABLE),
-                        "store_unavailable");
+    static const struct {
+        aj_metric_e m;
+        const char *name;
+    } names[] = {
+        { AJ_M_RESULT_OK, "ok" },
+        { AJ_M_RESULT_NO_CREDENTIALS, "no_credentials" },
+        { AJ_M_RESULT_INVALID_TOKEN, "invalid_token" },
+        { AJ_M_RESULT_EXPIRED, "expired" },
+        { AJ_M_RESULT_REVOKED, "revoked" },
+        { AJ_M_RESULT_WRONG_PASSWORD, "wrong_password" },
+        { AJ_M_RESULT_THROTTLED, "throttled" },
+        { AJ_M_RESULT_STORE_UNAVAILABLE, "store_unavailable" },
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(names) / sizeof(*names); ++i) {
+        assert_string_equal(aj_metrics_result_name(names[i].m), names[i].name);
+    }
+    /* not a result */
     assert_null(aj_metrics_result_name(AJ_M_RESULTS));
     assert_null(aj_metrics_result_name(AJ_M_VERIFY_HIT));
 }

@@ -50,6 +50,18 @@ static const char *name(char *buf, const char *prefix, unsigned i)
     return buf;
 }
 
+/* Puts the jtis prefix0 .. prefix(n-1) into store s; each put must succeed. */
+static void put_jtis(aj_revtab_t *t, int s, const char *prefix, unsigned n, apr_int64_t exp,
+                     apr_int64_t now)
+{
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        assert_int_equal(aj_revtab_put_jti(t, s, name(buf, prefix, i), exp, now), APR_SUCCESS);
+    }
+}
+
 /* ---- layout ----------------------------------------------------------------- */
 
 static void test_size_and_format(void **state)
@@ -272,13 +284,8 @@ static void test_stores_isolated(void **state)
 static void test_overflow_per_store_and_recovery(void **state)
 {
     aj_revtab_t *t = small_table(state);
-    char buf[T_NAME_LEN];
-    unsigned i;
 
-    for (i = 0; i < T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, 0, name(buf, "short", i), T_NOW + 10, T_NOW),
-                         APR_SUCCESS);
-    }
+    put_jtis(t, 0, "short", T_SMALL_MAX, T_NOW + 10, T_NOW);
     assert_int_equal(aj_revtab_put_jti(t, 1, "late", T_LATER, T_NOW), APR_ENOSPC);
     assert_true(aj_revtab_overflowed(t, 1));
     assert_false(aj_revtab_overflowed(t, 0));
@@ -341,9 +348,7 @@ static void test_full_then_enospc(void **state)
     char buf[T_NAME_LEN];
     unsigned i;
 
-    for (i = 0; i < T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, T_S, name(buf, "live", i), T_FAR, T_NOW), APR_SUCCESS);
-    }
+    put_jtis(t, T_S, "live", T_SMALL_MAX, T_FAR, T_NOW);
     assert_int_equal(aj_revtab_count(t), T_SMALL_MAX);
     assert_false(aj_revtab_overflowed(t, T_S));
 
@@ -503,11 +508,8 @@ static void test_clear(void **state)
 {
     aj_revtab_t *t = small_table(state);
     char buf[T_NAME_LEN];
-    unsigned i;
 
-    for (i = 0; i < T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, T_S, name(buf, "k", i), T_FAR, T_NOW), APR_SUCCESS);
-    }
+    put_jtis(t, T_S, "k", T_SMALL_MAX, T_FAR, T_NOW);
     assert_int_equal(aj_revtab_put_user(t, T_S, "42", T_NOW, T_NOW), APR_ENOSPC);
     aj_revtab_set_loaded(t, T_S, 1);
     aj_revtab_set_watermark(t, T_S, T_NOW);
@@ -522,9 +524,7 @@ static void test_clear(void **state)
     assert_int_equal(aj_revtab_watermark(t, T_S), T_NOW);
     assert_int_equal(aj_revtab_next_refresh(t, T_S), T_LATER);
 
-    for (i = 0; i < T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, T_S, name(buf, "k2", i), T_FAR, T_NOW), APR_SUCCESS);
-    }
+    put_jtis(t, T_S, "k2", T_SMALL_MAX, T_FAR, T_NOW);
     assert_int_equal(aj_revtab_put_jti(t, T_S, "x", T_FAR, T_NOW), APR_ENOSPC);
 }
 
@@ -553,127 +553,195 @@ static void test_refresh_bookkeeping(void **state)
 
 /* ---- concurrency ---------------------------------------------------------------- */
 
-/* One writer puts MT_PUTS permanent jtis (plus as many short-lived ones,
- * which forces slot reuse and compaction) and raises a user's valid_after;
- * readers check that everything published is seen and nothing else. */
-#define MT_PUTS        20000
+/* A concurrency run: one writer thread fills the table while MT_READERS
+ * reader threads check it until the writer is done.  Every reader checks
+ * that a jti never inserted is never reported revoked, plus what its run's
+ * check_fn looks at; counters are updated atomically. */
 #define MT_READERS     4
-#define MT_CAPACITY    32768
-#define MT_USER_EVERY  16
 
-typedef struct {
+typedef struct run_t run_t;
+/* The writer's step i, at time now; buf is scratch for a jti. */
+typedef void run_step_fn(run_t *run, unsigned i, apr_int64_t now, char *buf);
+struct run_t {
     aj_revtab_t *t;
-    unsigned published;         /* permanent jtis 0..published-1 are in */
-    apr_int64_t user_published; /* "alice" has at least this valid_after */
+    unsigned steps;             /* the writer runs step 0..steps-1 */
+    run_step_fn *step;
     int done;
     unsigned long put_errors;
     unsigned long missing;      /* a published jti reported not revoked */
     unsigned long phantom;      /* a never-inserted jti reported revoked */
-    unsigned long user_stale;   /* valid_after lower than published */
     unsigned long checks;
-} mt_shared;
+};
 
-typedef struct {
-    mt_shared *sh;
+typedef struct run_reader run_reader;
+/* One reader's check of what the writer has published so far. */
+typedef void run_check_fn(run_reader *rd, char *buf);
+struct run_reader {
+    run_t *run;
     unsigned seed;
-} mt_reader;
+    run_check_fn *check;
+};
 
-static void *mt_writer(void *arg)
+static void *run_read(void *arg)
 {
-    mt_shared *sh = arg;
-    char buf[T_NAME_LEN];
-    unsigned i;
-
-    for (i = 0; i < MT_PUTS; i++) {
-        apr_int64_t now = T_NOW + i;
-
-        if (aj_revtab_put_jti(sh->t, T_S, name(buf, "perm", i), T_FAR + MT_PUTS, now) != APR_SUCCESS
-            || aj_revtab_put_jti(sh->t, T_S, name(buf, "temp", i), now + 2, now) != APR_SUCCESS) {
-            __atomic_add_fetch(&sh->put_errors, 1, __ATOMIC_RELAXED);
-        }
-        __atomic_store_n(&sh->published, i + 1, __ATOMIC_RELEASE);
-        if (i % MT_USER_EVERY == 0) {
-            if (aj_revtab_put_user(sh->t, T_S, "alice", now, now) != APR_SUCCESS) {
-                __atomic_add_fetch(&sh->put_errors, 1, __ATOMIC_RELAXED);
-            }
-            __atomic_store_n(&sh->user_published, now, __ATOMIC_RELEASE);
-        }
-    }
-    __atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
-
-static void *mt_read(void *arg)
-{
-    mt_reader *rd = arg;
-    mt_shared *sh = rd->sh;
+    run_reader *rd = arg;
+    run_t *run = rd->run;
     char buf[T_NAME_LEN];
     unsigned long checks = 0;
-    unsigned n, i;
-    apr_int64_t va;
 
-    while (!__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE)) {
-        n = __atomic_load_n(&sh->published, __ATOMIC_ACQUIRE);
-        if (n) {
-            i = (unsigned)rand_r(&rd->seed) % n;
-            if (!aj_revtab_jti_revoked(sh->t, T_S, name(buf, "perm", i), T_NOW)
-                || !aj_revtab_jti_revoked(sh->t, T_S, name(buf, "perm", n - 1), T_NOW)) {
-                __atomic_add_fetch(&sh->missing, 1, __ATOMIC_RELAXED);
-            }
-        }
-        if (aj_revtab_jti_revoked(sh->t, T_S, name(buf, "never", (unsigned)rand_r(&rd->seed)),
+    while (!__atomic_load_n(&run->done, __ATOMIC_ACQUIRE)) {
+        rd->check(rd, buf);
+        if (aj_revtab_jti_revoked(run->t, T_S, name(buf, "never", (unsigned)rand_r(&rd->seed)),
                                   T_NOW)) {
-            __atomic_add_fetch(&sh->phantom, 1, __ATOMIC_RELAXED);
-        }
-        va = __atomic_load_n(&sh->user_published, __ATOMIC_ACQUIRE);
-        if (aj_revtab_user_valid_after(sh->t, T_S, "alice") < va) {
-            __atomic_add_fetch(&sh->user_stale, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&run->phantom, 1, __ATOMIC_RELAXED);
         }
         checks++;
     }
-    __atomic_add_fetch(&sh->checks, checks, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&run->checks, checks, __ATOMIC_RELAXED);
     return NULL;
+}
+
+/* A run of steps writer steps over a new table of that capacity (the
+ * rest of *run zeroed). */
+static void run_init(run_t *run, apr_pool_t *p, unsigned capacity, unsigned steps,
+                     run_step_fn *step)
+{
+    memset(run, 0, sizeof(*run));
+    run->t = new_table(p, capacity);
+    assert_non_null(run->t);
+    run->steps = steps;
+    run->step = step;
+}
+
+static void *run_write(void *arg)
+{
+    run_t *run = arg;
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    for (i = 0; i < run->steps; i++) {
+        run->step(run, i, T_NOW + i, buf);
+    }
+    __atomic_store_n(&run->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Permanent jtis "perm" 0..n-1 are all still revoked at now. */
+static void assert_perm_revoked(aj_revtab_t *t, unsigned n, apr_int64_t now)
+{
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        assert_true(aj_revtab_jti_revoked(t, T_S, name(buf, "perm", i), now));
+    }
+}
+
+/* Starts the readers, then the writer (which sets run->done), joins all,
+ * and asserts what holds for every run. */
+static void run_threads(run_t *run, run_check_fn *check)
+{
+    pthread_t writer_thread, readers[MT_READERS];
+    run_reader rd[MT_READERS];
+    unsigned i;
+
+    for (i = 0; i < MT_READERS; i++) {
+        rd[i].run = run;
+        rd[i].seed = i + 1;
+        rd[i].check = check;
+        assert_int_equal(pthread_create(&readers[i], NULL, run_read, &rd[i]), 0);
+    }
+    assert_int_equal(pthread_create(&writer_thread, NULL, run_write, run), 0);
+    assert_int_equal(pthread_join(writer_thread, NULL), 0);
+    for (i = 0; i < MT_READERS; i++) {
+        assert_int_equal(pthread_join(readers[i], NULL), 0);
+    }
+
+    assert_int_equal(run->put_errors, 0);
+    assert_int_equal(run->missing, 0);
+    assert_int_equal(run->phantom, 0);
+    assert_true(run->checks > 0);
+    assert_false(aj_revtab_overflowed(run->t, T_S));
+}
+
+/* One writer puts MT_PUTS permanent jtis (plus as many short-lived ones,
+ * which forces slot reuse and compaction) and raises a user's valid_after;
+ * readers check that everything published is seen and nothing else. */
+#define MT_PUTS        20000
+#define MT_CAPACITY    32768
+#define MT_USER_EVERY  16
+
+typedef struct {
+    run_t run;                  /* first: a run_t * is an mt_shared * */
+    unsigned published;         /* permanent jtis 0..published-1 are in */
+    apr_int64_t user_published; /* "alice" has at least this valid_after */
+    unsigned long user_stale;   /* valid_after lower than published */
+} mt_shared;
+
+static void mt_step(run_t *run, unsigned i, apr_int64_t now, char *buf)
+{
+    mt_shared *sh = (mt_shared *)run;
+
+    if (aj_revtab_put_jti(sh->run.t, T_S, name(buf, "perm", i), T_FAR + MT_PUTS, now) != APR_SUCCESS
+        || aj_revtab_put_jti(sh->run.t, T_S, name(buf, "temp", i), now + 2, now) != APR_SUCCESS) {
+        __atomic_add_fetch(&sh->run.put_errors, 1, __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&sh->published, i + 1, __ATOMIC_RELEASE);
+    if (i % MT_USER_EVERY == 0) {
+        if (aj_revtab_put_user(sh->run.t, T_S, "alice", now, now) != APR_SUCCESS) {
+            __atomic_add_fetch(&sh->run.put_errors, 1, __ATOMIC_RELAXED);
+        }
+        __atomic_store_n(&sh->user_published, now, __ATOMIC_RELEASE);
+    }
+}
+
+static void mt_check(run_reader *rd, char *buf)
+{
+    mt_shared *sh = (mt_shared *)rd->run;
+    unsigned n, i;
+    apr_int64_t va;
+
+    n = __atomic_load_n(&sh->published, __ATOMIC_ACQUIRE);
+    if (n) {
+        i = (unsigned)rand_r(&rd->seed) % n;
+        if (!aj_revtab_jti_revoked(sh->run.t, T_S, name(buf, "perm", i), T_NOW)
+            || !aj_revtab_jti_revoked(sh->run.t, T_S, name(buf, "perm", n - 1), T_NOW)) {
+            __atomic_add_fetch(&sh->run.missing, 1, __ATOMIC_RELAXED);
+        }
+    }
+    va = __atomic_load_n(&sh->user_published, __ATOMIC_ACQUIRE);
+    if (aj_revtab_user_valid_after(sh->run.t, T_S, "alice") < va) {
+        __atomic_add_fetch(&sh->user_stale, 1, __ATOMIC_RELAXED);
+    }
+}
+
+/* Short-lived jtis "temp" 0..n-1 have all expired at now. */
+static void assert_temp_expired(aj_revtab_t *t, unsigned n, apr_int64_t now)
+{
+    char buf[T_NAME_LEN];
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        assert_false(aj_revtab_jti_revoked(t, T_S, name(buf, "temp", i), now));
+    }
 }
 
 static void test_threads(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    pthread_t writer, readers[MT_READERS];
-    mt_reader rd[MT_READERS];
     mt_shared sh;
-    char buf[T_NAME_LEN];
-    unsigned i;
 
     memset(&sh, 0, sizeof(sh));
-    sh.t = new_table(p, MT_CAPACITY);
-    assert_non_null(sh.t);
-    for (i = 0; i < MT_READERS; i++) {
-        rd[i].sh = &sh;
-        rd[i].seed = i + 1;
-        assert_int_equal(pthread_create(&readers[i], NULL, mt_read, &rd[i]), 0);
-    }
-    assert_int_equal(pthread_create(&writer, NULL, mt_writer, &sh), 0);
-    assert_int_equal(pthread_join(writer, NULL), 0);
-    for (i = 0; i < MT_READERS; i++) {
-        assert_int_equal(pthread_join(readers[i], NULL), 0);
-    }
+    run_init(&sh.run, p, MT_CAPACITY, MT_PUTS, mt_step);
+    run_threads(&sh.run, mt_check);
 
-    assert_int_equal(sh.put_errors, 0);
-    assert_int_equal(sh.missing, 0);
-    assert_int_equal(sh.phantom, 0);
     assert_int_equal(sh.user_stale, 0);
-    assert_true(sh.checks > 0);
-    assert_false(aj_revtab_overflowed(sh.t, T_S));
-    for (i = 0; i < MT_PUTS; i++) {
-        assert_true(aj_revtab_jti_revoked(sh.t, T_S, name(buf, "perm", i), T_NOW + MT_PUTS));
-    }
-    for (i = 0; i + 2 < MT_PUTS; i++) {
-        assert_false(aj_revtab_jti_revoked(sh.t, T_S, name(buf, "temp", i), T_NOW + MT_PUTS));
-    }
-    assert_int_equal(aj_revtab_user_valid_after(sh.t, T_S, "alice"),
+    assert_perm_revoked(sh.run.t, MT_PUTS, T_NOW + MT_PUTS);
+    assert_temp_expired(sh.run.t, MT_PUTS - 2, T_NOW + MT_PUTS);
+    assert_int_equal(aj_revtab_user_valid_after(sh.run.t, T_S, "alice"),
                      T_NOW + (MT_PUTS - 1) / MT_USER_EVERY * MT_USER_EVERY);
     /* 2 * MT_PUTS jtis went through a table of 3/4 * MT_CAPACITY entries */
-    assert_true(aj_revtab_count(sh.t) <= MT_CAPACITY / 4 * 3);
+    assert_true(aj_revtab_count(sh.run.t) <= MT_CAPACITY / 4 * 3);
 }
 
 /* Churn: a small table holds CH_LIVE permanent jtis while the writer pours
@@ -683,94 +751,32 @@ static void test_threads(void **state)
 #define CH_LIVE        512
 #define CH_PUTS        100000
 
-typedef struct {
-    aj_revtab_t *t;
-    int done;
-    unsigned long put_errors;
-    unsigned long missing;
-    unsigned long phantom;
-    unsigned long checks;
-} ch_shared;
-
-typedef struct {
-    ch_shared *sh;
-    unsigned seed;
-} ch_reader;
-
-static void *ch_writer(void *arg)
+static void ch_step(run_t *run, unsigned i, apr_int64_t now, char *buf)
 {
-    ch_shared *sh = arg;
-    char buf[T_NAME_LEN];
-    unsigned i;
-
-    for (i = 0; i < CH_PUTS; i++) {
-        apr_int64_t now = T_NOW + i;
-
-        if (aj_revtab_put_jti(sh->t, T_S, name(buf, "churn", i), now + 1, now) != APR_SUCCESS) {
-            __atomic_add_fetch(&sh->put_errors, 1, __ATOMIC_RELAXED);
-        }
+    if (aj_revtab_put_jti(run->t, T_S, name(buf, "churn", i), now + 1, now) != APR_SUCCESS) {
+        __atomic_add_fetch(&run->put_errors, 1, __ATOMIC_RELAXED);
     }
-    __atomic_store_n(&sh->done, 1, __ATOMIC_RELEASE);
-    return NULL;
 }
 
-static void *ch_read(void *arg)
+static void ch_check(run_reader *rd, char *buf)
 {
-    ch_reader *rd = arg;
-    ch_shared *sh = rd->sh;
-    char buf[T_NAME_LEN];
-    unsigned long checks = 0;
+    run_t *run = rd->run;
 
-    while (!__atomic_load_n(&sh->done, __ATOMIC_ACQUIRE)) {
-        if (!aj_revtab_jti_revoked(sh->t, T_S, name(buf, "perm", (unsigned)rand_r(&rd->seed) % CH_LIVE),
-                                   T_NOW)) {
-            __atomic_add_fetch(&sh->missing, 1, __ATOMIC_RELAXED);
-        }
-        if (aj_revtab_jti_revoked(sh->t, T_S, name(buf, "never", (unsigned)rand_r(&rd->seed)),
-                                  T_NOW)) {
-            __atomic_add_fetch(&sh->phantom, 1, __ATOMIC_RELAXED);
-        }
-        checks++;
+    if (!aj_revtab_jti_revoked(run->t, T_S, name(buf, "perm", (unsigned)rand_r(&rd->seed) % CH_LIVE),
+                               T_NOW)) {
+        __atomic_add_fetch(&run->missing, 1, __ATOMIC_RELAXED);
     }
-    __atomic_add_fetch(&sh->checks, checks, __ATOMIC_RELAXED);
-    return NULL;
 }
 
 static void test_threads_churn(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    pthread_t writer, readers[MT_READERS];
-    ch_reader rd[MT_READERS];
-    ch_shared sh;
-    char buf[T_NAME_LEN];
-    unsigned i;
+    run_t run;
 
-    memset(&sh, 0, sizeof(sh));
-    sh.t = new_table(p, CH_CAPACITY);
-    assert_non_null(sh.t);
-    for (i = 0; i < CH_LIVE; i++) {
-        assert_int_equal(aj_revtab_put_jti(sh.t, T_S, name(buf, "perm", i), T_FAR + CH_PUTS, T_NOW),
-                         APR_SUCCESS);
-    }
-    for (i = 0; i < MT_READERS; i++) {
-        rd[i].sh = &sh;
-        rd[i].seed = i + 1;
-        assert_int_equal(pthread_create(&readers[i], NULL, ch_read, &rd[i]), 0);
-    }
-    assert_int_equal(pthread_create(&writer, NULL, ch_writer, &sh), 0);
-    assert_int_equal(pthread_join(writer, NULL), 0);
-    for (i = 0; i < MT_READERS; i++) {
-        assert_int_equal(pthread_join(readers[i], NULL), 0);
-    }
-
-    assert_int_equal(sh.put_errors, 0);
-    assert_int_equal(sh.missing, 0);
-    assert_int_equal(sh.phantom, 0);
-    assert_true(sh.checks > 0);
-    assert_false(aj_revtab_overflowed(sh.t, T_S));
-    for (i = 0; i < CH_LIVE; i++) {
-        assert_true(aj_revtab_jti_revoked(sh.t, T_S, name(buf, "perm", i), T_NOW + CH_PUTS));
-    }
+    run_init(&run, p, CH_CAPACITY, CH_PUTS, ch_step);
+    put_jtis(run.t, T_S, "perm", CH_LIVE, T_FAR + CH_PUTS, T_NOW);
+    run_threads(&run, ch_check);
+    assert_perm_revoked(run.t, CH_LIVE, T_NOW + CH_PUTS);
 }
 
 static const struct CMUnitTest tests[] = {
