@@ -22,7 +22,7 @@ const { chromium } = playwright;
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = path.join(repo, 'build', 'browser');
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-const modulePath = process.env.AJ_MODULE || path.join(repo, '.libs', 'mod_auth_jwt.so');
+const modulePath = process.env.AJ_MODULE || path.join(repo, 'build', 'mod_auth_jwt.so');
 const LAUNCH_ARGS = [
     '--no-sandbox', '--disable-gpu', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',

@@ -8,7 +8,7 @@ Two checks per block:
 - `apachectl configtest` passes on the block, wrapped in a small server
   configuration (tests/integration/pyhttpd.py's approach: a temporary
   ServerRoot, the stock modules from `apxs -q LIBEXECDIR`, the module from
-  .libs/).  The paths the docs name (keys, databases, password files) are
+  build/).  The paths the docs name (keys, databases, password files) are
   replaced through SUBSTITUTIONS by files generated here.
 
 How a block is wrapped:

@@ -28,7 +28,7 @@ import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # AJ_MODULE: another build of the module (make integration-asan: the ASan one)
-MODULE_PATH = os.environ.get("AJ_MODULE") or os.path.join(REPO, ".libs", "mod_auth_jwt.so")
+MODULE_PATH = os.environ.get("AJ_MODULE") or os.path.join(REPO, "build", "mod_auth_jwt.so")
 # AJ_HTTPD_ENV: NAME=VALUE pairs (shell words) added to the environment of
 # apachectl, hence of httpd; @SAN@ is the server's logs/san directory, where
 # sanitizer reports go (make integration-asan: LD_PRELOAD of the ASan/UBSan

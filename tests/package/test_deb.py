@@ -10,7 +10,7 @@ then stops it, disables the modules the test enabled and purges the package.
 Whatever happens, the fixture leaves the machine as it found it: the server
 stopped, the package purged, /etc/apache2/mods-enabled and a2enmod's
 bookkeeping (/var/lib/apache2/module/) as they were.  The integration suite
-is not affected: it loads the module from .libs/, never the installed one.
+is not affected: it loads the module from build/, never the installed one.
 
 Needs root (apt-get, a2enmod); skipped otherwise, and skipped when the
 package is already installed (the test would remove an administrator's).
