@@ -8,6 +8,7 @@
 #ifndef HTJWT_H
 #define HTJWT_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <apr_dbd.h>
@@ -93,8 +94,10 @@ typedef struct {
     gid_t gid;
 } htjwt_db_t;
 
-/* ---- main.c: messages and small helpers --------------------------------- */
+/* ---- report.c: messages and small helpers -------------------------------- */
 
+/* The usage lines (the synopsis of every command). */
+void htjwt_print_usage(FILE *out);
 int htjwt_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int htjwt_syntax(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 apr_int64_t htjwt_now(void);

@@ -17,9 +17,10 @@
  * `keygen` was asked to produce.  Exit codes (in the manner of htpasswd)
  * are the HTJWT_E* values of htjwt.h, documented in htjwt.1 and docs/htjwt.md.
  *
- * This file: the arguments, the dispatch to the commands and the messages;
- * prompt.c reads passwords, users.c holds the DB commands, keys.c keygen and
- * the key files, tokens.c sign, verify and decode (htjwt.h: what they share).
+ * This file: the arguments and the dispatch to the commands; report.c the
+ * messages and small helpers every command uses, prompt.c reads passwords,
+ * users.c holds the DB commands, keys.c keygen and the key files, tokens.c
+ * sign, verify and decode (htjwt.h: what they share).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -51,21 +52,6 @@
 #define HTJWT_HELP_ASKED        (-1)
 
 /* ---- messages ----------------------------------------------------------- */
-
-static const char *htjwt_usage_text =
-    "Usage:\n"
-    "  htjwt [-b] [-c COST] [-m MIN] [-d DRIVER] DB add USER [PASSWORD]\n"
-    "  htjwt [-b] [-c COST] [-m MIN] [-d DRIVER] DB passwd USER [PASSWORD]\n"
-    "  htjwt [-d DRIVER] DB del USER\n"
-    "  htjwt [-d DRIVER] DB list\n"
-    "  htjwt [-d DRIVER] DB claims USER [JSON]\n"
-    "  htjwt [-d DRIVER] DB revoke-all USER\n"
-    "  htjwt keygen ALG [-o FILE] [-p FILE] [-f]\n"
-    "  htjwt sign -k KEY -a ALG [-i KID] [-l LIFETIME] [--iss ISS] [--aud AUD]...\n"
-    "             (-u USER -D DB [-d DRIVER] | -s SUBJECT [-n NAME]) [-C JSON]\n"
-    "  htjwt verify -k KEY -a ALG [-i KID] [--iss ISS] [--aud AUD]... [--leeway S] TOKEN\n"
-    "  htjwt decode [-k KEY -a ALG [-i KID]] TOKEN\n"
-    "\n";
 
 static const char *htjwt_help_text =
     "DB is the SQLite file of DBDParams (or, with -d pgsql, the connection string).\n"
@@ -99,32 +85,6 @@ static const char *htjwt_help_text =
     "3 passwords differ or too short, 4 interrupted, 5 value too long, 6 illegal\n"
     "value, 7 not a valid file or token, 8 no such user (add: user exists),\n"
     "9 internal error, 10 algorithm not supported by this build.\n";
-
-int htjwt_err(int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("htjwt: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return code;
-}
-
-int htjwt_syntax(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("htjwt: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\n\n", stderr);
-    fputs(htjwt_usage_text, stderr);
-    fputs("Run 'htjwt --help' for the options and exit codes.\n", stderr);
-    return HTJWT_ESYNTAX;
-}
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -224,30 +184,6 @@ static int htjwt_parse_duration(apr_int64_t *out, const char *s, apr_int64_t min
     }
     *out = v;
     return 1;
-}
-
-/* ---- small helpers ------------------------------------------------------ */
-
-apr_int64_t htjwt_now(void)
-{
-    return apr_time_sec(apr_time_now());
-}
-
-const char *htjwt_iso_time(char *buf, apr_size_t len, apr_int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-        apr_snprintf(buf, len, "%" APR_INT64_T_FMT, t);
-    }
-    return buf;
-}
-
-/* The i-th argument after the command; NULL past the last. */
-const char *htjwt_arg(htjwt_ctx_t *cx, int i)
-{
-    return i < cx->args->nelts ? APR_ARRAY_IDX(cx->args, i, const char *) : NULL;
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
@@ -443,7 +379,7 @@ int main(int argc, const char *const *argv)
 
     rc = htjwt_parse_args(&cmd, &cx, argc, argv);
     if (rc == HTJWT_HELP_ASKED) {
-        fputs(htjwt_usage_text, stdout);
+        htjwt_print_usage(stdout);
         fputs(htjwt_help_text, stdout);
         rc = HTJWT_OK;
     }
