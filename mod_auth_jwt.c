@@ -5,7 +5,7 @@
  * hooks reach each part; see src/ for the rest:
  *   src/core/aj_*.c       the pure core (base64url, JSON, keys, JWS, claims,
  *                         passwords, shared tables) — no httpd
- *   src/store/aj_store.c  the store over apr_dbd — no httpd
+ *   src/store/aj_store*.c the store over apr_dbd — no httpd
  *   src/httpd/auth_jwt_*.c  the httpd glue, one concern per file
  */
 #include <httpd.h>

@@ -34,12 +34,8 @@
 #include "auth_jwt_metrics.h"
 #include "auth_jwt_password.h"
 #include "auth_jwt_throttle.h"
-#include "aj_b64.h"
-#include "aj_basic.h"
 #include "aj_issue.h"
-#include "aj_json.h"
 #include "aj_jws.h"
-#include "aj_vcache.h"
 #include "auth_jwt_verify.h"
 #include "aj.h"
 #include "aj_claims.h"
@@ -47,8 +43,6 @@
 #include "aj_jws.h"
 #include "aj_metrics.h"
 #include "aj_store.h"
-#include "aj_user.h"
-#include "aj_keyset.h"
 
 const auth_jwt_req_t *auth_jwt_req_get(request_rec *r)
 {

@@ -1,6 +1,6 @@
 /*
  * auth_jwt_confcheck.c — feeds httpd's configuration tree to the configtest
- * rules (src/aj_confcheck.c, docs/reference.md §13) and reports what they
+ * rules (src/core/aj_confcheck.c, docs/reference.md §13) and reports what they
  * find.
  *
  * It runs as a check_config hook: httpd calls those after reading the

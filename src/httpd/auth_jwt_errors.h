@@ -1,5 +1,5 @@
 /*
- * auth_jwt_errors.h — JSON error bodies for JSON clients (src/auth_jwt_errors.c,
+ * auth_jwt_errors.h — JSON error bodies for JSON clients (auth_jwt_errors.c,
  * docs/reference.md §13).
  */
 #ifndef AUTH_JWT_ERRORS_H

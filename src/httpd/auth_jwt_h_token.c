@@ -15,7 +15,6 @@
 #include "auth_jwt_http.h"
 #include "auth_jwt_issue.h"
 #include "auth_jwt_password.h"
-#include "aj.h"
 #include "aj_claims.h"
 #include "aj_store.h"
 #include "aj_json.h"

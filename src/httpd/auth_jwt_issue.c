@@ -12,7 +12,6 @@
 #include "aj_issue.h"
 #include "aj_jws.h"
 #include "aj.h"
-#include "aj_claims.h"
 #include "aj_key.h"
 #include "aj_store.h"
 #include "aj_keyset.h"

@@ -1,6 +1,6 @@
 /*
  * auth_jwt_metrics.h — what the module counts, for the auth-jwt-metrics
- * handler (Prometheus) and mod_status (src/auth_jwt_metrics.c).
+ * handler (Prometheus) and mod_status (auth_jwt_metrics.c).
  */
 #ifndef AUTH_JWT_METRICS_H
 #define AUTH_JWT_METRICS_H

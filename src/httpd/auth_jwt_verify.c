@@ -17,8 +17,6 @@
 #include "aj.h"
 #include "aj_claims.h"
 #include "aj_jws.h"
-#include "aj_key.h"
-#include "aj_metrics.h"
 #include "aj_vcache.h"
 #include "aj_keyset.h"
 

@@ -1,7 +1,7 @@
 /*
  * fuzz_json.c — the input is a handler's JSON request body (docs/reference.md §4).
  *
- * The handlers' field extraction is static in src/auth_jwt_handlers.c, so
+ * The handlers' field extraction is static in src/httpd/auth_jwt_http.c, so
  * this drives what it is built on: aj_json_parse with aj_json_body_limits
  * (and, for contrast, the token limits), the string members the handlers
  * read ("username", "password", "old_password", "new_password") through

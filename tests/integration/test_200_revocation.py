@@ -170,14 +170,15 @@ def test_restarts_keep_revocations(httpd, user):
     victim = pyhttpd.register(httpd)
     v_token = login(httpd, victim[0], victim[1])
     assert httpd.post("/auth/logout?all=1", bearer=v_token).status == 200
+    # What stock httpd logs while it restarts (the event MPM's lingering-close
+    # trouble, AH03092, under load) goes to the session summary as at every
+    # stop; what the module logged before each restart must be clean.
+    def stop_start():
+        httpd.stop()
+        httpd.start()
+    actions = {"graceful": httpd.graceful, "restart": httpd.restart, "stop-start": stop_start}
     for how in ("graceful", "restart", "stop-start"):
-        if how == "graceful":
-            httpd.graceful()
-        elif how == "restart":
-            httpd.restart()
-        else:
-            httpd.stop()
-            httpd.start()
+        pyhttpd.stop_in_test(httpd, httpd.expected_log, actions[how])
         assert refused(httpd.get("/api/resource", bearer=revoked)), how
         assert refused(httpd.get("/api/resource", bearer=v_token)), how
         assert httpd.get("/api/resource", bearer=alive).status == 200, how

@@ -7,7 +7,7 @@
  *   htjwt keygen ALG [-o FILE [-f]] [-p FILE]
  *   htjwt sign | verify | decode ...
  *
- * It links the module's core and store (src/aj_*.c) and nothing of httpd:
+ * It links the module's core and store (src/core, src/store) and nothing of httpd:
  * the database is opened with apr_dbd directly and reached through the same
  * prepared statements as the server (aj_store.h); tokens are signed and
  * verified by the same code (aj_key.h, aj_jws.h, aj_claims.h), so whatever
