@@ -85,26 +85,35 @@ EVP_PKEY *aj_test_gen_key(apr_pool_t *p, const char *type, const char *curve, in
     return aj_test_own_pkey(p, k);
 }
 
-EVP_PKEY *aj_test_rsa_with_exponent(apr_pool_t *p, int bits, unsigned long e)
+/* An RSA public key of modulus n and exponent e as they are: OpenSSL's
+ * import checks neither, which is what the hostile keys need. */
+static EVP_PKEY *rsa_public_key(apr_pool_t *p, const BIGNUM *n, const BIGNUM *e)
 {
-    EVP_PKEY *base = aj_test_gen_key(p, "RSA", NULL, bits), *k = NULL;
-    BIGNUM *n = NULL, *bn_e = BN_new();
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *k = NULL;
 
-    assert_int_equal(EVP_PKEY_get_bn_param(base, OSSL_PKEY_PARAM_RSA_N, &n), 1);
-    assert_int_equal(BN_set_word(bn_e, e), 1);
     assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n), 1);
-    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e), 1);
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e), 1);
     params = OSSL_PARAM_BLD_to_param(bld);
     assert_non_null(params);
     assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
     assert_int_equal(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params), 1);
-    aj_test_own_pkey(p, k);
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
+    return aj_test_own_pkey(p, k);
+}
+
+EVP_PKEY *aj_test_rsa_with_exponent(apr_pool_t *p, int bits, unsigned long e)
+{
+    EVP_PKEY *base = aj_test_gen_key(p, "RSA", NULL, bits), *k;
+    BIGNUM *n = NULL, *bn_e = BN_new();
+
+    assert_int_equal(EVP_PKEY_get_bn_param(base, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+    assert_int_equal(BN_set_word(bn_e, e), 1);
+    k = rsa_public_key(p, n, bn_e);
     BN_free(n);
     BN_free(bn_e);
     return k;
@@ -125,11 +134,8 @@ EVP_PKEY *aj_test_roca_key(apr_pool_t *p, int bits)
 {
     BN_CTX *bctx = BN_CTX_new();
     BIGNUM *m = BN_new(), *g = BN_new(), *a = BN_new(), *r = BN_new(), *k = BN_new();
-    BIGNUM *n = BN_new(), *e = BN_new();
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *params;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-    EVP_PKEY *pkey = NULL;
+    BIGNUM *n = BN_new();
+    EVP_PKEY *pkey;
     apr_size_t i;
 
     assert_int_equal(BN_one(m), 1);
@@ -149,17 +155,9 @@ EVP_PKEY *aj_test_roca_key(apr_pool_t *p, int bits)
         /* M is odd, so adding M flips the parity and keeps every residue */
         assert_int_equal(BN_add(n, n, m), 1);
     }
-    assert_int_equal(BN_set_word(e, AJ_TEST_ROCA_GENERATOR), 1);
-    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n), 1);
-    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e), 1);
-    params = OSSL_PARAM_BLD_to_param(bld);
-    assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
-    assert_int_equal(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params), 1);
-    aj_test_own_pkey(p, pkey);
-    EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    BN_free(m), BN_free(g), BN_free(a), BN_free(r), BN_free(k), BN_free(n), BN_free(e);
+    /* the exponent is the generator, 65537, as in the real keys */
+    pkey = rsa_public_key(p, n, g);
+    BN_free(m), BN_free(g), BN_free(a), BN_free(r), BN_free(k), BN_free(n);
     BN_CTX_free(bctx);
     return pkey;
 }
