@@ -3,7 +3,7 @@
  * P-256/384/521, the range rule on r and s at its edges (0, 1, order - 1,
  * order), the DER round trip of the size-based calls, and DER that is not
  * exactly one signature.  The alg-based calls against real signatures:
- * test_key_asym.c (test_ecdsa_range, test_ecdsa_der_round_trip).
+ * test_sign_asym.c (test_ecdsa_range, test_ecdsa_der_round_trip).
  */
 #include <openssl/bn.h>
 #include <openssl/ec.h>

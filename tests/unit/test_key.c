@@ -1,6 +1,7 @@
 /*
  * test_key.c — the algorithm table, HMAC keys (minimum lengths, file: and
- * env: sources), source errors, key sets.  Asymmetric keys: test_key_asym.c.
+ * env: sources), source errors, key sets.  Asymmetric keys: test_key_asym.c
+ * (loading), test_sign_asym.c (signing and verifying).
  */
 #include <apr_file_io.h>
 #include <apr_env.h>

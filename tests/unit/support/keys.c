@@ -4,6 +4,9 @@
 #include <apr_file_io.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -80,6 +83,83 @@ EVP_PKEY *aj_test_gen_key(apr_pool_t *p, const char *type, const char *curve, in
     }
     assert_non_null(k);
     return aj_test_own_pkey(p, k);
+}
+
+/* An RSA public key of modulus n and exponent e as they are: OpenSSL's
+ * import checks neither, which is what the hostile keys need. */
+static EVP_PKEY *rsa_public_key(apr_pool_t *p, const BIGNUM *n, const BIGNUM *e)
+{
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    EVP_PKEY *k = NULL;
+
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n), 1);
+    assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e), 1);
+    params = OSSL_PARAM_BLD_to_param(bld);
+    assert_non_null(params);
+    assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+    assert_int_equal(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params), 1);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    return aj_test_own_pkey(p, k);
+}
+
+EVP_PKEY *aj_test_rsa_with_exponent(apr_pool_t *p, int bits, unsigned long e)
+{
+    EVP_PKEY *base = aj_test_gen_key(p, "RSA", NULL, bits), *k;
+    BIGNUM *n = NULL, *bn_e = BN_new();
+
+    assert_int_equal(EVP_PKEY_get_bn_param(base, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+    assert_int_equal(BN_set_word(bn_e, e), 1);
+    k = rsa_public_key(p, n, bn_e);
+    BN_free(n);
+    BN_free(bn_e);
+    return k;
+}
+
+/* The primes up to 167 whose product M the ROCA moduli are built over. */
+static const unsigned int roca_primes[] = {
+    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
+    73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151,
+    157, 163, 167
+};
+/* The generator of the ROCA residues and the exponent of the keys. */
+#define AJ_TEST_ROCA_GENERATOR 65537
+/* Any exponent a of the generator: the residue 65537^a mod M. */
+#define AJ_TEST_ROCA_POWER 12345
+
+EVP_PKEY *aj_test_roca_key(apr_pool_t *p, int bits)
+{
+    BN_CTX *bctx = BN_CTX_new();
+    BIGNUM *m = BN_new(), *g = BN_new(), *a = BN_new(), *r = BN_new(), *k = BN_new();
+    BIGNUM *n = BN_new();
+    EVP_PKEY *pkey;
+    apr_size_t i;
+
+    assert_int_equal(BN_one(m), 1);
+    for (i = 0; i < sizeof(roca_primes) / sizeof(roca_primes[0]); ++i) {
+        assert_int_equal(BN_mul_word(m, roca_primes[i]), 1);
+    }
+    assert_int_equal(BN_set_word(g, AJ_TEST_ROCA_GENERATOR), 1);
+    assert_int_equal(BN_set_word(a, AJ_TEST_ROCA_POWER), 1);
+    assert_int_equal(BN_mod_exp(r, g, a, m, bctx), 1);
+    /* n = k * M + r with k >= 2^(bits - bits(M)) and M >= 2^(bits(M) - 1):
+     * n has at least bits bits whatever k is drawn */
+    assert_int_equal(BN_rand(k, bits - BN_num_bits(m) + 1, BN_RAND_TOP_ONE,
+                             BN_RAND_BOTTOM_ANY), 1);
+    assert_int_equal(BN_mul(n, k, m, bctx), 1);
+    assert_int_equal(BN_add(n, n, r), 1);
+    if (!BN_is_odd(n)) {
+        /* M is odd, so adding M flips the parity and keeps every residue */
+        assert_int_equal(BN_add(n, n, m), 1);
+    }
+    /* the exponent is the generator, 65537, as in the real keys */
+    pkey = rsa_public_key(p, n, g);
+    BN_free(m), BN_free(g), BN_free(a), BN_free(r), BN_free(k), BN_free(n);
+    BN_CTX_free(bctx);
+    return pkey;
 }
 
 const char *aj_test_bio_text(apr_pool_t *p, BIO *bio)

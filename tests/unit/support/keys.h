@@ -1,10 +1,12 @@
 /*
  * keys.h — key and token fixtures shared by the unit tests of the key layer
- * (test_key, test_key_asym, test_jwk, test_jws, test_wycheproof): temporary
- * key files, fresh OpenSSL keys and their PEM, key sets, forged tokens and
- * a verify that checks the out-parameter contract.  Every helper fails the
- * running test (cmocka) when its own step fails; everything it makes
- * belongs to the pool (files are removed, keys freed, when it is destroyed).
+ * (test_key, test_key_asym, test_key_check, test_sign_asym, test_jwk,
+ * test_jws, test_jws_parse, test_wycheproof): shared vectors and values,
+ * temporary key files, fresh OpenSSL keys and their PEM, hostile RSA keys,
+ * key sets, forged tokens and a verify that checks the out-parameter
+ * contract.  Every helper fails the running test (cmocka) when its own step
+ * fails; everything it makes belongs to the pool (files are removed, keys
+ * freed, when it is destroyed).
  */
 #ifndef AJ_TEST_KEYS_H
 #define AJ_TEST_KEYS_H
@@ -42,6 +44,21 @@
 
 /* The time the tests' own tokens are verified at. */
 #define AJ_TEST_NOW 1700000000
+/* RFC 7515 Appendix A.1's HS256 token (the same token is RFC 7519 §3.1's
+ * example); exp 1300819380. */
+#define RFC_A1_TOKEN                                                           \
+    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"                                 \
+    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNv" \
+    "bS9pc19yb290Ijp0cnVlfQ"                                                   \
+    ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+/* The tests' own HMAC secret (64 bytes: long enough for HS512), and the
+ * header and claims of their tokens (exp an hour after AJ_TEST_NOW). */
+#define AJ_TEST_SECRET     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define AJ_TEST_HDR_HS256  "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+#define AJ_TEST_CLAIMS     "{\"sub\":\"1\",\"name\":\"alice\",\"exp\":1700003600}"
+/* RSA key sizes: RFC 7518 §3.3's minimum, and one below it that is refused. */
+#define AJ_TEST_RSA_BITS       2048
+#define AJ_TEST_RSA_SMALL_BITS 1024
 
 /* ---- files ------------------------------------------------------------- */
 
@@ -62,6 +79,16 @@ const char *aj_test_cert_pem(apr_pool_t *p, EVP_PKEY *k);
 const char *aj_test_cert_pem_by(apr_pool_t *p, EVP_PKEY *k, EVP_PKEY *signer);
 /* k freed when p is destroyed; k. */
 EVP_PKEY *aj_test_own_pkey(apr_pool_t *p, EVP_PKEY *k);
+/* Hostile RSA keys for the load-time checks (docs/reference.md §11), public
+ * halves only, owned by p.  The public half of a fresh RSA key of bits with
+ * its exponent replaced by e (an RSA "key" OpenSSL will carry but no
+ * generator makes). */
+EVP_PKEY *aj_test_rsa_with_exponent(apr_pool_t *p, int bits, unsigned long e);
+/* A modulus of at least bits bits with the ROCA fingerprint (CVE-2017-15361),
+ * built as the weakness builds them: n = k * M + 65537^a mod M, M the
+ * product of the primes up to 167 (so n mod p is a power of 65537 for
+ * each); e = 65537.  (The published ROCA test moduli are not at hand.) */
+EVP_PKEY *aj_test_roca_key(apr_pool_t *p, int bits);
 /* What was written to a memory BIO, which is freed. */
 const char *aj_test_bio_text(apr_pool_t *p, BIO *bio);
 
