@@ -60,6 +60,10 @@
 #define AJ_SCHEMA_ATTEMPTS        8
 #define AJ_SCHEMA_RETRY_WAIT      apr_time_from_msec(20)
 
+/* aj_store_t.schema_version when it could not be read at open: the first
+ * failed statement then finds another version and prepares the set again. */
+#define AJ_SCHEMA_VERSION_UNKNOWN (-1)
+
 #define AJ_USER_COLUMNS \
     "id, username, password_hash, claims, tokens_valid_after, created_at, changed_at"
 

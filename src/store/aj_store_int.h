@@ -42,10 +42,6 @@ typedef enum {
  * look-up (aj_store_user_add) would otherwise reset it to "not an error". */
 #define AJ_STORE_ERROR_MAX 256
 
-/* aj_store_t.schema_version when it could not be read at open: the first
- * failed statement then compares unequal and prepares the set once more. */
-#define AJ_SCHEMA_VERSION_UNKNOWN (-1)
-
 struct aj_store_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
