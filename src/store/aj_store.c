@@ -212,10 +212,10 @@ static int aj_store_reprepared(aj_store_t *st, apr_pool_t *p)
         || version == st->schema_version) {
         goto cleanup;
     }
-    st->schema_version = version;      /* once per version, even on failure */
+    st->schema_version = version; /* once per version, even on failure */
     ret = aj_store_prepare(fresh, &failed, st->pool, st->driver, st->handle);
     if (ret != 0) {
-        aj_store_note_error(st, ret);  /* e.g. "no such table: users" */
+        aj_store_note_error(st, ret); /* e.g. "no such table: users" */
         goto cleanup;
     }
     memcpy(st->stmt, fresh, sizeof(st->stmt));
