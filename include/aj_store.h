@@ -10,7 +10,11 @@
  * mod_dbd owns; htjwt opens one with apr_dbd directly.  On pgsql a
  * statement that fails because the server dropped the connection is run
  * once more after apr_dbd_check_conn() has reset it, so a database that
- * came back is used at once (a failure still returns APR_EGENERAL).
+ * came back is used at once (a failure still returns APR_EGENERAL).  On
+ * sqlite3 a statement that fails because another connection changed the
+ * schema since it was prepared (an operator's CREATE INDEX, ANALYZE) is
+ * prepared again, with the rest of the store's statements, and run once
+ * more.
  */
 #ifndef AJ_STORE_H
 #define AJ_STORE_H

@@ -22,6 +22,27 @@
  *    and runs the statement once more, so a database that is back is used
  *    at once.
  *
+ * What the sqlite3 driver needs (apr-util's dbd/apr_dbd_sqlite3.c):
+ *  - It prepares with the legacy sqlite3_prepare(), whose statements SQLite
+ *    does not prepare again when the schema changes.  After any change by
+ *    any connection (an operator's CREATE INDEX, the first ANALYZE, VACUUM,
+ *    another process creating or upgrading the schema) every statement
+ *    prepared before it fails, until the connection closes: the first with
+ *    "database schema has changed", the others with "not an error".  So
+ *    after a failed statement the store reads PRAGMA schema_version; when
+ *    it differs from the version read before the statements were prepared,
+ *    it prepares the whole set again on the same connection and runs the
+ *    statement once more.  That is safe for writes: SQLite checks the
+ *    schema before a statement touches a row, and a failed statement is
+ *    rolled back, so the first attempt wrote nothing.  A failure with the
+ *    same version (a locked or broken database) is reported as it is.
+ *  - The driver keeps every statement it prepared, in the connection's own
+ *    pool, until the connection closes (there is no call to finalize one),
+ *    so each re-prepare leaves the old set behind until then.  That is
+ *    bounded: the set is prepared again at most once per schema version the
+ *    connection sees, also when preparing fails (a table an operator
+ *    dropped is not looked for again on every request).
+ *
  * The rest of the store is split by concern (see aj_store_int.h): the
  * schema and its upgrades in aj_store_schema.c, users in aj_store_users.c,
  * revocations in aj_store_revoke.c, log-safe descriptions in
@@ -38,6 +59,10 @@
  * the loser sees "schema has changed" and simply runs the DDL again. */
 #define AJ_SCHEMA_ATTEMPTS        8
 #define AJ_SCHEMA_RETRY_WAIT      apr_time_from_msec(20)
+
+/* aj_store_t.schema_version when it could not be read at open: the first
+ * failed statement then finds another version and prepares the set again. */
+#define AJ_SCHEMA_VERSION_UNKNOWN (-1)
 
 #define AJ_USER_COLUMNS \
     "id, username, password_hash, claims, tokens_valid_after, created_at, changed_at"
@@ -99,17 +124,33 @@ static void aj_store_note_error(aj_store_t *st, int ret)
                 sizeof(st->last_error));
 }
 
+/* Prepares every statement of aj_sql_text into stmt, in p; 0, or the
+ * driver's error with *failed the statement that failed. */
+static int aj_store_prepare(apr_dbd_prepared_t **stmt, int *failed, apr_pool_t *p,
+                            const apr_dbd_driver_t *driver, apr_dbd_t *handle)
+{
+    int i, ret = 0;
+
+    for (i = 0; i < AJ_SQL_COUNT && ret == 0; ++i) {
+        ret = apr_dbd_prepare(driver, p, handle, aj_sql_text[i], NULL, &stmt[i]);
+    }
+    *failed = i - 1;
+    return ret;
+}
+
 apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
                            const apr_dbd_driver_t *driver, apr_dbd_t *handle)
 {
     aj_store_t *s;
     apr_status_t rv;
-    int i;
+    int i, ret;
 
     s = apr_pcalloc(p, sizeof(*s));
     s->driver = driver;
     s->handle = handle;
+    s->pool = p;
     s->reconnect = strcmp(apr_dbd_name(driver), "sqlite3") != 0;
+    s->schema_version = AJ_SCHEMA_VERSION_UNKNOWN;
 
     for (i = 0; i < AJ_SCHEMA_ATTEMPTS; ++i) {
         rv = aj_store_schema_create(driver, handle, p);
@@ -128,14 +169,18 @@ apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
                             apr_dbd_error(driver, handle, rv));
         goto cleanup;
     }
-    for (i = 0; i < AJ_SQL_COUNT; ++i) {
-        int ret = apr_dbd_prepare(driver, p, handle, aj_sql_text[i], NULL, &s->stmt[i]);
-        if (ret != 0) {
-            *err = apr_psprintf(p, "preparing statement %d failed: %s", i,
-                                apr_dbd_error(driver, handle, ret));
-            rv = APR_EGENERAL;
-            goto cleanup;
-        }
+    /* Read before preparing: a change in between then reads as newer at the
+     * first failure, never as the version the statements were made for. */
+    if (!s->reconnect
+        && aj_store_schema_version(&s->schema_version, driver, handle, p) != APR_SUCCESS) {
+        s->schema_version = AJ_SCHEMA_VERSION_UNKNOWN;
+    }
+    ret = aj_store_prepare(s->stmt, &i, p, driver, handle);
+    if (ret != 0) {
+        *err = apr_psprintf(p, "preparing statement %d failed: %s", i,
+                            apr_dbd_error(driver, handle, ret));
+        rv = APR_EGENERAL;
+        goto cleanup;
     }
     *st = s;
 
@@ -154,14 +199,55 @@ const char *aj_store_error(const aj_store_t *st, int rv)
     return msg && *msg ? msg : "unknown database error";
 }
 
-/* After a failed statement: 1 when it is worth running once more, because
- * the connection could be reset (pgsql: a dropped connection is reopened by
- * PQreset; a healthy one is left alone, and re-running a statement that
- * failed on it changes nothing: every statement here is a single
- * autocommitted one, and the inserts skip existing rows). */
-static int aj_store_reconnected(aj_store_t *st, apr_pool_t *p)
+/* sqlite3, after a failed statement: 1 when another connection changed
+ * the schema since the statements were prepared and the set is prepared
+ * again (it replaces the stale one only when every statement prepared). */
+static int aj_store_reprepared(aj_store_t *st, apr_pool_t *p)
 {
-    return st->reconnect && apr_dbd_check_conn(st->driver, p, st->handle) == APR_SUCCESS;
+    apr_dbd_prepared_t *fresh[AJ_SQL_COUNT];
+    apr_int64_t version;
+    int failed, ret, again = 0;
+
+    if (aj_store_schema_version(&version, st->driver, st->handle, p) != APR_SUCCESS
+        || version == st->schema_version) {
+        goto cleanup;
+    }
+    st->schema_version = version; /* once per version, even on failure */
+    ret = aj_store_prepare(fresh, &failed, st->pool, st->driver, st->handle);
+    if (ret != 0) {
+        aj_store_note_error(st, ret); /* e.g. "no such table: users" */
+        goto cleanup;
+    }
+    memcpy(st->stmt, fresh, sizeof(st->stmt));
+    again = 1;
+
+cleanup:
+    return again;
+}
+
+/* After a statement failed with ret: notes the driver's message and says
+ * whether the statement is worth running once more.
+ *  - pgsql: when the connection could be reset (a dropped connection is
+ *    reopened by PQreset; a healthy one is left alone, and re-running a
+ *    statement that failed on it changes nothing: every statement here is
+ *    a single autocommitted one, and the inserts skip existing rows).  The
+ *    message is taken after the reset: when the server is still away, why
+ *    reopening failed.
+ *  - sqlite3: when the statements were stale and are prepared again.  The
+ *    message is taken first: reading the schema version replaces it. */
+static int aj_store_recovered(aj_store_t *st, apr_pool_t *p, int ret)
+{
+    int again;
+
+    if (st->reconnect) {
+        again = apr_dbd_check_conn(st->driver, p, st->handle) == APR_SUCCESS;
+        aj_store_note_error(st, ret);
+    }
+    else {
+        aj_store_note_error(st, ret);
+        again = aj_store_reprepared(st, p);
+    }
+    return again;
 }
 
 int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **res,
@@ -169,12 +255,12 @@ int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **res,
 {
     int ret = apr_dbd_pselect(st->driver, p, st->handle, res, st->stmt[which], 1, nargs, args);
 
-    if (ret != 0 && aj_store_reconnected(st, p)) {
+    if (ret != 0 && aj_store_recovered(st, p, ret)) {
         *res = NULL;
         ret = apr_dbd_pselect(st->driver, p, st->handle, res, st->stmt[which], 1, nargs, args);
-    }
-    if (ret != 0) {
-        aj_store_note_error(st, ret);
+        if (ret != 0) {
+            aj_store_note_error(st, ret);
+        }
     }
     return ret;
 }
@@ -185,13 +271,14 @@ int aj_store_exec(aj_store_t *st, apr_pool_t *p, int *nrows, int *retried,
     int ret = apr_dbd_pquery(st->driver, p, st->handle, nrows, st->stmt[which], nargs, args);
 
     *retried = 0;
-    if (ret != 0 && aj_store_reconnected(st, p)) {
-        *retried = 1;
+    if (ret != 0 && aj_store_recovered(st, p, ret)) {
+        /* a re-prepared statement's first attempt wrote nothing */
+        *retried = st->reconnect;
         *nrows = 0;
         ret = apr_dbd_pquery(st->driver, p, st->handle, nrows, st->stmt[which], nargs, args);
-    }
-    if (ret != 0) {
-        aj_store_note_error(st, ret);
+        if (ret != 0) {
+            aj_store_note_error(st, ret);
+        }
     }
     return ret;
 }

@@ -3,15 +3,16 @@
  * (callers use include/aj_store.h; aj_store_t stays opaque to them).
  *
  *   aj_store.c          opening a store, the one statement table, running
- *                       a statement (with the pgsql reconnect), columns
- *   aj_store_schema.c   creating the schema and upgrading an older one
+ *                       a statement (with the pgsql reconnect and the
+ *                       sqlite3 re-prepare after a schema change), columns
+ *   aj_store_schema.c   creating the schema and upgrading an older one;
+ *                       its version (SQLite)
  *   aj_store_users.c    the users table
- *   aj_store_username.c what a username may be
  *   aj_store_revoke.c   revocations: revoked_tokens and the refresh poll
  *   aj_store_describe.c what a log line may say about a store
  *
- * Every file calls down into aj_store.c (or aj_store_schema.c from
- * aj_store_open); none calls another sideways.
+ * Every file calls down into aj_store.c (which alone calls
+ * aj_store_schema.c); none calls another sideways.
  */
 #ifndef AJ_STORE_INT_H
 #define AJ_STORE_INT_H
@@ -44,7 +45,11 @@ typedef enum {
 struct aj_store_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
+    apr_pool_t *pool;   /* the store's: statements prepared again live here */
     int reconnect;      /* reset a dropped connection and retry (not sqlite3) */
+    /* sqlite3: PRAGMA schema_version read before the statements were last
+     * prepared (or prepared again); see aj_store_reprepared */
+    apr_int64_t schema_version;
     apr_dbd_prepared_t *stmt[AJ_SQL_COUNT];
     char last_error[AJ_STORE_ERROR_MAX];
 };
@@ -55,6 +60,11 @@ struct aj_store_t {
 apr_status_t aj_store_schema_create(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
                                     apr_pool_t *p);
 
+/* SQLite: the schema's version (PRAGMA schema_version), which every change
+ * of the schema by any connection increases (aj_store_schema.c). */
+apr_status_t aj_store_schema_version(apr_int64_t *version, const apr_dbd_driver_t *driver,
+                                     apr_dbd_t *handle, apr_pool_t *p);
+
 /* Runs a prepared statement that returns rows (random access: the driver
  * reports a failed query); 0 or the driver's error, noted for
  * aj_store_error. */
@@ -62,8 +72,9 @@ int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **res,
                     aj_sql_e which, int nargs, const char **args);
 
 /* Runs a prepared statement that changes rows; *retried tells whether it
- * ran twice (the first attempt may have committed before its connection
- * dropped). */
+ * ran twice after a reconnect (the first attempt may have committed before
+ * its connection dropped).  A run again after a re-prepare does not count:
+ * the first attempt wrote nothing (aj_store.c). */
 int aj_store_exec(aj_store_t *st, apr_pool_t *p, int *nrows, int *retried,
                   aj_sql_e which, int nargs, const char **args);
 

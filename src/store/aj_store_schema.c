@@ -129,38 +129,45 @@ static const char *const aj_ddl_pgsql[] = {
     "        OR (table_name = 'revoked_tokens' AND column_name = 'revoked_at'))) = 2" \
     " THEN 1 ELSE 0 END"
 
-/* Runs a statement that returns rows (a PRAGMA), draining them. */
-static apr_status_t aj_store_pragma(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
-                                    apr_pool_t *p, const char *sql)
+/* Runs a statement that returns rows, draining them (apr_dbd wants every
+ * row read); *value is the first column of the last row, NULL when there
+ * is no row or the column is NULL.  APR_EGENERAL when the query fails. */
+static apr_status_t aj_store_value(const char **value, const apr_dbd_driver_t *driver,
+                                   apr_dbd_t *handle, apr_pool_t *p, const char *sql)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
+    const char *v = NULL;
 
-    if (apr_dbd_select(driver, p, handle, &res, sql, 0) != 0) {
+    if (apr_dbd_select(driver, p, handle, &res, sql, 1) != 0) {
         return APR_EGENERAL;
     }
     while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
-        /* drain */
+        v = apr_dbd_get_entry(driver, row, 0);
     }
+    *value = v;
     return APR_SUCCESS;
+}
+
+/* Runs a PRAGMA, ignoring what it returns. */
+static apr_status_t aj_store_pragma(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                    apr_pool_t *p, const char *sql)
+{
+    const char *ignored;
+
+    return aj_store_value(&ignored, driver, handle, p, sql);
 }
 
 /* pgsql: 1 when the whole schema is there, 0 when not, -1 on error. */
 static int aj_store_pg_schema_present(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
                                       apr_pool_t *p)
 {
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int present = 0;
+    const char *v = NULL;
 
-    if (apr_dbd_select(driver, p, handle, &res, AJ_PG_SCHEMA_PRESENT, 1) != 0) {
+    if (aj_store_value(&v, driver, handle, p, AJ_PG_SCHEMA_PRESENT) != APR_SUCCESS) {
         return -1;
     }
-    while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
-        const char *v = apr_dbd_get_entry(driver, row, 0);
-        present = v && !strcmp(v, "1");
-    }
-    return present;
+    return v && !strcmp(v, "1");
 }
 
 /* Runs a NULL-terminated list of statements, stopping at the first error. */
@@ -182,19 +189,17 @@ static apr_status_t aj_store_run(const apr_dbd_driver_t *driver, apr_dbd_t *hand
 static int aj_store_sqlite_column(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
                                   apr_pool_t *p, const char *table, const char *column)
 {
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int state = AJ_COLUMN_MISSING;
+    const char *v = NULL;
 
-    if (apr_dbd_select(driver, p, handle, &res,
-                       apr_psprintf(p, AJ_SQLITE_COLUMN_DEFAULT, table, column), 1) != 0) {
+    if (aj_store_value(&v, driver, handle, p,
+                       apr_psprintf(p, AJ_SQLITE_COLUMN_DEFAULT, table, column))
+        != APR_SUCCESS) {
         return -1;
     }
-    while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
-        const char *v = apr_dbd_get_entry(driver, row, 0);
-        state = (v && !strcmp(v, "1")) ? 1 : 0;
+    if (!v) {
+        return AJ_COLUMN_MISSING;
     }
-    return state;
+    return strcmp(v, "1") ? 0 : 1;
 }
 
 /* SQLite: what an older database lacks.  APR_SUCCESS with the two flags,
@@ -291,4 +296,19 @@ apr_status_t aj_store_schema_create(const apr_dbd_driver_t *driver, apr_dbd_t *h
     }
     /* other drivers: the pgsql text statement by statement */
     return aj_store_run(driver, handle, aj_ddl_pgsql);
+}
+
+apr_status_t aj_store_schema_version(apr_int64_t *version, const apr_dbd_driver_t *driver,
+                                     apr_dbd_t *handle, apr_pool_t *p)
+{
+    const char *v = NULL;
+    apr_status_t rv = aj_store_value(&v, driver, handle, p, "PRAGMA schema_version");
+
+    if (rv == APR_SUCCESS && !v) {
+        rv = APR_EGENERAL;
+    }
+    if (rv == APR_SUCCESS) {
+        *version = apr_atoi64(v);
+    }
+    return rv;
 }
