@@ -88,13 +88,11 @@ static void auth_jwt_register_hooks(apr_pool_t *p)
     ap_hook_handler(auth_jwt_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
-AP_DECLARE_MODULE(auth_jwt) = {
-    STANDARD20_MODULE_STUFF,
-    auth_jwt_create_dir_conf,
-    auth_jwt_merge_dir_conf,
-    auth_jwt_create_srv_conf,
-    NULL,
-    auth_jwt_cmds,
-    auth_jwt_register_hooks,
-    AP_MODULE_FLAG_NONE
-};
+AP_DECLARE_MODULE(auth_jwt) = { STANDARD20_MODULE_STUFF,
+                                auth_jwt_create_dir_conf,
+                                auth_jwt_merge_dir_conf,
+                                auth_jwt_create_srv_conf,
+                                NULL,
+                                auth_jwt_cmds,
+                                auth_jwt_register_hooks,
+                                AP_MODULE_FLAG_NONE };

@@ -15,10 +15,18 @@
 
 typedef enum {
     AJ_ALG_UNKNOWN = 0,
-    AJ_ALG_HS256, AJ_ALG_HS384, AJ_ALG_HS512,
-    AJ_ALG_RS256, AJ_ALG_RS384, AJ_ALG_RS512,
-    AJ_ALG_PS256, AJ_ALG_PS384, AJ_ALG_PS512,
-    AJ_ALG_ES256, AJ_ALG_ES384, AJ_ALG_ES512,
+    AJ_ALG_HS256,
+    AJ_ALG_HS384,
+    AJ_ALG_HS512,
+    AJ_ALG_RS256,
+    AJ_ALG_RS384,
+    AJ_ALG_RS512,
+    AJ_ALG_PS256,
+    AJ_ALG_PS384,
+    AJ_ALG_PS512,
+    AJ_ALG_ES256,
+    AJ_ALG_ES384,
+    AJ_ALG_ES512,
     AJ_ALG_EDDSA,
     AJ_ALG_COUNT
 } aj_alg_e;
@@ -41,10 +49,10 @@ int aj_alg_supported(aj_alg_e alg);
 /* The kind of key an algorithm takes. */
 typedef enum {
     AJ_KTY_HMAC = 0,
-    AJ_KTY_RSA,                     /* RSASSA-PKCS1-v1_5 */
-    AJ_KTY_RSA_PSS,                 /* RSASSA-PSS */
-    AJ_KTY_EC,                      /* ECDSA */
-    AJ_KTY_ED25519                  /* EdDSA, Ed25519 only (RFC 8037 §3.1) */
+    AJ_KTY_RSA,     /* RSASSA-PKCS1-v1_5 */
+    AJ_KTY_RSA_PSS, /* RSASSA-PSS */
+    AJ_KTY_EC,      /* ECDSA */
+    AJ_KTY_ED25519  /* EdDSA, Ed25519 only (RFC 8037 §3.1) */
 } aj_kty_e;
 
 /* One row of the algorithm table.  Declared without OpenSSL's headers:
@@ -52,13 +60,13 @@ typedef enum {
 struct evp_md_st;
 typedef struct {
     aj_alg_e alg;
-    const char *name;               /* JOSE "alg" (RFC 7518 §3.1) */
+    const char *name; /* JOSE "alg" (RFC 7518 §3.1) */
     aj_kty_e kty;
-    apr_size_t hmac_len;            /* HMAC: output and minimum secret size */
-    const struct evp_md_st *(*md)(void);    /* NULL for EdDSA */
-    int ec_nid;                     /* ES: the curve (RFC 7518 §3.4) */
-    apr_size_t ec_coord;            /* ES: bytes of R and of S */
-    const char *want;               /* what a key for this alg is, for errors */
+    apr_size_t hmac_len;                 /* HMAC: output and minimum secret size */
+    const struct evp_md_st *(*md)(void); /* NULL for EdDSA */
+    int ec_nid;                          /* ES: the curve (RFC 7518 §3.4) */
+    apr_size_t ec_coord;                 /* ES: bytes of R and of S */
+    const char *want;                    /* what a key for this alg is, for errors */
 } aj_alg_info_t;
 
 /* The table row of alg; NULL for AJ_ALG_UNKNOWN or any other value. */

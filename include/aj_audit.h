@@ -8,10 +8,10 @@
 #include "aj.h"
 
 /* docs/reference.md §10: a logged username is at most this many bytes. */
-#define AJ_AUDIT_USER_MAX      64
+#define AJ_AUDIT_USER_MAX   64
 /* What a username with two or more '.' is logged as: it may be a token
  * sent in the username field by mistake, and a token is never logged. */
-#define AJ_AUDIT_TOKEN_NAME    "<token>"
+#define AJ_AUDIT_TOKEN_NAME "<token>"
 
 /* The username as an audit line may show it: AJ_AUDIT_TOKEN_NAME when it
  * has two or more '.', else with every byte outside printable ASCII, '"'

@@ -14,9 +14,9 @@ typedef struct aj_claims_t aj_claims_t;
 
 /* What a verifier requires of the registered claims. */
 typedef struct {
-    const char *issuer;                   /* NULL: iss not checked */
-    const apr_array_header_t *audiences;  /* const char *; NULL or empty: aud not checked */
-    apr_int64_t leeway;                   /* seconds allowed for exp/nbf/iat skew */
+    const char *issuer;                  /* NULL: iss not checked */
+    const apr_array_header_t *audiences; /* const char *; NULL or empty: aud not checked */
+    apr_int64_t leeway;                  /* seconds allowed for exp/nbf/iat skew */
 } aj_policy_t;
 
 /* Wraps a parsed claims object (which must be a JSON object and stays owned
@@ -24,8 +24,7 @@ typedef struct {
 aj_claims_t *aj_claims_wrap(apr_pool_t *p, json_object *obj);
 /* The same, remembering the payload text obj was parsed from (text must
  * live as long as p): such a claim set can be packed. */
-aj_claims_t *aj_claims_wrap_text(apr_pool_t *p, json_object *obj, const char *text,
-                                 apr_size_t len);
+aj_claims_t *aj_claims_wrap_text(apr_pool_t *p, json_object *obj, const char *text, apr_size_t len);
 /* The claims as a JSON object (a packed claim set parses its payload text
  * into its pool on the first call). */
 json_object *aj_claims_object(const aj_claims_t *c);

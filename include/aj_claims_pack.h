@@ -16,22 +16,22 @@
 #include <json-c/json.h>
 
 /* Longest image aj_claims_image_build() makes (larger claim sets are not packed). */
-#define AJ_CLAIMS_IMAGE_MAX     (64 * 1024)
+#define AJ_CLAIMS_IMAGE_MAX (64 * 1024)
 
 /* A claim's shape, as an image records it (objects and null are left out). */
 typedef enum {
     AJ_CLAIM_STRING = 1,
     AJ_CLAIM_INT,
-    AJ_CLAIM_SCALAR,        /* double, boolean */
-    AJ_CLAIM_ARRAY          /* match/scopes/aud parse the payload text */
+    AJ_CLAIM_SCALAR, /* double, boolean */
+    AJ_CLAIM_ARRAY   /* match/scopes/aud parse the payload text */
 } aj_claim_kind_e;
 
 /* One claim of an image; the texts point into the image. */
 typedef struct {
     const char *name;
     aj_claim_kind_e kind;
-    const char *text;       /* aj_claims_value_text() of the value, NULL: none */
-    const char *match;      /* the JSON text aj_claims_match compares (a string:
+    const char *text;  /* aj_claims_value_text() of the value, NULL: none */
+    const char *match; /* the JSON text aj_claims_match compares (a string:
                              * its bytes, NUL-terminated), NULL: none */
     apr_size_t match_len;
 } aj_claims_entry_t;

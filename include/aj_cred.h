@@ -22,30 +22,30 @@
 
 /* What a request's credential is (docs/reference.md §2). */
 typedef enum {
-    AJ_CRED_NONE = 0,   /* nothing sent */
-    AJ_CRED_BEARER,     /* a token: Authorization: Bearer, or the cookie */
-    AJ_CRED_BASIC,      /* Authorization: Basic; a token when the user-id is one */
-    AJ_CRED_OTHER,      /* an Authorization scheme that is not ours */
-    AJ_CRED_BAD         /* malformed (a 400): see problem */
+    AJ_CRED_NONE = 0, /* nothing sent */
+    AJ_CRED_BEARER,   /* a token: Authorization: Bearer, or the cookie */
+    AJ_CRED_BASIC,    /* Authorization: Basic; a token when the user-id is one */
+    AJ_CRED_OTHER,    /* an Authorization scheme that is not ours */
+    AJ_CRED_BAD       /* malformed (a 400): see problem */
 } aj_cred_kind_e;
 
 typedef struct {
-    const char *token;        /* Bearer, the cookie, or a Basic user-id shaped
+    const char *token; /* Bearer, the cookie, or a Basic user-id shaped
                                * like a JWT (REST-auth); NUL-terminated */
     apr_size_t token_len;
-    const char *user;         /* Basic: the user-id and password, NUL-terminated */
+    const char *user; /* Basic: the user-id and password, NUL-terminated */
     const char *password;
-    const char *problem;      /* AJ_CRED_BAD: a fixed text, never echoing input */
-    int from_cookie;          /* the token came from the cookie (CSRF applies) */
+    const char *problem; /* AJ_CRED_BAD: a fixed text, never echoing input */
+    int from_cookie;     /* the token came from the cookie (CSRF applies) */
 } aj_cred_t;
 
 /* The headers a credential can come from.  A NULL header is absent; a
  * NULL cookie_name means no token cookie is configured (AuthJWTCookie),
  * else it is the cookie's name (an HTTP token, checked by the directive). */
 typedef struct {
-    const char *authorization;          /* (Proxy-)Authorization value */
+    const char *authorization; /* (Proxy-)Authorization value */
     apr_size_t authorization_len;
-    const char *cookie;                 /* Cookie value (httpd joins several with ", ") */
+    const char *cookie; /* Cookie value (httpd joins several with ", ") */
     apr_size_t cookie_len;
     const char *cookie_name;
 } aj_cred_in_t;
@@ -65,8 +65,9 @@ aj_cred_kind_e aj_cred_authorization(aj_cred_t *cred, apr_pool_t *p, const char 
 /* The value of cookie `name` in the Cookie header value header[0..len):
  * pairs are split at ';' and ',' (several Cookie headers are joined with
  * ", "), SP/HTAB before a pair and after its value trimmed, names compared
- * exactly (case too), the value is everything after the first '='.  APR_SUCCESS with *value the pool copy, or NULL when
- * the cookie is absent or empty.  APR_EINVAL with *problem when the
+ * exactly (case too), the value is everything after the first '='.
+ * APR_SUCCESS with *value the pool copy, or NULL when the cookie is absent
+ * or empty.  APR_EINVAL with *problem when the
  * cookie appears twice with different values, or the header holds a NUL;
  * *value is then untouched. */
 apr_status_t aj_cred_cookie(const char **value, const char **problem, apr_pool_t *p,

@@ -9,8 +9,7 @@
 #include "aj.h"
 
 /* What the messages of directives and htjwt say is accepted. */
-#define AJ_DURATION_FORMS \
-    "seconds, or a number with s, m, h or d (600, 10m, 1h, 14d)"
+#define AJ_DURATION_FORMS "seconds, or a number with s, m, h or d (600, 10m, 1h, 14d)"
 
 /* Parses `text` as a duration in seconds: one or more ASCII digits,
  * optionally followed by exactly one unit letter: s (seconds), m (minutes),

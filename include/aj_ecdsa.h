@@ -28,11 +28,11 @@ apr_status_t aj_ecdsa_order(unsigned char *order, aj_alg_e alg);
  * 2 * n bytes, order the group order as n big-endian bytes.  APR_EINVAL
  * when refused, APR_ENOMEM when OpenSSL could not allocate. */
 apr_status_t aj_ecdsa_to_der(unsigned char **der, apr_size_t *derlen, apr_pool_t *p,
-                             const unsigned char *order, apr_size_t n,
-                             const unsigned char *raw, apr_size_t rawlen);
+                             const unsigned char *order, apr_size_t n, const unsigned char *raw,
+                             apr_size_t rawlen);
 /* DER to R||S, each n bytes; APR_EINVAL for anything but one whole DER
  * ECDSA-Sig-Value whose numbers fit n bytes. */
-apr_status_t aj_ecdsa_to_raw(unsigned char **raw, apr_size_t *rawlen, apr_pool_t *p,
-                             apr_size_t n, const unsigned char *der, apr_size_t derlen);
+apr_status_t aj_ecdsa_to_raw(unsigned char **raw, apr_size_t *rawlen, apr_pool_t *p, apr_size_t n,
+                             const unsigned char *der, apr_size_t derlen);
 
 #endif /* AJ_ECDSA_H */

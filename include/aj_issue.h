@@ -12,14 +12,14 @@
 
 /* What an issued token says (docs/reference.md §5). */
 typedef struct {
-    const char *sub;                      /* user id as a string */
-    const char *name;                     /* username */
+    const char *sub;  /* user id as a string */
+    const char *name; /* username */
     apr_int64_t iat, nbf, exp, auth_time;
-    const char *jti;                      /* see aj_random_id() */
-    const char *iss;                      /* NULL: omitted */
-    const apr_array_header_t *aud;        /* const char *; NULL/empty: omitted; 1: string */
-    const char *extra_json;               /* the user's stored claims object, NULL: none */
-    const char *csrf;                     /* double-submit value for cookie clients, NULL: none */
+    const char *jti;               /* see aj_random_id() */
+    const char *iss;               /* NULL: omitted */
+    const apr_array_header_t *aud; /* const char *; NULL/empty: omitted; 1: string */
+    const char *extra_json;        /* the user's stored claims object, NULL: none */
+    const char *csrf;              /* double-submit value for cookie clients, NULL: none */
 } aj_issue_t;
 
 /* Builds the compact claims JSON of an issued token.  Members of

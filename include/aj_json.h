@@ -13,9 +13,9 @@
 #include <json-c/json.h>
 
 typedef struct {
-    apr_size_t max_len;     /* refuse longer input */
-    int max_depth;          /* refuse deeper nesting (objects + arrays) */
-    int require_object;     /* top level must be an object */
+    apr_size_t max_len; /* refuse longer input */
+    int max_depth;      /* refuse deeper nesting (objects + arrays) */
+    int require_object; /* top level must be an object */
 } aj_json_limits_t;
 
 /* Limits for JOSE headers and claim sets (docs/reference.md §5). */

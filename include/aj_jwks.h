@@ -19,8 +19,7 @@
  * not a JWK Set, or when its usable keys mix HMAC secrets with public keys
  * (the whole set is refused).  A set with no usable key is returned empty:
  * the caller decides (docs/reference.md §11 counts it as a failed fetch). */
-apr_status_t aj_jwk_set_to_keyset(aj_keyset_t **ks, apr_array_header_t **skipped,
-                                  const char **err, apr_pool_t *p, json_object *set,
-                                  int allow_oct);
+apr_status_t aj_jwk_set_to_keyset(aj_keyset_t **ks, apr_array_header_t **skipped, const char **err,
+                                  apr_pool_t *p, json_object *set, int allow_oct);
 
 #endif /* AJ_JWKS_H */

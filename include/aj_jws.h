@@ -62,15 +62,15 @@ apr_status_t aj_jws_decode(json_object **header, json_object **payload, apr_pool
 
 typedef struct {
     aj_alg_e alg;
-    const char *kid;                        /* NULL, or kid_buf */
-    apr_size_t len;                         /* of seg */
+    const char *kid; /* NULL, or kid_buf */
+    apr_size_t len;  /* of seg */
     char seg[AJ_JWS_MEMO_MAX_SEG + 1];
     char kid_buf[AJ_JWS_MEMO_MAX_SEG + 1];
 } aj_jws_memo_entry_t;
 
 typedef struct aj_jws_memo_t {
-    const aj_jws_memo_entry_t *slot[AJ_JWS_MEMO_SLOTS];  /* NULL until published */
-    int claimed[AJ_JWS_MEMO_SLOTS];                      /* entry[i] taken by a writer */
+    const aj_jws_memo_entry_t *slot[AJ_JWS_MEMO_SLOTS]; /* NULL until published */
+    int claimed[AJ_JWS_MEMO_SLOTS];                     /* entry[i] taken by a writer */
     aj_jws_memo_entry_t entry[AJ_JWS_MEMO_SLOTS];
 } aj_jws_memo_t;
 

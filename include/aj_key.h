@@ -46,7 +46,7 @@ apr_status_t aj_key_from_pkey(aj_key_t **key, const char **err, apr_pool_t *p, a
                               struct evp_pkey_st *pkey, const char *what, const char *kid);
 
 aj_alg_e aj_key_alg(const aj_key_t *key);
-const char *aj_key_kid(const aj_key_t *key);      /* NULL when none */
+const char *aj_key_kid(const aj_key_t *key); /* NULL when none */
 /* docs/reference.md §10: a warning about how the key was loaded, naming its file, or
  * NULL: an HMAC secret or a private key read from a file that its group or
  * others may read.  Not an error; the caller shows it (the module logs it

@@ -27,7 +27,7 @@ const char *aj_key_check_pkey(apr_pool_t *p, const aj_alg_info_t *info,
 
 /* data[0..len), the secret for info's HMAC algorithm: refused when it
  * contains the opening of a PEM block, i.e. a key's PEM text. */
-const char *aj_key_check_secret(apr_pool_t *p, const aj_alg_info_t *info,
-                                const unsigned char *data, apr_size_t len, const char *what);
+const char *aj_key_check_secret(apr_pool_t *p, const aj_alg_info_t *info, const unsigned char *data,
+                                apr_size_t len, const char *what);
 
 #endif /* AJ_KEY_CHECK_H */

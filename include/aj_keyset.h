@@ -26,14 +26,13 @@ apr_status_t aj_keyset_check_kid(const char **err, apr_pool_t *p, const aj_keyse
                                  const aj_key_t *key);
 int aj_keyset_count(const aj_keyset_t *ks);
 const aj_key_t *aj_keyset_get(const aj_keyset_t *ks, int i);
-const aj_key_t *aj_keyset_signing_key(const aj_keyset_t *ks);   /* NULL when none */
+const aj_key_t *aj_keyset_signing_key(const aj_keyset_t *ks); /* NULL when none */
 
 /* The keys that may verify a token whose header says alg and, when it has
  * one, kid: exactly alg, and exactly kid when given, in configuration
  * order.  Start with *next = 0 and call again with what it left until it
  * returns NULL. */
-const aj_key_t *aj_keyset_find(const aj_keyset_t *ks, int *next, aj_alg_e alg,
-                               const char *kid);
+const aj_key_t *aj_keyset_find(const aj_keyset_t *ks, int *next, aj_alg_e alg, const char *kid);
 /* Non-zero when a key of ks carries kid: a kid that none does is a retired
  * or foreign key (AJ_UNKNOWN_KID), not a wrong alg. */
 int aj_keyset_has_kid(const aj_keyset_t *ks, const char *kid);

@@ -31,17 +31,17 @@ typedef enum {
     AJ_M_RESULTS,                   /* the number of outcomes */
     AJ_M_VERIFY_HIT = AJ_M_RESULTS, /* verified-token cache */
     AJ_M_VERIFY_MISS,
-    AJ_M_BASIC_HIT,                 /* Basic password cache */
+    AJ_M_BASIC_HIT, /* Basic password cache */
     AJ_M_BASIC_MISS,
-    AJ_M_PASSWORD_CHECKS,           /* stored hashes checked (bcrypt or other) */
-    AJ_M_PASSWORD_USEC,             /* microseconds those checks took */
+    AJ_M_PASSWORD_CHECKS, /* stored hashes checked (bcrypt or other) */
+    AJ_M_PASSWORD_USEC,   /* microseconds those checks took */
     AJ_M_COUNT
 } aj_metric_e;
 
 /* Figures read elsewhere at rendering time. */
 typedef struct {
-    apr_uint64_t revocation_entries;    /* occupied slots of the revocation table */
-    apr_uint64_t revocation_capacity;   /* usable slots */
+    apr_uint64_t revocation_entries;  /* occupied slots of the revocation table */
+    apr_uint64_t revocation_capacity; /* usable slots */
 } aj_metrics_gauges_t;
 
 /* Bytes needed for the block. */

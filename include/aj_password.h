@@ -36,12 +36,12 @@ int aj_password_bcrypt_cost(const char *hash);
  * AJ_PACE_SAMPLES of them (robust against a run slowed by a busy CPU, or a
  * lucky fast one).  Not thread-safe: the caller serializes.  Pure: no
  * clock, no sleeping here. */
-#define AJ_PACE_SAMPLES        15
+#define AJ_PACE_SAMPLES 15
 
 typedef struct {
-    apr_uint64_t unit_ns[AJ_PACE_SAMPLES];   /* nanoseconds per unit, a ring */
-    apr_uint32_t n;                          /* samples held (<= AJ_PACE_SAMPLES) */
-    apr_uint32_t next;                       /* ring position of the next sample */
+    apr_uint64_t unit_ns[AJ_PACE_SAMPLES]; /* nanoseconds per unit, a ring */
+    apr_uint32_t n;                        /* samples held (<= AJ_PACE_SAMPLES) */
+    apr_uint32_t next;                     /* ring position of the next sample */
 } aj_pace_t;
 
 /* An empty estimator (no floor until the first sample). */

@@ -50,9 +50,9 @@ typedef struct {
 } aj_revtab_key_t;
 
 /* Most stores one table serves (one per distinct DBDriver + DBDParams). */
-#define AJ_REVTAB_MAX_STORES   1024
+#define AJ_REVTAB_MAX_STORES 1024
 /* A reader gives up waiting for a write section after this long. */
-#define AJ_REVTAB_STALL_MS     200
+#define AJ_REVTAB_STALL_MS   200
 
 /* Bytes needed for a table of `capacity` slots (rounded up to a power of
  * two, at least 64) serving nstores stores (at least 1).  Entries are
@@ -74,10 +74,10 @@ apr_uint32_t aj_revtab_stores(const aj_revtab_t *t);
  * change (sub), under the store; APR_EINVAL for NULL or a bad store. */
 apr_status_t aj_revtab_jti_key(aj_revtab_key_t *key, const aj_revtab_t *t, apr_uint32_t store,
                                const char *jti);
-apr_status_t aj_revtab_user_key(aj_revtab_key_t *key, const aj_revtab_t *t,
-                                apr_uint32_t store, const char *sub);
-apr_status_t aj_revtab_changed_key(aj_revtab_key_t *key, const aj_revtab_t *t,
-                                   apr_uint32_t store, const char *sub);
+apr_status_t aj_revtab_user_key(aj_revtab_key_t *key, const aj_revtab_t *t, apr_uint32_t store,
+                                const char *sub);
+apr_status_t aj_revtab_changed_key(aj_revtab_key_t *key, const aj_revtab_t *t, apr_uint32_t store,
+                                   const char *sub);
 
 /* ---- writers (serialized by the caller) -------------------------------- */
 
@@ -90,8 +90,8 @@ int aj_revtab_recover(aj_revtab_t *t);
  * later exp wins).  APR_ENOSPC when full even after dropping expired
  * entries; the store is then marked overflowed, as it is when the entry's
  * digest cannot be computed (any failure leaves the entry out). */
-apr_status_t aj_revtab_put_jti(aj_revtab_t *t, apr_uint32_t store, const char *jti,
-                               apr_int64_t exp, apr_int64_t now);
+apr_status_t aj_revtab_put_jti(aj_revtab_t *t, apr_uint32_t store, const char *jti, apr_int64_t exp,
+                               apr_int64_t now);
 
 /* Records the user's tokens_valid_after (a later value wins; 0 ignored). */
 apr_status_t aj_revtab_put_user(aj_revtab_t *t, apr_uint32_t store, const char *sub,
@@ -122,8 +122,7 @@ apr_status_t aj_revtab_key_value(apr_int64_t *value, const aj_revtab_t *t,
  * APR_INT64_MAX) when the key cannot be made or the table cannot answer. */
 int aj_revtab_jti_revoked(const aj_revtab_t *t, apr_uint32_t store, const char *jti,
                           apr_int64_t now);
-apr_int64_t aj_revtab_user_valid_after(const aj_revtab_t *t, apr_uint32_t store,
-                                       const char *sub);
+apr_int64_t aj_revtab_user_valid_after(const aj_revtab_t *t, apr_uint32_t store, const char *sub);
 
 /* Number of occupied slots over all stores, expired jti entries not yet
  * reused included (diagnostics, tests). */
@@ -150,8 +149,7 @@ apr_int64_t aj_revtab_next_refresh(const aj_revtab_t *t, apr_uint32_t store);
 void aj_revtab_set_next_refresh(aj_revtab_t *t, apr_uint32_t store, apr_int64_t when);
 /* Claims the store's refresh due at `due` for the caller: 1 for exactly one
  * caller (compare-and-swap of next_refresh from due to until). */
-int aj_revtab_claim_refresh(aj_revtab_t *t, apr_uint32_t store, apr_int64_t due,
-                            apr_int64_t until);
+int aj_revtab_claim_refresh(aj_revtab_t *t, apr_uint32_t store, apr_int64_t due, apr_int64_t until);
 apr_int64_t aj_revtab_watermark(const aj_revtab_t *t, apr_uint32_t store);
 void aj_revtab_set_watermark(aj_revtab_t *t, apr_uint32_t store, apr_int64_t when);
 /* When the caller last tried to clear the store's overflow by a complete

@@ -17,10 +17,10 @@
 #include "aj.h"
 
 /* A key: the first 16 bytes of the SHA-256 digest, as two 64-bit words. */
-#define AJ_SHMTAB_KEY_WORDS   2
-#define AJ_SHMTAB_KEY_LEN     (AJ_SHMTAB_KEY_WORDS * sizeof(apr_uint64_t))
+#define AJ_SHMTAB_KEY_WORDS 2
+#define AJ_SHMTAB_KEY_LEN   (AJ_SHMTAB_KEY_WORDS * sizeof(apr_uint64_t))
 /* Every field is a naturally aligned 32- or 64-bit atomic. */
-#define AJ_SHMTAB_ALIGN       8u
+#define AJ_SHMTAB_ALIGN     8u
 
 /* The smallest power of two >= wanted, kept within [min, max] (both powers
  * of two). */
@@ -35,8 +35,8 @@ int aj_shmtab_block_ok(const void *mem, apr_size_t size, apr_size_t needed);
  * A digest whose first 16 bytes are all zero (probability 2^-128) has the
  * low bit of its second word set, so that it can still be stored.  The key
  * is set only on success. */
-apr_status_t aj_shmtab_key(apr_uint64_t key[AJ_SHMTAB_KEY_WORDS], const void *head,
-                           apr_size_t hlen, const void *tail, apr_size_t tlen);
+apr_status_t aj_shmtab_key(apr_uint64_t key[AJ_SHMTAB_KEY_WORDS], const void *head, apr_size_t hlen,
+                           const void *tail, apr_size_t tlen);
 
 /* ---- a slot's key (hot paths: inline) ------------------------------------ */
 

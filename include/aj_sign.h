@@ -18,7 +18,7 @@
 apr_status_t aj_key_sign(unsigned char **sig, apr_size_t *siglen, apr_pool_t *p,
                          const aj_key_t *key, const unsigned char *data, apr_size_t len);
 apr_status_t aj_key_verify(int *match, apr_pool_t *p, const aj_key_t *key,
-                           const unsigned char *data, apr_size_t len,
-                           const unsigned char *sig, apr_size_t siglen);
+                           const unsigned char *data, apr_size_t len, const unsigned char *sig,
+                           apr_size_t siglen);
 
 #endif /* AJ_SIGN_H */

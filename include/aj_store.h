@@ -20,10 +20,10 @@
 #define AJ_STORE_H
 
 #include "aj.h"
-#include "aj_user.h"      /* AJ_USERNAME_MAX_LEN */
+#include "aj_user.h" /* AJ_USERNAME_MAX_LEN */
 #include <apr_dbd.h>
 
-#define AJ_CLAIMS_MAX_LEN      4096   /* stored per-user claims JSON */
+#define AJ_CLAIMS_MAX_LEN 4096 /* stored per-user claims JSON */
 
 typedef struct aj_store_t aj_store_t;
 
@@ -31,10 +31,10 @@ typedef struct {
     apr_int64_t id;
     const char *username;
     const char *password_hash;
-    const char *claims_json;          /* a JSON object, "{}" when none */
-    apr_int64_t tokens_valid_after;   /* tokens with iat < this are revoked */
+    const char *claims_json;        /* a JSON object, "{}" when none */
+    apr_int64_t tokens_valid_after; /* tokens with iat < this are revoked */
     apr_int64_t created_at;
-    apr_int64_t changed_at;           /* last password or claims change, 0: none */
+    apr_int64_t changed_at; /* last password or claims change, 0: none */
 } aj_user_t;
 
 /* Creates the schema if missing (SQLite: WAL mode and a busy timeout on this
@@ -72,13 +72,11 @@ int aj_store_error_is_permission(const char *msg, apr_status_t rv);
 /* APR_NOTFOUND when there is no such user. */
 apr_status_t aj_store_user_by_name(aj_user_t **user, apr_pool_t *p, aj_store_t *st,
                                    const char *username);
-apr_status_t aj_store_user_by_id(aj_user_t **user, apr_pool_t *p, aj_store_t *st,
-                                 apr_int64_t id);
+apr_status_t aj_store_user_by_id(aj_user_t **user, apr_pool_t *p, aj_store_t *st, apr_int64_t id);
 
 /* Inserts a user; APR_EEXIST when the name is taken (also under a race). */
-apr_status_t aj_store_user_add(apr_int64_t *id, apr_pool_t *p, aj_store_t *st,
-                               const char *username, const char *password_hash,
-                               const char *claims_json, apr_int64_t now);
+apr_status_t aj_store_user_add(apr_int64_t *id, apr_pool_t *p, aj_store_t *st, const char *username,
+                               const char *password_hash, const char *claims_json, apr_int64_t now);
 
 /* APR_NOTFOUND when there is no such user.  Both record `now` (epoch
  * seconds) in users.changed_at, which aj_store_users_revoked_since reports,
@@ -94,8 +92,7 @@ apr_status_t aj_store_user_delete(aj_store_t *st, apr_pool_t *p, apr_int64_t id)
 
 /* Calls fn for every user in id order; stops when fn returns non-zero. */
 typedef int aj_store_user_fn(void *baton, const aj_user_t *user);
-apr_status_t aj_store_user_each(aj_store_t *st, apr_pool_t *p, aj_store_user_fn *fn,
-                                void *baton);
+apr_status_t aj_store_user_each(aj_store_t *st, apr_pool_t *p, aj_store_user_fn *fn, void *baton);
 
 /* ---- revocations (table revoked_tokens; users.tokens_valid_after) ------ */
 

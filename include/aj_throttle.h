@@ -31,9 +31,9 @@
 #include "aj.h"
 
 /* docs/reference.md §10: the per-address limit is this many times ATTEMPTS. */
-#define AJ_THROTTLE_ADDR_FACTOR   10
+#define AJ_THROTTLE_ADDR_FACTOR 10
 /* Longest client address text keyed (an IPv6 address with a zone id fits). */
-#define AJ_THROTTLE_ADDR_MAX      128
+#define AJ_THROTTLE_ADDR_MAX    128
 
 typedef struct aj_throttle_t aj_throttle_t;
 
@@ -44,27 +44,27 @@ typedef struct {
 
 /* The two counters one password check touches, computed once per check. */
 typedef struct {
-    aj_throttle_key_t user;     /* (store, username, address) */
-    aj_throttle_key_t addr;     /* (store, address) */
+    aj_throttle_key_t user; /* (store, username, address) */
+    aj_throttle_key_t addr; /* (store, address) */
 } aj_throttle_keys_t;
 
 /* The limits in force (they may differ between directories; the counters
  * are the same). */
 typedef struct {
-    apr_uint32_t attempts;      /* ATTEMPTS, >= 1 */
-    apr_int64_t seconds;        /* SECONDS, >= 1 */
+    apr_uint32_t attempts; /* ATTEMPTS, >= 1 */
+    apr_int64_t seconds;   /* SECONDS, >= 1 */
 } aj_throttle_policy_t;
 
 /* What a check found. */
 typedef struct {
-    apr_int64_t retry_after;    /* > 0: refused for this many more seconds */
-    apr_uint32_t user_count;    /* failures of (username, address) in its window */
-    apr_uint32_t addr_count;    /* failures of the address in its window */
+    apr_int64_t retry_after; /* > 0: refused for this many more seconds */
+    apr_uint32_t user_count; /* failures of (username, address) in its window */
+    apr_uint32_t addr_count; /* failures of the address in its window */
 } aj_throttle_state_t;
 
 /* aj_throttle_fail: which counter just reached its limit (bits). */
-#define AJ_THROTTLE_REACHED_USER  1u
-#define AJ_THROTTLE_REACHED_ADDR  2u
+#define AJ_THROTTLE_REACHED_USER 1u
+#define AJ_THROTTLE_REACHED_ADDR 2u
 
 /* Bytes needed for a table of `capacity` slots (rounded up to a power of
  * two, at least 64). */

@@ -7,13 +7,13 @@
 #define AJ_USER_H
 
 #include "aj.h"
-#include "aj_password.h"    /* AJ_PASSWORD_MAX_LEN: the longest password, in bytes */
+#include "aj_password.h" /* AJ_PASSWORD_MAX_LEN: the longest password, in bytes */
 
 /* docs/reference.md §4: names over 64 bytes refused */
-#define AJ_USERNAME_MAX_LEN             64
+#define AJ_USERNAME_MAX_LEN         64
 /* Shortest password, in characters, unless configured otherwise
  * (AuthJWTPasswordMinLength, htjwt -m). */
-#define AJ_PASSWORD_MIN_LEN_DEFAULT     8
+#define AJ_PASSWORD_MIN_LEN_DEFAULT 8
 
 /* Validates a username for registration: non-empty, at most
  * AJ_USERNAME_MAX_LEN bytes, well-formed UTF-8, no ':' and no control

@@ -23,8 +23,8 @@
 #include "aj.h"
 
 /* Longer tokens and data are simply not cached. */
-#define AJ_VCACHE_MAX_TOKEN    4096
-#define AJ_VCACHE_MAX_DATA     8192
+#define AJ_VCACHE_MAX_TOKEN 4096
+#define AJ_VCACHE_MAX_DATA  8192
 
 typedef struct aj_vcache_t aj_vcache_t;
 

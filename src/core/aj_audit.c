@@ -8,12 +8,12 @@
 #include "aj_audit.h"
 
 /* "\xNN" */
-#define AJ_AUDIT_ESCAPE_LEN    4
+#define AJ_AUDIT_ESCAPE_LEN 4
 /* Marks a name cut to AJ_AUDIT_USER_MAX. */
-#define AJ_AUDIT_CUT           "..."
-#define AJ_AUDIT_CUT_LEN       (sizeof(AJ_AUDIT_CUT) - 1)
+#define AJ_AUDIT_CUT        "..."
+#define AJ_AUDIT_CUT_LEN    (sizeof(AJ_AUDIT_CUT) - 1)
 /* Two dots: the shape of a JWS compact serialization. */
-#define AJ_AUDIT_TOKEN_DOTS    2
+#define AJ_AUDIT_TOKEN_DOTS 2
 
 static int aj_audit_plain(unsigned char c)
 {
@@ -45,7 +45,7 @@ const char *aj_audit_username(apr_pool_t *p, const char *username)
         full += aj_audit_width(*s);
     }
     if (full > AJ_AUDIT_USER_MAX) {
-        room = AJ_AUDIT_USER_MAX - AJ_AUDIT_CUT_LEN;    /* keep room for the mark */
+        room = AJ_AUDIT_USER_MAX - AJ_AUDIT_CUT_LEN; /* keep room for the mark */
     }
     for (s = (const unsigned char *)username; *s && len + aj_audit_width(*s) <= room; s++) {
         if (aj_audit_plain(*s)) {

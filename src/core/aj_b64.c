@@ -9,15 +9,15 @@
 
 #include "aj_b64.h"
 
-#define AJ_B64_GROUP_CHARS  4       /* one group of encoded characters ... */
-#define AJ_B64_GROUP_BYTES  3       /* ... carries three bytes */
-#define AJ_B64_BITS         6       /* bits per character */
-#define AJ_B64_CHAR_MASK    0x3F    /* the low AJ_B64_BITS bits */
-#define AJ_BYTE_BITS        8
-#define AJ_BYTE_MASK        0xFF
-#define AJ_B64_INVALID      0xFF    /* marks a byte outside the alphabet */
-#define AJ_B64_MASK_2CHARS  0x0F    /* unused low bits of a 2-char tail */
-#define AJ_B64_MASK_3CHARS  0x03    /* unused low bits of a 3-char tail */
+#define AJ_B64_GROUP_CHARS 4    /* one group of encoded characters ... */
+#define AJ_B64_GROUP_BYTES 3    /* ... carries three bytes */
+#define AJ_B64_BITS        6    /* bits per character */
+#define AJ_B64_CHAR_MASK   0x3F /* the low AJ_B64_BITS bits */
+#define AJ_BYTE_BITS       8
+#define AJ_BYTE_MASK       0xFF
+#define AJ_B64_INVALID     0xFF /* marks a byte outside the alphabet */
+#define AJ_B64_MASK_2CHARS 0x0F /* unused low bits of a 2-char tail */
+#define AJ_B64_MASK_3CHARS 0x03 /* unused low bits of a 3-char tail */
 
 static const char aj_b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -55,8 +55,7 @@ apr_ssize_t aj_b64url_decoded_len(apr_size_t inlen)
     if (rem == 1) {
         return -1;
     }
-    return (apr_ssize_t)((inlen / AJ_B64_GROUP_CHARS) * AJ_B64_GROUP_BYTES
-                         + (rem ? rem - 1 : 0));
+    return (apr_ssize_t)((inlen / AJ_B64_GROUP_CHARS) * AJ_B64_GROUP_BYTES + (rem ? rem - 1 : 0));
 }
 
 int aj_b64url_valid(const char *in, apr_size_t inlen)
@@ -128,7 +127,7 @@ apr_status_t aj_b64url_decode(unsigned char **out, apr_size_t *outlen, apr_pool_
     if (need < 0) {
         return APR_EINVAL;
     }
-    buf = apr_palloc(p, (apr_size_t)need + 1);   /* decode_buf validates */
+    buf = apr_palloc(p, (apr_size_t)need + 1); /* decode_buf validates */
     rv = aj_b64url_decode_buf(buf, (apr_size_t)need, &n, in, inlen);
     if (rv == APR_SUCCESS) {
         buf[n] = '\0';
@@ -142,7 +141,7 @@ const char *aj_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t 
 {
     apr_size_t full = len / AJ_B64_GROUP_BYTES, rem = len % AJ_B64_GROUP_BYTES;
     char *out = apr_palloc(p, full * AJ_B64_GROUP_CHARS + (rem ? rem + 1 : 0) + 1);
-    apr_uint32_t acc = 0;       /* only the low bits still to emit matter */
+    apr_uint32_t acc = 0; /* only the low bits still to emit matter */
     apr_size_t i, n = 0;
     int bits = 0;
 

@@ -54,7 +54,7 @@ apr_status_t aj_basic_decode(const char **user, const char **password, const cha
         *problem = "Basic credentials are not base64";
         goto cleanup;
     }
-    in = apr_pstrmemdup(p, value, len);       /* apr_base64_* read up to a NUL */
+    in = apr_pstrmemdup(p, value, len); /* apr_base64_* read up to a NUL */
     out = apr_palloc(p, (apr_size_t)apr_base64_decode_len(in) + 1);
     outlen = apr_base64_decode(out, in);
     if (outlen < 0) {

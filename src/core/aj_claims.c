@@ -15,14 +15,14 @@
 #include "aj_claims_pack.h"
 #include "aj_json.h"
 
-#define AJ_SCOPE_SEP            ' '     /* RFC 8693 §4.2: space-delimited */
+#define AJ_SCOPE_SEP ' ' /* RFC 8693 §4.2: space-delimited */
 
 struct aj_claims_t {
-    json_object *obj;       /* a JSON object owned by `pool`; NULL until needed
+    json_object *obj; /* a JSON object owned by `pool`; NULL until needed
                              * when restored from an image */
     apr_pool_t *pool;
-    const aj_claims_image_t *img;   /* NULL: wrapped around obj */
-    const char *text;       /* the payload text obj was parsed from, or NULL */
+    const aj_claims_image_t *img; /* NULL: wrapped around obj */
+    const char *text;             /* the payload text obj was parsed from, or NULL */
     apr_size_t text_len;
 };
 
@@ -39,8 +39,7 @@ aj_claims_t *aj_claims_wrap(apr_pool_t *p, json_object *obj)
     return c;
 }
 
-aj_claims_t *aj_claims_wrap_text(apr_pool_t *p, json_object *obj, const char *text,
-                                 apr_size_t len)
+aj_claims_t *aj_claims_wrap_text(apr_pool_t *p, json_object *obj, const char *text, apr_size_t len)
 {
     aj_claims_t *c = aj_claims_wrap(p, obj);
 
@@ -55,7 +54,7 @@ aj_claims_t *aj_claims_wrap_text(apr_pool_t *p, json_object *obj, const char *te
  * text here, once, into its pool (NULL if that fails: nothing matches). */
 static json_object *aj_claims_json(const aj_claims_t *c)
 {
-    aj_claims_t *m = (aj_claims_t *)c;     /* a memo of c's own payload */
+    aj_claims_t *m = (aj_claims_t *)c; /* a memo of c's own payload */
     json_object *obj = NULL;
     const char *payload;
     apr_size_t len = 0;
@@ -241,7 +240,7 @@ const char *aj_claims_get_string(const aj_claims_t *c, const char *name)
     if (c && c->img && name) {
         aj_claims_entry_t e;
         return (aj_claims_image_find(&e, c->img, name) && e.kind == AJ_CLAIM_STRING) ? e.match
-                                                                                    : NULL;
+                                                                                     : NULL;
     }
     v = aj_claims_get(c, name);
 
@@ -407,7 +406,7 @@ void aj_claims_visit(const aj_claims_t *c, apr_pool_t *p, aj_claims_visit_fn *fn
 apr_status_t aj_claims_pack(void **image, apr_size_t *len, apr_pool_t *p, const aj_claims_t *c)
 {
     if (!c || c->img || !c->text) {
-        return APR_EINVAL;      /* a packed set is packed already */
+        return APR_EINVAL; /* a packed set is packed already */
     }
     return aj_claims_image_build(image, len, p, aj_claims_json(c), c->text, c->text_len);
 }

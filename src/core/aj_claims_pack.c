@@ -15,11 +15,11 @@
 
 #include "aj_claims_pack.h"
 
-#define AJ_CLAIMS_IMAGE_MAGIC   0x616a4331u        /* "ajC1" */
-#define AJ_CLAIMS_NO_TEXT       APR_UINT32_MAX
+#define AJ_CLAIMS_IMAGE_MAGIC  0x616a4331u /* "ajC1" */
+#define AJ_CLAIMS_NO_TEXT      APR_UINT32_MAX
 /* Claims most tokens carry: the first allocation of the pending list. */
-#define AJ_CLAIMS_PENDING_HINT  16
-#define AJ_CLAIMS_LIST_SEP      " "     /* joins the elements of an array's text */
+#define AJ_CLAIMS_PENDING_HINT 16
+#define AJ_CLAIMS_LIST_SEP     " " /* joins the elements of an array's text */
 
 typedef struct {
     apr_uint32_t name_off;
@@ -31,11 +31,11 @@ typedef struct {
 
 struct aj_claims_image_t {
     apr_uint32_t magic;
-    apr_uint32_t count;     /* slots: the scalar and array claims, in order */
-    apr_uint32_t size;      /* of the whole image */
+    apr_uint32_t count; /* slots: the scalar and array claims, in order */
+    apr_uint32_t size;  /* of the whole image */
     apr_uint32_t payload_off;
     apr_uint32_t payload_len;
-    apr_int32_t has_exp, has_nbf, has_iat;   /* as aj_claims_member_number() */
+    apr_int32_t has_exp, has_nbf, has_iat; /* as aj_claims_member_number() */
     apr_int64_t exp, nbf, iat;
 };
 
@@ -43,9 +43,9 @@ struct aj_claims_image_t {
 typedef struct {
     const char *name;
     apr_uint32_t kind;
-    const char *text;       /* value text, NULL: none */
+    const char *text; /* value text, NULL: none */
     apr_size_t text_len;
-    const char *match;      /* match text, NULL: none; may equal text */
+    const char *match; /* match text, NULL: none; may equal text */
     apr_size_t match_len;
 } aj_claims_pending_t;
 
@@ -58,7 +58,7 @@ static int aj_claims_json_number(json_object *v, apr_int64_t *out)
     double d;
 
     if (json_object_is_type(v, json_type_int)) {
-        *out = json_object_get_int64(v);        /* saturates too */
+        *out = json_object_get_int64(v); /* saturates too */
         return 1;
     }
     if (!json_object_is_type(v, json_type_double)) {
@@ -66,7 +66,7 @@ static int aj_claims_json_number(json_object *v, apr_int64_t *out)
     }
     d = json_object_get_double(v);
     if (d != d) {
-        return 0;                               /* NaN */
+        return 0; /* NaN */
     }
     if (d >= (double)APR_INT64_MAX) {
         *out = APR_INT64_MAX;
@@ -106,8 +106,7 @@ const char *aj_claims_scalar_text(json_object *v, apr_size_t *len)
             *len = strlen(s);
         }
         return s;
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -140,10 +139,8 @@ const char *aj_claims_value_text(apr_pool_t *p, json_object *val)
                               (apr_size_t)json_object_get_string_len(val));
     case json_type_int:
         return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_object_get_int64(val));
-    case json_type_boolean:
-        return json_object_get_boolean(val) ? "true" : "false";
-    case json_type_array:
-        return aj_claims_array_text(p, val);
+    case json_type_boolean: return json_object_get_boolean(val) ? "true" : "false";
+    case json_type_array: return aj_claims_array_text(p, val);
     default:
         text = aj_claims_scalar_text(val, &len);
         return text ? apr_pstrmemdup(p, text, len) : NULL;
@@ -187,8 +184,7 @@ static void aj_claims_pending_texts(aj_claims_pending_t *e, apr_pool_t *p, json_
         }
         e->match = aj_claims_scalar_text(val, &len);
         e->match_len = len;
-        if (e->match && e->text && e->match_len == e->text_len
-            && !memcmp(e->match, e->text, len)) {
+        if (e->match && e->text && e->match_len == e->text_len && !memcmp(e->match, e->text, len)) {
             e->match = e->text;
         }
         return;
@@ -217,8 +213,8 @@ static void aj_image_put_slots(char *img, apr_size_t *at, const apr_array_header
         e = &APR_ARRAY_IDX(pending, i, aj_claims_pending_t);
         slots[i].kind = e->kind;
         slots[i].name_off = aj_image_put(img, at, e->name, strlen(e->name));
-        slots[i].text_off = e->text ? aj_image_put(img, at, e->text, e->text_len)
-                                    : AJ_CLAIMS_NO_TEXT;
+        slots[i].text_off =
+            e->text ? aj_image_put(img, at, e->text, e->text_len) : AJ_CLAIMS_NO_TEXT;
         slots[i].match_len = (apr_uint32_t)e->match_len;
         if (!e->match) {
             slots[i].match_off = AJ_CLAIMS_NO_TEXT;
@@ -249,13 +245,12 @@ apr_status_t aj_claims_image_build(void **image, apr_size_t *image_len, apr_pool
     json_object_object_foreach(obj, claim, val) {
         json_type type = json_object_get_type(val);
         if (type == json_type_null || type == json_type_object) {
-            continue;       /* invisible to every question asked of a packed set */
+            continue; /* invisible to every question asked of a packed set */
         }
         e = apr_array_push(pending);
         e->name = claim;
         aj_claims_pending_texts(e, p, val, type);
-        size += sizeof(aj_claims_slot_t) + strlen(claim) + 1
-                + (e->text ? e->text_len + 1 : 0)
+        size += sizeof(aj_claims_slot_t) + strlen(claim) + 1 + (e->text ? e->text_len + 1 : 0)
                 + (e->match && e->match != e->text ? e->match_len + 1 : 0);
         if (size > AJ_CLAIMS_IMAGE_MAX) {
             return AJ_E2BIG;
@@ -307,8 +302,7 @@ const aj_claims_image_t *aj_claims_image_open(const void *image, apr_size_t len)
 
     if (!image || len < sizeof(*hdr) || ((apr_uintptr_t)image % sizeof(apr_int64_t)) != 0
         || hdr->magic != AJ_CLAIMS_IMAGE_MAGIC || hdr->size != len
-        || hdr->count > (len - sizeof(*hdr)) / sizeof(aj_claims_slot_t)
-        || bytes[len - 1] != '\0'
+        || hdr->count > (len - sizeof(*hdr)) / sizeof(aj_claims_slot_t) || bytes[len - 1] != '\0'
         || !aj_image_off_ok(hdr->payload_off, hdr->payload_len, len, 0)) {
         return NULL;
     }
@@ -329,8 +323,7 @@ const char *aj_claims_image_payload(const aj_claims_image_t *img, apr_size_t *le
     return (const char *)img + img->payload_off;
 }
 
-int aj_claims_image_time(const aj_claims_image_t *img, const char *name, int *has,
-                         apr_int64_t *out)
+int aj_claims_image_time(const aj_claims_image_t *img, const char *name, int *has, apr_int64_t *out)
 {
     const apr_int32_t *has_it;
     const apr_int64_t *value;

@@ -27,11 +27,7 @@ const aj_cc_handler_t aj_cc_handlers[] = {
 };
 
 /* How far a section reaches the request a probe stands for. */
-typedef enum {
-    AJ_CC_REACH_NOT = 0,
-    AJ_CC_REACH_MAYBE,
-    AJ_CC_REACH_SURE
-} aj_cc_reach_e;
+typedef enum { AJ_CC_REACH_NOT = 0, AJ_CC_REACH_MAYBE, AJ_CC_REACH_SURE } aj_cc_reach_e;
 
 /* Merge tiers, lowest first: httpd merges the server defaults, then
  * <Directory>/<Files> (directory and file walk), then <Location>, then
@@ -87,9 +83,8 @@ static const char *aj_cc_section_args(apr_pool_t *p, const char *args)
 
 static aj_cc_kind_e aj_cc_kind(const char *directive, const char *path)
 {
-    static const char *const by_file[] = {
-        "<Directory", "<DirectoryMatch", "<Files", "<FilesMatch", "<Proxy", "<ProxyMatch", NULL
-    };
+    static const char *const by_file[] = { "<Directory", "<DirectoryMatch", "<Files", "<FilesMatch",
+                                           "<Proxy",     "<ProxyMatch",     NULL };
     static const char *const by_request[] = { "<If", "<ElseIf", "<Else", NULL };
     int i;
 
@@ -155,12 +150,12 @@ int aj_cc_vhost_add(aj_cc_conf_t *conf, int has_store, const char *file, int lin
 
     srv->has_store = has_store;
     srv->htaccess = 0;
-    return aj_cc_add(conf, AJ_CC_TOP, -1, conf->servers->nelts - 1, "<VirtualHost>", NULL,
-                     file, line);
+    return aj_cc_add(conf, AJ_CC_TOP, -1, conf->servers->nelts - 1, "<VirtualHost>", NULL, file,
+                     line);
 }
 
-int aj_cc_section_add(aj_cc_conf_t *conf, int parent, const char *directive,
-                      const char *args, const char *file, int line)
+int aj_cc_section_add(aj_cc_conf_t *conf, int parent, const char *directive, const char *args,
+                      const char *file, int line)
 {
     const char *text = aj_cc_section_args(conf->pool, args);
     const char *rest = text;
@@ -172,8 +167,8 @@ int aj_cc_section_add(aj_cc_conf_t *conf, int parent, const char *directive,
                      kind == AJ_CC_LOCATION ? path : NULL, file, line);
 }
 
-static void aj_cc_setting(aj_cc_section_t *s, aj_cc_directive_e d, int value,
-                          const char *file, int line)
+static void aj_cc_setting(aj_cc_section_t *s, aj_cc_directive_e d, int value, const char *file,
+                          int line)
 {
     s->set[d].value = value;
     s->set[d].file = file;
@@ -189,7 +184,7 @@ static int aj_cc_handler_value(const char *name)
             return AJ_CC_HANDLER_BASE + i;
         }
     }
-    return AJ_CC_OTHER;         /* "none", another module's handler */
+    return AJ_CC_OTHER; /* "none", another module's handler */
 }
 
 void aj_cc_directive(aj_cc_conf_t *conf, int section, const char *name, const char *args,
@@ -201,8 +196,10 @@ void aj_cc_directive(aj_cc_conf_t *conf, int section, const char *name, const ch
 
     if (!strcasecmp(name, "AuthType")) {
         aj_cc_setting(s, AJ_CC_AUTH_TYPE,
-                      !strcasecmp(word, "JWT") ? AJ_CC_JWT
-                      : !strcasecmp(word, "Basic") ? AJ_CC_BASIC : AJ_CC_OTHER, file, line);
+                      !strcasecmp(word, "JWT")     ? AJ_CC_JWT
+                      : !strcasecmp(word, "Basic") ? AJ_CC_BASIC
+                                                   : AJ_CC_OTHER,
+                      file, line);
     }
     else if (!strcasecmp(name, "AuthName")) {
         aj_cc_setting(s, AJ_CC_AUTH_NAME, AJ_CC_SET, file, line);
@@ -262,14 +259,13 @@ static aj_cc_reach_e aj_cc_reach_one(const aj_cc_conf_t *conf, int x, int probe,
     const aj_cc_section_t *sx = AJ_CC_SECTION(conf, x), *sp = AJ_CC_SECTION(conf, probe);
 
     if (sx->server != 0 && sx->server != server) {
-        return AJ_CC_REACH_NOT;     /* another virtual host */
+        return AJ_CC_REACH_NOT; /* another virtual host */
     }
     if (sx->kind == AJ_CC_TOP || aj_cc_is_ancestor(conf, x, probe)) {
         return AJ_CC_REACH_SURE;
     }
     if (sx->kind == AJ_CC_LOCATION && sp->kind == AJ_CC_LOCATION) {
-        return aj_cc_location_matches(sx->path, sp->path) ? AJ_CC_REACH_SURE
-                                                          : AJ_CC_REACH_NOT;
+        return aj_cc_location_matches(sx->path, sp->path) ? AJ_CC_REACH_SURE : AJ_CC_REACH_NOT;
     }
     return AJ_CC_REACH_MAYBE;
 }
@@ -295,17 +291,12 @@ static int aj_cc_tier(const aj_cc_conf_t *conf, int x)
     const aj_cc_section_t *s = AJ_CC_SECTION(conf, x);
 
     switch (s->kind) {
-    case AJ_CC_TOP:
-        return s->server ? AJ_CC_TIER_VHOST_TOP : AJ_CC_TIER_MAIN_TOP;
-    case AJ_CC_DIRECTORY:
-        return AJ_CC_TIER_DIRECTORY;
+    case AJ_CC_TOP: return s->server ? AJ_CC_TIER_VHOST_TOP : AJ_CC_TIER_MAIN_TOP;
+    case AJ_CC_DIRECTORY: return AJ_CC_TIER_DIRECTORY;
     case AJ_CC_LOCATION:
-    case AJ_CC_LOCATION_OTHER:
-        return AJ_CC_TIER_LOCATION;
-    case AJ_CC_IF:
-        return AJ_CC_TIER_IF;
-    default:
-        return aj_cc_tier(conf, s->parent);     /* merged with its enclosing section */
+    case AJ_CC_LOCATION_OTHER: return AJ_CC_TIER_LOCATION;
+    case AJ_CC_IF: return AJ_CC_TIER_IF;
+    default: return aj_cc_tier(conf, s->parent); /* merged with its enclosing section */
     }
 }
 
@@ -329,15 +320,14 @@ static int aj_cc_merged_after(const aj_cc_conf_t *conf, int a, int b)
     return a > b;
 }
 
-apr_uint32_t aj_cc_possible(const aj_cc_conf_t *conf, int probe, int server,
-                            aj_cc_directive_e d)
+apr_uint32_t aj_cc_possible(const aj_cc_conf_t *conf, int probe, int server, aj_cc_directive_e d)
 {
     const aj_cc_server_t *main_srv = AJ_CC_SERVER(conf, 0), *srv = AJ_CC_SERVER(conf, server);
     apr_uint32_t mask = 0;
     int x, winner = -1;
 
     if (d != AJ_CC_KEYS && (main_srv->htaccess || srv->htaccess)) {
-        return AJ_CC_ALL;       /* .htaccess may set it: anything is possible */
+        return AJ_CC_ALL; /* .htaccess may set it: anything is possible */
     }
     for (x = 0; x < conf->sections->nelts; ++x) {
         const aj_cc_section_t *s = AJ_CC_SECTION(conf, x);
@@ -350,27 +340,22 @@ apr_uint32_t aj_cc_possible(const aj_cc_conf_t *conf, int probe, int server,
                 winner = x;
             }
             break;
-        case AJ_CC_REACH_MAYBE:
-            mask |= AJ_CC_BIT(s->set[d].value);
-            break;
-        default:
-            break;
+        case AJ_CC_REACH_MAYBE: mask |= AJ_CC_BIT(s->set[d].value); break;
+        default: break;
         }
     }
-    return mask | AJ_CC_BIT(winner < 0 ? AJ_CC_UNSET
-                                       : AJ_CC_SECTION(conf, winner)->set[d].value);
+    return mask | AJ_CC_BIT(winner < 0 ? AJ_CC_UNSET : AJ_CC_SECTION(conf, winner)->set[d].value);
 }
 
 /* Whether a problem holds at the probe in one server. */
-static int aj_cc_holds(const aj_cc_conf_t *conf, int probe, int server,
-                       aj_cc_problem_e problem, int handler_value)
+static int aj_cc_holds(const aj_cc_conf_t *conf, int probe, int server, aj_cc_problem_e problem,
+                       int handler_value)
 {
     apr_uint32_t type, provider;
 
     if (problem == AJ_CC_NO_AUTH_NAME) {
         return aj_cc_possible(conf, probe, server, AJ_CC_AUTH_TYPE) == AJ_CC_BIT(AJ_CC_JWT)
-               && aj_cc_possible(conf, probe, server, AJ_CC_AUTH_NAME)
-                  == AJ_CC_BIT(AJ_CC_UNSET);
+               && aj_cc_possible(conf, probe, server, AJ_CC_AUTH_NAME) == AJ_CC_BIT(AJ_CC_UNSET);
     }
     /* the handler problems: only where this handler certainly serves */
     if (aj_cc_possible(conf, probe, server, AJ_CC_HANDLER) != AJ_CC_BIT(handler_value)) {
@@ -384,10 +369,8 @@ static int aj_cc_holds(const aj_cc_conf_t *conf, int probe, int server,
                && !((type & AJ_CC_BIT(AJ_CC_BASIC)) && (provider & AJ_CC_BIT(AJ_CC_JWT)));
     case AJ_CC_NO_SIGNING_KEY:
         return !(aj_cc_possible(conf, probe, server, AJ_CC_KEYS) & AJ_CC_BIT(AJ_CC_SIGNING));
-    case AJ_CC_NO_STORE:
-        return !AJ_CC_SERVER(conf, server)->has_store;
-    default:
-        return 0;
+    case AJ_CC_NO_STORE: return !AJ_CC_SERVER(conf, server)->has_store;
+    default: return 0;
     }
 }
 
@@ -410,38 +393,44 @@ static int aj_cc_certain(const aj_cc_conf_t *conf, int probe, aj_cc_problem_e pr
     return 1;
 }
 
-static const char *aj_cc_where(apr_pool_t *p, const aj_cc_section_t *s,
-                               const aj_cc_setting_t *at, const char *directive)
+static const char *aj_cc_where(apr_pool_t *p, const aj_cc_section_t *s, const aj_cc_setting_t *at,
+                               const char *directive)
 {
-    return apr_psprintf(p, "%s at %s:%d (in %s)", directive, at->file ? at->file : "?",
-                        at->line, s->name);
+    return apr_psprintf(p, "%s at %s:%d (in %s)", directive, at->file ? at->file : "?", at->line,
+                        s->name);
 }
 
-static const char *aj_cc_text(apr_pool_t *p, const aj_cc_section_t *s,
-                              aj_cc_problem_e problem, const char *handler)
+static const char *aj_cc_text(apr_pool_t *p, const aj_cc_section_t *s, aj_cc_problem_e problem,
+                              const char *handler)
 {
     const char *sh;
 
     if (problem == AJ_CC_NO_AUTH_NAME) {
         return apr_pstrcat(p, aj_cc_where(p, s, &s->set[AJ_CC_AUTH_TYPE], "AuthType JWT"),
                            " has no AuthName: add AuthName \"...\" to that section or to "
-                           "one enclosing it", NULL);
+                           "one enclosing it",
+                           NULL);
     }
-    sh = aj_cc_where(p, s, &s->set[AJ_CC_HANDLER],
-                     apr_pstrcat(p, "SetHandler ", handler, NULL));
+    sh = aj_cc_where(p, s, &s->set[AJ_CC_HANDLER], apr_pstrcat(p, "SetHandler ", handler, NULL));
     switch (problem) {
     case AJ_CC_NO_AUTH:
-        return apr_pstrcat(p, sh, " needs an authenticated user, but neither AuthType JWT "
+        return apr_pstrcat(p, sh,
+                           " needs an authenticated user, but neither AuthType JWT "
                            "nor AuthType Basic with AuthBasicProvider jwt applies there: "
-                           "add AuthType JWT, AuthName and Require valid-user", NULL);
+                           "add AuthType JWT, AuthName and Require valid-user",
+                           NULL);
     case AJ_CC_NO_SIGNING_KEY:
-        return apr_pstrcat(p, sh, " issues tokens, but no AuthJWTSigningKey applies there "
+        return apr_pstrcat(p, sh,
+                           " issues tokens, but no AuthJWTSigningKey applies there "
                            "(a section naming only AuthJWTVerifyKey replaces the keys): "
-                           "add AuthJWTSigningKey to that section or the server", NULL);
+                           "add AuthJWTSigningKey to that section or the server",
+                           NULL);
     default:
-        return apr_pstrcat(p, sh, " needs the user store, but its server has no DBDriver: "
+        return apr_pstrcat(p, sh,
+                           " needs the user store, but its server has no DBDriver: "
                            "load mod_dbd and set DBDriver and DBDParams in that server or "
-                           "the main server", NULL);
+                           "the main server",
+                           NULL);
     }
 }
 
@@ -474,7 +463,7 @@ apr_array_header_t *aj_cc_check(const aj_cc_conf_t *conf, apr_pool_t *p)
         const aj_cc_handler_t *h;
 
         if (s->kind == AJ_CC_OPAQUE) {
-            continue;           /* what applies inside it is not followed */
+            continue; /* what applies inside it is not followed */
         }
         if (s->set[AJ_CC_AUTH_TYPE].value == AJ_CC_JWT) {
             aj_cc_find(found, conf, p, x, AJ_CC_NO_AUTH_NAME, NULL);

@@ -25,9 +25,9 @@
 
 /* Separates several headers that httpd joined into one value, and (with
  * ';') the pairs of a Cookie header. */
-#define AJ_CRED_LIST_SEP ','
+#define AJ_CRED_LIST_SEP   ','
 #define AJ_CRED_COOKIE_SEP ';'
-#define AJ_CRED_COOKIE_EQ '='
+#define AJ_CRED_COOKIE_EQ  '='
 
 static int aj_cred_is_ws(char ch)
 {
@@ -146,8 +146,8 @@ apr_status_t aj_cred_cookie(const char **value, const char **problem, apr_pool_t
             while (vend > vstart && aj_cred_is_ws(header[vend - 1])) {
                 --vend;
             }
-            if (found && (found_len != vend - vstart
-                          || memcmp(found, header + vstart, found_len))) {
+            if (found
+                && (found_len != vend - vstart || memcmp(found, header + vstart, found_len))) {
                 *problem = "the token cookie is sent twice with different values";
                 goto cleanup;
             }
@@ -165,8 +165,7 @@ cleanup:
 
 aj_cred_kind_e aj_cred_parse(aj_cred_t *cred, apr_pool_t *p, const aj_cred_in_t *in)
 {
-    aj_cred_kind_e kind = aj_cred_authorization(cred, p, in->authorization,
-                                                in->authorization_len);
+    aj_cred_kind_e kind = aj_cred_authorization(cred, p, in->authorization, in->authorization_len);
     const char *cookie = NULL, *problem = NULL;
 
     if (!in->cookie_name || kind == AJ_CRED_BAD) {
@@ -192,8 +191,7 @@ aj_cred_kind_e aj_cred_parse(aj_cred_t *cred, apr_pool_t *p, const aj_cred_in_t 
     return kind;
 }
 
-int aj_cred_csrf_match(const char *sent, apr_size_t sent_len, const char *want,
-                       apr_size_t want_len)
+int aj_cred_csrf_match(const char *sent, apr_size_t sent_len, const char *want, apr_size_t want_len)
 {
     return sent && want && sent_len == want_len && CRYPTO_memcmp(sent, want, want_len) == 0;
 }

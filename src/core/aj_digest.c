@@ -9,7 +9,7 @@
 #include "aj_digest.h"
 
 static pthread_once_t aj_sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *aj_sha256_md;    /* fetched once, never freed, then read-only */
+static EVP_MD *aj_sha256_md; /* fetched once, never freed, then read-only */
 /* Each thread's digest context, reused (EVP_DigestInit_ex2 resets it) and
  * freed when the thread exits. */
 static pthread_key_t aj_sha256_ctx_key;
@@ -61,10 +61,9 @@ apr_status_t aj_sha256(unsigned char out[AJ_SHA256_LEN], const void *a, apr_size
             return APR_ENOMEM;
         }
     }
-    if (EVP_DigestInit_ex2(ctx, aj_sha256_md, NULL) == 1
-        && EVP_DigestUpdate(ctx, a, alen) == 1
-        && (!b || EVP_DigestUpdate(ctx, b, blen) == 1)
-        && EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == AJ_SHA256_LEN) {
+    if (EVP_DigestInit_ex2(ctx, aj_sha256_md, NULL) == 1 && EVP_DigestUpdate(ctx, a, alen) == 1
+        && (!b || EVP_DigestUpdate(ctx, b, blen) == 1) && EVP_DigestFinal_ex(ctx, out, &n) == 1
+        && n == AJ_SHA256_LEN) {
         rv = APR_SUCCESS;
     }
     EVP_MD_CTX_free(own);

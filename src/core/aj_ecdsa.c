@@ -20,8 +20,8 @@
 #define AJ_ECDSA_DER_MAX (64 * 1024)
 
 apr_status_t aj_ecdsa_to_der(unsigned char **der, apr_size_t *derlen, apr_pool_t *p,
-                             const unsigned char *order, apr_size_t n,
-                             const unsigned char *raw, apr_size_t rawlen)
+                             const unsigned char *order, apr_size_t n, const unsigned char *raw,
+                             apr_size_t rawlen)
 {
     static const unsigned char zero[AJ_EC_MAX_COORD] = { 0 };
     ECDSA_SIG *es = NULL;
@@ -47,7 +47,7 @@ apr_status_t aj_ecdsa_to_der(unsigned char **der, apr_size_t *derlen, apr_pool_t
     if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
         goto cleanup;
     }
-    r = s = NULL;               /* es owns them now */
+    r = s = NULL; /* es owns them now */
     len = i2d_ECDSA_SIG(es, &buf);
     if (len <= 0) {
         goto cleanup;
@@ -64,8 +64,8 @@ cleanup:
     return rv;
 }
 
-apr_status_t aj_ecdsa_to_raw(unsigned char **raw, apr_size_t *rawlen, apr_pool_t *p,
-                             apr_size_t n, const unsigned char *der, apr_size_t derlen)
+apr_status_t aj_ecdsa_to_raw(unsigned char **raw, apr_size_t *rawlen, apr_pool_t *p, apr_size_t n,
+                             const unsigned char *der, apr_size_t derlen)
 {
     const unsigned char *q = der;
     ECDSA_SIG *es = NULL;
@@ -105,8 +105,9 @@ apr_status_t aj_ecdsa_order(unsigned char *order, aj_alg_e alg)
         goto cleanup;
     }
     group = EC_GROUP_new_by_curve_name(info->ec_nid);
-    if (!group || BN_bn2binpad(EC_GROUP_get0_order(group), order, (int)info->ec_coord)
-                      != (int)info->ec_coord) {
+    if (!group
+        || BN_bn2binpad(EC_GROUP_get0_order(group), order, (int)info->ec_coord)
+               != (int)info->ec_coord) {
         rv = APR_ENOMEM;
         goto cleanup;
     }

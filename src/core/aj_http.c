@@ -109,8 +109,8 @@ int aj_http_is_json_media_type(const char *value)
         return 0;
     }
     type_end = aj_http_skip_token(type_end + 1);
-    if (!type_end || (apr_size_t)(type_end - s) != json_len ||
-        apr_cstr_casecmpn(s, AJ_HTTP_JSON_MEDIA_TYPE, json_len) != 0) {
+    if (!type_end || (apr_size_t)(type_end - s) != json_len
+        || apr_cstr_casecmpn(s, AJ_HTTP_JSON_MEDIA_TYPE, json_len) != 0) {
         return 0;
     }
     s = aj_http_skip_params(type_end);
@@ -121,9 +121,9 @@ int aj_http_is_json_media_type(const char *value)
 
 /* RFC 9110 §12.4.2: weight = OWS ";" OWS "q=" qvalue, a qvalue in
  * thousandths (0 to AJ_HTTP_Q_MAX). */
-#define AJ_HTTP_Q_MAX        1000
-#define AJ_HTTP_Q_DIGITS     3
-#define AJ_HTTP_Q_NAME       "q"
+#define AJ_HTTP_Q_MAX    1000
+#define AJ_HTTP_Q_DIGITS 3
+#define AJ_HTTP_Q_NAME   "q"
 
 /* The qvalue in [s, end) in thousandths, or -1 when it is not one:
  *     qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) */
@@ -207,7 +207,7 @@ int aj_http_accept_wants_json(const char *accept)
     for (;;) {
         s = aj_http_skip_ows(s);
         if (*s == ',') {
-            ++s;            /* an empty list element */
+            ++s; /* an empty list element */
             continue;
         }
         if (*s == '\0') {

@@ -16,10 +16,10 @@
 #include "aj_json.h"
 
 /* aj_random_id() reads at most this many random bytes at once. */
-#define AJ_RANDOM_ID_MAX_BYTES  64
+#define AJ_RANDOM_ID_MAX_BYTES 64
 /* aj_issue_revoke_all_value(): the revocation covers the current second. */
-#define AJ_REVOKE_ALL_AHEAD     1
-#define AJ_RESERVED_NAMES_SEP   ", "
+#define AJ_REVOKE_ALL_AHEAD    1
+#define AJ_RESERVED_NAMES_SEP  ", "
 
 /* Claims the issuer sets itself (docs/reference.md §5); stored claims never override them. */
 static const char *const aj_reserved_claims[] = {
@@ -112,8 +112,7 @@ static apr_status_t aj_issue_add_registered(json_object *obj, const aj_issue_t *
         || (rv = aj_json_add(obj, "nbf", json_object_new_int64(in->nbf))) != APR_SUCCESS
         || (rv = aj_json_add(obj, "exp", json_object_new_int64(in->exp))) != APR_SUCCESS
         || (rv = aj_json_add(obj, "jti", json_object_new_string(in->jti))) != APR_SUCCESS
-        || (rv = aj_json_add(obj, "auth_time", json_object_new_int64(in->auth_time)))
-               != APR_SUCCESS
+        || (rv = aj_json_add(obj, "auth_time", json_object_new_int64(in->auth_time))) != APR_SUCCESS
         || (in->iss
             && (rv = aj_json_add(obj, "iss", json_object_new_string(in->iss))) != APR_SUCCESS)
         || (in->aud && in->aud->nelts > 0
@@ -141,9 +140,9 @@ apr_status_t aj_claims_build(const char **json, apr_pool_t *p, const aj_issue_t 
         }
     }
     if (in->extra_json
-        && aj_json_parse(&extra, p, in->extra_json, strlen(in->extra_json),
-                         &aj_json_body_limits) != APR_SUCCESS) {
-        goto cleanup;       /* too long, not JSON, not an object: all EINVAL */
+        && aj_json_parse(&extra, p, in->extra_json, strlen(in->extra_json), &aj_json_body_limits)
+               != APR_SUCCESS) {
+        goto cleanup; /* too long, not JSON, not an object: all EINVAL */
     }
     obj = aj_json_own(p, json_object_new_object());
     rv = obj ? aj_issue_add_registered(obj, in) : APR_ENOMEM;
@@ -172,14 +171,14 @@ const aj_claims_t *aj_issue_user_claims(apr_pool_t *p, apr_int64_t id, const cha
     /* stored claims that do not parse as one JSON object are left out: the
      * login still stands for sub and name */
     if (!claims_json
-        || aj_json_parse(&stored, p, claims_json, strlen(claims_json),
-                         &aj_json_body_limits) != APR_SUCCESS) {
+        || aj_json_parse(&stored, p, claims_json, strlen(claims_json), &aj_json_body_limits)
+               != APR_SUCCESS) {
         stored = NULL;
     }
     obj = aj_json_own(p, json_object_new_object());
     if (!obj || (stored && aj_issue_add_stored(obj, stored) != APR_SUCCESS)
-        || aj_json_add(obj, "sub", json_object_new_string(
-                           apr_psprintf(p, "%" APR_INT64_T_FMT, id))) != APR_SUCCESS
+        || aj_json_add(obj, "sub", json_object_new_string(apr_psprintf(p, "%" APR_INT64_T_FMT, id)))
+               != APR_SUCCESS
         || aj_json_add(obj, "name", json_object_new_string(username)) != APR_SUCCESS) {
         return NULL;
     }

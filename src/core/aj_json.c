@@ -39,7 +39,7 @@ const aj_json_limits_t aj_json_body_limits = { AJ_BODY_MAX_LEN, AJ_JSON_MAX_DEPT
 #define AJ_JSON_FNV_PRIME       16777619u
 /* \uXXXX */
 #define AJ_JSON_UESC_DIGITS     4
-#define AJ_JSON_CTRL_LIMIT      0x20        /* below: must be escaped */
+#define AJ_JSON_CTRL_LIMIT      0x20 /* below: must be escaped */
 #define AJ_UTF16_HI_FIRST       0xD800
 #define AJ_UTF16_HI_LAST        0xDBFF
 #define AJ_UTF16_LO_FIRST       0xDC00
@@ -48,13 +48,13 @@ const aj_json_limits_t aj_json_body_limits = { AJ_BODY_MAX_LEN, AJ_JSON_MAX_DEPT
 #define AJ_UNICODE_PLANE1       0x10000
 #define AJ_HEX_LETTER_VALUE     10
 #define AJ_HEX_DIGIT_BITS       4
-#define AJ_JSON_UESC_PREFIX     2           /* the backslash-u before a low surrogate */
+#define AJ_JSON_UESC_PREFIX     2 /* the backslash-u before a low surrogate */
 
 typedef struct {
-    apr_uint32_t off;       /* first byte after the opening quote */
-    apr_uint32_t rawlen;    /* bytes up to the closing quote */
-    apr_uint32_t ulen;      /* length once unescaped */
-    apr_uint32_t hash;      /* FNV-1a of the unescaped bytes */
+    apr_uint32_t off;    /* first byte after the opening quote */
+    apr_uint32_t rawlen; /* bytes up to the closing quote */
+    apr_uint32_t ulen;   /* length once unescaped */
+    apr_uint32_t hash;   /* FNV-1a of the unescaped bytes */
 } aj_json_name_t;
 
 typedef struct {
@@ -62,11 +62,11 @@ typedef struct {
     apr_size_t len;
     apr_size_t pos;
     int max_depth;
-    int depth;                                  /* open containers */
-    int nnames;                                 /* names of the open objects */
-    int total;                                  /* names in the document */
-    unsigned char closer[AJ_JSON_SCAN_DEPTH];   /* '}' or ']' per container */
-    int first[AJ_JSON_SCAN_DEPTH];              /* an object's first name */
+    int depth;                                /* open containers */
+    int nnames;                               /* names of the open objects */
+    int total;                                /* names in the document */
+    unsigned char closer[AJ_JSON_SCAN_DEPTH]; /* '}' or ']' per container */
+    int first[AJ_JSON_SCAN_DEPTH];            /* an object's first name */
     aj_json_name_t names[AJ_JSON_MAX_MEMBERS];
 } aj_json_scan_t;
 
@@ -119,8 +119,8 @@ static long aj_json_hex4(const unsigned char *s, apr_size_t end, apr_size_t *pos
 /* The byte each one-letter escape of RFC 8259 §7 stands for; 0: not an
  * escape (\u is decoded apart). */
 static const unsigned char aj_json_unescaped[UCHAR_MAX + 1] = {
-    ['"'] = '"', ['\\'] = '\\', ['/'] = '/',
-    ['b'] = '\b', ['f'] = '\f', ['n'] = '\n', ['r'] = '\r', ['t'] = '\t',
+    ['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+    ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t',
 };
 
 /* Decodes one character of a JSON string body at s[*pos] (end is the end
@@ -141,7 +141,7 @@ static int aj_json_str_unit(const unsigned char *s, apr_size_t end, apr_size_t *
         return 0;
     }
     if (c < AJ_JSON_CTRL_LIMIT) {
-        return -1;          /* raw control characters, NUL included */
+        return -1; /* raw control characters, NUL included */
     }
     if (c != '\\') {
         n = (int)aj_utf8_seq_len(s + *pos, end - *pos);
@@ -167,7 +167,7 @@ static int aj_json_str_unit(const unsigned char *s, apr_size_t end, apr_size_t *
     }
     cp = aj_json_hex4(s, end, pos);
     if (cp <= 0 || (cp >= AJ_UTF16_LO_FIRST && cp <= AJ_UTF16_LO_LAST)) {
-        return -1;          /* not hex, \u0000, or a lone low surrogate */
+        return -1; /* not hex, \u0000, or a lone low surrogate */
     }
     if (cp >= AJ_UTF16_HI_FIRST && cp <= AJ_UTF16_HI_LAST) {
         if (end - *pos < AJ_JSON_UESC_PREFIX || s[*pos] != '\\' || s[*pos + 1] != 'u') {
@@ -209,7 +209,7 @@ static apr_status_t aj_json_scan_string(aj_json_scan_t *sc, aj_json_name_t *name
         name->ulen = ulen;
         name->hash = hash;
     }
-    sc->pos++;      /* the closing quote */
+    sc->pos++; /* the closing quote */
     return APR_SUCCESS;
 }
 
@@ -258,12 +258,11 @@ static apr_status_t aj_json_scan_member(aj_json_scan_t *sc)
     }
     for (i = sc->first[sc->depth - 1]; i < sc->nnames; ++i) {
         const aj_json_name_t *o = &sc->names[i];
-        if (o->hash == name.hash && o->ulen == name.ulen
-            && aj_json_names_equal(sc->s, o, &name)) {
+        if (o->hash == name.hash && o->ulen == name.ulen && aj_json_names_equal(sc->s, o, &name)) {
             return APR_EINVAL;
         }
     }
-    sc->names[sc->nnames++] = name;     /* nnames <= total <= AJ_JSON_MAX_MEMBERS */
+    sc->names[sc->nnames++] = name; /* nnames <= total <= AJ_JSON_MAX_MEMBERS */
     aj_json_skip_ws(sc);
     if (sc->pos >= sc->len || sc->s[sc->pos] != ':') {
         return APR_EINVAL;
@@ -351,7 +350,7 @@ static apr_status_t aj_json_scan(aj_json_scan_t *sc)
                 sc->pos++;
                 aj_json_skip_ws(sc);
                 if (sc->pos < sc->len && sc->s[sc->pos] == sc->closer[sc->depth - 1]) {
-                    want_value = 0;         /* empty; the closer is read below */
+                    want_value = 0; /* empty; the closer is read below */
                     continue;
                 }
                 if (c == '{' && (rv = aj_json_scan_member(sc)) != APR_SUCCESS) {
@@ -384,11 +383,10 @@ static apr_status_t aj_json_scan(aj_json_scan_t *sc)
         c = sc->s[sc->pos++];
         if (c == sc->closer[sc->depth - 1]) {
             sc->depth--;
-            sc->nnames = sc->first[sc->depth];      /* forget its names */
+            sc->nnames = sc->first[sc->depth]; /* forget its names */
         }
         else if (c == ',') {
-            if (sc->closer[sc->depth - 1] == '}'
-                && (rv = aj_json_scan_member(sc)) != APR_SUCCESS) {
+            if (sc->closer[sc->depth - 1] == '}' && (rv = aj_json_scan_member(sc)) != APR_SUCCESS) {
                 return rv;
             }
             want_value = 1;
@@ -434,8 +432,7 @@ static apr_status_t aj_json_parse_impl(json_object **out, apr_pool_t *p, const c
     sc.s = (const unsigned char *)text;
     sc.len = len;
     sc.pos = 0;
-    sc.max_depth = limits->max_depth < AJ_JSON_SCAN_DEPTH ? limits->max_depth
-                                                          : AJ_JSON_SCAN_DEPTH;
+    sc.max_depth = limits->max_depth < AJ_JSON_SCAN_DEPTH ? limits->max_depth : AJ_JSON_SCAN_DEPTH;
     sc.depth = sc.nnames = sc.total = 0;
     if (scan) {
         rv = aj_json_scan(&sc);
@@ -493,8 +490,8 @@ apr_status_t aj_json_reparse(json_object **out, apr_pool_t *p, const char *text,
 
 const char *aj_json_dump(apr_pool_t *p, json_object *obj)
 {
-    const char *s = json_object_to_json_string_ext(
-        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN
+                                                            | JSON_C_TO_STRING_NOSLASHESCAPE);
 
     return s ? apr_pstrdup(p, s) : NULL;
 }

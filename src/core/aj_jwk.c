@@ -49,8 +49,7 @@ static int aj_jwk_add(json_object *obj, const char *name, const char *value)
 
 /* A BIGNUM parameter of pkey, base64url; pad > 0 pads to pad bytes, 0 is
  * the minimal encoding.  NULL when the key has no such parameter. */
-static const char *aj_jwk_bn_param(apr_pool_t *p, const EVP_PKEY *pkey, const char *param,
-                                   int pad)
+static const char *aj_jwk_bn_param(apr_pool_t *p, const EVP_PKEY *pkey, const char *param, int pad)
 {
     BIGNUM *bn = NULL;
     unsigned char *buf;
@@ -85,23 +84,29 @@ static apr_status_t aj_jwk_params(json_object *jwk, apr_pool_t *p, const aj_key_
     int coord;
 
     switch (alg) {
-    case AJ_ALG_RS256: case AJ_ALG_RS384: case AJ_ALG_RS512:
-    case AJ_ALG_PS256: case AJ_ALG_PS384: case AJ_ALG_PS512:
+    case AJ_ALG_RS256:
+    case AJ_ALG_RS384:
+    case AJ_ALG_RS512:
+    case AJ_ALG_PS256:
+    case AJ_ALG_PS384:
+    case AJ_ALG_PS512:
         if (!aj_jwk_add(jwk, "kty", "RSA")
             || !aj_jwk_add(jwk, "n", aj_jwk_bn_param(p, pkey, OSSL_PKEY_PARAM_RSA_N, 0))
             || !aj_jwk_add(jwk, "e", aj_jwk_bn_param(p, pkey, OSSL_PKEY_PARAM_RSA_E, 0))) {
             return APR_EINVAL;
         }
         return APR_SUCCESS;
-    case AJ_ALG_ES256: case AJ_ALG_ES384: case AJ_ALG_ES512:
+    case AJ_ALG_ES256:
+    case AJ_ALG_ES384:
+    case AJ_ALG_ES512:
         coord = AJ_BITS_TO_BYTES(EVP_PKEY_get_bits(pkey));
         if (!aj_jwk_add(jwk, "kty", "EC")
-            || !aj_jwk_add(jwk, "crv", alg == AJ_ALG_ES256   ? "P-256"
-                                       : alg == AJ_ALG_ES384 ? "P-384"
-                                                             : "P-521")
+            || !aj_jwk_add(jwk, "crv",
+                           alg == AJ_ALG_ES256   ? "P-256"
+                           : alg == AJ_ALG_ES384 ? "P-384"
+                                                 : "P-521")
             || !aj_jwk_add(jwk, "x", aj_jwk_bn_param(p, pkey, OSSL_PKEY_PARAM_EC_PUB_X, coord))
-            || !aj_jwk_add(jwk, "y",
-                           aj_jwk_bn_param(p, pkey, OSSL_PKEY_PARAM_EC_PUB_Y, coord))) {
+            || !aj_jwk_add(jwk, "y", aj_jwk_bn_param(p, pkey, OSSL_PKEY_PARAM_EC_PUB_Y, coord))) {
             return APR_EINVAL;
         }
         return APR_SUCCESS;
@@ -112,8 +117,7 @@ static apr_status_t aj_jwk_params(json_object *jwk, apr_pool_t *p, const aj_key_
             return APR_EINVAL;
         }
         return APR_SUCCESS;
-    default:
-        return APR_ENOENT;
+    default: return APR_ENOENT;
     }
 }
 
@@ -181,15 +185,15 @@ apr_status_t aj_jwk_text(const char **json, apr_pool_t *p, const aj_key_t *key)
 
 /* ---- JWK import (docs/reference.md §11 JWK rules) ------------------------------------ */
 
-#define AJ_JWK_OP_VERIFY    "verify"
-#define AJ_JWK_EC_POINT_UNCOMPRESSED 0x04   /* SEC 1 §2.3.3 */
+#define AJ_JWK_OP_VERIFY             "verify"
+#define AJ_JWK_EC_POINT_UNCOMPRESSED 0x04 /* SEC 1 §2.3.3 */
 
 /* The curves of kty EC (RFC 7518 §6.2.1.1) and the one alg each allows. */
 typedef struct {
     const char *crv;
-    const char *group;          /* OpenSSL's name */
+    const char *group; /* OpenSSL's name */
     aj_alg_e alg;
-    apr_size_t coord;           /* bytes of x and of y (RFC 7518 §6.2.1.2) */
+    apr_size_t coord; /* bytes of x and of y (RFC 7518 §6.2.1.2) */
 } aj_jwk_curve_t;
 
 static const aj_jwk_curve_t aj_jwk_curves[] = {
@@ -251,15 +255,13 @@ static const char *aj_jwk_check_usage(json_object *jwk)
     int verify = 0;
 
     switch (aj_jwk_str(jwk, "use", &use)) {
-    case -1:
-        return "\"use\" is not a string";
+    case -1: return "\"use\" is not a string";
     case 1:
         if (strcmp(use, AJ_JWK_USE_SIG)) {
             return "\"use\" is not \"sig\" (the key is not for signatures)";
         }
         break;
-    default:
-        break;
+    default: break;
     }
     if (!json_object_object_get_ex(jwk, "key_ops", &ops)) {
         return NULL;
@@ -343,10 +345,10 @@ static EVP_PKEY *aj_jwk_ec_pkey(apr_pool_t *p, json_object *jwk, const aj_jwk_cu
     pub[0] = AJ_JWK_EC_POINT_UNCOMPRESSED;
     memcpy(pub + 1, x, curve->coord);
     memcpy(pub + 1 + curve->coord, y, curve->coord);
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                 (char *)curve->group, 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub,
-                                                  1 + 2 * curve->coord);
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve->group, 0);
+    params[1] =
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, 1 + 2 * curve->coord);
     params[2] = OSSL_PARAM_construct_end();
     pkey = aj_jwk_public_pkey("EC", params);
 
@@ -423,19 +425,18 @@ apr_status_t aj_jwk_to_keys(apr_array_header_t **keys, const char **err, apr_poo
         goto cleanup;
     }
     switch (aj_jwk_str(jwk, "alg", &alg_name)) {
-    case -1:
-        *err = apr_psprintf(p, "%s: \"alg\" is not a string", what);
-        goto cleanup;
+    case -1: *err = apr_psprintf(p, "%s: \"alg\" is not a string", what); goto cleanup;
     case 1:
         pinned = aj_alg_from_name(alg_name, strlen(alg_name));
         if (pinned == AJ_ALG_UNKNOWN) {
-            *err = apr_psprintf(p, "%s: \"alg\" %.*s is not a signature algorithm this "
-                                "module verifies", what, AJ_JWK_NAME_MAX, alg_name);
+            *err = apr_psprintf(p,
+                                "%s: \"alg\" %.*s is not a signature algorithm this "
+                                "module verifies",
+                                what, AJ_JWK_NAME_MAX, alg_name);
             goto cleanup;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     /* The algorithms the key type allows (docs/reference.md §11), then the pin. */
     if (!strcmp(kty, "RSA")) {
@@ -457,8 +458,10 @@ apr_status_t aj_jwk_to_keys(apr_array_header_t **keys, const char **err, apr_poo
             algs[nalgs++] = AJ_ALG_EDDSA;
         }
         if (!nalgs) {
-            *err = apr_psprintf(p, "%s: curve %.*s is not one of P-256, P-384, P-521 (EC) "
-                                "or Ed25519 (OKP)", what, AJ_JWK_NAME_MAX, crv);
+            *err = apr_psprintf(p,
+                                "%s: curve %.*s is not one of P-256, P-384, P-521 (EC) "
+                                "or Ed25519 (OKP)",
+                                what, AJ_JWK_NAME_MAX, crv);
             goto cleanup;
         }
     }
@@ -478,15 +481,16 @@ apr_status_t aj_jwk_to_keys(apr_array_header_t **keys, const char **err, apr_poo
             }
         }
         if (!nalgs) {
-            *err = apr_psprintf(p, "%s: a secret of %" APR_SIZE_T_FMT " bytes is shorter than "
+            *err = apr_psprintf(p,
+                                "%s: a secret of %" APR_SIZE_T_FMT " bytes is shorter than "
                                 "any HMAC algorithm allows (HS256 needs %" APR_SIZE_T_FMT ")",
                                 what, klen, aj_alg_hmac_len(AJ_ALG_HS256));
             goto cleanup;
         }
     }
     else {
-        *err = apr_psprintf(p, "%s: kty %.*s is not RSA, EC, OKP or oct", what,
-                            AJ_JWK_NAME_MAX, kty);
+        *err =
+            apr_psprintf(p, "%s: kty %.*s is not RSA, EC, OKP or oct", what, AJ_JWK_NAME_MAX, kty);
         goto cleanup;
     }
     if (!nalgs || !aj_jwk_pin(algs, &nalgs, pinned)) {
@@ -505,9 +509,10 @@ apr_status_t aj_jwk_to_keys(apr_array_header_t **keys, const char **err, apr_poo
         pkey = aj_jwk_ed25519_pkey(p, jwk);
     }
     if (!k && !pkey) {
-        *err = apr_psprintf(p, "%s: the public key parameters are missing, not base64url, "
-                            "of the wrong size, or not a valid %s key%s", what, kty,
-                            curve ? " (a point of the curve)" : "");
+        *err = apr_psprintf(p,
+                            "%s: the public key parameters are missing, not base64url, "
+                            "of the wrong size, or not a valid %s key%s",
+                            what, kty, curve ? " (a point of the curve)" : "");
         goto cleanup;
     }
     out = apr_array_make(p, (int)nalgs, sizeof(aj_key_t *));
@@ -526,7 +531,7 @@ apr_status_t aj_jwk_to_keys(apr_array_header_t **keys, const char **err, apr_poo
 
 cleanup:
     if (k) {
-        OPENSSL_cleanse(k, klen);       /* each key holds its own copy */
+        OPENSSL_cleanse(k, klen); /* each key holds its own copy */
     }
     EVP_PKEY_free(pkey);
     return rv;

@@ -10,9 +10,8 @@
 #include "aj_jwk.h"
 #include "aj_jwks.h"
 
-apr_status_t aj_jwk_set_to_keyset(aj_keyset_t **ks, apr_array_header_t **skipped,
-                                  const char **err, apr_pool_t *p, json_object *set,
-                                  int allow_oct)
+apr_status_t aj_jwk_set_to_keyset(aj_keyset_t **ks, apr_array_header_t **skipped, const char **err,
+                                  apr_pool_t *p, json_object *set, int allow_oct)
 {
     json_object *list = NULL, *jwk;
     apr_hash_t *kids = apr_hash_make(p);
@@ -48,10 +47,11 @@ apr_status_t aj_jwk_set_to_keyset(aj_keyset_t **ks, apr_array_header_t **skipped
         jwk = json_object_array_get_idx(list, i);
         kid = aj_jwk_kid(jwk);
         if (kid && *(int *)apr_hash_get(kids, kid, APR_HASH_KEY_STRING) > 1) {
-            APR_ARRAY_PUSH(notes, const char *) =
-                apr_psprintf(p, "key %" APR_SIZE_T_FMT ": kid \"%.*s\" is shared by %d keys "
-                             "of the set, so none of them is used", i, AJ_JWK_NAME_MAX, kid,
-                             *(int *)apr_hash_get(kids, kid, APR_HASH_KEY_STRING));
+            APR_ARRAY_PUSH(notes, const char *) = apr_psprintf(
+                p,
+                "key %" APR_SIZE_T_FMT ": kid \"%.*s\" is shared by %d keys "
+                "of the set, so none of them is used",
+                i, AJ_JWK_NAME_MAX, kid, *(int *)apr_hash_get(kids, kid, APR_HASH_KEY_STRING));
             continue;
         }
         why = NULL;

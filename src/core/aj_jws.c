@@ -26,13 +26,13 @@
 #include "aj_jws.h"
 #include "aj_sign.h"
 
-#define AJ_JWS_SEP              '.'
-#define AJ_JWS_SEGMENTS         3
-#define AJ_JWS_TYP              "JWT"   /* RFC 7519 §5.1 */
+#define AJ_JWS_SEP        '.'
+#define AJ_JWS_SEGMENTS   3
+#define AJ_JWS_TYP        "JWT" /* RFC 7519 §5.1 */
 /* aj_jws_looks_like_jwt() decodes the header one base64url group (4
  * characters, 3 bytes) at a time into a buffer of this size. */
-#define AJ_JWS_PEEK_CHARS       4
-#define AJ_JWS_PEEK_BYTES       3
+#define AJ_JWS_PEEK_CHARS 4
+#define AJ_JWS_PEEK_BYTES 3
 
 /* The three segments of a compact JWS. */
 typedef struct {
@@ -66,8 +66,7 @@ static int aj_jws_split(aj_jws_parts_t *parts, const char *s, apr_size_t len)
             start = i + 1;
         }
     }
-    return n == AJ_JWS_SEGMENTS && parts->len[AJ_JWS_HEADER] > 0
-           && parts->len[AJ_JWS_PAYLOAD] > 0;
+    return n == AJ_JWS_SEGMENTS && parts->len[AJ_JWS_HEADER] > 0 && parts->len[AJ_JWS_PAYLOAD] > 0;
 }
 
 /* Decodes and parses one segment as a JSON object. */
@@ -137,7 +136,7 @@ static const aj_jws_memo_entry_t *aj_jws_memo_find(const aj_keyset_t *keys, cons
     for (i = 0; memo && i < AJ_JWS_MEMO_SLOTS; ++i) {
         m = __atomic_load_n(&memo->slot[i], __ATOMIC_ACQUIRE);
         if (!m) {
-            return NULL;        /* slots fill in order */
+            return NULL; /* slots fill in order */
         }
         if (m->len == len && !memcmp(m->seg, seg, len)) {
             return m;
@@ -146,8 +145,8 @@ static const aj_jws_memo_entry_t *aj_jws_memo_find(const aj_keyset_t *keys, cons
     return NULL;
 }
 
-static void aj_jws_memo_add(const aj_keyset_t *keys, const char *seg, apr_size_t len,
-                            aj_alg_e alg, const char *kid)
+static void aj_jws_memo_add(const aj_keyset_t *keys, const char *seg, apr_size_t len, aj_alg_e alg,
+                            const char *kid)
 {
     aj_jws_memo_t *memo = aj_keyset_memo(keys);
     apr_size_t klen = kid ? strlen(kid) : 0;
@@ -162,12 +161,12 @@ static void aj_jws_memo_add(const aj_keyset_t *keys, const char *seg, apr_size_t
         cur = __atomic_load_n(&memo->slot[i], __ATOMIC_ACQUIRE);
         if (cur) {
             if (cur->len == len && !memcmp(cur->seg, seg, len)) {
-                return;         /* another thread was first */
+                return; /* another thread was first */
             }
             continue;
         }
         if (__atomic_exchange_n(&memo->claimed[i], 1, __ATOMIC_ACQ_REL)) {
-            continue;           /* another thread is writing this one */
+            continue; /* another thread is writing this one */
         }
         m = &memo->entry[i];
         m->alg = alg;
@@ -225,8 +224,9 @@ static apr_status_t aj_jws_check_signature(aj_verdict_e *verdict, aj_jws_parts_t
     /* Steps 4 and 5: the signing input is "header.payload" as sent. */
     v = AJ_BAD_ALG;
     if (aj_b64url_decode(&sig, &siglen, p, parts->seg[AJ_JWS_SIGNATURE],
-                         parts->len[AJ_JWS_SIGNATURE]) != APR_SUCCESS) {
-        v = AJ_MALFORMED;       /* cannot happen: split checked it */
+                         parts->len[AJ_JWS_SIGNATURE])
+        != APR_SUCCESS) {
+        v = AJ_MALFORMED; /* cannot happen: split checked it */
         goto cleanup;
     }
     input_len = parts->len[AJ_JWS_HEADER] + 1 + parts->len[AJ_JWS_PAYLOAD];
@@ -234,7 +234,7 @@ static apr_status_t aj_jws_check_signature(aj_verdict_e *verdict, aj_jws_parts_t
         ++candidates;
         rv = aj_key_verify(&match, p, key, (const unsigned char *)token, input_len, sig, siglen);
         if (rv != APR_SUCCESS) {
-            goto cleanup;       /* the check could not run: no verdict */
+            goto cleanup; /* the check could not run: no verdict */
         }
     }
     if (!candidates) {
@@ -274,7 +274,7 @@ apr_status_t aj_jws_verify_signature(aj_verdict_e *verdict, const unsigned char 
     }
     if (aj_b64url_decode(&raw, &rawlen, p, parts.seg[AJ_JWS_PAYLOAD], parts.len[AJ_JWS_PAYLOAD])
         != APR_SUCCESS) {
-        v = AJ_MALFORMED;       /* cannot happen: split checked it */
+        v = AJ_MALFORMED; /* cannot happen: split checked it */
         goto cleanup;
     }
 
@@ -420,7 +420,7 @@ apr_status_t aj_jws_decode(json_object **header, json_object **payload, apr_pool
     if (aj_jws_segment_json(&h, p, parts.seg[AJ_JWS_HEADER], parts.len[AJ_JWS_HEADER])
             != APR_SUCCESS
         || aj_jws_segment_json(&b, p, parts.seg[AJ_JWS_PAYLOAD], parts.len[AJ_JWS_PAYLOAD])
-            != APR_SUCCESS) {
+               != APR_SUCCESS) {
         goto cleanup;
     }
     *header = h;

@@ -29,26 +29,26 @@
 #include "aj_key_check.h"
 
 /* A key file is read whole; anything larger is not a key. */
-#define AJ_KEY_FILE_MAX     (64 * 1024)
+#define AJ_KEY_FILE_MAX   (64 * 1024)
 /* Longest HMAC secret taken from any source (HMAC() takes an int). */
-#define AJ_KEY_SECRET_MAX   AJ_KEY_FILE_MAX
-#define AJ_KEY_SRC_FILE     "file:"
-#define AJ_KEY_SRC_ENV      "env:"
-#define AJ_ERRBUF_LEN       128
+#define AJ_KEY_SECRET_MAX AJ_KEY_FILE_MAX
+#define AJ_KEY_SRC_FILE   "file:"
+#define AJ_KEY_SRC_ENV    "env:"
+#define AJ_ERRBUF_LEN     128
 
 struct aj_key_t {
     aj_alg_e alg;
-    const char *kid;                /* NULL when none */
-    const char *warning;            /* see aj_key_warning(); NULL when none */
+    const char *kid;     /* NULL when none */
+    const char *warning; /* see aj_key_warning(); NULL when none */
     int can_sign;
-    unsigned char *secret;          /* HMAC: pool memory, cleansed on cleanup */
+    unsigned char *secret; /* HMAC: pool memory, cleansed on cleanup */
     apr_size_t secret_len;
-    EVP_MAC_CTX *hmac;              /* HMAC keyed with secret, duplicated per use:
+    EVP_MAC_CTX *hmac;                       /* HMAC keyed with secret, duplicated per use:
                                      * HMAC() would fetch the digest per call */
-    apr_uint64_t serial;            /* HMAC: unique in this process (per-thread
+    apr_uint64_t serial;                     /* HMAC: unique in this process (per-thread
                                      * contexts are matched by it, not by address) */
-    EVP_PKEY *pkey;                 /* asymmetric algorithms; freed on cleanup */
-    unsigned char ec_order[AJ_EC_MAX_COORD];   /* ES: the group order, big-endian,
+    EVP_PKEY *pkey;                          /* asymmetric algorithms; freed on cleanup */
+    unsigned char ec_order[AJ_EC_MAX_COORD]; /* ES: the group order, big-endian,
                                                 * info->ec_coord bytes */
 };
 
@@ -62,9 +62,9 @@ static int aj_key_no_passphrase(char *buf, int size, int rwflag, void *u)
 
 typedef enum {
     AJ_PEM_NONE = 0,
-    AJ_PEM_PRIVATE,                 /* PRIVATE KEY, RSA/EC PRIVATE KEY */
-    AJ_PEM_PUBLIC,                  /* PUBLIC KEY (SubjectPublicKeyInfo) */
-    AJ_PEM_CERT                     /* CERTIFICATE: its public key */
+    AJ_PEM_PRIVATE, /* PRIVATE KEY, RSA/EC PRIVATE KEY */
+    AJ_PEM_PUBLIC,  /* PUBLIC KEY (SubjectPublicKeyInfo) */
+    AJ_PEM_CERT     /* CERTIFICATE: its public key */
 } aj_pem_kind_e;
 
 /* The first key PEM data holds: a private key, else a public key, else a
@@ -102,7 +102,7 @@ static EVP_PKEY *aj_key_read_pem(aj_pem_kind_e *kind, const unsigned char *data,
 cleanup:
     X509_free(cert);
     BIO_free(bio);
-    ERR_clear_error();          /* the failed attempts left their reasons */
+    ERR_clear_error(); /* the failed attempts left their reasons */
     return pkey;
 }
 static apr_status_t aj_key_cleanup(void *data)
@@ -112,7 +112,7 @@ static apr_status_t aj_key_cleanup(void *data)
     if (key->secret) {
         OPENSSL_cleanse(key->secret, key->secret_len);
     }
-    EVP_MAC_CTX_free(key->hmac);        /* cleanses its copy of the key */
+    EVP_MAC_CTX_free(key->hmac); /* cleanses its copy of the key */
     key->hmac = NULL;
     if (key->pkey) {
         EVP_PKEY_free(key->pkey);
@@ -125,16 +125,15 @@ static apr_status_t aj_key_cleanup(void *data)
  * over on success (on failure the caller still owns it).  what names the
  * source in messages. */
 static apr_status_t aj_key_pkey_make(aj_key_t **key, const char **err, apr_pool_t *p,
-                                     const aj_alg_info_t *info, EVP_PKEY *pkey,
-                                     const char *what, int can_sign, const char *kid)
+                                     const aj_alg_info_t *info, EVP_PKEY *pkey, const char *what,
+                                     int can_sign, const char *kid)
 {
     aj_key_t *k = apr_pcalloc(p, sizeof(*k));
     const char *why = aj_key_check_pkey(p, info, pkey, what);
 
     /* ES: the group order, read once here so a verification never builds
      * the group. */
-    if (!why && info->kty == AJ_KTY_EC
-        && aj_ecdsa_order(k->ec_order, info->alg) != APR_SUCCESS) {
+    if (!why && info->kty == AJ_KTY_EC && aj_ecdsa_order(k->ec_order, info->alg) != APR_SUCCESS) {
         why = "cannot read the curve's order";
     }
     ERR_clear_error();
@@ -155,30 +154,34 @@ static apr_status_t aj_key_pkey_make(aj_key_t **key, const char **err, apr_pool_
  * says what the PEM held. */
 static apr_status_t aj_key_pem_make(aj_key_t **key, aj_pem_kind_e *kind, const char **err,
                                     apr_pool_t *p, const aj_alg_info_t *info,
-                                    const unsigned char *data, apr_size_t len,
-                                    const char *what, int for_signing, const char *kid)
+                                    const unsigned char *data, apr_size_t len, const char *what,
+                                    int for_signing, const char *kid)
 {
     EVP_PKEY *pkey = aj_key_read_pem(kind, data, len);
     apr_status_t rv = APR_EINVAL;
 
     if (!pkey) {
-        *err = apr_psprintf(p, "%s holds no PEM %s (%s needs %s%s; encrypted keys "
-                            "are not supported)", what,
-                            for_signing ? "private key" : "public key, certificate or "
-                                                          "private key",
+        *err = apr_psprintf(p,
+                            "%s holds no PEM %s (%s needs %s%s; encrypted keys "
+                            "are not supported)",
+                            what,
+                            for_signing ? "private key"
+                                        : "public key, certificate or "
+                                          "private key",
                             info->name, info->want, for_signing ? ", private" : "");
         goto cleanup;
     }
     if (for_signing && *kind != AJ_PEM_PRIVATE) {
-        *err = apr_psprintf(p, "%s holds %s, not a private key: signing with %s needs "
-                            "the private key (a public key only verifies)", what,
-                            *kind == AJ_PEM_CERT ? "a certificate" : "a public key",
-                            info->name);
+        *err =
+            apr_psprintf(p,
+                         "%s holds %s, not a private key: signing with %s needs "
+                         "the private key (a public key only verifies)",
+                         what, *kind == AJ_PEM_CERT ? "a certificate" : "a public key", info->name);
         goto cleanup;
     }
     rv = aj_key_pkey_make(key, err, p, info, pkey, what, for_signing, kid);
     if (rv == APR_SUCCESS) {
-        pkey = NULL;            /* the key owns it now */
+        pkey = NULL; /* the key owns it now */
     }
 
 cleanup:
@@ -194,8 +197,7 @@ apr_status_t aj_key_from_pkey(aj_key_t **key, const char **err, apr_pool_t *p, a
     apr_status_t rv;
 
     if (!info || info->kty == AJ_KTY_HMAC || !pkey) {
-        *err = apr_psprintf(p, "%s: %s is not an algorithm of public keys", what,
-                            aj_alg_name(alg));
+        *err = apr_psprintf(p, "%s: %s is not an algorithm of public keys", what, aj_alg_name(alg));
         return APR_EINVAL;
     }
     /* The key holds a reference of its own; the caller keeps theirs. */
@@ -226,8 +228,7 @@ static apr_status_t aj_key_hmac_keyed(aj_key_t *key)
     if (!info || !mac) {
         goto cleanup;
     }
-    params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)EVP_MD_get0_name(info->md()),
-                                                 0);
+    params[0] = OSSL_PARAM_construct_utf8_string("digest", (char *)EVP_MD_get0_name(info->md()), 0);
     params[1] = OSSL_PARAM_construct_end();
     key->hmac = EVP_MAC_CTX_new(mac);
     if (key->hmac && EVP_MAC_init(key->hmac, key->secret, key->secret_len, params) == 1) {
@@ -235,7 +236,7 @@ static apr_status_t aj_key_hmac_keyed(aj_key_t *key)
     }
 
 cleanup:
-    EVP_MAC_free(mac);          /* the context keeps its own reference */
+    EVP_MAC_free(mac); /* the context keeps its own reference */
     ERR_clear_error();
     return rv;
 }
@@ -251,7 +252,8 @@ apr_status_t aj_key_hmac_make(aj_key_t **key, const char **err, apr_pool_t *p, a
         goto cleanup;
     }
     if (!secret || len < aj_alg_hmac_len(alg)) {
-        *err = apr_psprintf(p, "%s needs a secret of at least %" APR_SIZE_T_FMT " bytes "
+        *err = apr_psprintf(p,
+                            "%s needs a secret of at least %" APR_SIZE_T_FMT " bytes "
                             "(RFC 7518 section 3.2), this one has %" APR_SIZE_T_FMT,
                             aj_alg_name(alg), aj_alg_hmac_len(alg), secret ? len : 0);
         goto cleanup;
@@ -283,9 +285,9 @@ cleanup:
 /* Reads a whole key file (at most AJ_KEY_FILE_MAX bytes) into tmp; *prot
  * is its permission bits, read from the open file (so they are those of the
  * file read, whatever a path or symlink says meanwhile). */
-static apr_status_t aj_key_read_file(unsigned char **data, apr_size_t *len,
-                                     apr_fileperms_t *prot, const char **err,
-                                     apr_pool_t *p, apr_pool_t *tmp, const char *path)
+static apr_status_t aj_key_read_file(unsigned char **data, apr_size_t *len, apr_fileperms_t *prot,
+                                     const char **err, apr_pool_t *p, apr_pool_t *tmp,
+                                     const char *path)
 {
     apr_finfo_t finfo;
     apr_file_t *f = NULL;
@@ -338,14 +340,16 @@ cleanup:
  * or others may read (only its owner, the user that starts the server,
  * should); NULL when they may not.  Never an error: the administrator may
  * have reasons (a group of operators), and the server still starts. */
-static const char *aj_key_exposure_warning(apr_pool_t *p, const char *path,
-                                           apr_fileperms_t prot, const char *holds)
+static const char *aj_key_exposure_warning(apr_pool_t *p, const char *path, apr_fileperms_t prot,
+                                           const char *holds)
 {
     if (!(prot & (APR_GREAD | APR_WREAD))) {
         return NULL;
     }
-    return apr_psprintf(p, "key file %s holds %s but is readable by %s: make it readable by "
-                        "its owner only (chmod 600)", path, holds,
+    return apr_psprintf(p,
+                        "key file %s holds %s but is readable by %s: make it readable by "
+                        "its owner only (chmod 600)",
+                        path, holds,
                         (prot & APR_GREAD) && (prot & APR_WREAD) ? "group and others"
                         : (prot & APR_GREAD)                     ? "its group"
                                                                  : "others");
@@ -408,8 +412,10 @@ apr_status_t aj_key_load(aj_key_t **key, const char **err, apr_pool_t *p, aj_alg
 
         what = apr_psprintf(p, "environment variable %s", var);
         if (info->kty != AJ_KTY_HMAC) {
-            *err = apr_psprintf(p, "%s keys are read from file:PATH (a PEM file), not from "
-                                "%s", info->name, what);
+            *err = apr_psprintf(p,
+                                "%s keys are read from file:PATH (a PEM file), not from "
+                                "%s",
+                                info->name, what);
             rv = APR_EINVAL;
             goto cleanup;
         }

@@ -19,14 +19,14 @@
 #include "aj_key_check.h"
 
 /* RFC 7518 §3.3/§3.5: RSA keys of 2048 bits or larger MUST be used. */
-#define AJ_RSA_MIN_BITS     2048
+#define AJ_RSA_MIN_BITS      2048
 /* docs/reference.md §11: an RSA public exponent is odd and at least 3.  With e = 1 the
  * "signature" of a message is its own padded hash, which anyone can make;
  * an even e is not an RSA key at all. */
-#define AJ_RSA_MIN_EXPONENT 3
+#define AJ_RSA_MIN_EXPONENT  3
 /* docs/reference.md §10: the opening of any PEM block.  An HMAC "secret" holding one is
  * a public or private key given to an HS algorithm. */
-#define AJ_PEM_BEGIN        "-----BEGIN"
+#define AJ_PEM_BEGIN         "-----BEGIN"
 /* Longest curve name OpenSSL reports ("prime256v1", "secp521r1", ...). */
 #define AJ_EC_GROUP_NAME_MAX 64
 
@@ -78,11 +78,10 @@ static const char *aj_key_describe(apr_pool_t *p, const EVP_PKEY *pkey)
  * use at least the primes up to 167.  A random modulus passes this for all
  * of them with negligible probability (the fingerprint of Nemec et al.,
  * CCS 2017). */
-static const unsigned int aj_roca_primes[] = {
-    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
-    73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151,
-    157, 163, 167
-};
+static const unsigned int aj_roca_primes[] = { 3,   5,   7,   11,  13,  17,  19,  23,  29,  31,
+                                               37,  41,  43,  47,  53,  59,  61,  67,  71,  73,
+                                               79,  83,  89,  97,  101, 103, 107, 109, 113, 127,
+                                               131, 137, 139, 149, 151, 157, 163, 167 };
 #define AJ_ROCA_GENERATOR 65537
 
 /* Non-zero when n has the ROCA fingerprint. */
@@ -108,7 +107,7 @@ static int aj_key_rsa_is_roca(const BIGNUM *n)
             x = (x * g) % p;
         } while (x != 1);
         if (x != r) {
-            return 0;           /* one prime outside: not a ROCA modulus */
+            return 0; /* one prime outside: not a ROCA modulus */
         }
     }
     return 1;
@@ -117,8 +116,7 @@ static int aj_key_rsa_is_roca(const BIGNUM *n)
 /* NULL when pkey's RSA public exponent is odd and at least
  * AJ_RSA_MIN_EXPONENT and its modulus has no ROCA fingerprint, else the
  * reason (what names the key). */
-static const char *aj_key_check_rsa_public(apr_pool_t *p, const EVP_PKEY *pkey,
-                                             const char *what)
+static const char *aj_key_check_rsa_public(apr_pool_t *p, const EVP_PKEY *pkey, const char *what)
 {
     BIGNUM *e = NULL, *n = NULL;
     const char *reason = NULL;
@@ -130,19 +128,22 @@ static const char *aj_key_check_rsa_public(apr_pool_t *p, const EVP_PKEY *pkey,
         goto cleanup;
     }
     if (aj_key_rsa_is_roca(n)) {
-        reason = apr_psprintf(p, "%s holds an RSA key with the ROCA weakness "
+        reason = apr_psprintf(p,
+                              "%s holds an RSA key with the ROCA weakness "
                               "(CVE-2017-15361): its private key can be computed from the "
-                              "public key; make a new key with other software", what);
+                              "public key; make a new key with other software",
+                              what);
         goto cleanup;
     }
     if (!BN_is_odd(e) || BN_cmp(e, BN_value_one()) <= 0) {
         /* 1 (and 0, and any even value) is refused; 3 is the smallest odd
          * value above 1, so "odd and > 1" is "odd and >= 3". */
         dec = BN_bn2dec(e);
-        reason = apr_psprintf(p, "%s holds an RSA key with public exponent %s: the exponent "
+        reason = apr_psprintf(p,
+                              "%s holds an RSA key with public exponent %s: the exponent "
                               "must be odd and at least %d (65537 is usual; with exponent 1 "
-                              "anyone can forge signatures)", what, dec ? dec : "?",
-                              AJ_RSA_MIN_EXPONENT);
+                              "anyone can forge signatures)",
+                              what, dec ? dec : "?", AJ_RSA_MIN_EXPONENT);
     }
 
 cleanup:
@@ -162,8 +163,10 @@ static const char *aj_key_check_ec_point(apr_pool_t *p, const EVP_PKEY *pkey, co
     const char *reason = NULL;
 
     if (!ctx || EVP_PKEY_public_check(ctx) != 1) {
-        reason = apr_psprintf(p, "%s holds an EC public key that is not a valid point of "
-                              "its curve", what);
+        reason = apr_psprintf(p,
+                              "%s holds an EC public key that is not a valid point of "
+                              "its curve",
+                              what);
     }
     EVP_PKEY_CTX_free(ctx);
     return reason;
@@ -171,8 +174,8 @@ static const char *aj_key_check_ec_point(apr_pool_t *p, const EVP_PKEY *pkey, co
 
 /* Type and size first, so the message says what the key is and what the
  * algorithm needs; then the rules of a key of the right type. */
-const char *aj_key_check_pkey(apr_pool_t *p, const aj_alg_info_t *info,
-                              const EVP_PKEY *pkey, const char *what)
+const char *aj_key_check_pkey(apr_pool_t *p, const aj_alg_info_t *info, const EVP_PKEY *pkey,
+                              const char *what)
 {
     const char *bad = apr_psprintf(p, "%s holds %s, but %s needs %s", what,
                                    aj_key_describe(p, pkey), info->name, info->want);
@@ -189,8 +192,7 @@ const char *aj_key_check_pkey(apr_pool_t *p, const aj_alg_info_t *info,
         reason = aj_key_check_rsa_public(p, pkey, what);
         break;
     case AJ_KTY_EC:
-        if (!EVP_PKEY_is_a(pkey, "EC") || !aj_key_ec_curve(p, pkey, &nid)
-            || nid != info->ec_nid) {
+        if (!EVP_PKEY_is_a(pkey, "EC") || !aj_key_ec_curve(p, pkey, &nid) || nid != info->ec_nid) {
             reason = bad;
             break;
         }
@@ -201,9 +203,7 @@ const char *aj_key_check_pkey(apr_pool_t *p, const aj_alg_info_t *info,
             reason = bad;
         }
         break;
-    default:
-        reason = bad;
-        break;
+    default: reason = bad; break;
     }
     return reason;
 }
@@ -222,16 +222,18 @@ static int aj_key_holds_pem(const unsigned char *data, apr_size_t len)
     return 0;
 }
 
-const char *aj_key_check_secret(apr_pool_t *p, const aj_alg_info_t *info,
-                                const unsigned char *data, apr_size_t len, const char *what)
+const char *aj_key_check_secret(apr_pool_t *p, const aj_alg_info_t *info, const unsigned char *data,
+                                apr_size_t len, const char *what)
 {
     if (!aj_key_holds_pem(data, len)) {
         return NULL;
     }
-    return apr_psprintf(p, "%s holds a PEM block (%s...), not an HMAC secret: %s needs "
+    return apr_psprintf(p,
+                        "%s holds a PEM block (%s...), not an HMAC secret: %s needs "
                         "a random shared secret.  A key's PEM text used as an HMAC secret "
                         "is the RS256/HS256 confusion: a public key is known to everyone, "
                         "so anyone could sign tokens with it.  For a key pair use an RS, "
                         "PS, ES or EdDSA algorithm; for HMAC a random secret (htjwt keygen "
-                        "%s)", what, AJ_PEM_BEGIN, info->name, info->name);
+                        "%s)",
+                        what, AJ_PEM_BEGIN, info->name, info->name);
 }

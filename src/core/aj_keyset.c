@@ -13,19 +13,19 @@
 #include <apr_tables.h>
 
 #include "aj_jwk.h"
-#include "aj_jws.h"             /* the memo's type only: the set holds one */
+#include "aj_jws.h" /* the memo's type only: the set holds one */
 #include "aj_keyset.h"
 
-#define AJ_KEYSET_INITIAL   2       /* a signing key and its successor */
-#define AJ_JWK_SET_OPEN     "{\"keys\":["
-#define AJ_JWK_SET_CLOSE    "]}"
-#define AJ_JWK_SET_SEP      ','
+#define AJ_KEYSET_INITIAL 2 /* a signing key and its successor */
+#define AJ_JWK_SET_OPEN   "{\"keys\":["
+#define AJ_JWK_SET_CLOSE  "]}"
+#define AJ_JWK_SET_SEP    ','
 
 struct aj_keyset_t {
-    apr_array_header_t *keys;       /* const aj_key_t *, in configuration order */
+    apr_array_header_t *keys; /* const aj_key_t *, in configuration order */
     apr_pool_t *pool;
-    const char *jwks;               /* aj_jwk_set_json() of keys */
-    aj_jws_memo_t *memo;            /* see aj_keyset_memo(): written by aj_jws.c */
+    const char *jwks;    /* aj_jwk_set_json() of keys */
+    aj_jws_memo_t *memo; /* see aj_keyset_memo(): written by aj_jws.c */
 };
 
 aj_keyset_t *aj_keyset_make(apr_pool_t *p)
@@ -35,7 +35,7 @@ aj_keyset_t *aj_keyset_make(apr_pool_t *p)
     ks->keys = apr_array_make(p, AJ_KEYSET_INITIAL, sizeof(const aj_key_t *));
     ks->pool = p;
     ks->jwks = AJ_JWK_SET_EMPTY;
-    ks->memo = apr_pcalloc(p, sizeof(*ks->memo));  /* zeroed: empty */
+    ks->memo = apr_pcalloc(p, sizeof(*ks->memo)); /* zeroed: empty */
     return ks;
 }
 
@@ -111,15 +111,11 @@ static const char *aj_keyset_kind(const aj_key_t *key)
     const aj_alg_info_t *info = aj_alg_info(aj_key_alg(key));
 
     switch (info ? info->kty : AJ_KTY_HMAC) {
-    case AJ_KTY_HMAC:
-        return "an HMAC secret";
+    case AJ_KTY_HMAC: return "an HMAC secret";
     case AJ_KTY_RSA:
-    case AJ_KTY_RSA_PSS:
-        return "an RSA key";
-    case AJ_KTY_EC:
-        return "an EC key";
-    default:
-        return "an Ed25519 key";
+    case AJ_KTY_RSA_PSS: return "an RSA key";
+    case AJ_KTY_EC: return "an EC key";
+    default: return "an Ed25519 key";
     }
 }
 
@@ -130,32 +126,33 @@ apr_status_t aj_keyset_check_kid(const char **err, apr_pool_t *p, const aj_keyse
     const aj_key_t *other;
 
     if (!kid) {
-        return APR_SUCCESS;     /* keys without kid: tried by alg, as always */
+        return APR_SUCCESS; /* keys without kid: tried by alg, as always */
     }
     other = aj_keyset_by_kid(ks, kid);
     if (!other) {
         return APR_SUCCESS;
     }
     if (strcmp(aj_keyset_kind(other), aj_keyset_kind(key))) {
-        *err = apr_psprintf(p, "kid '%s' would name both %s (%s) and %s (%s): one kid "
+        *err = apr_psprintf(p,
+                            "kid '%s' would name both %s (%s) and %s (%s): one kid "
                             "must name one key, and never a secret and a public key "
-                            "together", kid, aj_keyset_kind(other),
-                            aj_alg_name(aj_key_alg(other)), aj_keyset_kind(key),
-                            aj_alg_name(aj_key_alg(key)));
+                            "together",
+                            kid, aj_keyset_kind(other), aj_alg_name(aj_key_alg(other)),
+                            aj_keyset_kind(key), aj_alg_name(aj_key_alg(key)));
     }
     else {
-        *err = apr_psprintf(p, "kid '%s' is already used by an earlier %s key of this "
+        *err = apr_psprintf(p,
+                            "kid '%s' is already used by an earlier %s key of this "
                             "section: every kid of a section must be different (a "
-                            "token's kid picks exactly one key)", kid,
-                            aj_alg_name(aj_key_alg(other)));
+                            "token's kid picks exactly one key)",
+                            kid, aj_alg_name(aj_key_alg(other)));
     }
     return APR_EINVAL;
 }
 
 /* ---- which keys verify a token ------------------------------------------ */
 
-const aj_key_t *aj_keyset_find(const aj_keyset_t *ks, int *next, aj_alg_e alg,
-                               const char *kid)
+const aj_key_t *aj_keyset_find(const aj_keyset_t *ks, int *next, aj_alg_e alg, const char *kid)
 {
     const aj_key_t *key;
     const char *kkid;
@@ -182,7 +179,7 @@ apr_status_t aj_jwk_set_json(const char **json, apr_pool_t *p, const aj_keyset_t
     for (i = 0; i < aj_keyset_count(ks); ++i) {
         rv = aj_jwk_text(&jwk, p, aj_keyset_get(ks, i));
         if (rv == APR_ENOENT) {
-            continue;           /* HMAC: never published */
+            continue; /* HMAC: never published */
         }
         if (rv != APR_SUCCESS) {
             return rv;

@@ -12,9 +12,9 @@
 
 #include "aj_metrics.h"
 
-#define AJ_METRICS_MAGIC   0x414a4d54u     /* "AJMT" */
-#define AJ_METRICS_LINE    64u
-#define AJ_METRICS_ALIGN   8u
+#define AJ_METRICS_MAGIC 0x414a4d54u /* "AJMT" */
+#define AJ_METRICS_LINE  64u
+#define AJ_METRICS_ALIGN 8u
 
 typedef struct {
     apr_uint64_t value;
@@ -31,8 +31,8 @@ _Static_assert(sizeof(aj_metrics_line_t) == AJ_METRICS_LINE, "one counter per ca
 
 /* In the order of aj_metric_e's outcomes: the `result` label's values. */
 static const char *const aj_metrics_result_names[AJ_M_RESULTS] = {
-    "ok", "no_credentials", "invalid_token", "expired", "revoked", "wrong_password",
-    "throttled", "store_unavailable"
+    "ok",      "no_credentials", "invalid_token", "expired",
+    "revoked", "wrong_password", "throttled",     "store_unavailable"
 };
 
 #define AJ_METRICS_USEC_PER_SEC 1000000
@@ -50,7 +50,7 @@ aj_metrics_t *aj_metrics_format(void *mem, apr_size_t size)
         || !__atomic_always_lock_free(sizeof(apr_uint64_t), 0)) {
         return NULL;
     }
-    memset(mem, 0, sizeof(*m));     /* nobody uses the block yet */
+    memset(mem, 0, sizeof(*m)); /* nobody uses the block yet */
     __atomic_store_n(&m->magic, AJ_METRICS_MAGIC, __ATOMIC_RELEASE);
     return m;
 }
@@ -84,11 +84,12 @@ const char *aj_metrics_prometheus(apr_pool_t *p, const aj_metrics_t *m,
     out = "# HELP mod_auth_jwt_requests_total Authentication decisions by outcome.\n"
           "# TYPE mod_auth_jwt_requests_total counter\n";
     for (i = 0; i < AJ_M_RESULTS; i++) {
-        out = apr_psprintf(p, "%smod_auth_jwt_requests_total{result=\"%s\"} %" APR_UINT64_T_FMT
-                           "\n", out, aj_metrics_result_names[i],
-                           aj_metrics_get(m, (aj_metric_e)i));
+        out =
+            apr_psprintf(p, "%smod_auth_jwt_requests_total{result=\"%s\"} %" APR_UINT64_T_FMT "\n",
+                         out, aj_metrics_result_names[i], aj_metrics_get(m, (aj_metric_e)i));
     }
-    out = apr_psprintf(p,
+    out = apr_psprintf(
+        p,
         "%s"
         "# HELP mod_auth_jwt_cache_total Cache look-ups by cache and result.\n"
         "# TYPE mod_auth_jwt_cache_total counter\n"
@@ -107,8 +108,7 @@ const char *aj_metrics_prometheus(apr_pool_t *p, const aj_metrics_t *m,
         "mod_auth_jwt_password_checks_total %" APR_UINT64_T_FMT "\n"
         "# HELP mod_auth_jwt_password_check_seconds_total Seconds spent checking password hashes.\n"
         "# TYPE mod_auth_jwt_password_check_seconds_total counter\n"
-        "mod_auth_jwt_password_check_seconds_total %" APR_UINT64_T_FMT ".%06" APR_UINT64_T_FMT
-        "\n",
+        "mod_auth_jwt_password_check_seconds_total %" APR_UINT64_T_FMT ".%06" APR_UINT64_T_FMT "\n",
         out, aj_metrics_get(m, AJ_M_VERIFY_HIT), aj_metrics_get(m, AJ_M_VERIFY_MISS),
         aj_metrics_get(m, AJ_M_BASIC_HIT), aj_metrics_get(m, AJ_M_BASIC_MISS),
         g ? g->revocation_entries : 0, g ? g->revocation_capacity : 0,

@@ -16,9 +16,9 @@
 #include "aj_password.h"
 
 /* bcrypt takes a 16-byte salt and writes a 60-character hash. */
-#define AJ_BCRYPT_SALT_LEN  16
-#define AJ_BCRYPT_HASH_BUF  64
-#define AJ_BCRYPT_PREFIX    "$2y$"
+#define AJ_BCRYPT_SALT_LEN 16
+#define AJ_BCRYPT_HASH_BUF 64
+#define AJ_BCRYPT_PREFIX   "$2y$"
 
 apr_status_t aj_password_hash(const char **hash, apr_pool_t *p, const char *password, int cost)
 {
@@ -27,8 +27,8 @@ apr_status_t aj_password_hash(const char **hash, apr_pool_t *p, const char *pass
     apr_status_t rv = APR_EINVAL;
 
     memset(buf, 0, sizeof(buf));
-    if (!password || strlen(password) > AJ_PASSWORD_MAX_LEN
-        || cost < AJ_BCRYPT_COST_MIN || cost > AJ_BCRYPT_COST_MAX) {
+    if (!password || strlen(password) > AJ_PASSWORD_MAX_LEN || cost < AJ_BCRYPT_COST_MIN
+        || cost > AJ_BCRYPT_COST_MAX) {
         goto cleanup;
     }
     rv = apr_generate_random_bytes(salt, sizeof(salt));
@@ -61,8 +61,8 @@ int aj_password_verify(const char *password, const char *hash)
 /* ---- bcrypt cost ----------------------------------------------------------- */
 
 /* "$2?$NN$": the variant letters bcrypt implementations write. */
-#define AJ_BCRYPT_VARIANTS     "abxy"
-#define AJ_BCRYPT_COST_PREFIX  7
+#define AJ_BCRYPT_VARIANTS        "abxy"
+#define AJ_BCRYPT_COST_PREFIX     7
 /* The cost field's range in the format (2^31 rounds at most). */
 #define AJ_BCRYPT_FORMAT_COST_MAX 31
 
@@ -86,9 +86,9 @@ int aj_password_bcrypt_cost(const char *hash)
  * hits long runs more than short ones), and the real check must end before
  * the floor for every failed check to end at it.  Only failed checks wait
  * for it, and the throttle bounds how many a client gets. */
-#define AJ_PACE_MARGIN_NUM     3
-#define AJ_PACE_MARGIN_DEN     2
-#define AJ_NS_PER_USEC         1000
+#define AJ_PACE_MARGIN_NUM 3
+#define AJ_PACE_MARGIN_DEN 2
+#define AJ_NS_PER_USEC     1000
 
 void aj_pace_init(aj_pace_t *pace)
 {
@@ -118,8 +118,7 @@ apr_interval_time_t aj_pace_floor(const aj_pace_t *pace, int cost)
 {
     apr_uint64_t sorted[AJ_PACE_SAMPLES], ns;
 
-    if (!pace || pace->n == 0 || cost < AJ_BCRYPT_COST_MIN
-        || cost > AJ_BCRYPT_FORMAT_COST_MAX) {
+    if (!pace || pace->n == 0 || cost < AJ_BCRYPT_COST_MIN || cost > AJ_BCRYPT_FORMAT_COST_MAX) {
         return 0;
     }
     memcpy(sorted, pace->unit_ns, sizeof(sorted[0]) * pace->n);

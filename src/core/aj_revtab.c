@@ -11,15 +11,15 @@
 #include "aj_revtab_int.h"
 
 /* "AJRT" and the layout version, written by aj_revtab_format(). */
-#define AJ_REVTAB_MAGIC            0x414a5254u
-#define AJ_REVTAB_VERSION          2u
-#define AJ_REVTAB_KIND_JTI         'j'
-#define AJ_REVTAB_KIND_USER        'u'
-#define AJ_REVTAB_KIND_CHANGED     'c'
+#define AJ_REVTAB_MAGIC           0x414a5254u
+#define AJ_REVTAB_VERSION         2u
+#define AJ_REVTAB_KIND_JTI        'j'
+#define AJ_REVTAB_KIND_USER       'u'
+#define AJ_REVTAB_KIND_CHANGED    'c'
 /* A reader that finds a write in progress yields the CPU this often, and
  * then looks at the clock (AJ_REVTAB_STALL_MS). */
-#define AJ_REVTAB_SPINS_PER_YIELD  64u
-#define AJ_REVTAB_NS_PER_MS        1000000LL
+#define AJ_REVTAB_SPINS_PER_YIELD 64u
+#define AJ_REVTAB_NS_PER_MS       1000000LL
 
 /* ---- layout --------------------------------------------------------------- */
 
@@ -89,14 +89,14 @@ apr_status_t aj_revtab_jti_key(aj_revtab_key_t *key, const aj_revtab_t *t, apr_u
     return revtab_key(key, t, store, AJ_REVTAB_KIND_JTI, jti);
 }
 
-apr_status_t aj_revtab_user_key(aj_revtab_key_t *key, const aj_revtab_t *t,
-                                apr_uint32_t store, const char *sub)
+apr_status_t aj_revtab_user_key(aj_revtab_key_t *key, const aj_revtab_t *t, apr_uint32_t store,
+                                const char *sub)
 {
     return revtab_key(key, t, store, AJ_REVTAB_KIND_USER, sub);
 }
 
-apr_status_t aj_revtab_changed_key(aj_revtab_key_t *key, const aj_revtab_t *t,
-                                   apr_uint32_t store, const char *sub)
+apr_status_t aj_revtab_changed_key(aj_revtab_key_t *key, const aj_revtab_t *t, apr_uint32_t store,
+                                   const char *sub)
 {
     return revtab_key(key, t, store, AJ_REVTAB_KIND_CHANGED, sub);
 }
@@ -216,14 +216,13 @@ int aj_revtab_jti_revoked(const aj_revtab_t *t, apr_uint32_t store, const char *
         return 0;
     }
     if (aj_revtab_jti_key(&key, t, store, jti) != APR_SUCCESS) {
-        return 1;       /* cannot look it up: fail closed */
+        return 1; /* cannot look it up: fail closed */
     }
     (void)aj_revtab_key_revoked(&revoked, t, &key, now);
     return revoked;
 }
 
-apr_int64_t aj_revtab_user_valid_after(const aj_revtab_t *t, apr_uint32_t store,
-                                       const char *sub)
+apr_int64_t aj_revtab_user_valid_after(const aj_revtab_t *t, apr_uint32_t store, const char *sub)
 {
     aj_revtab_key_t key;
     apr_int64_t value = AJ_REVTAB_NEVER;
@@ -232,7 +231,7 @@ apr_int64_t aj_revtab_user_valid_after(const aj_revtab_t *t, apr_uint32_t store,
         return 0;
     }
     if (aj_revtab_user_key(&key, t, store, sub) != APR_SUCCESS) {
-        return AJ_REVTAB_NEVER;     /* cannot look it up: every token is older */
+        return AJ_REVTAB_NEVER; /* cannot look it up: every token is older */
     }
     (void)aj_revtab_key_value(&value, t, &key);
     return value;

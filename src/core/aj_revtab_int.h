@@ -75,44 +75,44 @@
 
 /* Slots: a power of two between these bounds (the maximum keeps the block
  * at 512 MiB and the probe arithmetic in 32 bits). */
-#define AJ_REVTAB_MIN_CAPACITY     64u
-#define AJ_REVTAB_MAX_CAPACITY     (1u << 24)
+#define AJ_REVTAB_MIN_CAPACITY 64u
+#define AJ_REVTAB_MAX_CAPACITY (1u << 24)
 /* Entries are refused beyond 3/4 of the slots: linear probing stays short
  * and a quarter of the slots is always empty, so every probe chain ends. */
-#define AJ_REVTAB_LOAD_NUM         3u
-#define AJ_REVTAB_LOAD_DEN         4u
+#define AJ_REVTAB_LOAD_NUM     3u
+#define AJ_REVTAB_LOAD_DEN     4u
 /* The header occupies one cache line, each store's record one more; the
  * slots follow. */
-#define AJ_REVTAB_HEADER_SIZE      64u
-#define AJ_REVTAB_STORE_SIZE       64u
+#define AJ_REVTAB_HEADER_SIZE  64u
+#define AJ_REVTAB_STORE_SIZE   64u
 /* expires of an entry that never expires (user entries). */
-#define AJ_REVTAB_NEVER            APR_INT64_MAX
+#define AJ_REVTAB_NEVER        APR_INT64_MAX
 
 struct aj_revtab_t {
     apr_uint32_t magic;
     apr_uint32_t version;
-    apr_uint32_t capacity;      /* slots, a power of two; constant after format */
-    apr_uint32_t max_entries;   /* capacity * 3/4; constant after format */
-    apr_uint32_t count;         /* occupied slots (expired jti entries included) */
-    apr_uint32_t nstores;       /* constant after format */
-    apr_uint64_t seq;           /* seqlock: odd while a writer is active */
-    apr_int64_t min_expires;    /* writer only: <= expires of every occupied slot */
+    apr_uint32_t capacity;    /* slots, a power of two; constant after format */
+    apr_uint32_t max_entries; /* capacity * 3/4; constant after format */
+    apr_uint32_t count;       /* occupied slots (expired jti entries included) */
+    apr_uint32_t nstores;     /* constant after format */
+    apr_uint64_t seq;         /* seqlock: odd while a writer is active */
+    apr_int64_t min_expires;  /* writer only: <= expires of every occupied slot */
 };
 
 /* The times each store's record keeps (aj_revtab_stores.c). */
 typedef enum {
-    AJ_REVTAB_NEXT_REFRESH,     /* when its next refresh from its database is due */
-    AJ_REVTAB_WATERMARK,        /* the revoked_at watermark of its last refresh */
-    AJ_REVTAB_LAST_RECOVERY,    /* when an overflow was last cleared by a reload */
+    AJ_REVTAB_NEXT_REFRESH,  /* when its next refresh from its database is due */
+    AJ_REVTAB_WATERMARK,     /* the revoked_at watermark of its last refresh */
+    AJ_REVTAB_LAST_RECOVERY, /* when an overflow was last cleared by a reload */
     AJ_REVTAB_TIMES
 } aj_revtab_time_e;
 
 /* One store's record. */
 typedef struct {
-    apr_uint64_t id[AJ_STORE_ID_LEN / sizeof(apr_uint64_t)];   /* constant after format */
-    apr_uint32_t loaded;        /* the table holds this store's state */
-    apr_uint32_t overflowed;    /* a put of this store failed for lack of room */
-    apr_int64_t times[AJ_REVTAB_TIMES];     /* seconds, by aj_revtab_time_e */
+    apr_uint64_t id[AJ_STORE_ID_LEN / sizeof(apr_uint64_t)]; /* constant after format */
+    apr_uint32_t loaded;                /* the table holds this store's state */
+    apr_uint32_t overflowed;            /* a put of this store failed for lack of room */
+    apr_int64_t times[AJ_REVTAB_TIMES]; /* seconds, by aj_revtab_time_e */
 } aj_revtab_store_t;
 
 typedef struct {
@@ -127,8 +127,7 @@ _Static_assert(sizeof(struct aj_revtab_t) <= AJ_REVTAB_HEADER_SIZE,
 _Static_assert(sizeof(aj_revtab_store_t) <= AJ_REVTAB_STORE_SIZE,
                "a revtab store record outgrew AJ_REVTAB_STORE_SIZE");
 _Static_assert(AJ_STORE_ID_LEN % sizeof(apr_uint64_t) == 0, "a store id is whole words");
-_Static_assert(AJ_REVTAB_HEADER_SIZE % AJ_SHMTAB_ALIGN == 0,
-               "slots must stay 8-byte aligned");
+_Static_assert(AJ_REVTAB_HEADER_SIZE % AJ_SHMTAB_ALIGN == 0, "slots must stay 8-byte aligned");
 _Static_assert(sizeof(aj_revtab_slot_t) == 32, "a revtab slot is 32 bytes");
 
 /* ---- layout --------------------------------------------------------------- */
@@ -150,8 +149,7 @@ static inline aj_revtab_slot_t *revtab_slots(aj_revtab_t *t)
 
 static inline const aj_revtab_slot_t *revtab_cslots(const aj_revtab_t *t)
 {
-    return (const aj_revtab_slot_t *)((const char *)t
-                                      + revtab_slots_offset(revtab_nstores(t)));
+    return (const aj_revtab_slot_t *)((const char *)t + revtab_slots_offset(revtab_nstores(t)));
 }
 
 /* The record of store i (the caller checked i < nstores). */

@@ -63,15 +63,13 @@ void aj_revtab_set_next_refresh(aj_revtab_t *t, apr_uint32_t store, apr_int64_t 
     revtab_set_time(t, store, AJ_REVTAB_NEXT_REFRESH, when);
 }
 
-int aj_revtab_claim_refresh(aj_revtab_t *t, apr_uint32_t store, apr_int64_t due,
-                            apr_int64_t until)
+int aj_revtab_claim_refresh(aj_revtab_t *t, apr_uint32_t store, apr_int64_t due, apr_int64_t until)
 {
     apr_int64_t expected = due;
 
     return revtab_store_ok(t, store)
            && __atomic_compare_exchange_n(&revtab_store(t, store)->times[AJ_REVTAB_NEXT_REFRESH],
-                                          &expected, until, 0, __ATOMIC_ACQ_REL,
-                                          __ATOMIC_ACQUIRE);
+                                          &expected, until, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
 apr_int64_t aj_revtab_watermark(const aj_revtab_t *t, apr_uint32_t store)

@@ -7,7 +7,7 @@
 #include "aj_revtab_int.h"
 
 /* "No slot" for probe results. */
-#define AJ_REVTAB_NO_SLOT          APR_UINT32_MAX
+#define AJ_REVTAB_NO_SLOT APR_UINT32_MAX
 
 /* A constant, not state: what an empty slot holds. */
 static const aj_revtab_slot_t aj_revtab_empty_slot = { { 0, 0 }, 0, 0 };
@@ -43,9 +43,9 @@ static void revtab_note_expires(aj_revtab_t *t, apr_int64_t expires)
 }
 
 typedef struct {
-    apr_uint32_t found;     /* the key's slot */
-    apr_uint32_t reuse;     /* first expired slot on the path */
-    apr_uint32_t empty;     /* the empty slot that ends the chain */
+    apr_uint32_t found; /* the key's slot */
+    apr_uint32_t reuse; /* first expired slot on the path */
+    apr_uint32_t empty; /* the empty slot that ends the chain */
 } aj_revtab_probe_t;
 
 /* Writer-side probe (no seqlock needed: writers are serialized). */
@@ -135,7 +135,7 @@ static void revtab_compact(aj_revtab_t *t, apr_int64_t now)
         }
     }
     if (start > mask) {
-        return;     /* no empty slot: cannot happen while count <= max_entries */
+        return; /* no empty slot: cannot happen while count <= max_entries */
     }
     for (n = 1; n <= mask; n++) {
         idx = (start + n) & mask;
@@ -198,8 +198,7 @@ static apr_status_t revtab_put(aj_revtab_t *t, apr_uint32_t store, const aj_revt
         revtab_note_expires(t, expires);
         revtab_write_end(t);
     }
-    else if (pr.empty != AJ_REVTAB_NO_SLOT
-             && __atomic_load_n(&t->count, __ATOMIC_RELAXED) < max) {
+    else if (pr.empty != AJ_REVTAB_NO_SLOT && __atomic_load_n(&t->count, __ATOMIC_RELAXED) < max) {
         revtab_write_begin(t);
         revtab_slot_store(&slots[pr.empty], &entry);
         __atomic_add_fetch(&t->count, 1, __ATOMIC_RELAXED);
@@ -207,14 +206,13 @@ static apr_status_t revtab_put(aj_revtab_t *t, apr_uint32_t store, const aj_revt
         revtab_write_end(t);
     }
     else if (__atomic_load_n(&t->min_expires, __ATOMIC_RELAXED) > now) {
-        rv = APR_ENOSPC;    /* full, and nothing has expired: no use compacting */
+        rv = APR_ENOSPC; /* full, and nothing has expired: no use compacting */
     }
     else {
         revtab_write_begin(t);
         revtab_compact(t, now);
-        revtab_probe(&pr, t, key, now);     /* the key is still absent */
-        if (pr.empty != AJ_REVTAB_NO_SLOT
-            && __atomic_load_n(&t->count, __ATOMIC_RELAXED) < max) {
+        revtab_probe(&pr, t, key, now); /* the key is still absent */
+        if (pr.empty != AJ_REVTAB_NO_SLOT && __atomic_load_n(&t->count, __ATOMIC_RELAXED) < max) {
             revtab_slot_store(&slots[pr.empty], &entry);
             __atomic_add_fetch(&t->count, 1, __ATOMIC_RELAXED);
             revtab_note_expires(t, expires);
@@ -235,8 +233,8 @@ static apr_status_t revtab_put(aj_revtab_t *t, apr_uint32_t store, const aj_revt
 typedef apr_status_t aj_revtab_key_fn(aj_revtab_key_t *key, const aj_revtab_t *t,
                                       apr_uint32_t store, const char *sub);
 
-apr_status_t aj_revtab_put_jti(aj_revtab_t *t, apr_uint32_t store, const char *jti,
-                               apr_int64_t exp, apr_int64_t now)
+apr_status_t aj_revtab_put_jti(aj_revtab_t *t, apr_uint32_t store, const char *jti, apr_int64_t exp,
+                               apr_int64_t now)
 {
     aj_revtab_key_t key;
     apr_status_t rv;
@@ -245,7 +243,7 @@ apr_status_t aj_revtab_put_jti(aj_revtab_t *t, apr_uint32_t store, const char *j
         return APR_EINVAL;
     }
     if (exp <= now) {
-        return APR_SUCCESS;     /* the token is refused as expired anyway */
+        return APR_SUCCESS; /* the token is refused as expired anyway */
     }
     rv = aj_revtab_jti_key(&key, t, store, jti);
     if (rv != APR_SUCCESS) {
@@ -267,7 +265,7 @@ static apr_status_t revtab_put_forever(aj_revtab_t *t, apr_uint32_t store,
         return APR_EINVAL;
     }
     if (value <= 0) {
-        return APR_SUCCESS;     /* nothing recorded for this user */
+        return APR_SUCCESS; /* nothing recorded for this user */
     }
     rv = make_key(&key, t, store, sub);
     if (rv != APR_SUCCESS) {

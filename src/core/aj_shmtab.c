@@ -28,8 +28,8 @@ int aj_shmtab_block_ok(const void *mem, apr_size_t size, apr_size_t needed)
            && __atomic_always_lock_free(sizeof(apr_uint64_t), 0);
 }
 
-apr_status_t aj_shmtab_key(apr_uint64_t key[AJ_SHMTAB_KEY_WORDS], const void *head,
-                           apr_size_t hlen, const void *tail, apr_size_t tlen)
+apr_status_t aj_shmtab_key(apr_uint64_t key[AJ_SHMTAB_KEY_WORDS], const void *head, apr_size_t hlen,
+                           const void *tail, apr_size_t tlen)
 {
     unsigned char md[AJ_SHA256_LEN];
     apr_uint64_t k[AJ_SHMTAB_KEY_WORDS];
@@ -41,7 +41,7 @@ apr_status_t aj_shmtab_key(apr_uint64_t key[AJ_SHMTAB_KEY_WORDS], const void *he
     }
     memcpy(k, md, AJ_SHMTAB_KEY_LEN);
     if (aj_shmtab_key_empty(k)) {
-        k[1] = AJ_SHMTAB_ZERO_KEY_FLIP;     /* all-zero means "no entry" */
+        k[1] = AJ_SHMTAB_ZERO_KEY_FLIP; /* all-zero means "no entry" */
     }
     memcpy(key, k, AJ_SHMTAB_KEY_LEN);
     return APR_SUCCESS;

@@ -21,7 +21,7 @@
 #include "aj_sign.h"
 
 /* RFC 8032 §5.1.6: an Ed25519 signature is 64 bytes. */
-#define AJ_ED25519_SIG_LEN  64
+#define AJ_ED25519_SIG_LEN 64
 
 /* Each thread keeps a context for the last few HMAC keys it used, and
  * starts it over with EVP_MAC_init(ctx, NULL, 0, NULL): the same key, no
@@ -31,13 +31,13 @@
 #define AJ_HMAC_THREAD_SLOTS 4
 
 typedef struct {
-    apr_uint64_t serial;        /* of the key ctx holds; 0: empty */
+    apr_uint64_t serial; /* of the key ctx holds; 0: empty */
     EVP_MAC_CTX *ctx;
 } aj_hmac_slot_t;
 
 typedef struct {
     aj_hmac_slot_t slot[AJ_HMAC_THREAD_SLOTS];
-    unsigned int next;          /* the slot replaced next */
+    unsigned int next; /* the slot replaced next */
 } aj_hmac_thread_t;
 
 static pthread_once_t aj_hmac_once = PTHREAD_ONCE_INIT;
@@ -98,7 +98,7 @@ static EVP_MAC_CTX *aj_hmac_thread_ctx(const aj_key_t *key)
     }
     s = &t->slot[t->next++ % AJ_HMAC_THREAD_SLOTS];
     EVP_MAC_CTX_free(s->ctx);
-    s->ctx = EVP_MAC_CTX_dup(aj_key_hmac_ctx(key));     /* keyed, not yet updated */
+    s->ctx = EVP_MAC_CTX_dup(aj_key_hmac_ctx(key)); /* keyed, not yet updated */
     s->serial = s->ctx ? serial : 0;
     return s->ctx;
 }
@@ -118,7 +118,7 @@ static apr_status_t aj_sign_hmac(unsigned char *mac, apr_size_t *maclen, const a
     }
     ctx = aj_hmac_thread_ctx(key);
     if (!ctx) {
-        ctx = own = EVP_MAC_CTX_dup(keyed);     /* the shared context is only read */
+        ctx = own = EVP_MAC_CTX_dup(keyed); /* the shared context is only read */
     }
     if (ctx && EVP_MAC_update(ctx, data, len) == 1
         && EVP_MAC_final(ctx, mac, &n, EVP_MAX_MD_SIZE) == 1 && n == info->hmac_len) {
@@ -135,10 +135,9 @@ static apr_status_t aj_sign_hmac(unsigned char *mac, apr_size_t *maclen, const a
  * the stack is a valid signature of what was given, so it is cleansed
  * either way. */
 static apr_status_t aj_sign_hmac_op(unsigned char **sig, apr_size_t *siglen, int *match,
-                                    apr_pool_t *p, const aj_key_t *key,
-                                    const aj_alg_info_t *info, const unsigned char *data,
-                                    apr_size_t len, const unsigned char *expect,
-                                    apr_size_t expect_len)
+                                    apr_pool_t *p, const aj_key_t *key, const aj_alg_info_t *info,
+                                    const unsigned char *data, apr_size_t len,
+                                    const unsigned char *expect, apr_size_t expect_len)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     apr_size_t maclen = 0;
@@ -219,8 +218,7 @@ cleanup:
 
 static apr_status_t aj_sign_pkey_verify(int *match, apr_pool_t *p, const aj_key_t *key,
                                         const aj_alg_info_t *info, const unsigned char *data,
-                                        apr_size_t len, const unsigned char *sig,
-                                        apr_size_t siglen)
+                                        apr_size_t len, const unsigned char *sig, apr_size_t siglen)
 {
     EVP_MD_CTX *ctx = NULL;
     const unsigned char *s = sig;
@@ -239,10 +237,9 @@ static apr_status_t aj_sign_pkey_verify(int *match, apr_pool_t *p, const aj_key_
         }
         break;
     case AJ_KTY_EC:
-        rv = aj_ecdsa_to_der(&der, &slen, p, aj_key_ec_order(key), info->ec_coord, sig,
-                             siglen);
+        rv = aj_ecdsa_to_der(&der, &slen, p, aj_key_ec_order(key), info->ec_coord, sig, siglen);
         if (rv == APR_EINVAL) {
-            rv = APR_SUCCESS;   /* a refused signature, not a failed check */
+            rv = APR_SUCCESS; /* a refused signature, not a failed check */
             goto cleanup;
         }
         if (rv != APR_SUCCESS) {
@@ -255,9 +252,7 @@ static apr_status_t aj_sign_pkey_verify(int *match, apr_pool_t *p, const aj_key_
             goto cleanup;
         }
         break;
-    default:
-        rv = APR_EINVAL;
-        goto cleanup;
+    default: rv = APR_EINVAL; goto cleanup;
     }
     ctx = aj_sign_md_ctx(key, info, 0);
     if (!ctx) {
@@ -290,8 +285,8 @@ apr_status_t aj_key_sign(unsigned char **sig, apr_size_t *siglen, apr_pool_t *p,
 }
 
 apr_status_t aj_key_verify(int *match, apr_pool_t *p, const aj_key_t *key,
-                           const unsigned char *data, apr_size_t len,
-                           const unsigned char *sig, apr_size_t siglen)
+                           const unsigned char *data, apr_size_t len, const unsigned char *sig,
+                           apr_size_t siglen)
 {
     const aj_alg_info_t *info = key ? aj_alg_info(aj_key_alg(key)) : NULL;
     int m = 0;

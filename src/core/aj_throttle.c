@@ -44,45 +44,44 @@
 #include "aj_throttle.h"
 
 /* "AJTH" and the layout version, written by aj_throttle_format(). */
-#define AJ_THROTTLE_MAGIC          0x414a5448u
-#define AJ_THROTTLE_VERSION        1u
+#define AJ_THROTTLE_MAGIC           0x414a5448u
+#define AJ_THROTTLE_VERSION         1u
 /* Slots: a power of two between these bounds. */
-#define AJ_THROTTLE_MIN_CAPACITY   64u
-#define AJ_THROTTLE_MAX_CAPACITY   (1u << 24)
+#define AJ_THROTTLE_MIN_CAPACITY    64u
+#define AJ_THROTTLE_MAX_CAPACITY    (1u << 24)
 /* Slots a key may occupy, from its home slot on: 8 slots are 4 cache lines,
  * and a probe window is what an attacker must fill to push a counter out. */
-#define AJ_THROTTLE_PROBE          8u
+#define AJ_THROTTLE_PROBE           8u
 /* A reader's attempts at a consistent copy of one slot; it yields the CPU
  * between them.  A writer holds a slot for a handful of stores. */
-#define AJ_THROTTLE_READ_TRIES     16u
+#define AJ_THROTTLE_READ_TRIES      16u
 #define AJ_THROTTLE_SPINS_PER_YIELD 4u
 /* The header occupies one cache line; the slots follow. */
-#define AJ_THROTTLE_HEADER_SIZE    64u
-#define AJ_THROTTLE_KIND_USER      'u'
-#define AJ_THROTTLE_KIND_ADDR      'a'
+#define AJ_THROTTLE_HEADER_SIZE     64u
+#define AJ_THROTTLE_KIND_USER       'u'
+#define AJ_THROTTLE_KIND_ADDR       'a'
 /* A count stops here (never wraps to 0, which means "cleared"). */
-#define AJ_THROTTLE_COUNT_MAX      APR_UINT32_MAX
-#define AJ_THROTTLE_NO_SLOT        APR_UINT32_MAX
+#define AJ_THROTTLE_COUNT_MAX       APR_UINT32_MAX
+#define AJ_THROTTLE_NO_SLOT         APR_UINT32_MAX
 
 struct aj_throttle_t {
     apr_uint32_t magic;
     apr_uint32_t version;
-    apr_uint32_t capacity;      /* slots, a power of two; constant after format */
-    apr_uint32_t count;         /* slots with a key (writer-maintained) */
+    apr_uint32_t capacity; /* slots, a power of two; constant after format */
+    apr_uint32_t count;    /* slots with a key (writer-maintained) */
 };
 
 typedef struct {
     apr_uint64_t key[AJ_SHMTAB_KEY_WORDS];
-    apr_int64_t start;          /* the window's first failure, seconds */
-    apr_uint32_t count;         /* failures in the window; 0: free */
-    apr_uint32_t ver;           /* odd while a writer changes the slot */
+    apr_int64_t start;  /* the window's first failure, seconds */
+    apr_uint32_t count; /* failures in the window; 0: free */
+    apr_uint32_t ver;   /* odd while a writer changes the slot */
 } aj_throttle_slot_t;
 
 _Static_assert(sizeof(aj_throttle_key_t) == AJ_SHMTAB_KEY_LEN, "a throttle key is 16 bytes");
 _Static_assert(sizeof(struct aj_throttle_t) <= AJ_THROTTLE_HEADER_SIZE,
                "the throttle header outgrew AJ_THROTTLE_HEADER_SIZE");
-_Static_assert(AJ_THROTTLE_HEADER_SIZE % AJ_SHMTAB_ALIGN == 0,
-               "slots must stay 8-byte aligned");
+_Static_assert(AJ_THROTTLE_HEADER_SIZE % AJ_SHMTAB_ALIGN == 0, "slots must stay 8-byte aligned");
 _Static_assert(sizeof(aj_throttle_slot_t) == 32, "a throttle slot is 32 bytes");
 _Static_assert(AJ_THROTTLE_PROBE <= AJ_THROTTLE_MIN_CAPACITY,
                "a probe window must fit in the smallest table");
@@ -135,8 +134,7 @@ aj_throttle_t *aj_throttle_format(void *mem, apr_size_t size, apr_uint32_t capac
 /* SHA-256 over kind || store id || address || NUL, then the username (the
  * NUL keeps "1.2.3.4"+"5x" apart from "1.2.3.45"+"x"). */
 static apr_status_t throttle_key(aj_throttle_key_t *key, unsigned char kind,
-                                 const aj_store_id_t *store, const char *addr,
-                                 const char *username)
+                                 const aj_store_id_t *store, const char *addr, const char *username)
 {
     unsigned char head[1 + AJ_STORE_ID_LEN + AJ_THROTTLE_ADDR_MAX + 1];
     apr_size_t alen = strlen(addr), hlen = 0;
@@ -179,8 +177,7 @@ typedef struct {
 
 static const aj_throttle_entry_t aj_throttle_empty_entry = { { 0, 0 }, 0, 0 };
 
-static apr_uint32_t throttle_index(const aj_throttle_key_t *key, apr_uint32_t mask,
-                                   apr_uint32_t i)
+static apr_uint32_t throttle_index(const aj_throttle_key_t *key, apr_uint32_t mask, apr_uint32_t i)
 {
     return (apr_uint32_t)((key->w[0] + i) & mask);
 }
@@ -300,10 +297,10 @@ void aj_throttle_check(aj_throttle_state_t *state, const aj_throttle_t *t,
     if (!t || !keys || !policy || policy->attempts == 0 || policy->seconds <= 0) {
         return;
     }
-    state->user_count = throttle_counter(&user_left, t, &keys->user, policy->attempts,
+    state->user_count =
+        throttle_counter(&user_left, t, &keys->user, policy->attempts, policy->seconds, now);
+    state->addr_count = throttle_counter(&addr_left, t, &keys->addr, throttle_addr_limit(policy),
                                          policy->seconds, now);
-    state->addr_count = throttle_counter(&addr_left, t, &keys->addr,
-                                         throttle_addr_limit(policy), policy->seconds, now);
     state->retry_after = user_left > addr_left ? user_left : addr_left;
 }
 
@@ -367,7 +364,7 @@ static int throttle_fail_one(aj_throttle_t *t, const aj_throttle_key_t *key, apr
             e.count = cur.count < AJ_THROTTLE_COUNT_MAX ? cur.count + 1 : cur.count;
         }
         else {
-            e.start = now;      /* its window ended: a new one starts */
+            e.start = now; /* its window ended: a new one starts */
             e.count = 1;
         }
         throttle_write_slot(&slots[found], &e);
@@ -420,7 +417,7 @@ void aj_throttle_clear(aj_throttle_t *t, const aj_throttle_keys_t *keys)
         throttle_load_fields(&cur, &slots[idx]);
         if (throttle_is(&cur, &keys->user)) {
             if (cur.count != 0) {
-                cur.count = 0;      /* keeps its key; free for any other */
+                cur.count = 0; /* keeps its key; free for any other */
                 cur.start = 0;
                 throttle_write_slot(&slots[idx], &cur);
             }

@@ -7,13 +7,13 @@
 #include "aj_user.h"
 #include "aj_utf8.h"
 
-#define AJ_USER_CTRL_LIMIT      0x20    /* C0 controls are below */
-#define AJ_USER_DEL             0x7F
-#define AJ_USER_C1_FIRST        0x80    /* C1 controls, U+0080..U+009F */
-#define AJ_USER_C1_LAST         0x9F
-#define AJ_USER_SEPARATOR       ':'     /* Basic's user:password separator */
-#define AJ_USER_STR_(x)         #x
-#define AJ_USER_STR(x)          AJ_USER_STR_(x)
+#define AJ_USER_CTRL_LIMIT 0x20 /* C0 controls are below */
+#define AJ_USER_DEL        0x7F
+#define AJ_USER_C1_FIRST   0x80 /* C1 controls, U+0080..U+009F */
+#define AJ_USER_C1_LAST    0x9F
+#define AJ_USER_SEPARATOR  ':' /* Basic's user:password separator */
+#define AJ_USER_STR_(x)    #x
+#define AJ_USER_STR(x)     AJ_USER_STR_(x)
 
 const char *aj_user_name_problem(const char *username, apr_size_t len)
 {

@@ -8,35 +8,35 @@
  */
 #include "aj_utf8.h"
 
-#define AJ_UTF8_1BYTE_MAX       0x7F
-#define AJ_UTF8_2BYTE_MAX       0x7FF
-#define AJ_UTF8_3BYTE_MAX       0xFFFF
-#define AJ_UTF8_CONT            0x80        /* 10xxxxxx */
-#define AJ_UTF8_CONT_TAG_MASK   0xC0        /* the two bits that say "continuation" */
-#define AJ_UTF8_CONT_MASK       0x3F        /* its six payload bits */
-#define AJ_UTF8_CONT_BITS       6
-#define AJ_UTF8_CONT_LO         0x80
-#define AJ_UTF8_CONT_HI         0xBF
-#define AJ_UTF8_LEAD2           0xC0        /* 110xxxxx */
-#define AJ_UTF8_LEAD3           0xE0        /* 1110xxxx */
-#define AJ_UTF8_LEAD4           0xF0        /* 11110xxx */
+#define AJ_UTF8_1BYTE_MAX     0x7F
+#define AJ_UTF8_2BYTE_MAX     0x7FF
+#define AJ_UTF8_3BYTE_MAX     0xFFFF
+#define AJ_UTF8_CONT          0x80 /* 10xxxxxx */
+#define AJ_UTF8_CONT_TAG_MASK 0xC0 /* the two bits that say "continuation" */
+#define AJ_UTF8_CONT_MASK     0x3F /* its six payload bits */
+#define AJ_UTF8_CONT_BITS     6
+#define AJ_UTF8_CONT_LO       0x80
+#define AJ_UTF8_CONT_HI       0xBF
+#define AJ_UTF8_LEAD2         0xC0 /* 110xxxxx */
+#define AJ_UTF8_LEAD3         0xE0 /* 1110xxxx */
+#define AJ_UTF8_LEAD4         0xF0 /* 11110xxx */
 
 typedef struct {
-    unsigned char first, last;  /* lead byte range */
-    unsigned char lo, hi;       /* second byte range */
-    unsigned char trail;        /* continuation bytes */
-    unsigned char lead_mask;    /* payload bits of the lead byte */
+    unsigned char first, last; /* lead byte range */
+    unsigned char lo, hi;      /* second byte range */
+    unsigned char trail;       /* continuation bytes */
+    unsigned char lead_mask;   /* payload bits of the lead byte */
 } aj_utf8_row_t;
 
 static const aj_utf8_row_t aj_utf8_rows[] = {
     { 0xC2, 0xDF, 0x80, 0xBF, 1, 0x1F },
-    { 0xE0, 0xE0, 0xA0, 0xBF, 2, 0x0F },    /* no overlong 3-byte forms */
+    { 0xE0, 0xE0, 0xA0, 0xBF, 2, 0x0F }, /* no overlong 3-byte forms */
     { 0xE1, 0xEC, 0x80, 0xBF, 2, 0x0F },
-    { 0xED, 0xED, 0x80, 0x9F, 2, 0x0F },    /* no surrogates */
+    { 0xED, 0xED, 0x80, 0x9F, 2, 0x0F }, /* no surrogates */
     { 0xEE, 0xEF, 0x80, 0xBF, 2, 0x0F },
-    { 0xF0, 0xF0, 0x90, 0xBF, 3, 0x07 },    /* no overlong 4-byte forms */
+    { 0xF0, 0xF0, 0x90, 0xBF, 3, 0x07 }, /* no overlong 4-byte forms */
     { 0xF1, 0xF3, 0x80, 0xBF, 3, 0x07 },
-    { 0xF4, 0xF4, 0x80, 0x8F, 3, 0x07 },    /* nothing past U+10FFFF */
+    { 0xF4, 0xF4, 0x80, 0x8F, 3, 0x07 }, /* nothing past U+10FFFF */
 };
 
 #define AJ_UTF8_ROWS (sizeof(aj_utf8_rows) / sizeof(aj_utf8_rows[0]))

@@ -10,21 +10,21 @@
 
 #include "aj_vcache.h"
 
-#define AJ_VCACHE_MIN_SLOTS    16
-#define AJ_VCACHE_MAX_SLOTS    (1U << 20)
+#define AJ_VCACHE_MIN_SLOTS   16
+#define AJ_VCACHE_MAX_SLOTS   (1U << 20)
 /* Mutexes guarding the slots (slot i uses stripe i % AJ_VCACHE_STRIPES). */
-#define AJ_VCACHE_STRIPES      64
+#define AJ_VCACHE_STRIPES     64
 /* The slot index hashes this many trailing bytes (the signature's end). */
-#define AJ_VCACHE_INDEX_BYTES  32
-#define AJ_FNV64_OFFSET        APR_UINT64_C(0xcbf29ce484222325)
-#define AJ_FNV64_PRIME         APR_UINT64_C(0x100000001b3)
+#define AJ_VCACHE_INDEX_BYTES 32
+#define AJ_FNV64_OFFSET       APR_UINT64_C(0xcbf29ce484222325)
+#define AJ_FNV64_PRIME        APR_UINT64_C(0x100000001b3)
 
 typedef struct {
     const void *scope;
     apr_int64_t exp;
-    char *token;                /* malloc'd: token then data; NULL when empty */
+    char *token; /* malloc'd: token then data; NULL when empty */
     apr_size_t token_len;
-    const char *data;           /* inside token's allocation */
+    const char *data; /* inside token's allocation */
     apr_size_t len;
 } aj_vcache_slot;
 
@@ -34,7 +34,7 @@ struct aj_vcache_t {
 #if APR_HAS_THREADS
     apr_thread_mutex_t *locks[AJ_VCACHE_STRIPES];
 #endif
-    apr_uint64_t hits, misses;  /* updated with atomics */
+    apr_uint64_t hits, misses; /* updated with atomics */
 };
 
 static apr_status_t aj_vcache_cleanup(void *data)
@@ -123,7 +123,7 @@ int aj_vcache_get(const void **data, apr_size_t *dlen, aj_vcache_t *c, apr_pool_
     if (s->token && s->exp > now && s->scope == scope && s->token_len == len
         && CRYPTO_memcmp(s->token, token, len) == 0) {
         n = s->len;
-        copy = apr_pmemdup(p, s->data, n);      /* apr_palloc: 8-byte aligned */
+        copy = apr_pmemdup(p, s->data, n); /* apr_palloc: 8-byte aligned */
     }
     aj_vcache_unlock(c, i);
     if (!copy) {
@@ -146,7 +146,7 @@ void aj_vcache_put(aj_vcache_t *c, const void *scope, const char *token, apr_siz
     if (len > AJ_VCACHE_MAX_TOKEN || dlen > AJ_VCACHE_MAX_DATA || exp <= now) {
         return;
     }
-    copy = malloc(len + dlen);      /* outside the lock */
+    copy = malloc(len + dlen); /* outside the lock */
     if (!copy) {
         return;
     }

@@ -78,8 +78,8 @@ static const char *auth_jwt_token_user(const aj_claims_t *claims)
 /* Verifies a token credential; on success records the request state and the
  * environment (r->user is set by the caller, in the authn phase).  OK with
  * *verdict, or HTTP_SERVICE_UNAVAILABLE. */
-static int auth_jwt_accept_token(aj_verdict_e *verdict, request_rec *r,
-                                 const auth_jwt_dir_conf *c, const char *token, apr_size_t len)
+static int auth_jwt_accept_token(aj_verdict_e *verdict, request_rec *r, const auth_jwt_dir_conf *c,
+                                 const char *token, apr_size_t len)
 {
     const aj_claims_t *claims = NULL;
     const char *user, *sub, *jti;
@@ -91,18 +91,17 @@ static int auth_jwt_accept_token(aj_verdict_e *verdict, request_rec *r,
     }
     user = auth_jwt_token_user(claims);
     if (!user) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(013)
-                      "token refused: it names no user (no name or sub claim)");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      AJ_LOGNO(013) "token refused: it names no user (no name or sub claim)");
         *verdict = AJ_MALFORMED;
         return OK;
     }
-    auth_jwt_req_set(r, AUTH_JWT_VIA_TOKEN, claims, NULL)->username =
-        apr_pstrdup(r->pool, user);
+    auth_jwt_req_set(r, AUTH_JWT_VIA_TOKEN, claims, NULL)->username = apr_pstrdup(r->pool, user);
     auth_jwt_export_claims(r, c, claims);
     sub = aj_claims_get_string(claims, "sub");
     jti = aj_claims_get_string(claims, "jti");
-    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, AJ_LOGNO(014)
-                  "token accepted for sub=%s jti=%s", sub ? sub : "-", jti ? jti : "-");
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, AJ_LOGNO(014) "token accepted for sub=%s jti=%s",
+                  sub ? sub : "-", jti ? jti : "-");
     return OK;
 }
 
@@ -139,23 +138,21 @@ static const char *auth_jwt_realm(request_rec *r)
 void auth_jwt_challenge(request_rec *r, aj_verdict_e refused)
 {
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
-    const char *hdr = (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate"
-                                                       : "WWW-Authenticate";
+    const char *hdr = (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate";
     const char *realm = auth_jwt_realm(r);
 
     if (refused != AJ_OK) {
         apr_table_add(r->err_headers_out, hdr,
-                      apr_psprintf(r->pool, "Bearer realm=\"%s\", error=\"invalid_token\", "
-                                   "error_description=\"%s\"", realm,
-                                   aj_verdict_text(refused)));
+                      apr_psprintf(r->pool,
+                                   "Bearer realm=\"%s\", error=\"invalid_token\", "
+                                   "error_description=\"%s\"",
+                                   realm, aj_verdict_text(refused)));
     }
     else {
-        apr_table_add(r->err_headers_out, hdr,
-                      apr_psprintf(r->pool, "Bearer realm=\"%s\"", realm));
+        apr_table_add(r->err_headers_out, hdr, apr_psprintf(r->pool, "Bearer realm=\"%s\"", realm));
     }
     if (auth_jwt_cfg_password_login(c)) {
-        apr_table_add(r->err_headers_out, hdr,
-                      apr_psprintf(r->pool, "Basic realm=\"%s\"", realm));
+        apr_table_add(r->err_headers_out, hdr, apr_psprintf(r->pool, "Basic realm=\"%s\"", realm));
     }
 }
 
@@ -179,9 +176,8 @@ static aj_cred_kind_e auth_jwt_parse_credentials(request_rec *r, const auth_jwt_
     aj_cred_in_t in;
 
     memset(&in, 0, sizeof(in));
-    in.authorization = apr_table_get(r->headers_in, (PROXYREQ_PROXY == r->proxyreq)
-                                                        ? "Proxy-Authorization"
-                                                        : "Authorization");
+    in.authorization = apr_table_get(
+        r->headers_in, (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authorization" : "Authorization");
     in.authorization_len = in.authorization ? strlen(in.authorization) : 0;
     if (c->cookie) {
         in.cookie = apr_table_get(r->headers_in, "Cookie");
@@ -200,15 +196,16 @@ static int auth_jwt_csrf_ok(request_rec *r, const aj_cred_t *cred)
 
     if (!cred->from_cookie || r->method_number == M_GET || r->method_number == M_OPTIONS
         || r->method_number == M_TRACE) {
-        return 1;      /* HEAD is M_GET */
+        return 1; /* HEAD is M_GET */
     }
     st = auth_jwt_req_get(r);
     sent = apr_table_get(r->headers_in, AJ_CRED_CSRF_HEADER);
     want = st && st->claims ? aj_claims_get_string(st->claims, AJ_CRED_CSRF_CLAIM) : NULL;
     if (!aj_cred_csrf_match(sent, sent ? strlen(sent) : 0, want, want ? strlen(want) : 0)) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(024)
-                      "refused: %s with the cookie token and no matching " AJ_CRED_CSRF_HEADER,
-                      r->method);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            AJ_LOGNO(024) "refused: %s with the cookie token and no matching " AJ_CRED_CSRF_HEADER,
+            r->method);
         return 0;
     }
     return 1;
@@ -227,9 +224,8 @@ static int auth_jwt_unauthorized_because(request_rec *r, aj_verdict_e refused, c
 
 static int auth_jwt_unauthorized(request_rec *r, aj_verdict_e refused)
 {
-    return auth_jwt_unauthorized_because(r, refused, refused != AJ_OK
-                                                         ? aj_verdict_text(refused)
-                                                         : AUTH_JWT_ERR_AUTH_REQUIRED);
+    return auth_jwt_unauthorized_because(
+        r, refused, refused != AJ_OK ? aj_verdict_text(refused) : AUTH_JWT_ERR_AUTH_REQUIRED);
 }
 
 /* AuthType JWT with a username and password (docs/reference.md §2 form 3). */
@@ -243,8 +239,8 @@ static int auth_jwt_check_authn_password(request_rec *r, const auth_jwt_dir_conf
     int rc;
 
     if (!auth_jwt_cfg_password_login(c)) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(022)
-                      "password refused: AuthJWTPasswordLogin is Off");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      AJ_LOGNO(022) "password refused: AuthJWTPasswordLogin is Off");
         return auth_jwt_unauthorized(r, AJ_OK);
     }
     outcome = auth_jwt_password_check(&user, &claims, &retry_after, r, c, cred->user,
@@ -273,8 +269,8 @@ static int auth_jwt_check_authn_decide(request_rec *r)
         return DECLINED;
     }
     if (!ap_auth_name(r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(020)
-                      "AuthType JWT needs an AuthName (%s)", r->uri);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      AJ_LOGNO(020) "AuthType JWT needs an AuthName (%s)", r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     c = auth_jwt_dconf(r);
@@ -289,21 +285,17 @@ static int auth_jwt_check_authn_decide(request_rec *r)
 
     switch (auth_jwt_parse_credentials(r, c, &cred)) {
     case AJ_CRED_NONE:
-    case AJ_CRED_OTHER:
-        return auth_jwt_unauthorized(r, AJ_OK);
+    case AJ_CRED_OTHER: return auth_jwt_unauthorized(r, AJ_OK);
     case AJ_CRED_BAD:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(021)
-                      "bad request: %s", cred.problem);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(021) "bad request: %s", cred.problem);
         return HTTP_BAD_REQUEST;
-    case AJ_CRED_BEARER:
-        break;
+    case AJ_CRED_BEARER: break;
     case AJ_CRED_BASIC:
         if (!cred.token) {
             return auth_jwt_check_authn_password(r, c, &cred);
         }
         break;
-    default:
-        return HTTP_INTERNAL_SERVER_ERROR;
+    default: return HTTP_INTERNAL_SERVER_ERROR;
     }
 
     rc = auth_jwt_accept_token(&verdict, r, c, cred.token, cred.token_len);
@@ -344,8 +336,7 @@ static int auth_jwt_check_access_decide(request_rec *r)
             break;
         }
         return DECLINED;
-    default:
-        return DECLINED;     /* decided in the authn phase */
+    default: return DECLINED; /* decided in the authn phase */
     }
     rc = auth_jwt_accept_token(&verdict, r, c, cred.token, cred.token_len);
     if (rc != OK) {
@@ -389,8 +380,7 @@ static int auth_jwt_post_read_request(request_rec *r)
 
 /* ---- AuthBasicProvider jwt ---------------------------------------------- */
 
-static authn_status auth_jwt_provider_decide(request_rec *r, const char *user,
-                                             const char *password)
+static authn_status auth_jwt_provider_decide(request_rec *r, const char *user, const char *password)
 {
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
     const aj_user_t *u = NULL;
@@ -417,13 +407,9 @@ static authn_status auth_jwt_provider_decide(request_rec *r, const char *user,
     }
     switch (auth_jwt_password_check(&u, &claims, &retry_after, r, c, user, password,
                                     AUTH_JWT_UNKNOWN_PASSED_ON)) {
-    case AUTH_JWT_PW_OK:
-        auth_jwt_accept_password(r, c, u, claims);
-        return AUTH_GRANTED;
-    case AUTH_JWT_PW_UNKNOWN_USER:
-        return AUTH_USER_NOT_FOUND;
-    case AUTH_JWT_PW_MISMATCH:
-        return AUTH_DENIED;
+    case AUTH_JWT_PW_OK: auth_jwt_accept_password(r, c, u, claims); return AUTH_GRANTED;
+    case AUTH_JWT_PW_UNKNOWN_USER: return AUTH_USER_NOT_FOUND;
+    case AUTH_JWT_PW_MISMATCH: return AUTH_DENIED;
     case AUTH_JWT_PW_THROTTLED:
         /* A Basic provider cannot answer 429 (docs/reference.md §10); its
          * 401 takes the time of a failed check, or an instant refusal would
@@ -431,8 +417,7 @@ static authn_status auth_jwt_provider_decide(request_rec *r, const char *user,
          * are passed on uncounted here, and always take that time). */
         auth_jwt_pace_pad(r, c, apr_time_now());
         return AUTH_DENIED;
-    default:
-        return AUTH_GENERAL_ERROR;
+    default: return AUTH_GENERAL_ERROR;
     }
 }
 
@@ -446,9 +431,9 @@ static aj_metric_e auth_jwt_refusal(request_rec *r)
     if (!v) {
         return AJ_M_RESULT_INVALID_TOKEN;
     }
-    return !strcmp(v, aj_verdict_name(AJ_EXPIRED)) ? AJ_M_RESULT_EXPIRED
+    return !strcmp(v, aj_verdict_name(AJ_EXPIRED))   ? AJ_M_RESULT_EXPIRED
            : !strcmp(v, aj_verdict_name(AJ_REVOKED)) ? AJ_M_RESULT_REVOKED
-           : AJ_M_RESULT_INVALID_TOKEN;
+                                                     : AJ_M_RESULT_INVALID_TOKEN;
 }
 
 /* The outcome of a decision that ended with rc.  Only failures look
@@ -459,21 +444,19 @@ static aj_metric_e auth_jwt_outcome(request_rec *r, int rc)
     aj_cred_t cred;
 
     switch (rc) {
-    case OK:
-        return AJ_M_RESULT_OK;
+    case OK: return AJ_M_RESULT_OK;
     case HTTP_SERVICE_UNAVAILABLE:
-    case HTTP_INTERNAL_SERVER_ERROR:
-        return AJ_M_RESULT_STORE_UNAVAILABLE;
-    case HTTP_TOO_MANY_REQUESTS:
-        return AJ_M_RESULT_THROTTLED;
+    case HTTP_INTERNAL_SERVER_ERROR: return AJ_M_RESULT_STORE_UNAVAILABLE;
+    case HTTP_TOO_MANY_REQUESTS: return AJ_M_RESULT_THROTTLED;
     case HTTP_UNAUTHORIZED:
         if (apr_table_get(r->notes, AUTH_JWT_NOTE_VERDICT)) {
             return auth_jwt_refusal(r);
         }
         return (auth_jwt_parse_credentials(r, auth_jwt_dconf(r), &cred) == AJ_CRED_BASIC
-                && !cred.token) ? AJ_M_RESULT_WRONG_PASSWORD : AJ_M_RESULT_NO_CREDENTIALS;
-    default:
-        return AJ_M_RESULT_INVALID_TOKEN;     /* 400 malformed, 403 CSRF */
+                && !cred.token)
+                   ? AJ_M_RESULT_WRONG_PASSWORD
+                   : AJ_M_RESULT_NO_CREDENTIALS;
+    default: return AJ_M_RESULT_INVALID_TOKEN; /* 400 malformed, 403 CSRF */
     }
 }
 
@@ -515,24 +498,18 @@ static authn_status auth_jwt_provider_password(request_rec *r, const char *user,
     authn_status st = auth_jwt_provider_decide(r, user, password);
 
     switch (st) {
-    case AUTH_GRANTED:
-        auth_jwt_metrics_count(AJ_M_RESULT_OK);
-        break;
-    case AUTH_GENERAL_ERROR:
-        auth_jwt_metrics_count(AJ_M_RESULT_STORE_UNAVAILABLE);
-        break;
+    case AUTH_GRANTED: auth_jwt_metrics_count(AJ_M_RESULT_OK); break;
+    case AUTH_GENERAL_ERROR: auth_jwt_metrics_count(AJ_M_RESULT_STORE_UNAVAILABLE); break;
     default:
         auth_jwt_metrics_count(apr_table_get(r->notes, AUTH_JWT_NOTE_VERDICT)
-                                   ? auth_jwt_refusal(r) : AJ_M_RESULT_WRONG_PASSWORD);
+                                   ? auth_jwt_refusal(r)
+                                   : AJ_M_RESULT_WRONG_PASSWORD);
         break;
     }
     return st;
 }
 
-static const authn_provider auth_jwt_authn_provider = {
-    &auth_jwt_provider_password,
-    NULL
-};
+static const authn_provider auth_jwt_authn_provider = { &auth_jwt_provider_password, NULL };
 
 void auth_jwt_authn_register(apr_pool_t *p)
 {

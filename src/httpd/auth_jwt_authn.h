@@ -15,17 +15,13 @@
 #define AUTH_JWT_AUTH_TYPE "JWT"
 
 /* How the request authenticated; kept in r->request_config. */
-typedef enum {
-    AUTH_JWT_VIA_NONE = 0,
-    AUTH_JWT_VIA_TOKEN,
-    AUTH_JWT_VIA_PASSWORD
-} auth_jwt_via_e;
+typedef enum { AUTH_JWT_VIA_NONE = 0, AUTH_JWT_VIA_TOKEN, AUTH_JWT_VIA_PASSWORD } auth_jwt_via_e;
 
 typedef struct {
     auth_jwt_via_e via;
-    const aj_claims_t *claims;         /* via token */
-    const aj_user_t *user;             /* via password */
-    const char *username;              /* what r->user becomes */
+    const aj_claims_t *claims; /* via token */
+    const aj_user_t *user;     /* via password */
+    const char *username;      /* what r->user becomes */
 } auth_jwt_req_t;
 
 const auth_jwt_req_t *auth_jwt_req_get(request_rec *r);

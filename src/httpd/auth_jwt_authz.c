@@ -56,8 +56,10 @@ static const char *auth_jwt_claim_parse(cmd_parms *cmd, const char *line, const 
             const char *eq = strchr(w, '=');
             auth_jwt_claim_pair *pair;
             if (!eq || eq == w) {
-                return apr_psprintf(cmd->pool, "Require jwt-claim: '%s' is not NAME=VALUE "
-                                    "(do not mix the two forms)", w);
+                return apr_psprintf(cmd->pool,
+                                    "Require jwt-claim: '%s' is not NAME=VALUE "
+                                    "(do not mix the two forms)",
+                                    w);
             }
             pair = apr_array_push(pairs);
             pair->name = apr_pstrmemdup(cmd->pool, w, (apr_size_t)(eq - w));
@@ -117,8 +119,8 @@ static authz_status auth_jwt_claim_check(request_rec *r, const char *line, const
             return AUTHZ_GRANTED;
         }
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(030)
-                  "Require jwt-claim %s: no match for user %s", line, r->user);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  AJ_LOGNO(030) "Require jwt-claim %s: no match for user %s", line, r->user);
     return AUTHZ_DENIED;
 }
 
@@ -133,8 +135,8 @@ static authz_status auth_jwt_scope_check(request_rec *r, const char *line, const
     if (claims && aj_claims_has_scopes(claims, parsed)) {
         return AUTHZ_GRANTED;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(031)
-                  "Require jwt-scope %s: not granted to user %s", line, r->user);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  AJ_LOGNO(031) "Require jwt-scope %s: not granted to user %s", line, r->user);
     return AUTHZ_DENIED;
 }
 

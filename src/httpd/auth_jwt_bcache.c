@@ -67,9 +67,9 @@
 typedef struct {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *inst;
-    apr_global_mutex_t *mutex;          /* NULL when the provider is MP-safe */
+    apr_global_mutex_t *mutex; /* NULL when the provider is MP-safe */
     const char *mutex_file;
-    aj_key_t *key;                      /* HMAC-SHA256 with a random secret */
+    aj_key_t *key; /* HMAC-SHA256 with a random secret */
     server_rec *s;
 } auth_jwt_bcache_t;
 
@@ -77,7 +77,7 @@ typedef struct {
 static auth_jwt_bcache_t *auth_jwt_bc;
 
 /* The per-child copy: slots of the local cache, and what each holds. */
-#define AUTH_JWT_BL1_SLOTS        1024
+#define AUTH_JWT_BL1_SLOTS 1024
 static aj_vcache_t *auth_jwt_bl1;
 
 /* A local entry: this header, the user's packed claims (8-byte aligned),
@@ -86,10 +86,10 @@ typedef struct {
     auth_jwt_userkeys user_keys;
     apr_int64_t id;
     apr_int64_t created;
-    apr_int64_t expires;        /* created + the TTL it was stored with */
-    apr_int64_t refresh_from;   /* a refresh may be claimed from then on */
+    apr_int64_t expires;      /* created + the TTL it was stored with */
+    apr_int64_t refresh_from; /* a refresh may be claimed from then on */
     apr_uint32_t image_len;
-    apr_uint32_t text_len;      /* username NUL claims NUL */
+    apr_uint32_t text_len; /* username NUL claims NUL */
 } auth_jwt_bl1_t;
 
 /* Refresh ahead: in the last quarter of its TTL (at most the last
@@ -98,8 +98,8 @@ typedef struct {
  * clients of a busy account do not all pay bcrypt together when it
  * expires.  A refresh that cannot reach the store falls back to the entry;
  * another may be claimed AUTH_JWT_REFRESH_RETRY seconds later. */
-#define AUTH_JWT_REFRESH_MAX      10
-#define AUTH_JWT_REFRESH_RETRY    2
+#define AUTH_JWT_REFRESH_MAX   10
+#define AUTH_JWT_REFRESH_RETRY 2
 
 _Static_assert(sizeof(auth_jwt_bl1_t) % 8 == 0, "the packed claims must stay aligned");
 
@@ -117,7 +117,7 @@ static apr_status_t auth_jwt_bcache_destroy(void *data)
         bc->provider->destroy(bc->inst, bc->s);
         bc->inst = NULL;
     }
-    auth_jwt_bc = NULL;         /* the key is cleansed by its pool's cleanup */
+    auth_jwt_bc = NULL; /* the key is cleansed by its pool's cleanup */
     return APR_SUCCESS;
 }
 
@@ -134,36 +134,37 @@ int auth_jwt_bcache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec
     bc->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, AUTH_JWT_BCACHE_PROVIDER,
                                       AP_SOCACHE_PROVIDER_VERSION);
     if (!bc->provider) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, AJ_LOGNO(130)
-                     "mod_socache_shmcb is not loaded: Basic passwords are checked with "
-                     "bcrypt on every request (AuthJWTBasicCacheTTL has no effect)");
+        ap_log_error(
+            APLOG_MARK, APLOG_INFO, 0, s,
+            AJ_LOGNO(130) "mod_socache_shmcb is not loaded: Basic passwords are checked with "
+                          "bcrypt on every request (AuthJWTBasicCacheTTL has no effect)");
         return OK;
     }
     err = bc->provider->create(&bc->inst, NULL, ptemp, pconf);
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(131)
-                     "cannot create the Basic credential cache: %s", err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     AJ_LOGNO(131) "cannot create the Basic credential cache: %s", err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (bc->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-        rv = ap_global_mutex_create(&bc->mutex, &bc->mutex_file, AUTH_JWT_BCACHE_MUTEX, NULL,
-                                    s, pconf, 0);
+        rv = ap_global_mutex_create(&bc->mutex, &bc->mutex_file, AUTH_JWT_BCACHE_MUTEX, NULL, s,
+                                    pconf, 0);
         if (rv != APR_SUCCESS) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     rv = bc->provider->init(bc->inst, AUTH_JWT_BCACHE_NAMESPACE, &hints, s, pconf);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, AJ_LOGNO(132)
-                     "cannot initialise the Basic credential cache");
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
+                     AJ_LOGNO(132) "cannot initialise the Basic credential cache");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (RAND_bytes(secret, sizeof(secret)) != 1
         || aj_key_hmac_make(&bc->key, &err, pconf, AJ_ALG_HS256, secret, sizeof(secret), NULL)
                != APR_SUCCESS) {
         OPENSSL_cleanse(secret, sizeof(secret));
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(133)
-                     "no HMAC or no randomness for the Basic credential cache key");
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     AJ_LOGNO(133) "no HMAC or no randomness for the Basic credential cache key");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     OPENSSL_cleanse(secret, sizeof(secret));
@@ -181,8 +182,10 @@ void auth_jwt_bcache_child_init(apr_pool_t *p, server_rec *s)
     }
     rv = apr_global_mutex_child_init(&auth_jwt_bc->mutex, auth_jwt_bc->mutex_file, p);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AJ_LOGNO(134)
-                     "cannot attach the Basic credential cache mutex; cache off in this child");
+        ap_log_error(
+            APLOG_MARK, APLOG_CRIT, rv, s,
+            AJ_LOGNO(
+                134) "cannot attach the Basic credential cache mutex; cache off in this child");
         auth_jwt_bc = NULL;
     }
 }
@@ -191,7 +194,7 @@ void auth_jwt_bcache_child_init_local(apr_pool_t *p, server_rec *s)
 {
     auth_jwt_bl1 = NULL;
     if (auth_jwt_bc && aj_vcache_make(&auth_jwt_bl1, p, AUTH_JWT_BL1_SLOTS) != APR_SUCCESS) {
-        auth_jwt_bl1 = NULL;    /* shmcb alone then */
+        auth_jwt_bl1 = NULL; /* shmcb alone then */
     }
 }
 
@@ -263,11 +266,10 @@ static apr_int64_t auth_jwt_refresh_due(apr_int64_t created, apr_int64_t ttl)
  * refresh may be claimed from refresh_from on.  Returns the user's claims
  * in packed form for this request (NULL when not cached: build them). */
 static const aj_claims_t *auth_jwt_bl1_put(request_rec *r, const unsigned char *id,
-                                           const aj_user_t *u, apr_int64_t created,
-                                           apr_int64_t ttl, apr_int64_t refresh_from)
+                                           const aj_user_t *u, apr_int64_t created, apr_int64_t ttl,
+                                           apr_int64_t refresh_from)
 {
-    const aj_claims_t *claims = aj_issue_user_claims(r->pool, u->id, u->username,
-                                                     u->claims_json);
+    const aj_claims_t *claims = aj_issue_user_claims(r->pool, u->id, u->username, u->claims_json);
     const char *json = u->claims_json ? u->claims_json : "{}";
     apr_size_t ulen = strlen(u->username), jlen = strlen(json), ilen = 0;
     auth_jwt_bl1_t *e;
@@ -293,8 +295,7 @@ static const aj_claims_t *auth_jwt_bl1_put(request_rec *r, const unsigned char *
     memcpy(at + ilen, u->username, ulen + 1);
     memcpy(at + ilen + ulen + 1, json, jlen + 1);
     aj_vcache_put(auth_jwt_bl1, &auth_jwt_bl1, (const char *)id, AUTH_JWT_BCACHE_KEY_LEN, e,
-                  sizeof(*e) + ilen + ulen + jlen + 2, e->expires,
-                  apr_time_sec(r->request_time));
+                  sizeof(*e) + ilen + ulen + jlen + 2, e->expires, apr_time_sec(r->request_time));
     return aj_claims_unpack(r->pool, image, ilen);
 }
 
@@ -319,8 +320,7 @@ static auth_jwt_bc_e auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t 
     }
     e = data;
     if (len < sizeof(*e) || (apr_size_t)e->image_len + e->text_len != len - sizeof(*e)
-        || e->text_len < 2 || ((const char *)data)[len - 1] != '\0'
-        || e->created + ttl <= now) {
+        || e->text_len < 2 || ((const char *)data)[len - 1] != '\0' || e->created + ttl <= now) {
         return AUTH_JWT_BC_MISS;
     }
     cl = aj_claims_unpack(r->pool, e + 1, e->image_len);
@@ -348,12 +348,12 @@ static auth_jwt_bc_e auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t 
         return AUTH_JWT_BC_HIT;
     }
     if (now < e->refresh_from) {
-        return AUTH_JWT_BC_HIT;         /* another request is refreshing it */
+        return AUTH_JWT_BC_HIT; /* another request is refreshing it */
     }
     /* claim the refresh: the others keep using the entry meanwhile */
     ((auth_jwt_bl1_t *)(void *)data)->refresh_from = now + AUTH_JWT_REFRESH_RETRY;
-    aj_vcache_put(auth_jwt_bl1, &auth_jwt_bl1, (const char *)id, AUTH_JWT_BCACHE_KEY_LEN, data,
-                  len, e->expires, now);
+    aj_vcache_put(auth_jwt_bl1, &auth_jwt_bl1, (const char *)id, AUTH_JWT_BCACHE_KEY_LEN, data, len,
+                  e->expires, now);
     return AUTH_JWT_BC_DUE;
 }
 
@@ -383,8 +383,8 @@ static auth_jwt_bc_e auth_jwt_bcache_lookup(const aj_user_t **user, const aj_cla
     }
     buf = apr_palloc(r->pool, AUTH_JWT_BCACHE_MAX_VALUE + 1);
     auth_jwt_bcache_lock();
-    rv = auth_jwt_bc->provider->retrieve(auth_jwt_bc->inst, r->server, id, sizeof(id), buf,
-                                         &len, r->pool);
+    rv = auth_jwt_bc->provider->retrieve(auth_jwt_bc->inst, r->server, id, sizeof(id), buf, &len,
+                                         r->pool);
     auth_jwt_bcache_unlock();
     if (rv != APR_SUCCESS || len > AUTH_JWT_BCACHE_MAX_VALUE) {
         return AUTH_JWT_BC_MISS;
@@ -401,7 +401,7 @@ static auth_jwt_bc_e auth_jwt_bcache_lookup(const aj_user_t **user, const aj_cla
     }
     f[4] = last ? last : "{}";
     if (strcmp(f[0], auth_jwt_bcache_store_hex(r))) {
-        return AUTH_JWT_BC_MISS;        /* another site's store: never */
+        return AUTH_JWT_BC_MISS; /* another site's store: never */
     }
     created = apr_atoi64(f[1]);
     u = apr_pcalloc(r->pool, sizeof(*u));
@@ -426,8 +426,8 @@ static auth_jwt_bc_e auth_jwt_bcache_lookup(const aj_user_t **user, const aj_cla
 }
 
 auth_jwt_bc_e auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims,
-                                  request_rec *r, const auth_jwt_dir_conf *c,
-                                  const char *username, const char *password)
+                                  request_rec *r, const auth_jwt_dir_conf *c, const char *username,
+                                  const char *password)
 {
     auth_jwt_bc_e found;
 
@@ -448,8 +448,7 @@ void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char 
     auth_jwt_userkeys keys;
     const char *value;
 
-    if (!auth_jwt_bcache_usable(r, c)
-        || !auth_jwt_bcache_id(id, r, user->username, password)) {
+    if (!auth_jwt_bcache_usable(r, c) || !auth_jwt_bcache_id(id, r, user->username, password)) {
         return;
     }
     /* Entries are trusted only against a loaded revocation table: load it
@@ -459,8 +458,7 @@ void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char 
      * it is not worth storing. */
     created = apr_time_sec(r->request_time);
     if (auth_jwt_userkeys_make(&keys, r, user->id) != APR_SUCCESS
-        || !auth_jwt_revoke_user_state(&valid_after, &stamp, r, c, &keys)
-        || stamp >= created) {
+        || !auth_jwt_revoke_user_state(&valid_after, &stamp, r, c, &keys) || stamp >= created) {
         return;
     }
     value = apr_psprintf(r->pool, "%s\t%" APR_INT64_T_FMT "\t%" APR_INT64_T_FMT "\t%s\t%s",
@@ -471,9 +469,8 @@ void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char 
     }
     (void)auth_jwt_bl1_put(r, id, user, created, ttl, 0);
     auth_jwt_bcache_lock();
-    (void)auth_jwt_bc->provider->store(auth_jwt_bc->inst, r->server, id, sizeof(id),
-                                       apr_time_now() + apr_time_from_sec(ttl),
-                                       (unsigned char *)value, (unsigned int)strlen(value),
-                                       r->pool);
+    (void)auth_jwt_bc->provider->store(
+        auth_jwt_bc->inst, r->server, id, sizeof(id), apr_time_now() + apr_time_from_sec(ttl),
+        (unsigned char *)value, (unsigned int)strlen(value), r->pool);
     auth_jwt_bcache_unlock();
 }

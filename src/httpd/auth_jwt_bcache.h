@@ -17,9 +17,9 @@ void auth_jwt_bcache_child_init(apr_pool_t *p, server_rec *s);
 void auth_jwt_bcache_child_init_local(apr_pool_t *p, server_rec *s);
 /* What the cache knows of a username/password. */
 typedef enum {
-    AUTH_JWT_BC_MISS = 0,   /* nothing (or nothing usable): check the store */
-    AUTH_JWT_BC_HIT,        /* a successful check, still valid */
-    AUTH_JWT_BC_DUE         /* the same, but the entry is near its end and this
+    AUTH_JWT_BC_MISS = 0, /* nothing (or nothing usable): check the store */
+    AUTH_JWT_BC_HIT,      /* a successful check, still valid */
+    AUTH_JWT_BC_DUE       /* the same, but the entry is near its end and this
                              * request should check the password against the
                              * store again (falling back to the entry when the
                              * store cannot answer) */
@@ -29,8 +29,8 @@ typedef enum {
  * AUTH_JWT_BC_DUE *user is set, and *claims when the claims were cached too
  * (else NULL: build them); on AUTH_JWT_BC_MISS *claims is NULL. */
 auth_jwt_bc_e auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims,
-                                  request_rec *r, const auth_jwt_dir_conf *c,
-                                  const char *username, const char *password);
+                                  request_rec *r, const auth_jwt_dir_conf *c, const char *username,
+                                  const char *password);
 /* Remembers a successful check for AuthJWTBasicCacheTTL seconds. */
 void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char *password,
                          const aj_user_t *user);

@@ -22,13 +22,13 @@ static void auth_jwt_confcheck_walk(aj_cc_conf_t *conf, int section, const ap_di
 {
     for (; d; d = d->next) {
         if (!strcasecmp(d->directive, "<VirtualHost")) {
-            int top = aj_cc_vhost_add(conf, auth_jwt_scope_driver(d) != NULL, d->filename,
-                                      d->line_num);
+            int top =
+                aj_cc_vhost_add(conf, auth_jwt_scope_driver(d) != NULL, d->filename, d->line_num);
             auth_jwt_confcheck_walk(conf, top, d->first_child);
         }
         else if (d->directive[0] == '<') {
-            int inner = aj_cc_section_add(conf, section, d->directive, d->args, d->filename,
-                                          d->line_num);
+            int inner =
+                aj_cc_section_add(conf, section, d->directive, d->args, d->filename, d->line_num);
             auth_jwt_confcheck_walk(conf, inner, d->first_child);
         }
         else {
@@ -74,9 +74,11 @@ int auth_jwt_confcheck(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         }
     }
     if (found->nelts) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(404)
-                     "%d configuration mistake(s) that would fail requests at run time "
-                     "(see above)", found->nelts);
+        ap_log_error(
+            APLOG_MARK, APLOG_EMERG, 0, s,
+            AJ_LOGNO(404) "%d configuration mistake(s) that would fail requests at run time "
+                          "(see above)",
+            found->nelts);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;

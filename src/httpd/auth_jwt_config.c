@@ -28,9 +28,9 @@
 #include "aj_keyset.h"
 
 static const auth_jwt_dir_conf auth_jwt_defconf = {
-    NULL,                                   /* keys */
-    NULL,                                   /* issuer */
-    NULL,                                   /* audiences */
+    NULL, /* keys */
+    NULL, /* issuer */
+    NULL, /* audiences */
     AUTH_JWT_DEFAULT_LIFETIME,
     AUTH_JWT_DEFAULT_LEEWAY,
     AUTH_JWT_DEFAULT_MAX_SESSION_AGE,
@@ -38,15 +38,15 @@ static const auth_jwt_dir_conf auth_jwt_defconf = {
     AUTH_JWT_DEFAULT_BASIC_CACHE_TTL,
     AUTH_JWT_DEFAULT_THROTTLE_SECONDS,
     AUTH_JWT_DEFAULT_THROTTLE_ATTEMPTS,
-    1,                                      /* renew_with_token */
-    1,                                      /* password_login */
-    0,                                      /* registration */
+    1, /* renew_with_token */
+    1, /* password_login */
+    0, /* registration */
     AUTH_JWT_DEFAULT_PASSWORD_MIN,
     AJ_BCRYPT_COST_DEFAULT,
-    1,                                      /* revocation */
+    1, /* revocation */
     AUTH_JWT_DEFAULT_VERIFY_CACHE,
-    1,                                      /* claims_to_env */
-    NULL,                                   /* cookie */
+    1,    /* claims_to_env */
+    NULL, /* cookie */
 };
 
 void *auth_jwt_create_dir_conf(apr_pool_t *p, char *dir)
@@ -87,7 +87,7 @@ void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     AUTH_JWT_MERGE_NUM(max_session_age);
     AUTH_JWT_MERGE_NUM(revocation_refresh);
     AUTH_JWT_MERGE_NUM(basic_cache_ttl);
-    AUTH_JWT_MERGE_NUM(throttle_seconds);   /* set together with attempts */
+    AUTH_JWT_MERGE_NUM(throttle_seconds); /* set together with attempts */
     AUTH_JWT_MERGE_NUM(throttle_attempts);
     AUTH_JWT_MERGE_NUM(renew_with_token);
     AUTH_JWT_MERGE_NUM(password_login);
@@ -250,8 +250,8 @@ void auth_jwt_config_log_key_warnings(apr_pool_t *pconf)
     }
 }
 
-static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name,
-                           const char *source, const char *kid_arg, int for_signing)
+static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name, const char *source,
+                           const char *kid_arg, int for_signing)
 {
     auth_jwt_dir_conf *c = dconf;
     const char *kid = NULL, *err = NULL;
@@ -260,9 +260,11 @@ static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name,
 
     alg = aj_alg_from_name(alg_name, strlen(alg_name));
     if (alg == AJ_ALG_UNKNOWN) {
-        return apr_psprintf(cmd->pool, "%s: unknown algorithm '%s' (use HS256, HS384, HS512, "
+        return apr_psprintf(cmd->pool,
+                            "%s: unknown algorithm '%s' (use HS256, HS384, HS512, "
                             "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 "
-                            "or EdDSA)", cmd->cmd->name, alg_name);
+                            "or EdDSA)",
+                            cmd->cmd->name, alg_name);
     }
     if (kid_arg) {
         if (strncmp(kid_arg, "kid=", 4) || !kid_arg[4]) {
@@ -272,9 +274,11 @@ static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name,
         kid = kid_arg + 4;
     }
     if (for_signing && !ap_find_linked_module("mod_dbd.c")) {
-        return apr_psprintf(cmd->pool, "%s: the handlers that issue tokens need the user "
+        return apr_psprintf(cmd->pool,
+                            "%s: the handlers that issue tokens need the user "
                             "store: load mod_dbd (LoadModule dbd_module) before this line "
-                            "and configure DBDriver/DBDParams", cmd->cmd->name);
+                            "and configure DBDriver/DBDParams",
+                            cmd->cmd->name);
     }
     if (!strncmp(source, "file:", 5)) {
         const char *path = ap_server_root_relative(cmd->pool, source + 5);
@@ -289,8 +293,7 @@ static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name,
                             cmd->cmd->name, source);
     }
     if (aj_key_load(&key, &err, cmd->pool, alg, source, for_signing, kid) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name,
-                            err ? err : "cannot load the key");
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err ? err : "cannot load the key");
     }
     /* The kid rule holds within the set in force for a section.  A section
      * that names any key replaces the outer set as a whole (see the merge
@@ -300,7 +303,7 @@ static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name,
         return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, err);
     }
     if (aj_key_warning(key)) {
-        note_key_warning(cmd, aj_key_warning(key));     /* a warning, not an error */
+        note_key_warning(cmd, aj_key_warning(key)); /* a warning, not an error */
     }
     if (!c->keys) {
         c->keys = aj_keyset_make(cmd->pool);
@@ -309,14 +312,14 @@ static const char *set_key(cmd_parms *cmd, void *dconf, const char *alg_name,
     return NULL;
 }
 
-static const char *set_signing_key(cmd_parms *cmd, void *dconf, const char *alg,
-                                   const char *source, const char *kid)
+static const char *set_signing_key(cmd_parms *cmd, void *dconf, const char *alg, const char *source,
+                                   const char *kid)
 {
     return set_key(cmd, dconf, alg, source, kid, 1);
 }
 
-static const char *set_verify_key(cmd_parms *cmd, void *dconf, const char *alg,
-                                  const char *source, const char *kid)
+static const char *set_verify_key(cmd_parms *cmd, void *dconf, const char *alg, const char *source,
+                                  const char *kid)
 {
     return set_key(cmd, dconf, alg, source, kid, 0);
 }
@@ -350,8 +353,8 @@ static const char *add_audience(cmd_parms *cmd, void *dconf, const char *arg)
 }
 
 /* Parses a decimal integer in [min, max]; the message names the directive. */
-static const char *parse_range(apr_int64_t *out, cmd_parms *cmd, const char *arg,
-                               apr_int64_t min, apr_int64_t max, const char *what)
+static const char *parse_range(apr_int64_t *out, cmd_parms *cmd, const char *arg, apr_int64_t min,
+                               apr_int64_t max, const char *what)
 {
     char *end = NULL;
     apr_int64_t v;
@@ -359,8 +362,9 @@ static const char *parse_range(apr_int64_t *out, cmd_parms *cmd, const char *arg
     errno = 0;
     v = apr_strtoi64(arg, &end, 10);
     if (!*arg || errno || !end || *end || v < min || v > max) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not %s from %" APR_INT64_T_FMT
-                            " to %" APR_INT64_T_FMT, cmd->cmd->name, arg, what, min, max);
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not %s from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
+                            cmd->cmd->name, arg, what, min, max);
     }
     *out = v;
     return NULL;
@@ -374,7 +378,8 @@ static const char *parse_duration(apr_int64_t *out, cmd_parms *cmd, const char *
     apr_int64_t v = 0;
 
     if (aj_duration_parse(&v, arg) != APR_SUCCESS || v < min || v > max) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a duration from %" APR_INT64_T_FMT
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a duration from %" APR_INT64_T_FMT
                             " to %" APR_INT64_T_FMT " seconds (write " AJ_DURATION_FORMS ")",
                             cmd->cmd->name, arg, min, max);
     }
@@ -386,29 +391,27 @@ static const char *parse_duration(apr_int64_t *out, cmd_parms *cmd, const char *
  * the range comes from the table below.  Every field in seconds is an
  * apr_int64_t parsed as a duration. */
 typedef enum {
-    AUTH_JWT_NUM_INT,           /* int field, a plain decimal number */
-    AUTH_JWT_NUM_SECONDS        /* apr_int64_t field, a duration */
+    AUTH_JWT_NUM_INT,    /* int field, a plain decimal number */
+    AUTH_JWT_NUM_SECONDS /* apr_int64_t field, a duration */
 } auth_jwt_num_kind;
 
 typedef struct {
     const char *name;
     apr_int64_t min, max;
     auth_jwt_num_kind kind;
-    const char *what;           /* for AUTH_JWT_NUM_INT messages */
+    const char *what; /* for AUTH_JWT_NUM_INT messages */
 } auth_jwt_num_spec;
 
 static const auth_jwt_num_spec auth_jwt_num_specs[] = {
     { "AuthJWTTokenLifetime", 1, AUTH_JWT_MAX_SECONDS, AUTH_JWT_NUM_SECONDS, NULL },
     { "AuthJWTLeeway", 0, AUTH_JWT_MAX_LEEWAY, AUTH_JWT_NUM_SECONDS, NULL },
     { "AuthJWTMaxSessionAge", 1, AUTH_JWT_MAX_SECONDS, AUTH_JWT_NUM_SECONDS, NULL },
-    { "AuthJWTRevocationRefresh", 1, AUTH_JWT_MAX_REVOCATION_REFRESH, AUTH_JWT_NUM_SECONDS,
-      NULL },
+    { "AuthJWTRevocationRefresh", 1, AUTH_JWT_MAX_REVOCATION_REFRESH, AUTH_JWT_NUM_SECONDS, NULL },
     { "AuthJWTBasicCacheTTL", 0, AUTH_JWT_MAX_BASIC_CACHE_TTL, AUTH_JWT_NUM_SECONDS, NULL },
     { "AuthJWTPasswordMinLength", 1, AUTH_JWT_MAX_PASSWORD_MIN, AUTH_JWT_NUM_INT, "a length" },
     { "AuthJWTBcryptCost", AJ_BCRYPT_COST_MIN, AJ_BCRYPT_COST_MAX, AUTH_JWT_NUM_INT,
       "a bcrypt cost" },
-    { "AuthJWTVerifyCache", 0, AUTH_JWT_MAX_VERIFY_CACHE, AUTH_JWT_NUM_INT,
-      "a number of entries" },
+    { "AuthJWTVerifyCache", 0, AUTH_JWT_MAX_VERIFY_CACHE, AUTH_JWT_NUM_INT, "a number of entries" },
 };
 
 static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
@@ -484,8 +487,7 @@ static const char *set_revocation_slots(cmd_parms *cmd, void *dconf, const char 
 }
 
 /* AuthJWTLoginThrottle ATTEMPTS SECONDS | Off */
-static const char *set_login_throttle(cmd_parms *cmd, void *dconf, const char *a1,
-                                      const char *a2)
+static const char *set_login_throttle(cmd_parms *cmd, void *dconf, const char *a1, const char *a2)
 {
     auth_jwt_dir_conf *c = dconf;
     apr_int64_t attempts = 0, seconds = 0;
@@ -499,8 +501,8 @@ static const char *set_login_throttle(cmd_parms *cmd, void *dconf, const char *a
         c->throttle_seconds = AUTH_JWT_DEFAULT_THROTTLE_SECONDS;
         return NULL;
     }
-    err = parse_range(&attempts, cmd, a1, 1, AUTH_JWT_MAX_THROTTLE_ATTEMPTS,
-                      "a number of attempts");
+    err =
+        parse_range(&attempts, cmd, a1, 1, AUTH_JWT_MAX_THROTTLE_ATTEMPTS, "a number of attempts");
     if (!err) {
         err = parse_duration(&seconds, cmd, a2, 1, AUTH_JWT_MAX_THROTTLE_SECONDS);
     }
@@ -513,7 +515,7 @@ static const char *set_login_throttle(cmd_parms *cmd, void *dconf, const char *a
 }
 
 #define AUTH_JWT_CTX (RSRC_CONF | ACCESS_CONF)
-#define OFF(f) ((void *)APR_OFFSETOF(auth_jwt_dir_conf, f))
+#define OFF(f)       ((void *)APR_OFFSETOF(auth_jwt_dir_conf, f))
 /* One row per kind of per-directory directive: the setter finds its field
  * at cmd->info (as httpd's ap_set_int_slot does) and, for a number, its
  * range in auth_jwt_num_specs. */
@@ -547,8 +549,7 @@ const command_rec auth_jwt_cmds[] = {
                     "minimum password length (default 8)"),
     AUTH_JWT_NUMBER("AuthJWTBcryptCost", bcrypt_cost,
                     "bcrypt cost for new hashes, 4-17 (default 10)"),
-    AUTH_JWT_FLAG("AuthJWTRevocation", revocation,
-                  "On|Off - check revoked tokens (default On)"),
+    AUTH_JWT_FLAG("AuthJWTRevocation", revocation, "On|Off - check revoked tokens (default On)"),
     AUTH_JWT_NUMBER("AuthJWTRevocationRefresh", revocation_refresh,
                     "duration another node's revocations may take (default 5)"),
     AP_INIT_TAKE1("AuthJWTRevocationCacheSize", set_revocation_slots, NULL, RSRC_CONF,
@@ -562,7 +563,6 @@ const command_rec auth_jwt_cmds[] = {
                    "client address (10x per address) within SECONDS (default 10 60)"),
     AP_INIT_TAKE1("AuthJWTCookie", set_cookie, NULL, AUTH_JWT_CTX,
                   "also accept the token from this cookie"),
-    AUTH_JWT_FLAG("AuthJWTClaimsToEnv", claims_to_env,
-                  "On|Off - export JWT_CLAIM_* (default On)"),
+    AUTH_JWT_FLAG("AuthJWTClaimsToEnv", claims_to_env, "On|Off - export JWT_CLAIM_* (default On)"),
     { NULL }
 };

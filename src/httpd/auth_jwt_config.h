@@ -1,5 +1,6 @@
 /*
- * auth_jwt_config.h — directives, per-directory and per-server configuration, the values in force (auth_jwt_config.c)
+ * auth_jwt_config.h — directives, per-directory and per-server configuration,
+ * the values in force (auth_jwt_config.c)
  */
 #ifndef AUTH_JWT_CONFIG_H
 #define AUTH_JWT_CONFIG_H
@@ -15,48 +16,48 @@
 #include "auth_jwt_scope.h"
 
 /* docs/reference.md §3 defaults */
-#define AUTH_JWT_DEFAULT_LIFETIME         600
-#define AUTH_JWT_DEFAULT_LEEWAY           0
-#define AUTH_JWT_DEFAULT_MAX_SESSION_AGE  86400
-#define AUTH_JWT_DEFAULT_PASSWORD_MIN     AJ_PASSWORD_MIN_LEN_DEFAULT
+#define AUTH_JWT_DEFAULT_LIFETIME           600
+#define AUTH_JWT_DEFAULT_LEEWAY             0
+#define AUTH_JWT_DEFAULT_MAX_SESSION_AGE    86400
+#define AUTH_JWT_DEFAULT_PASSWORD_MIN       AJ_PASSWORD_MIN_LEN_DEFAULT
 #define AUTH_JWT_DEFAULT_REVOCATION_REFRESH 5
-#define AUTH_JWT_DEFAULT_VERIFY_CACHE     4096
-#define AUTH_JWT_DEFAULT_BASIC_CACHE_TTL  60
+#define AUTH_JWT_DEFAULT_VERIFY_CACHE       4096
+#define AUTH_JWT_DEFAULT_BASIC_CACHE_TTL    60
 /* Upper bounds on numeric directives (sane, and no overflow in exp = now + x) */
-#define AUTH_JWT_MAX_SECONDS              (10 * 365 * 86400)
-#define AUTH_JWT_MAX_LEEWAY               3600
-#define AUTH_JWT_MAX_REVOCATION_REFRESH   3600
-#define AUTH_JWT_MAX_BASIC_CACHE_TTL      86400
-#define AUTH_JWT_MAX_VERIFY_CACHE         1000000
-#define AUTH_JWT_MAX_PASSWORD_MIN         AJ_PASSWORD_MAX_LEN
-#define AUTH_JWT_MAX_AUDIENCES            16
+#define AUTH_JWT_MAX_SECONDS                (10 * 365 * 86400)
+#define AUTH_JWT_MAX_LEEWAY                 3600
+#define AUTH_JWT_MAX_REVOCATION_REFRESH     3600
+#define AUTH_JWT_MAX_BASIC_CACHE_TTL        86400
+#define AUTH_JWT_MAX_VERIFY_CACHE           1000000
+#define AUTH_JWT_MAX_PASSWORD_MIN           AJ_PASSWORD_MAX_LEN
+#define AUTH_JWT_MAX_AUDIENCES              16
 /* Slots of the shared revocation table (32 bytes each: 4 MiB); 3/4 usable. */
-#define AUTH_JWT_DEFAULT_REVOCATION_SLOTS 131072
-#define AUTH_JWT_MAX_REVOCATION_SLOTS     (1U << 24)
+#define AUTH_JWT_DEFAULT_REVOCATION_SLOTS   131072
+#define AUTH_JWT_MAX_REVOCATION_SLOTS       (1U << 24)
 
 /* docs/reference.md §10: AuthJWTLoginThrottle ATTEMPTS SECONDS, default 10 60. */
 #define AUTH_JWT_DEFAULT_THROTTLE_ATTEMPTS 10
-#define AUTH_JWT_DEFAULT_THROTTLE_SECONDS 60
-#define AUTH_JWT_MAX_THROTTLE_ATTEMPTS    1000
-#define AUTH_JWT_MAX_THROTTLE_SECONDS     86400
+#define AUTH_JWT_DEFAULT_THROTTLE_SECONDS  60
+#define AUTH_JWT_MAX_THROTTLE_ATTEMPTS     1000
+#define AUTH_JWT_MAX_THROTTLE_SECONDS      86400
 /* AuthJWTLoginThrottle Off */
-#define AUTH_JWT_THROTTLE_OFF             0
+#define AUTH_JWT_THROTTLE_OFF              0
 
-#define AUTH_JWT_UNSET                    (-1)
+#define AUTH_JWT_UNSET (-1)
 
 /* Per-directory configuration; every field unset (-1/NULL) until a
  * directive sets it, so inner sections override outer ones field by field. */
 typedef struct {
-    aj_keyset_t *keys;                 /* signing and verify keys, in directive order */
+    aj_keyset_t *keys; /* signing and verify keys, in directive order */
     const char *issuer;
-    apr_array_header_t *audiences;     /* const char * */
+    apr_array_header_t *audiences; /* const char * */
     apr_int64_t lifetime;
     apr_int64_t leeway;
     apr_int64_t max_session_age;
     apr_int64_t revocation_refresh;
     apr_int64_t basic_cache_ttl;
-    apr_int64_t throttle_seconds;      /* AuthJWTLoginThrottle, set with throttle_attempts */
-    int throttle_attempts;             /* AUTH_JWT_THROTTLE_OFF: Off */
+    apr_int64_t throttle_seconds; /* AuthJWTLoginThrottle, set with throttle_attempts */
+    int throttle_attempts;        /* AUTH_JWT_THROTTLE_OFF: Off */
     int renew_with_token;
     int password_login;
     int registration;
@@ -71,8 +72,8 @@ typedef struct {
 
 /* Per server (virtual host) configuration. */
 typedef struct {
-    apr_uint32_t revocation_slots;     /* 0: unset (the main server's counts) */
-    auth_jwt_scope_t scope;            /* set in post_config (auth_jwt_scope.c) */
+    apr_uint32_t revocation_slots; /* 0: unset (the main server's counts) */
+    auth_jwt_scope_t scope;        /* set in post_config (auth_jwt_scope.c) */
 } auth_jwt_srv_conf;
 
 void *auth_jwt_create_srv_conf(apr_pool_t *p, server_rec *s);

@@ -52,21 +52,21 @@
 
 #define AUTH_JWT_STORE_LABEL "mod_auth_jwt:store"
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *auth_jwt_dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * auth_jwt_dbd_acquire;
 
 /* What a connection's `prepared` table holds under our label. */
 typedef struct {
     aj_store_t *st;
-    apr_pool_t *pool;          /* the store's statements live here */
+    apr_pool_t *pool; /* the store's statements live here */
 } auth_jwt_conn_store;
 
 void auth_jwt_dbd_post_config(server_rec *s)
 {
     auth_jwt_dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     if (!auth_jwt_dbd_acquire) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, AJ_LOGNO(100)
-                     "mod_dbd is not loaded: the user store is unavailable "
-                     "(set AuthJWTRevocation Off where tokens are only verified)");
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     AJ_LOGNO(100) "mod_dbd is not loaded: the user store is unavailable "
+                                   "(set AuthJWTRevocation Off where tokens are only verified)");
     }
 }
 
@@ -115,10 +115,10 @@ static const char *auth_jwt_dbd_what_to_fix(request_rec *r, const char *msg, apr
         user = apr_psprintf(r->pool, "#%ld", (long)uid);
     }
     if (file) {
-        return apr_psprintf(r->pool, " (%s); permission denied: user %s (uid %ld) needs read "
+        return apr_psprintf(r->pool,
+                            " (%s); permission denied: user %s (uid %ld) needs read "
                             "and write access to %s and write access to its directory %s",
-                            text, user, (long)uid, file,
-                            ap_make_dirstr_parent(r->pool, file));
+                            text, user, (long)uid, file, ap_make_dirstr_parent(r->pool, file));
     }
     return apr_psprintf(r->pool, " (%s); permission denied for user %s (uid %ld)", text, user,
                         (long)uid);
@@ -134,15 +134,15 @@ aj_store_t *auth_jwt_store(request_rec *r)
     apr_status_t rv;
 
     if (!auth_jwt_dbd_acquire) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(001)
-                      "store unavailable: mod_dbd is not loaded");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      AJ_LOGNO(001) "store unavailable: mod_dbd is not loaded");
         return NULL;
     }
     dbd = auth_jwt_dbd_acquire(r);
     if (!dbd) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(002)
-                      "store unavailable: no database connection%s; see mod_dbd's "
-                      "messages (DBDriver, DBDParams)",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      AJ_LOGNO(002) "store unavailable: no database connection%s; see mod_dbd's "
+                                    "messages (DBDriver, DBDParams)",
                       auth_jwt_dbd_what_to_fix(r, NULL, APR_SUCCESS));
         return NULL;
     }
@@ -156,9 +156,8 @@ aj_store_t *auth_jwt_store(request_rec *r)
         rv = aj_store_open(&st, &err, sp, dbd->driver, dbd->handle);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(003)
-                      "store unavailable: %s%s", err ? err : "cannot prepare the store",
-                      auth_jwt_dbd_what_to_fix(r, err, rv));
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(003) "store unavailable: %s%s",
+                      err ? err : "cannot prepare the store", auth_jwt_dbd_what_to_fix(r, err, rv));
         if (sp) {
             apr_pool_destroy(sp);
         }
@@ -205,8 +204,7 @@ void auth_jwt_store_failed(request_rec *r, aj_store_t *st, const char *what, apr
 {
     const char *msg = st ? aj_store_error(st, (int)rv) : NULL;
 
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(004)
-                  "store unavailable: %s failed: %s%s", what, msg ? msg : "no connection",
-                  auth_jwt_dbd_what_to_fix(r, msg, rv));
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(004) "store unavailable: %s failed: %s%s",
+                  what, msg ? msg : "no connection", auth_jwt_dbd_what_to_fix(r, msg, rv));
     auth_jwt_store_reset(r, st);
 }

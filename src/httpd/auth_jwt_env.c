@@ -14,7 +14,7 @@
 #include "auth_jwt_config.h"
 #include "aj_claims.h"
 
-#define AUTH_JWT_ENV_PREFIX "JWT_CLAIM_"
+#define AUTH_JWT_ENV_PREFIX   "JWT_CLAIM_"
 /* Longest claim name exported to the environment. */
 #define AUTH_JWT_ENV_NAME_MAX 64
 
@@ -25,10 +25,10 @@
  * reads.  Names that differ only in case are therefore exported neither. */
 typedef struct {
     request_rec *r;
-    apr_array_header_t *names;      /* const char *, in claim order */
-    apr_array_header_t *values;     /* const char *, parallel to names */
-    apr_table_t *seen;              /* name -> the first spelling seen */
-    apr_table_t *ambiguous;         /* names (any case) not to export */
+    apr_array_header_t *names;  /* const char *, in claim order */
+    apr_array_header_t *values; /* const char *, parallel to names */
+    apr_table_t *seen;          /* name -> the first spelling seen */
+    apr_table_t *ambiguous;     /* names (any case) not to export */
 } auth_jwt_env_baton;
 
 /* Exportable claims expected per token before the arrays grow. */
@@ -71,11 +71,10 @@ static int auth_jwt_env_visit(void *baton, const char *name, const char *value)
         /* JSON names are unique (duplicates are refused when the token is
          * parsed), so a hit is the same name in another letter case */
         apr_table_setn(b->ambiguous, first, first);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, b->r, AJ_LOGNO(230)
-                      "claims \"%s\" and \"%s\" differ only in letter case: "
-                      "neither is exported as " AUTH_JWT_ENV_PREFIX "*",
-                      ap_escape_logitem(b->r->pool, first),
-                      ap_escape_logitem(b->r->pool, name));
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, b->r,
+                      AJ_LOGNO(230) "claims \"%s\" and \"%s\" differ only in letter case: "
+                                    "neither is exported as " AUTH_JWT_ENV_PREFIX "*",
+                      ap_escape_logitem(b->r->pool, first), ap_escape_logitem(b->r->pool, name));
         return 0;
     }
     /* both strings are already in the request pool: no copies */
@@ -85,8 +84,7 @@ static int auth_jwt_env_visit(void *baton, const char *name, const char *value)
     return 0;
 }
 
-void auth_jwt_export_claims(request_rec *r, const auth_jwt_dir_conf *c,
-                            const aj_claims_t *claims)
+void auth_jwt_export_claims(request_rec *r, const auth_jwt_dir_conf *c, const aj_claims_t *claims)
 {
     auth_jwt_env_baton b;
     int i;
@@ -103,8 +101,7 @@ void auth_jwt_export_claims(request_rec *r, const auth_jwt_dir_conf *c,
     for (i = 0; i < b.names->nelts; ++i) {
         const char *name = APR_ARRAY_IDX(b.names, i, const char *);
         if (!apr_table_get(b.ambiguous, name)) {
-            apr_table_setn(r->subprocess_env,
-                           apr_pstrcat(r->pool, AUTH_JWT_ENV_PREFIX, name, NULL),
+            apr_table_setn(r->subprocess_env, apr_pstrcat(r->pool, AUTH_JWT_ENV_PREFIX, name, NULL),
                            APR_ARRAY_IDX(b.values, i, const char *));
         }
     }

@@ -12,7 +12,6 @@
 
 /* Sets JWT_CLAIM_<name> in r->subprocess_env for each exportable claim
  * when AuthJWTClaimsToEnv is on (docs/reference.md §2). */
-void auth_jwt_export_claims(request_rec *r, const auth_jwt_dir_conf *c,
-                            const aj_claims_t *claims);
+void auth_jwt_export_claims(request_rec *r, const auth_jwt_dir_conf *c, const aj_claims_t *claims);
 
 #endif /* AUTH_JWT_ENV_H */

@@ -48,9 +48,9 @@ typedef struct {
 } auth_jwt_error_t;
 
 static const auth_jwt_error_t auth_jwt_errors[] = {
-    { HTTP_UNAUTHORIZED,        "auth-jwt-error-401", AUTH_JWT_ERR_AUTH_REQUIRED },
-    { HTTP_FORBIDDEN,           "auth-jwt-error-403", AUTH_JWT_ERR_FORBIDDEN },
-    { HTTP_TOO_MANY_REQUESTS,   "auth-jwt-error-429", "too many requests" },
+    { HTTP_UNAUTHORIZED, "auth-jwt-error-401", AUTH_JWT_ERR_AUTH_REQUIRED },
+    { HTTP_FORBIDDEN, "auth-jwt-error-403", AUTH_JWT_ERR_FORBIDDEN },
+    { HTTP_TOO_MANY_REQUESTS, "auth-jwt-error-429", "too many requests" },
     { HTTP_SERVICE_UNAVAILABLE, "auth-jwt-error-503", "service unavailable" },
 };
 
@@ -117,7 +117,7 @@ static void auth_jwt_errors_insert(request_rec *r)
     text = apr_table_get(r->notes, e->note);
     body = auth_jwt_errors_body(r, text ? text : e->fallback);
     if (!body) {
-        return;             /* out of memory: httpd's page it is */
+        return; /* out of memory: httpd's page it is */
     }
     ap_custom_response(r, r->status, body);
     ap_add_output_filter_handle(auth_jwt_errors_filter_handle, NULL, r, r->connection);
@@ -125,8 +125,7 @@ static void auth_jwt_errors_insert(request_rec *r)
 
 void auth_jwt_errors_register(apr_pool_t *p)
 {
-    auth_jwt_errors_filter_handle =
-        ap_register_output_filter(AUTH_JWT_ERRORS_FILTER, auth_jwt_errors_filter, NULL,
-                                  AP_FTYPE_RESOURCE);
+    auth_jwt_errors_filter_handle = ap_register_output_filter(
+        AUTH_JWT_ERRORS_FILTER, auth_jwt_errors_filter, NULL, AP_FTYPE_RESOURCE);
     ap_hook_insert_error_filter(auth_jwt_errors_insert, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -8,11 +8,11 @@
 #include <httpd.h>
 
 /* The fixed texts of the module's own refusals (never an echo of input). */
-#define AUTH_JWT_ERR_AUTH_REQUIRED   "authentication required"
-#define AUTH_JWT_ERR_WRONG_PASSWORD  "invalid username or password"
-#define AUTH_JWT_ERR_FORBIDDEN       "forbidden"
-#define AUTH_JWT_ERR_THROTTLED       "too many failed logins"
-#define AUTH_JWT_ERR_STORE_DOWN      "user store unavailable"
+#define AUTH_JWT_ERR_AUTH_REQUIRED  "authentication required"
+#define AUTH_JWT_ERR_WRONG_PASSWORD "invalid username or password"
+#define AUTH_JWT_ERR_FORBIDDEN      "forbidden"
+#define AUTH_JWT_ERR_THROTTLED      "too many failed logins"
+#define AUTH_JWT_ERR_STORE_DOWN     "user store unavailable"
 
 /* Records why this module answers `status` (401, 403, 429 or 503; others
  * are ignored) for this request: `text` becomes the "error" of the JSON

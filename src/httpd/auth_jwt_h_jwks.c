@@ -40,9 +40,10 @@ int auth_jwt_jwks_handler(request_rec *r)
     }
     jwks = c->keys ? aj_keyset_jwks(c->keys) : AJ_JWK_SET_EMPTY;
     if (!jwks) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(301)
-                      "the JWK Set of this location could not be built (out of memory "
-                      "at startup)");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            AJ_LOGNO(301) "the JWK Set of this location could not be built (out of memory "
+                          "at startup)");
         return auth_jwt_http_send_error(r, HTTP_INTERNAL_SERVER_ERROR,
                                         "the key set could not be published");
     }

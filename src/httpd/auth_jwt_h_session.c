@@ -56,8 +56,8 @@ int auth_jwt_status_handler(request_rec *r)
         json_object_object_add(data, "user_id", sub ? json_object_new_string(sub) : NULL);
     }
     json_object_object_add(data, "username", json_object_new_string(r->user));
-    json_object_object_add(data, "auth", json_object_new_string(
-                               st->via == AUTH_JWT_VIA_TOKEN ? "token" : "password"));
+    json_object_object_add(
+        data, "auth", json_object_new_string(st->via == AUTH_JWT_VIA_TOKEN ? "token" : "password"));
     json_object_object_add(data, "claims", json_object_get(aj_claims_object(st->claims)));
 
     o = aj_json_own(r->pool, json_object_new_object());

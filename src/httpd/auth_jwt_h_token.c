@@ -22,10 +22,7 @@
 /* The token answer, in one of two shapes (docs/reference.md §4): the login
  * one ({"status","auth_token","token","expires_in"}) or the REST-auth one
  * ({"token","duration","token_type","expires_in"}). */
-typedef enum {
-    AUTH_JWT_TOKEN_REST,
-    AUTH_JWT_TOKEN_LOGIN
-} auth_jwt_token_shape_e;
+typedef enum { AUTH_JWT_TOKEN_REST, AUTH_JWT_TOKEN_LOGIN } auth_jwt_token_shape_e;
 
 static int auth_jwt_send_token(request_rec *r, const char *token, apr_int64_t expires_in,
                                const char *csrf, auth_jwt_token_shape_e shape)
@@ -112,8 +109,8 @@ int auth_jwt_token_handler(request_rec *r)
     if (st->via == AUTH_JWT_VIA_TOKEN) {
         return auth_jwt_renew(r, c, st);
     }
-    if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, st->user,
-                       apr_time_sec(r->request_time)) != APR_SUCCESS) {
+    if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, st->user, apr_time_sec(r->request_time))
+        != APR_SUCCESS) {
         return auth_jwt_http_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "cannot issue a token");
     }
     return auth_jwt_send_token(r, token, expires_in, csrf, AUTH_JWT_TOKEN_REST);
@@ -150,16 +147,15 @@ int auth_jwt_login_handler(request_rec *r)
         return rc;
     }
     switch (auth_jwt_check_password(&user, r, c, username, password)) {
-    case OK:
-        break;
+    case OK: break;
     case HTTP_SERVICE_UNAVAILABLE:
         return auth_jwt_send_fail(r, HTTP_SERVICE_UNAVAILABLE, "user store unavailable");
     case HTTP_TOO_MANY_REQUESTS:
         /* Retry-After is set already */
         return auth_jwt_send_fail(r, HTTP_TOO_MANY_REQUESTS, "too many failed logins");
     default:
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(053)
-                      "login refused: unknown user or wrong password");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      AJ_LOGNO(053) "login refused: unknown user or wrong password");
         /* a 401 names its schemes (RFC 9110 §11.6.1): the ones AuthType
          * JWT takes, so a client learns the same challenge everywhere */
         auth_jwt_challenge(r, AJ_OK);

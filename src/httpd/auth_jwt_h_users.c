@@ -128,11 +128,10 @@ static int auth_jwt_users_post(request_rec *r, const char *base)
         auth_jwt_store_failed(r, st, "adding a user", rv);
         return auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE, "user store unavailable");
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(051)
-                  "registered user id %" APR_INT64_T_FMT, id);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  AJ_LOGNO(051) "registered user id %" APR_INT64_T_FMT, id);
     apr_table_setn(r->headers_out, "Location",
-                   apr_psprintf(r->pool, "%s/%" APR_INT64_T_FMT,
-                                ap_escape_uri(r->pool, base), id));
+                   apr_psprintf(r->pool, "%s/%" APR_INT64_T_FMT, ap_escape_uri(r->pool, base), id));
     return auth_jwt_http_send_json(r, HTTP_CREATED, auth_jwt_user_json(r, username, id));
 }
 
@@ -194,8 +193,7 @@ int auth_jwt_password_handler(request_rec *r)
     }
     id = auth_jwt_http_user_id(st);
     user = auth_jwt_http_user_by_id(&store, r, id, HTTP_BAD_REQUEST,
-                                    "the credential does not name a user of this site",
-                                    &answered);
+                                    "the credential does not name a user of this site", &answered);
     if (!user) {
         return answered;
     }
@@ -205,9 +203,10 @@ int auth_jwt_password_handler(request_rec *r)
         return auth_jwt_http_send_error(r, HTTP_TOO_MANY_REQUESTS, "too many failed logins");
     }
     if (rc != OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(054)
-                      "password change refused for user id %" APR_INT64_T_FMT
-                      ": old password wrong", id);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      AJ_LOGNO(054) "password change refused for user id %" APR_INT64_T_FMT
+                                    ": old password wrong",
+                      id);
         return auth_jwt_http_send_error(r, HTTP_FORBIDDEN, "old password is wrong");
     }
     rv = aj_password_hash(&hash, r->pool, new_pw, auth_jwt_cfg_bcrypt_cost(c));

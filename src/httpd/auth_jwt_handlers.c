@@ -26,7 +26,7 @@
 #define AUTH_JWT_H_PREFIX_LEN (sizeof(AUTH_JWT_H_PREFIX) - 1)
 
 typedef struct {
-    const char *name;               /* the SetHandler value */
+    const char *name; /* the SetHandler value */
     int (*handler)(request_rec *r);
 } auth_jwt_handler_t;
 

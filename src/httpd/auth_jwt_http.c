@@ -95,9 +95,10 @@ void auth_jwt_http_set_cookie(request_rec *r, const char *value, apr_int64_t max
         return;
     }
     apr_table_add(r->err_headers_out, "Set-Cookie",
-                  apr_psprintf(r->pool, "%s=%s; Path=/; Max-Age=%" APR_INT64_T_FMT
-                               "; HttpOnly; Secure; SameSite=Lax", c->cookie,
-                               value ? value : "", value ? max_age : 0));
+                  apr_psprintf(r->pool,
+                               "%s=%s; Path=/; Max-Age=%" APR_INT64_T_FMT
+                               "; HttpOnly; Secure; SameSite=Lax",
+                               c->cookie, value ? value : "", value ? max_age : 0));
 }
 
 /* ---- requests ----------------------------------------------------------- */
@@ -117,9 +118,9 @@ int auth_jwt_http_body_type_ok(request_rec *r, int need_type)
 
 static int auth_jwt_http_too_large(request_rec *r)
 {
-    return auth_jwt_http_send_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                    apr_psprintf(r->pool, "request body is larger than %d bytes",
-                                                 AJ_BODY_MAX_LEN));
+    return auth_jwt_http_send_error(
+        r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+        apr_psprintf(r->pool, "request body is larger than %d bytes", AJ_BODY_MAX_LEN));
 }
 
 int auth_jwt_http_read_json(json_object **out, request_rec *r, int *answered)
@@ -163,8 +164,7 @@ int auth_jwt_http_read_json(json_object **out, request_rec *r, int *answered)
         }
         if (n < 0) {
             *answered = 1;
-            return auth_jwt_http_send_error(r, HTTP_BAD_REQUEST,
-                                            "could not read the request body");
+            return auth_jwt_http_send_error(r, HTTP_BAD_REQUEST, "could not read the request body");
         }
     }
     buf[len] = '\0';
@@ -197,8 +197,7 @@ const char *auth_jwt_http_json_string(request_rec *r, json_object *o, const char
      * json-c kept does not */
     if ((apr_size_t)json_object_get_string_len(v) != strlen(s)) {
         *answered = auth_jwt_http_send_error(r, HTTP_BAD_REQUEST,
-                                             apr_psprintf(r->pool, "%s contains a NUL byte",
-                                                          name));
+                                             apr_psprintf(r->pool, "%s contains a NUL byte", name));
         return NULL;
     }
     return s;
@@ -239,11 +238,12 @@ const auth_jwt_req_t *auth_jwt_http_need_auth(request_rec *r, apr_int64_t method
     }
     st = auth_jwt_req_get(r);
     if (!st || !r->user) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(052)
-                      "%s at %s is not behind AuthType JWT (or AuthBasicProvider jwt) "
-                      "and a Require line", r->handler, r->uri);
-        *answered = auth_jwt_http_send_error(r, HTTP_INTERNAL_SERVER_ERROR,
-                                             "server misconfigured");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            AJ_LOGNO(052) "%s at %s is not behind AuthType JWT (or AuthBasicProvider jwt) "
+                          "and a Require line",
+            r->handler, r->uri);
+        *answered = auth_jwt_http_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "server misconfigured");
         return NULL;
     }
     return st;
@@ -267,8 +267,7 @@ apr_int64_t auth_jwt_http_user_id(const auth_jwt_req_t *st)
 }
 
 aj_user_t *auth_jwt_http_user_by_id(aj_store_t **store, request_rec *r, apr_int64_t id,
-                                    int missing_status, const char *missing_text,
-                                    int *answered)
+                                    int missing_status, const char *missing_text, int *answered)
 {
     aj_store_t *st;
     aj_user_t *user = NULL;
@@ -280,8 +279,7 @@ aj_user_t *auth_jwt_http_user_by_id(aj_store_t **store, request_rec *r, apr_int6
     }
     st = auth_jwt_store(r);
     if (!st) {
-        *answered = auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE,
-                                             "user store unavailable");
+        *answered = auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE, "user store unavailable");
         return NULL;
     }
     rv = aj_store_user_by_id(&user, r->pool, st, id);
@@ -291,8 +289,7 @@ aj_user_t *auth_jwt_http_user_by_id(aj_store_t **store, request_rec *r, apr_int6
     }
     if (rv != APR_SUCCESS) {
         auth_jwt_store_failed(r, st, "reading a user", rv);
-        *answered = auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE,
-                                             "user store unavailable");
+        *answered = auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE, "user store unavailable");
         return NULL;
     }
     if (store) {

@@ -13,8 +13,7 @@
 #include "auth_jwt_authn.h"
 
 /* The 415 text of a body (or a Content-Type) that is not application/json. */
-#define AUTH_JWT_HTTP_NOT_JSON_TEXT \
-    "request body must be sent as Content-Type: application/json"
+#define AUTH_JWT_HTTP_NOT_JSON_TEXT "request body must be sent as Content-Type: application/json"
 
 /* ---- responses ---------------------------------------------------------- */
 
@@ -77,7 +76,6 @@ apr_int64_t auth_jwt_http_user_id(const auth_jwt_req_t *st);
  * unavailable or fails (logged).  *answered is the status to return when
  * NULL. */
 aj_user_t *auth_jwt_http_user_by_id(aj_store_t **store, request_rec *r, apr_int64_t id,
-                                    int missing_status, const char *missing_text,
-                                    int *answered);
+                                    int missing_status, const char *missing_text, int *answered);
 
 #endif /* AUTH_JWT_HTTP_H */

@@ -31,8 +31,8 @@ apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, const c
     apr_status_t rv;
 
     if (!key) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(040)
-                      "cannot issue a token at %s: no AuthJWTSigningKey applies here",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      AJ_LOGNO(040) "cannot issue a token at %s: no AuthJWTSigningKey applies here",
                       r->uri);
         rv = APR_ENOENT;
         goto cleanup;
@@ -49,15 +49,15 @@ apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, const c
     }
     rv = aj_random_id(&jti, r->pool, AJ_JTI_RANDOM_BYTES);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(041)
-                      "cannot issue a token: no randomness for jti");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      AJ_LOGNO(041) "cannot issue a token: no randomness for jti");
         goto cleanup;
     }
     if (c->cookie) {
         rv = aj_random_id(&csrf_value, r->pool, AJ_JTI_RANDOM_BYTES);
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(046)
-                          "cannot issue a token: no randomness for csrf");
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                          AJ_LOGNO(046) "cannot issue a token: no randomness for csrf");
             goto cleanup;
         }
     }
@@ -78,25 +78,27 @@ apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, const c
     if (rv == APR_EINVAL) {
         /* Broken stored claims only ever take privileges away: issue
          * without them, and say so. */
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AJ_LOGNO(042)
-                      "user id %" APR_INT64_T_FMT ": stored claims are not a JSON object; "
-                      "issuing the token without them", user->id);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      AJ_LOGNO(042) "user id %" APR_INT64_T_FMT
+                                    ": stored claims are not a JSON object; "
+                                    "issuing the token without them",
+                      user->id);
         in.extra_json = NULL;
         rv = aj_claims_build(&json, r->pool, &in);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(043)
-                      "cannot issue a token: building the claims failed");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      AJ_LOGNO(043) "cannot issue a token: building the claims failed");
         goto cleanup;
     }
     rv = aj_jws_sign(&tok, r->pool, key, json, strlen(json));
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(044)
-                      "cannot issue a token: signing failed");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      AJ_LOGNO(044) "cannot issue a token: signing failed");
         goto cleanup;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(045)
-                  "issued token jti=%s for sub=%s, expires in %" APR_INT64_T_FMT " s",
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  AJ_LOGNO(045) "issued token jti=%s for sub=%s, expires in %" APR_INT64_T_FMT " s",
                   jti, in.sub, lifetime);
     *token = tok;
     *expires_in = lifetime;

@@ -113,24 +113,20 @@ static int auth_jwt_metrics_handler(request_rec *r)
         return OK;
     }
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(text, len, r->pool,
-                                                       r->connection->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(
+        bb, apr_bucket_pool_create(text, len, r->pool, r->connection->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
     return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK : AP_FILTER_ERROR;
 }
 
 /* The figures mod_status shows after the outcomes: every counter
  * (aj_metric_e), then the revocation table's gauges. */
-enum {
-    AUTH_JWT_FIG_REV_ENTRIES = AJ_M_COUNT,
-    AUTH_JWT_FIG_REV_CAPACITY,
-    AUTH_JWT_FIGURES
-};
+enum { AUTH_JWT_FIG_REV_ENTRIES = AJ_M_COUNT, AUTH_JWT_FIG_REV_CAPACITY, AUTH_JWT_FIGURES };
 
 /* How a row of the page shows its two figures. */
 typedef enum {
-    AUTH_JWT_ROW_PAIR,          /* "a / b" */
-    AUTH_JWT_ROW_USEC           /* b is microseconds, shown as seconds: "a (s.mmm)" */
+    AUTH_JWT_ROW_PAIR, /* "a / b" */
+    AUTH_JWT_ROW_USEC  /* b is microseconds, shown as seconds: "a (s.mmm)" */
 } auth_jwt_row_kind;
 
 /* Two figures: two "KEY: value" lines for ?auto, one row of the page. */
@@ -148,15 +144,13 @@ static const auth_jwt_status_row auth_jwt_status_rows[] = {
       "verified-token cache hits / misses", AUTH_JWT_ROW_PAIR },
     { "AuthJWTBasicCacheHits", AJ_M_BASIC_HIT, "AuthJWTBasicCacheMisses", AJ_M_BASIC_MISS,
       "Basic cache hits / misses", AUTH_JWT_ROW_PAIR },
-    { "AuthJWTRevocationEntries", AUTH_JWT_FIG_REV_ENTRIES,
-      "AuthJWTRevocationCapacity", AUTH_JWT_FIG_REV_CAPACITY,
-      "revocation table entries / capacity", AUTH_JWT_ROW_PAIR },
-    { "AuthJWTPasswordChecks", AJ_M_PASSWORD_CHECKS,
-      "AuthJWTPasswordCheckMicroseconds", AJ_M_PASSWORD_USEC,
-      "password checks (seconds)", AUTH_JWT_ROW_USEC },
+    { "AuthJWTRevocationEntries", AUTH_JWT_FIG_REV_ENTRIES, "AuthJWTRevocationCapacity",
+      AUTH_JWT_FIG_REV_CAPACITY, "revocation table entries / capacity", AUTH_JWT_ROW_PAIR },
+    { "AuthJWTPasswordChecks", AJ_M_PASSWORD_CHECKS, "AuthJWTPasswordCheckMicroseconds",
+      AJ_M_PASSWORD_USEC, "password checks (seconds)", AUTH_JWT_ROW_USEC },
 };
 
-#define AUTH_JWT_MSEC_PER_SEC 1000
+#define AUTH_JWT_MSEC_PER_SEC  1000
 #define AUTH_JWT_USEC_PER_MSEC (APR_USEC_PER_SEC / AUTH_JWT_MSEC_PER_SEC)
 
 static void auth_jwt_status_row_print(request_rec *r, const auth_jwt_status_row *row,
@@ -169,13 +163,16 @@ static void auth_jwt_status_row_print(request_rec *r, const auth_jwt_status_row 
                    row->key_b, b);
     }
     else if (row->kind == AUTH_JWT_ROW_USEC) {
-        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT
-                      ".%03" APR_UINT64_T_FMT ")</td></tr>\n", row->label, a,
-                   b / APR_USEC_PER_SEC, (b / AUTH_JWT_USEC_PER_MSEC) % AUTH_JWT_MSEC_PER_SEC);
+        ap_rprintf(r,
+                   "<tr><td>%s</td><td>%" APR_UINT64_T_FMT " (%" APR_UINT64_T_FMT
+                   ".%03" APR_UINT64_T_FMT ")</td></tr>\n",
+                   row->label, a, b / APR_USEC_PER_SEC,
+                   (b / AUTH_JWT_USEC_PER_MSEC) % AUTH_JWT_MSEC_PER_SEC);
     }
     else {
-        ap_rprintf(r, "<tr><td>%s</td><td>%" APR_UINT64_T_FMT " / %" APR_UINT64_T_FMT
-                      "</td></tr>\n", row->label, a, b);
+        ap_rprintf(r,
+                   "<tr><td>%s</td><td>%" APR_UINT64_T_FMT " / %" APR_UINT64_T_FMT "</td></tr>\n",
+                   row->label, a, b);
     }
 }
 
@@ -203,9 +200,9 @@ static int auth_jwt_metrics_status(request_rec *r, int flags)
         ap_rputs("<hr />\n<h2>mod_auth_jwt</h2>\n<table border=\"0\">\n", r);
     }
     for (i = 0; (name = aj_metrics_result_name((aj_metric_e)i)); i++) {
-        ap_rprintf(r, is_auto ? "AuthJWTRequests_%s: %" APR_UINT64_T_FMT "\n"
-                              : "<tr><td>authentication: %s</td><td>%" APR_UINT64_T_FMT
-                                "</td></tr>\n",
+        ap_rprintf(r,
+                   is_auto ? "AuthJWTRequests_%s: %" APR_UINT64_T_FMT "\n"
+                           : "<tr><td>authentication: %s</td><td>%" APR_UINT64_T_FMT "</td></tr>\n",
                    name, fig[i]);
     }
     for (i = 0; i < sizeof(auth_jwt_status_rows) / sizeof(auth_jwt_status_rows[0]); i++) {

@@ -121,8 +121,8 @@ auth_jwt_pw_e auth_jwt_password_check(const aj_user_t **user, const aj_claims_t 
                                          "wrong password");
     }
     if (refresh) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(025)
-                      "cached password check of user id %" APR_INT64_T_FMT " renewed",
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      AJ_LOGNO(025) "cached password check of user id %" APR_INT64_T_FMT " renewed",
                       u->id);
         *claims = NULL;
     }
@@ -145,32 +145,26 @@ static int auth_jwt_too_many(request_rec *r, apr_int64_t retry_after)
 int auth_jwt_password_status(request_rec *r, auth_jwt_pw_e outcome, apr_int64_t retry_after)
 {
     switch (outcome) {
-    case AUTH_JWT_PW_OK:
-        return OK;
-    case AUTH_JWT_PW_STORE_DOWN:
-        return HTTP_SERVICE_UNAVAILABLE;
-    case AUTH_JWT_PW_THROTTLED:
-        return auth_jwt_too_many(r, retry_after);
-    default:
-        return HTTP_UNAUTHORIZED;
+    case AUTH_JWT_PW_OK: return OK;
+    case AUTH_JWT_PW_STORE_DOWN: return HTTP_SERVICE_UNAVAILABLE;
+    case AUTH_JWT_PW_THROTTLED: return auth_jwt_too_many(r, retry_after);
+    default: return HTTP_UNAUTHORIZED;
     }
 }
 
-int auth_jwt_check_password(const aj_user_t **user, request_rec *r,
-                            const auth_jwt_dir_conf *c, const char *username,
-                            const char *password)
+int auth_jwt_check_password(const aj_user_t **user, request_rec *r, const auth_jwt_dir_conf *c,
+                            const char *username, const char *password)
 {
     const aj_claims_t *claims = NULL;
     apr_int64_t retry_after = 0;
-    auth_jwt_pw_e outcome = auth_jwt_password_check(user, &claims, &retry_after, r, c,
-                                                    username, password,
-                                                    AUTH_JWT_UNKNOWN_REFUSED);
+    auth_jwt_pw_e outcome = auth_jwt_password_check(user, &claims, &retry_after, r, c, username,
+                                                    password, AUTH_JWT_UNKNOWN_REFUSED);
 
     return auth_jwt_password_status(r, outcome, retry_after);
 }
 
-int auth_jwt_check_user_password(request_rec *r, const auth_jwt_dir_conf *c,
-                                 const aj_user_t *user, const char *password)
+int auth_jwt_check_user_password(request_rec *r, const auth_jwt_dir_conf *c, const aj_user_t *user,
+                                 const char *password)
 {
     auth_jwt_throttle_t th;
     apr_int64_t retry_after = auth_jwt_throttle_check(&th, r, c, user->username);

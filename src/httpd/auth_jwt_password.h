@@ -17,13 +17,13 @@ typedef enum {
     AUTH_JWT_PW_UNKNOWN_USER,
     AUTH_JWT_PW_MISMATCH,
     AUTH_JWT_PW_STORE_DOWN,
-    AUTH_JWT_PW_THROTTLED       /* refused unchecked (docs/reference.md §10): *retry_after */
+    AUTH_JWT_PW_THROTTLED /* refused unchecked (docs/reference.md §10): *retry_after */
 } auth_jwt_pw_e;
 
 /* How a front end treats a username the store does not know. */
 typedef enum {
-    AUTH_JWT_UNKNOWN_REFUSED,   /* a refused check: audit line, counted */
-    AUTH_JWT_UNKNOWN_PASSED_ON  /* AuthBasicProvider jwt: a provider after
+    AUTH_JWT_UNKNOWN_REFUSED,  /* a refused check: audit line, counted */
+    AUTH_JWT_UNKNOWN_PASSED_ON /* AuthBasicProvider jwt: a provider after
                                  * ours may know the name (AuthBasicProvider
                                  * jwt file), and mod_auth_basic logs the
                                  * final "not found" (AH01618); counting it
@@ -52,15 +52,14 @@ int auth_jwt_password_status(request_rec *r, auth_jwt_pw_e outcome, apr_int64_t 
  * password: same answer and time either way, audit line logged),
  * HTTP_TOO_MANY_REQUESTS (throttled, nothing checked; Retry-After is set in
  * r->err_headers_out) or HTTP_SERVICE_UNAVAILABLE (store failure, logged). */
-int auth_jwt_check_password(const aj_user_t **user, request_rec *r,
-                            const auth_jwt_dir_conf *c, const char *username,
-                            const char *password);
+int auth_jwt_check_password(const aj_user_t **user, request_rec *r, const auth_jwt_dir_conf *c,
+                            const char *username, const char *password);
 
 /* Checks the password of a user already known (the old password of
  * auth-jwt-password) with the login throttle and the failed-check floor.
  * OK; HTTP_UNAUTHORIZED (wrong, logged); HTTP_TOO_MANY_REQUESTS (throttled:
  * Retry-After is set). */
-int auth_jwt_check_user_password(request_rec *r, const auth_jwt_dir_conf *c,
-                                 const aj_user_t *user, const char *password);
+int auth_jwt_check_user_password(request_rec *r, const auth_jwt_dir_conf *c, const aj_user_t *user,
+                                 const char *password);
 
 #endif /* AUTH_JWT_PASSWORD_H */

@@ -44,9 +44,9 @@ static apr_status_t auth_jwt_keys_table(aj_revtab_t **tab, apr_uint32_t *store, 
 /* Asks the store whether a token is revoked (the table cannot answer: it
  * overflowed, or this child cannot use it).  OK with *verdict, or
  * APR_EGENERAL when the store could not be read. */
-static apr_status_t auth_jwt_check_store(aj_verdict_e *verdict, request_rec *r,
-                                         const char *jti, const char *sub, apr_int64_t iat,
-                                         int has_iat, apr_int64_t now)
+static apr_status_t auth_jwt_check_store(aj_verdict_e *verdict, request_rec *r, const char *jti,
+                                         const char *sub, apr_int64_t iat, int has_iat,
+                                         apr_int64_t now)
 {
     aj_store_t *st = auth_jwt_store(r);
     apr_int64_t exp = 0, id;
@@ -108,9 +108,8 @@ apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, request_rec *r,
 /* The table's answer for a token's keys: APR_SUCCESS with *revoked, or an
  * error when the table cannot answer (a stalled writer, or the store was
  * unloaded meanwhile by a reset: then nothing it said may be trusted). */
-static apr_status_t auth_jwt_table_says(int *revoked, int *overflowed,
-                                        const auth_jwt_revkeys *keys, int has_iat,
-                                        apr_int64_t iat, apr_int64_t now)
+static apr_status_t auth_jwt_table_says(int *revoked, int *overflowed, const auth_jwt_revkeys *keys,
+                                        int has_iat, apr_int64_t iat, apr_int64_t now)
 {
     aj_revtab_t *tab = auth_jwt_revtab();
     apr_int64_t valid_after = 0;
@@ -159,8 +158,8 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
         return OK;
     }
     if (!auth_jwt_revtab()) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(117)
-                      "revocation table missing; refusing the token");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      AJ_LOGNO(117) "revocation table missing; refusing the token");
         return HTTP_SERVICE_UNAVAILABLE;
     }
     store = auth_jwt_scope(r->server)->index;
@@ -171,7 +170,8 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
     if (rc == AUTH_JWT_REVTAB_ASK_STORE) {
         /* nothing known here: the store decides, or nobody does (fail closed) */
         return auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) == APR_SUCCESS
-                   ? OK : HTTP_SERVICE_UNAVAILABLE;
+                   ? OK
+                   : HTTP_SERVICE_UNAVAILABLE;
     }
     if (rc != OK) {
         return rc;
@@ -180,17 +180,18 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
     if (!keys || keys->store != store) {
         /* none cached, or cached under another site's store */
         if (auth_jwt_revkeys_make(&own, r, claims) != APR_SUCCESS) {
-            *verdict = AJ_REVOKED;      /* cannot look it up: fail closed */
+            *verdict = AJ_REVOKED; /* cannot look it up: fail closed */
             return OK;
         }
         keys = &own;
     }
     if (auth_jwt_table_says(&revoked, &overflowed, keys, has_iat, iat, now) != APR_SUCCESS) {
         /* the table cannot answer now: the store decides, or nobody does */
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(124)
-                      "revocation table busy or being reloaded: asking the store");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      AJ_LOGNO(124) "revocation table busy or being reloaded: asking the store");
         return auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) == APR_SUCCESS
-                   ? OK : HTTP_SERVICE_UNAVAILABLE;
+                   ? OK
+                   : HTTP_SERVICE_UNAVAILABLE;
     }
     if (revoked) {
         *verdict = AJ_REVOKED;
@@ -198,7 +199,7 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
     }
     if (overflowed
         && auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) != APR_SUCCESS) {
-        *verdict = AJ_OK;       /* store down: the last known state stands (docs/reference.md §6) */
+        *verdict = AJ_OK; /* store down: the last known state stands (docs/reference.md §6) */
     }
     return OK;
 }
@@ -232,12 +233,12 @@ int auth_jwt_revoke_user_state(apr_int64_t *valid_after, apr_int64_t *stamp, req
         return 1;
     }
     if (keys->store != auth_jwt_scope(r->server)->index) {
-        return 0;       /* keys of another site's store: never */
+        return 0; /* keys of another site's store: never */
     }
     if (auth_jwt_cfg_revocation(c)
         && (auth_jwt_revtab_refresh(r, c, apr_time_sec(r->request_time)) != OK
             || !aj_revtab_loaded(tab, keys->store))) {
-        return 0;       /* unknown: nothing cached may be trusted */
+        return 0; /* unknown: nothing cached may be trusted */
     }
     /* A store whose revocations do not all fit may be missing this user's
      * entries: nothing cached may be trusted then (the overflow mark is read
@@ -255,11 +256,9 @@ int auth_jwt_revoke_user_state(apr_int64_t *valid_after, apr_int64_t *stamp, req
 
 /* ---- recording a revocation made here ---------------------------------- */
 
-apr_status_t auth_jwt_revoke_token(request_rec *r, aj_store_t *st, const char *jti,
-                                   apr_int64_t exp)
+apr_status_t auth_jwt_revoke_token(request_rec *r, aj_store_t *st, const char *jti, apr_int64_t exp)
 {
-    apr_status_t rv = aj_store_revoke_add(st, r->pool, jti, exp,
-                                          apr_time_sec(r->request_time));
+    apr_status_t rv = aj_store_revoke_add(st, r->pool, jti, exp, apr_time_sec(r->request_time));
 
     if (rv != APR_SUCCESS) {
         auth_jwt_store_failed(r, st, "recording a logout", rv);
@@ -280,6 +279,7 @@ apr_int64_t auth_jwt_revoke_all_value(request_rec *r)
 void auth_jwt_revoke_user_recorded(request_rec *r, apr_int64_t id, apr_int64_t valid_after)
 {
     auth_jwt_revtab_put(r, NULL, 0, apr_psprintf(r->pool, "%" APR_INT64_T_FMT, id), valid_after);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(119)
-                  "revoked every token of user id %" APR_INT64_T_FMT " issued so far", id);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  AJ_LOGNO(119) "revoked every token of user id %" APR_INT64_T_FMT " issued so far",
+                  id);
 }

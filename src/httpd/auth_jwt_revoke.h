@@ -18,11 +18,11 @@
  * of the request's server), computed once per verified token and kept with
  * it in the verified-token cache. */
 typedef struct {
-    aj_revtab_key_t jti;        /* valid when has_jti */
-    aj_revtab_key_t user;       /* of sub; valid when has_user */
+    aj_revtab_key_t jti;  /* valid when has_jti */
+    aj_revtab_key_t user; /* of sub; valid when has_user */
     apr_uint32_t has_jti;
     apr_uint32_t has_user;
-    apr_uint32_t store;         /* the scope index the keys were made for */
+    apr_uint32_t store; /* the scope index the keys were made for */
     apr_uint32_t reserved;
 } auth_jwt_revkeys;
 

@@ -51,11 +51,14 @@
 #include "aj_store.h"
 #include "aj.h"
 
-#define AUTH_JWT_REVOKE_MUTEX      "auth-jwt-revoke"
+#define AUTH_JWT_REVOKE_MUTEX "auth-jwt-revoke"
 /* The table cannot work without its segment: the start is refused. */
 static const auth_jwt_shm_spec_t auth_jwt_revtab_shm = {
-    .what = "revocation table (AuthJWTRevocationCacheSize)", .tag_create = AJ_LOGNO(110),
-    .mutex_type = AUTH_JWT_REVOKE_MUTEX, .mutex_what = "revocation", .tag_attach = AJ_LOGNO(111),
+    .what = "revocation table (AuthJWTRevocationCacheSize)",
+    .tag_create = AJ_LOGNO(110),
+    .mutex_type = AUTH_JWT_REVOKE_MUTEX,
+    .mutex_what = "revocation",
+    .tag_attach = AJ_LOGNO(111),
 };
 
 /* Re-read this many seconds before the last poll: clock skew between nodes
@@ -96,9 +99,11 @@ int auth_jwt_revtab_post_config(apr_pool_t *pconf, server_rec *s, apr_uint32_t s
     int rc;
 
     if (n > AJ_REVTAB_MAX_STORES) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(121)
-                     "%u distinct stores (DBDriver/DBDParams) configured; at most %u are "
-                     "supported", n, AJ_REVTAB_MAX_STORES);
+        ap_log_error(
+            APLOG_MARK, APLOG_EMERG, 0, s,
+            AJ_LOGNO(121) "%u distinct stores (DBDriver/DBDParams) configured; at most %u are "
+                          "supported",
+            n, AJ_REVTAB_MAX_STORES);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     ids = apr_pcalloc(pconf, n * sizeof(*ids));
@@ -117,9 +122,9 @@ int auth_jwt_revtab_post_config(apr_pool_t *pconf, server_rec *s, apr_uint32_t s
     auth_jwt_rs.last_prune = apr_pcalloc(pconf, n * sizeof(*auth_jwt_rs.last_prune));
     auth_jwt_rs.tab = aj_revtab_format(auth_jwt_rs.seg->base, size, slots, ids, n);
     if (!auth_jwt_rs.tab) {
-        auth_jwt_rs.seg = NULL;     /* the start is refused: no table */
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(120)
-                     "cannot lay out the revocation table in shared memory");
+        auth_jwt_rs.seg = NULL; /* the start is refused: no table */
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     AJ_LOGNO(120) "cannot lay out the revocation table in shared memory");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -187,10 +192,11 @@ static void auth_jwt_fill_user(void *baton, apr_int64_t id, apr_int64_t valid_af
 static void auth_jwt_note_full(request_rec *r, const auth_jwt_fill *f)
 {
     if (f->full) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AJ_LOGNO(112)
-                      "the revocation table is full: token checks of this site now ask "
-                      "the database on a miss until expired entries make room; raise "
-                      "AuthJWTRevocationCacheSize");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, 0, r,
+            AJ_LOGNO(112) "the revocation table is full: token checks of this site now ask "
+                          "the database on a miss until expired entries make room; raise "
+                          "AuthJWTRevocationCacheSize");
     }
 }
 
@@ -205,8 +211,7 @@ static int auth_jwt_child_stopping(void)
         && ap_scoreboard_image->global->running_generation != mine) {
         return 1;
     }
-    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
-           && state == AP_MPMQ_STOPPING;
+    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS && state == AP_MPMQ_STOPPING;
 }
 
 /* A graceful restart destroys the old generation's mutex (with pconf) while
@@ -222,18 +227,19 @@ static int auth_jwt_lock(request_rec *r)
         return 0;
     }
     if (aj_revtab_recover(auth_jwt_rs.tab)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, AJ_LOGNO(122)
-                      "the revocation table was left half-written (a process died while "
-                      "writing it): emptied, and every site's revocations are read again "
-                      "from its store");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, 0, r,
+            AJ_LOGNO(122) "the revocation table was left half-written (a process died while "
+                          "writing it): emptied, and every site's revocations are read again "
+                          "from its store");
     }
     return 1;
 }
 
 /* Reads revocations since `since` (0: all) into the table.  The database
  * rows are read with the mutex held so two refreshes never interleave. */
-static apr_status_t auth_jwt_load(int *full, request_rec *r, aj_store_t *st,
-                                  apr_int64_t since, apr_int64_t now)
+static apr_status_t auth_jwt_load(int *full, request_rec *r, aj_store_t *st, apr_int64_t since,
+                                  apr_int64_t now)
 {
     auth_jwt_fill f;
     apr_status_t rv;
@@ -258,8 +264,8 @@ static void auth_jwt_maybe_prune(request_rec *r, aj_store_t *st, apr_int64_t now
     }
     *last = now;
     if (aj_store_revoke_prune(&pruned, st, r->pool, now) == APR_SUCCESS && pruned > 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(114)
-                      "pruned %d expired revocations", pruned);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(114) "pruned %d expired revocations",
+                      pruned);
     }
 }
 
@@ -268,8 +274,8 @@ static void auth_jwt_refresh_failed(request_rec *r, const char *what)
     apr_uint32_t store = auth_jwt_store_index(r);
 
     if (!__atomic_exchange_n(&auth_jwt_rs.refresh_failing[store], 1, __ATOMIC_RELAXED)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(115)
-                      "revocations could not be %s from the store; %s", what,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      AJ_LOGNO(115) "revocations could not be %s from the store; %s", what,
                       aj_revtab_loaded(auth_jwt_rs.tab, store)
                           ? "tokens are checked against the last known state"
                           : "tokens are refused with 503 until the store answers");
@@ -281,8 +287,8 @@ static void auth_jwt_refresh_ok(request_rec *r)
     apr_uint32_t store = auth_jwt_store_index(r);
 
     if (__atomic_exchange_n(&auth_jwt_rs.refresh_failing[store], 0, __ATOMIC_RELAXED)) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, AJ_LOGNO(116)
-                      "revocations are read from the store again");
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                      AJ_LOGNO(116) "revocations are read from the store again");
     }
 }
 
@@ -302,7 +308,7 @@ int auth_jwt_revtab_refresh(request_rec *r, const auth_jwt_dir_conf *c, apr_int6
 
     if (aj_revtab_loaded(tab, store)) {
         if (now < due || !aj_revtab_claim_refresh(tab, store, due, now + interval)) {
-            return OK;      /* not due, or another request refreshes it */
+            return OK; /* not due, or another request refreshes it */
         }
         claimed = 1;
     }
@@ -338,9 +344,10 @@ int auth_jwt_revtab_refresh(request_rec *r, const auth_jwt_dir_conf *c, apr_int6
         if (recovering && !full) {
             /* every unexpired revocation of this store is in the table again */
             aj_revtab_clear_overflowed(tab, store);
-            ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, AJ_LOGNO(123)
-                          "the revocation table has room again: token checks of this site "
-                          "no longer ask the database");
+            ap_log_rerror(
+                APLOG_MARK, APLOG_NOTICE, 0, r,
+                AJ_LOGNO(123) "the revocation table has room again: token checks of this site "
+                              "no longer ask the database");
         }
         auth_jwt_maybe_prune(r, st, now);
     }
@@ -363,14 +370,14 @@ void auth_jwt_revtab_put(request_rec *r, const char *jti, apr_int64_t exp, const
     auth_jwt_fill f;
 
     if (!auth_jwt_rs.seg || !auth_jwt_lock(r)) {
-        return;     /* the database has it; the next refresh brings it */
+        return; /* the database has it; the next refresh brings it */
     }
     auth_jwt_fill_init(&f, r, apr_time_sec(r->request_time));
     if (jti) {
         auth_jwt_fill_jti(&f, jti, exp);
     }
-    if (sub && aj_revtab_put_user(auth_jwt_rs.tab, f.store, sub, valid_after, f.now)
-               != APR_SUCCESS) {
+    if (sub
+        && aj_revtab_put_user(auth_jwt_rs.tab, f.store, sub, valid_after, f.now) != APR_SUCCESS) {
         f.full = 1;
     }
     apr_global_mutex_unlock(auth_jwt_rs.seg->mutex);

@@ -18,9 +18,9 @@
  * The id is a digest of the driver and the parameters (never the text:
  * DBDParams may hold a password); log lines name the store by a text with
  * every password left out (aj_store_describe, docs/reference.md §13).  Two
- * servers with the same text share a store; two texts that reach the same database are two stores to us,
- * which is safe (each learns the other's revocations by polling, like two
- * nodes).
+ * servers with the same text share a store; two texts that reach the same
+ * database are two stores to us, which is safe (each learns the other's
+ * revocations by polling, like two nodes).
  */
 #include <string.h>
 
@@ -42,7 +42,7 @@ static apr_uint32_t auth_jwt_scope_n = 1;
 static const auth_jwt_scope_t auth_jwt_scope_none = { { { 0 } }, 0, "the store", NULL };
 
 typedef struct {
-    const char *driver;         /* NULL: not set here */
+    const char *driver; /* NULL: not set here */
     const char *params;
 } auth_jwt_dbd_text;
 
@@ -130,9 +130,9 @@ static apr_status_t auth_jwt_scope_pair(apr_hash_t **pairs, apr_pool_t *p, serve
             APR_ARRAY_PUSH(defined, server_rec *) = v;
         }
     }
-    for (i = defined->nelts - 1; i >= 0; i--) {       /* reading order */
+    for (i = defined->nelts - 1; i >= 0; i--) { /* reading order */
         v = APR_ARRAY_IDX(defined, i, server_rec *);
-        k = 0;                                        /* earlier ones from the same place */
+        k = 0; /* earlier ones from the same place */
         for (j = defined->nelts - 1; j > i; j--) {
             k += auth_jwt_scope_same_place_srv(APR_ARRAY_IDX(defined, j, server_rec *), v);
         }
@@ -146,12 +146,13 @@ static apr_status_t auth_jwt_scope_pair(apr_hash_t **pairs, apr_pool_t *p, serve
         }
         name = d ? auth_jwt_scope_node_name(p, d) : NULL;
         if (!d || (name && v->server_hostname && strcasecmp(name, v->server_hostname))) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(142)
-                         "cannot tell which <VirtualHost> at %s:%u defined the virtual host "
-                         "%s, so not which store (DBDriver/DBDParams) it uses; refusing to "
-                         "start rather than risk two sites sharing one store",
-                         v->defn_name, v->defn_line_number,
-                         v->server_hostname ? v->server_hostname : "(no ServerName)");
+            ap_log_error(
+                APLOG_MARK, APLOG_EMERG, 0, s,
+                AJ_LOGNO(142) "cannot tell which <VirtualHost> at %s:%u defined the virtual host "
+                              "%s, so not which store (DBDriver/DBDParams) it uses; refusing to "
+                              "start rather than risk two sites sharing one store",
+                v->defn_name, v->defn_line_number,
+                v->server_hostname ? v->server_hostname : "(no ServerName)");
             return APR_EGENERAL;
         }
         apr_hash_set(out, &APR_ARRAY_IDX(defined, i, server_rec *), sizeof(server_rec *), d);
@@ -183,7 +184,7 @@ const char *auth_jwt_scope_driver(const ap_directive_t *vhost)
 apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s)
 {
     auth_jwt_dbd_text main_text = { NULL, NULL }, vt;
-    apr_pool_t *pconf = s->process->pconf;     /* the scope lives as long as the config */
+    apr_pool_t *pconf = s->process->pconf; /* the scope lives as long as the config */
     const char *driver, *params;
     apr_array_header_t *ids = apr_array_make(ptemp, 4, sizeof(aj_store_id_t));
     const ap_directive_t *vh;
@@ -206,10 +207,9 @@ apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s)
         driver = auth_jwt_scope_arg(pconf, vt.driver ? vt.driver : main_text.driver);
         params = auth_jwt_scope_arg(pconf, vt.params ? vt.params : main_text.params);
         if (aj_store_id_make(&id, driver, params) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(140)
-                         "cannot compute the store id of %s:%u (SHA-256 unavailable)",
-                         v->defn_name ? v->defn_name : "the main server",
-                         v->defn_line_number);
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         AJ_LOGNO(140) "cannot compute the store id of %s:%u (SHA-256 unavailable)",
+                         v->defn_name ? v->defn_name : "the main server", v->defn_line_number);
             return 0;
         }
         for (i = 0; i < (apr_uint32_t)ids->nelts; i++) {
@@ -224,12 +224,12 @@ apr_uint32_t auth_jwt_scope_post_config(apr_pool_t *ptemp, server_rec *s)
         sc->scope.id = id;
         sc->scope.index = i;
         sc->scope.text = aj_store_describe(pconf, driver, params);
-        sc->scope.sqlite_file = !strcmp(driver, AJ_STORE_SQLITE_DRIVER) && *params ? params
-                                                                                   : NULL;
+        sc->scope.sqlite_file = !strcmp(driver, AJ_STORE_SQLITE_DRIVER) && *params ? params : NULL;
     }
     auth_jwt_scope_n = ids->nelts ? (apr_uint32_t)ids->nelts : 1;
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, AJ_LOGNO(141)
-                 "%u distinct store(s) among the configured servers", auth_jwt_scope_n);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                 AJ_LOGNO(141) "%u distinct store(s) among the configured servers",
+                 auth_jwt_scope_n);
     return auth_jwt_scope_n;
 }
 

@@ -16,8 +16,8 @@
 typedef struct {
     aj_store_id_t id;
     apr_uint32_t index;
-    const char *text;           /* aj_store_describe: no password, for log lines */
-    const char *sqlite_file;    /* the database file with DBDriver sqlite3, else NULL */
+    const char *text;        /* aj_store_describe: no password, for log lines */
+    const char *sqlite_file; /* the database file with DBDriver sqlite3, else NULL */
 } auth_jwt_scope_t;
 
 /* Reads every server's DBDriver/DBDParams from the configuration tree (as

@@ -61,8 +61,9 @@ int auth_jwt_shm_post_config(auth_jwt_shm_t **home, apr_pool_t *pconf, server_re
     seg->base = apr_shm_baseaddr_get(seg->shm);
     if (spec->mutex_type
         && ap_global_mutex_create(&seg->mutex, &seg->mutex_file, spec->mutex_type, NULL, s, pconf,
-                                  0) != APR_SUCCESS) {
-        return HTTP_INTERNAL_SERVER_ERROR;      /* httpd logged why */
+                                  0)
+               != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR; /* httpd logged why */
     }
     *home = seg;
     apr_pool_cleanup_register(pconf, seg, auth_jwt_shm_ended, apr_pool_cleanup_null);

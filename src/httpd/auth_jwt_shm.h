@@ -13,26 +13,26 @@
  * tags are the AJ_LOGNO() of the owner's lines, so each line keeps the tag
  * of its concern. */
 typedef struct {
-    const char *mutex_type;     /* its writers' global mutex, as the Mutex
+    const char *mutex_type; /* its writers' global mutex, as the Mutex
                                  * directive names it; NULL: none */
-    const char *what;           /* in "cannot create N bytes of shared memory for the WHAT" */
-    const char *tag_create;     /* tag of that line */
-    const char *degraded;       /* NULL: the server cannot run without the
+    const char *what;       /* in "cannot create N bytes of shared memory for the WHAT" */
+    const char *tag_create; /* tag of that line */
+    const char *degraded;   /* NULL: the server cannot run without the
                                  * segment (emerg, start refused); else what
                                  * works less without it (warning, start goes on) */
-    const char *mutex_what;     /* in "cannot attach the MUTEX_WHAT mutex in this child" */
-    const char *tag_attach;     /* tag of that line */
+    const char *mutex_what; /* in "cannot attach the MUTEX_WHAT mutex in this child" */
+    const char *tag_attach; /* tag of that line */
 } auth_jwt_shm_spec_t;
 
 /* One generation's segment: made in post_config from pconf, so a restart
  * (which clears pconf) ends it; the owner's pointer to it is cleared then. */
 typedef struct auth_jwt_shm_t {
     const auth_jwt_shm_spec_t *spec;
-    struct auth_jwt_shm_t **home;   /* the owner's pointer to this segment */
+    struct auth_jwt_shm_t **home; /* the owner's pointer to this segment */
     apr_shm_t *shm;
-    void *base;                     /* size bytes, zeroed by no one: the owner formats them */
+    void *base; /* size bytes, zeroed by no one: the owner formats them */
     apr_size_t size;
-    apr_global_mutex_t *mutex;      /* NULL without spec->mutex_type */
+    apr_global_mutex_t *mutex; /* NULL without spec->mutex_type */
     const char *mutex_file;
 } auth_jwt_shm_t;
 

@@ -49,24 +49,26 @@
 #include "aj_password.h"
 #include "aj_store.h"
 
-#define AUTH_JWT_THROTTLE_MUTEX    "auth-jwt-throttle"
+#define AUTH_JWT_THROTTLE_MUTEX "auth-jwt-throttle"
 /* Slots of the shared table (32 bytes each: 512 KiB).  Each failure uses
  * two; when every slot in a key's probe window holds a live counter, the
  * oldest is replaced (aj_throttle.h). */
-#define AUTH_JWT_THROTTLE_SLOTS    16384
+#define AUTH_JWT_THROTTLE_SLOTS 16384
 /* The per-store word after the table: the highest bcrypt cost seen (low
  * byte) and whether the store was asked (AUTH_JWT_COST_QUERIED). */
-#define AUTH_JWT_COST_MASK         0xffu
-#define AUTH_JWT_COST_QUERIED      0x100u
+#define AUTH_JWT_COST_MASK      0xffu
+#define AUTH_JWT_COST_QUERIED   0x100u
 /* The per-store words start 8-byte aligned after the table. */
-#define AUTH_JWT_THROTTLE_ALIGN    8
+#define AUTH_JWT_THROTTLE_ALIGN 8
 /* The dummy password of the calibration run (never compared to anything). */
-#define AUTH_JWT_PACE_DUMMY        "mod_auth_jwt"
+#define AUTH_JWT_PACE_DUMMY     "mod_auth_jwt"
 
 /* Counting failures across children needs the segment: no start without. */
 static const auth_jwt_shm_spec_t auth_jwt_throttle_shm = {
-    .what = "login throttle", .tag_create = AJ_LOGNO(210),
-    .mutex_type = AUTH_JWT_THROTTLE_MUTEX, .mutex_what = "login throttle",
+    .what = "login throttle",
+    .tag_create = AJ_LOGNO(210),
+    .mutex_type = AUTH_JWT_THROTTLE_MUTEX,
+    .mutex_what = "login throttle",
     .tag_attach = AJ_LOGNO(213),
 };
 
@@ -75,7 +77,7 @@ static const auth_jwt_shm_spec_t auth_jwt_throttle_shm = {
 static struct {
     auth_jwt_shm_t *seg;
     aj_throttle_t *tab;
-    apr_uint32_t *costs;        /* one word per store index (shared) */
+    apr_uint32_t *costs; /* one word per store index (shared) */
     apr_uint32_t nstores;
 } auth_jwt_ts;
 
@@ -90,8 +92,8 @@ int auth_jwt_throttle_pre_config(apr_pool_t *pconf)
 
 int auth_jwt_throttle_post_config(apr_pool_t *pconf, server_rec *s)
 {
-    apr_size_t tsize = APR_ALIGN(aj_throttle_size(AUTH_JWT_THROTTLE_SLOTS),
-                                 AUTH_JWT_THROTTLE_ALIGN);
+    apr_size_t tsize =
+        APR_ALIGN(aj_throttle_size(AUTH_JWT_THROTTLE_SLOTS), AUTH_JWT_THROTTLE_ALIGN);
     apr_uint32_t n = auth_jwt_scope_count();
     apr_size_t size = tsize + (apr_size_t)n * sizeof(apr_uint32_t);
     char *base;
@@ -105,9 +107,9 @@ int auth_jwt_throttle_post_config(apr_pool_t *pconf, server_rec *s)
     auth_jwt_ts.nstores = n;
     auth_jwt_ts.tab = aj_throttle_format(base, tsize, AUTH_JWT_THROTTLE_SLOTS);
     if (!auth_jwt_ts.tab) {
-        auth_jwt_ts.seg = NULL;     /* the start is refused: no throttle */
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(211)
-                     "cannot lay out the login throttle in shared memory");
+        auth_jwt_ts.seg = NULL; /* the start is refused: no throttle */
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     AJ_LOGNO(211) "cannot lay out the login throttle in shared memory");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* No child exists yet: plain zeroing; atomics only from here on. */
@@ -124,8 +126,9 @@ void auth_jwt_throttle_child_init(apr_pool_t *p, server_rec *s)
     rv = apr_thread_mutex_create(&auth_jwt_pace_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     if (rv != APR_SUCCESS) {
         auth_jwt_pace_mutex = NULL;
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, AJ_LOGNO(212)
-                     "cannot create the mutex of the failed-check timing in this child");
+        ap_log_error(
+            APLOG_MARK, APLOG_CRIT, rv, s,
+            AJ_LOGNO(212) "cannot create the mutex of the failed-check timing in this child");
     }
     auth_jwt_shm_child_init(auth_jwt_ts.seg, p, s);
 }
@@ -156,13 +159,12 @@ apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
     if (!auth_jwt_ts.seg || auth_jwt_cfg_throttle_attempts(c) == AUTH_JWT_THROTTLE_OFF) {
         return 0;
     }
-    rv = aj_throttle_keys(&th->keys, &auth_jwt_scope(r->server)->id, r->useragent_ip,
-                          username);
+    rv = aj_throttle_keys(&th->keys, &auth_jwt_scope(r->server)->id, r->useragent_ip, username);
     if (rv != APR_SUCCESS) {
         /* An address longer than any IP address text (or no SHA-256): this
          * check is not counted. */
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, AJ_LOGNO(214)
-                      "login throttle: cannot key the client address; not counted");
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      AJ_LOGNO(214) "login throttle: cannot key the client address; not counted");
         return 0;
     }
     th->counted = 1;
@@ -170,10 +172,10 @@ apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
     aj_throttle_check(&th->state, auth_jwt_ts.tab, &th->keys, &policy,
                       apr_time_sec(r->request_time));
     if (th->state.retry_after > 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(203)
-                      "password check throttled: client %s, user \"%s\"; retry after "
-                      "%" APR_INT64_T_FMT " s", r->useragent_ip, auth_jwt_log_user(th, r),
-                      th->state.retry_after);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      AJ_LOGNO(203) "password check throttled: client %s, user \"%s\"; retry after "
+                                    "%" APR_INT64_T_FMT " s",
+                      r->useragent_ip, auth_jwt_log_user(th, r), th->state.retry_after);
     }
     return th->state.retry_after;
 }
@@ -186,40 +188,41 @@ static int auth_jwt_throttle_lock(request_rec *r)
     apr_status_t rv = apr_global_mutex_lock(auth_jwt_ts.seg->mutex);
 
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, AJ_LOGNO(215)
-                      "cannot lock the login throttle; this check is not counted");
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      AJ_LOGNO(215) "cannot lock the login throttle; this check is not counted");
         return 0;
     }
     return 1;
 }
 
-void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r,
-                               const auth_jwt_dir_conf *c, const char *why)
+void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r, const auth_jwt_dir_conf *c,
+                               const char *why)
 {
     aj_throttle_policy_t policy;
     unsigned reached = 0;
 
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(200)
-                  "password check refused: client %s, user \"%s\" (%s)", r->useragent_ip,
-                  auth_jwt_log_user(th, r), why);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  AJ_LOGNO(200) "password check refused: client %s, user \"%s\" (%s)",
+                  r->useragent_ip, auth_jwt_log_user(th, r), why);
     if (!th->counted || !auth_jwt_throttle_lock(r)) {
         return;
     }
     auth_jwt_throttle_policy(&policy, c);
-    reached = aj_throttle_fail(auth_jwt_ts.tab, &th->keys, &policy,
-                               apr_time_sec(r->request_time));
+    reached = aj_throttle_fail(auth_jwt_ts.tab, &th->keys, &policy, apr_time_sec(r->request_time));
     apr_global_mutex_unlock(auth_jwt_ts.seg->mutex);
     if (reached & AJ_THROTTLE_REACHED_USER) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(201)
-                      "login throttle: client %s, user \"%s\" reached %u failed password "
-                      "checks; refused for %" APR_INT64_T_FMT " s", r->useragent_ip,
-                      auth_jwt_log_user(th, r), policy.attempts, policy.seconds);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            AJ_LOGNO(201) "login throttle: client %s, user \"%s\" reached %u failed password "
+                          "checks; refused for %" APR_INT64_T_FMT " s",
+            r->useragent_ip, auth_jwt_log_user(th, r), policy.attempts, policy.seconds);
     }
     if (reached & AJ_THROTTLE_REACHED_ADDR) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(202)
-                      "login throttle: client %s reached %u failed password checks over "
-                      "all usernames; refused for %" APR_INT64_T_FMT " s", r->useragent_ip,
-                      policy.attempts * AJ_THROTTLE_ADDR_FACTOR, policy.seconds);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            AJ_LOGNO(202) "login throttle: client %s reached %u failed password checks over "
+                          "all usernames; refused for %" APR_INT64_T_FMT " s",
+            r->useragent_ip, policy.attempts * AJ_THROTTLE_ADDR_FACTOR, policy.seconds);
     }
 }
 
@@ -253,12 +256,11 @@ static void auth_jwt_cost_raise(apr_uint32_t *word, int cost, apr_uint32_t flags
     do {
         want = (old | flags) & ~AUTH_JWT_COST_MASK;
         want |= (old & AUTH_JWT_COST_MASK) > (apr_uint32_t)cost ? (old & AUTH_JWT_COST_MASK)
-                                                               : (apr_uint32_t)cost;
+                                                                : (apr_uint32_t)cost;
         if (want == old) {
             return;
         }
-    } while (!__atomic_compare_exchange_n(word, &old, want, 1, __ATOMIC_RELAXED,
-                                          __ATOMIC_RELAXED));
+    } while (!__atomic_compare_exchange_n(word, &old, want, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 }
 
 void auth_jwt_pace_learn_store(request_rec *r, aj_store_t *st)
@@ -273,14 +275,14 @@ void auth_jwt_pace_learn_store(request_rec *r, aj_store_t *st)
     /* Children meeting here at once each ask: harmless, and only once. */
     rv = aj_store_max_bcrypt_cost(&cost, st, r->pool);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, AJ_LOGNO(216)
-                      "cannot read the highest bcrypt cost of the store (%s); failed "
-                      "checks are padded from the costs seen so far",
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      AJ_LOGNO(216) "cannot read the highest bcrypt cost of the store (%s); failed "
+                                    "checks are padded from the costs seen so far",
                       aj_store_error(st, rv));
         return;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(217)
-                  "highest bcrypt cost among the store's hashes: %d", cost);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  AJ_LOGNO(217) "highest bcrypt cost among the store's hashes: %d", cost);
     auth_jwt_cost_raise(word, cost, AUTH_JWT_COST_QUERIED);
 }
 

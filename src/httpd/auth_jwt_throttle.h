@@ -16,10 +16,10 @@ void auth_jwt_throttle_child_init(apr_pool_t *p, server_rec *s);
 
 /* One password check as the throttle sees it (on the caller's stack). */
 typedef struct {
-    aj_throttle_keys_t keys;        /* valid when counted */
-    aj_throttle_state_t state;      /* what the check before found */
-    const char *username;           /* as sent (audit lines escape it) */
-    int counted;                    /* the throttle is on for this check */
+    aj_throttle_keys_t keys;   /* valid when counted */
+    aj_throttle_state_t state; /* what the check before found */
+    const char *username;      /* as sent (audit lines escape it) */
+    int counted;               /* the throttle is on for this check */
 } auth_jwt_throttle_t;
 
 /* Before a password check (before the Basic cache and bcrypt): 0 to go on,
@@ -30,8 +30,8 @@ apr_int64_t auth_jwt_throttle_check(auth_jwt_throttle_t *th, request_rec *r,
 /* A refused check: its audit line (error, tag AJ200), one failure on both
  * counters, and a line (error, AJ201/AJ202) for a counter that reached its
  * limit.  why: "unknown user", "wrong password", ... */
-void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r,
-                               const auth_jwt_dir_conf *c, const char *why);
+void auth_jwt_throttle_refused(auth_jwt_throttle_t *th, request_rec *r, const auth_jwt_dir_conf *c,
+                               const char *why);
 /* A successful check: clears its (username, address) counter. */
 void auth_jwt_throttle_passed(auth_jwt_throttle_t *th, request_rec *r);
 

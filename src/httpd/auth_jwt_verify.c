@@ -26,13 +26,13 @@ static aj_vcache_t *auth_jwt_vcache;
 void auth_jwt_vcache_child_init(apr_pool_t *p, server_rec *s)
 {
     const auth_jwt_dir_conf *c = ap_get_module_config(s->lookup_defaults, &auth_jwt_module);
-    apr_status_t rv = aj_vcache_make(&auth_jwt_vcache, p,
-                                     (apr_uint32_t)auth_jwt_cfg_verify_cache(c));
+    apr_status_t rv =
+        aj_vcache_make(&auth_jwt_vcache, p, (apr_uint32_t)auth_jwt_cfg_verify_cache(c));
 
     if (rv != APR_SUCCESS) {
         auth_jwt_vcache = NULL;
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, AJ_LOGNO(015)
-                     "no verified-token cache in this child");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                     AJ_LOGNO(015) "no verified-token cache in this child");
     }
 }
 
@@ -41,7 +41,7 @@ void auth_jwt_vcache_child_init(apr_pool_t *p, server_rec *s)
  * size keeps the image 8-byte aligned. */
 typedef struct {
     auth_jwt_revkeys keys;
-    apr_uint32_t has_keys;      /* keys computed (only where revocation is on) */
+    apr_uint32_t has_keys; /* keys computed (only where revocation is on) */
     apr_uint32_t reserved;
 } auth_jwt_cached_t;
 
@@ -53,8 +53,7 @@ _Static_assert(sizeof(auth_jwt_cached_t) % 8 == 0, "the packed claims must stay 
  * cheaper form for the rest of the request), NULL when nothing was cached. */
 static aj_claims_t *auth_jwt_vcache_store(const auth_jwt_revkeys **keys, request_rec *r,
                                           const auth_jwt_dir_conf *c, const char *token,
-                                          apr_size_t len, const aj_claims_t *cl,
-                                          apr_int64_t now)
+                                          apr_size_t len, const aj_claims_t *cl, apr_int64_t now)
 {
     auth_jwt_cached_t *entry;
     void *image = NULL;
@@ -90,11 +89,11 @@ static apr_status_t auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl,
     apr_status_t rv;
 
     *keys = NULL;
-    if (cache && aj_vcache_get(&data, &dlen, auth_jwt_vcache, r->pool, c->keys, token, len,
-                               now)) {
+    if (cache && aj_vcache_get(&data, &dlen, auth_jwt_vcache, r->pool, c->keys, token, len, now)) {
         const auth_jwt_cached_t *entry = data;
         aj_claims_t *claims = dlen > sizeof(*entry)
-            ? aj_claims_unpack(r->pool, entry + 1, dlen - sizeof(*entry)) : NULL;
+                                  ? aj_claims_unpack(r->pool, entry + 1, dlen - sizeof(*entry))
+                                  : NULL;
         if (claims) {
             /* verified before with these very keys: only the claim rules */
             auth_jwt_metrics_count(AJ_M_VERIFY_HIT);
@@ -129,16 +128,17 @@ int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, req
 
     *verdict = AJ_BAD_ALG;
     if (!c->keys || aj_keyset_count(c->keys) == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, AJ_LOGNO(010)
-                      "no AuthJWTSigningKey or AuthJWTVerifyKey applies to %s; "
-                      "refusing the token", r->uri);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      AJ_LOGNO(010) "no AuthJWTSigningKey or AuthJWTVerifyKey applies to %s; "
+                                    "refusing the token",
+                      r->uri);
         return OK;
     }
     auth_jwt_cfg_policy(&policy, c);
     rv = auth_jwt_verify_cached(&v, &cl, &keys, r, c, token, len, &policy, now);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, AJ_LOGNO(011)
-                      "token verification could not run");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      AJ_LOGNO(011) "token verification could not run");
         *verdict = AJ_MALFORMED;
         return OK;
     }
@@ -150,11 +150,11 @@ int auth_jwt_verify_token(aj_verdict_e *verdict, const aj_claims_t **claims, req
     }
     if (v != AJ_OK) {
         apr_table_setn(r->notes, AUTH_JWT_NOTE_VERDICT, aj_verdict_name(v));
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(012)
-                      "token refused: %s%s%s", aj_verdict_name(v),
-                      (v == AJ_REVOKED && aj_claims_get_string(cl, "jti")) ? " jti=" : "",
-                      (v == AJ_REVOKED && aj_claims_get_string(cl, "jti"))
-                          ? aj_claims_get_string(cl, "jti") : "");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r, AJ_LOGNO(012) "token refused: %s%s%s", aj_verdict_name(v),
+            (v == AJ_REVOKED && aj_claims_get_string(cl, "jti")) ? " jti=" : "",
+            (v == AJ_REVOKED && aj_claims_get_string(cl, "jti")) ? aj_claims_get_string(cl, "jti")
+                                                                 : "");
         *verdict = v;
         return OK;
     }

@@ -57,8 +57,8 @@
 
 /* Connections that meet on an empty database race to create the schema;
  * the loser sees "schema has changed" and simply runs the DDL again. */
-#define AJ_SCHEMA_ATTEMPTS        8
-#define AJ_SCHEMA_RETRY_WAIT      apr_time_from_msec(20)
+#define AJ_SCHEMA_ATTEMPTS   8
+#define AJ_SCHEMA_RETRY_WAIT apr_time_from_msec(20)
 
 /* aj_store_t.schema_version when it could not be read at open: the first
  * failed statement then finds another version and prepares the set again. */
@@ -70,10 +70,8 @@
 /* The DML: identical for sqlite3 and pgsql.  apr_dbd turns %s into the
  * driver's placeholder; integers are bound as text and CAST here. */
 static const char *const aj_sql_text[AJ_SQL_COUNT] = {
-    [AJ_SQL_USER_BY_NAME] =
-        "SELECT " AJ_USER_COLUMNS " FROM users WHERE username = %s",
-    [AJ_SQL_USER_BY_ID] =
-        "SELECT " AJ_USER_COLUMNS " FROM users WHERE id = CAST(%s AS BIGINT)",
+    [AJ_SQL_USER_BY_NAME] = "SELECT " AJ_USER_COLUMNS " FROM users WHERE username = %s",
+    [AJ_SQL_USER_BY_ID] = "SELECT " AJ_USER_COLUMNS " FROM users WHERE id = CAST(%s AS BIGINT)",
     [AJ_SQL_USER_INSERT] =
         "INSERT INTO users (username, password_hash, claims, tokens_valid_after, created_at)"
         " SELECT %s, %s, %s, 0, CAST(%s AS BIGINT)"
@@ -81,15 +79,12 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
     [AJ_SQL_USER_SET_PASSWORD] =
         "UPDATE users SET password_hash = %s, tokens_valid_after = CAST(%s AS BIGINT),"
         " changed_at = CAST(%s AS BIGINT) WHERE id = CAST(%s AS BIGINT)",
-    [AJ_SQL_USER_SET_CLAIMS] =
-        "UPDATE users SET claims = %s, changed_at = CAST(%s AS BIGINT)"
-        " WHERE id = CAST(%s AS BIGINT)",
+    [AJ_SQL_USER_SET_CLAIMS] = "UPDATE users SET claims = %s, changed_at = CAST(%s AS BIGINT)"
+                               " WHERE id = CAST(%s AS BIGINT)",
     [AJ_SQL_USER_SET_VALID_AFTER] =
         "UPDATE users SET tokens_valid_after = CAST(%s AS BIGINT) WHERE id = CAST(%s AS BIGINT)",
-    [AJ_SQL_USER_DELETE] =
-        "DELETE FROM users WHERE id = CAST(%s AS BIGINT)",
-    [AJ_SQL_USER_LIST] =
-        "SELECT " AJ_USER_COLUMNS " FROM users ORDER BY id",
+    [AJ_SQL_USER_DELETE] = "DELETE FROM users WHERE id = CAST(%s AS BIGINT)",
+    [AJ_SQL_USER_LIST] = "SELECT " AJ_USER_COLUMNS " FROM users ORDER BY id",
     /* Each side of the OR has its own index (users_tokens_valid_after,
      * users_changed_at): SQLite answers it with its OR-by-union plan and
      * PostgreSQL with a BitmapOr, so a poll reads the rows that changed,
@@ -97,23 +92,19 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
     [AJ_SQL_USERS_REVOKED_SINCE] =
         "SELECT id, tokens_valid_after, changed_at FROM users"
         " WHERE tokens_valid_after >= CAST(%s AS BIGINT) OR changed_at >= CAST(%s AS BIGINT)",
-    [AJ_SQL_REVOKE_ADD] =
-        "INSERT INTO revoked_tokens (jti, expires_at, revoked_at)"
-        " SELECT %s, CAST(%s AS BIGINT), CAST(%s AS BIGINT)"
-        " WHERE NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = %s)",
+    [AJ_SQL_REVOKE_ADD] = "INSERT INTO revoked_tokens (jti, expires_at, revoked_at)"
+                          " SELECT %s, CAST(%s AS BIGINT), CAST(%s AS BIGINT)"
+                          " WHERE NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = %s)",
     [AJ_SQL_REVOKE_SINCE] =
         "SELECT jti, expires_at FROM revoked_tokens"
         " WHERE revoked_at >= CAST(%s AS BIGINT) AND expires_at > CAST(%s AS BIGINT)",
-    [AJ_SQL_REVOKE_PRUNE] =
-        "DELETE FROM revoked_tokens WHERE expires_at <= CAST(%s AS BIGINT)",
-    [AJ_SQL_REVOKE_GET] =
-        "SELECT expires_at FROM revoked_tokens WHERE jti = %s",
+    [AJ_SQL_REVOKE_PRUNE] = "DELETE FROM revoked_tokens WHERE expires_at <= CAST(%s AS BIGINT)",
+    [AJ_SQL_REVOKE_GET] = "SELECT expires_at FROM revoked_tokens WHERE jti = %s",
     /* The distinct "$2y$NN$" prefixes of the stored bcrypt hashes: a few
      * rows, parsed by aj_password_bcrypt_cost() (a malformed hash cannot
      * confuse a string MAX). */
-    [AJ_SQL_BCRYPT_PREFIXES] =
-        "SELECT DISTINCT substr(password_hash, 1, 7) FROM users"
-        " WHERE substr(password_hash, 1, 2) = '$2'",
+    [AJ_SQL_BCRYPT_PREFIXES] = "SELECT DISTINCT substr(password_hash, 1, 7) FROM users"
+                               " WHERE substr(password_hash, 1, 2) = '$2'",
 };
 
 static void aj_store_note_error(aj_store_t *st, int ret)
@@ -165,8 +156,7 @@ apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
         apr_sleep(AJ_SCHEMA_RETRY_WAIT);
     }
     if (rv != APR_SUCCESS) {
-        *err = apr_psprintf(p, "creating the schema failed: %s",
-                            apr_dbd_error(driver, handle, rv));
+        *err = apr_psprintf(p, "creating the schema failed: %s", apr_dbd_error(driver, handle, rv));
         goto cleanup;
     }
     /* Read before preparing: a change in between then reads as newer at the
@@ -250,8 +240,8 @@ static int aj_store_recovered(aj_store_t *st, apr_pool_t *p, int ret)
     return again;
 }
 
-int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **res,
-                    aj_sql_e which, int nargs, const char **args)
+int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **res, aj_sql_e which,
+                    int nargs, const char **args)
 {
     int ret = apr_dbd_pselect(st->driver, p, st->handle, res, st->stmt[which], 1, nargs, args);
 
@@ -265,8 +255,8 @@ int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **res,
     return ret;
 }
 
-int aj_store_exec(aj_store_t *st, apr_pool_t *p, int *nrows, int *retried,
-                  aj_sql_e which, int nargs, const char **args)
+int aj_store_exec(aj_store_t *st, apr_pool_t *p, int *nrows, int *retried, aj_sql_e which,
+                  int nargs, const char **args)
 {
     int ret = apr_dbd_pquery(st->driver, p, st->handle, nrows, st->stmt[which], nargs, args);
 
@@ -289,8 +279,8 @@ apr_int64_t aj_store_col_int(const apr_dbd_driver_t *driver, apr_dbd_row_t *row,
     return v ? apr_atoi64(v) : 0;
 }
 
-const char *aj_store_col_str(const apr_dbd_driver_t *driver, apr_dbd_row_t *row,
-                             int col, apr_pool_t *p, const char *dflt)
+const char *aj_store_col_str(const apr_dbd_driver_t *driver, apr_dbd_row_t *row, int col,
+                             apr_pool_t *p, const char *dflt)
 {
     const char *v = apr_dbd_get_entry(driver, row, col);
     return v ? apr_pstrdup(p, v) : dflt;

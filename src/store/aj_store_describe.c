@@ -118,17 +118,16 @@ static const char *aj_store_redact_uri(apr_pool_t *p, const char *s, const char 
     at = memchr(authority, '@', (apr_size_t)(end - authority));
     if (at) {
         colon = memchr(authority, ':', (apr_size_t)(at - authority));
-        out = apr_pstrcat(p, out, apr_pstrmemdup(p, authority, (apr_size_t)
-                                                 ((colon ? colon : at) - authority)),
-                          NULL);
+        out = apr_pstrcat(
+            p, out, apr_pstrmemdup(p, authority, (apr_size_t)((colon ? colon : at) - authority)),
+            NULL);
         authority = at;
     }
     query = strchr(end, '?');
     if (!query) {
         return apr_pstrcat(p, out, authority, NULL);
     }
-    out = apr_pstrcat(p, out, apr_pstrmemdup(p, authority, (apr_size_t)(query - authority)),
-                      NULL);
+    out = apr_pstrcat(p, out, apr_pstrmemdup(p, authority, (apr_size_t)(query - authority)), NULL);
     for (param = query + 1; *param && *param != '#'; param = next) {
         apr_size_t len = strcspn(param, "&#");
         next = param + len + (param[len] == '&');
@@ -137,7 +136,7 @@ static const char *aj_store_redact_uri(apr_pool_t *p, const char *s, const char 
             sep = "&";
         }
     }
-    return out;             /* a #fragment means nothing to a database */
+    return out; /* a #fragment means nothing to a database */
 }
 
 const char *aj_store_describe(apr_pool_t *p, const char *driver, const char *params)
@@ -154,8 +153,8 @@ const char *aj_store_describe(apr_pool_t *p, const char *driver, const char *par
      * rather than follow them, show nothing of such parameters */
     scheme_end = strstr(params, "://");
     shown = strchr(params, '\\') ? NULL
-            : scheme_end ? aj_store_redact_uri(p, params, scheme_end + 3)
-                         : aj_store_redact_pairs(p, params);
+            : scheme_end         ? aj_store_redact_uri(p, params, scheme_end + 3)
+                                 : aj_store_redact_pairs(p, params);
     return shown ? apr_psprintf(p, "%s connection '%s'", driver, shown)
                  : apr_pstrcat(p, driver, " connection (parameters not shown)", NULL);
 }

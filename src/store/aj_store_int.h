@@ -45,8 +45,8 @@ typedef enum {
 struct aj_store_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
-    apr_pool_t *pool;   /* the store's: statements prepared again live here */
-    int reconnect;      /* reset a dropped connection and retry (not sqlite3) */
+    apr_pool_t *pool; /* the store's: statements prepared again live here */
+    int reconnect;    /* reset a dropped connection and retry (not sqlite3) */
     /* sqlite3: PRAGMA schema_version read before the statements were last
      * prepared (or prepared again); see aj_store_reprepared */
     apr_int64_t schema_version;
@@ -68,15 +68,15 @@ apr_status_t aj_store_schema_version(apr_int64_t *version, const apr_dbd_driver_
 /* Runs a prepared statement that returns rows (random access: the driver
  * reports a failed query); 0 or the driver's error, noted for
  * aj_store_error. */
-int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **res,
-                    aj_sql_e which, int nargs, const char **args);
+int aj_store_select(aj_store_t *st, apr_pool_t *p, apr_dbd_results_t **res, aj_sql_e which,
+                    int nargs, const char **args);
 
 /* Runs a prepared statement that changes rows; *retried tells whether it
  * ran twice after a reconnect (the first attempt may have committed before
  * its connection dropped).  A run again after a re-prepare does not count:
  * the first attempt wrote nothing (aj_store.c). */
-int aj_store_exec(aj_store_t *st, apr_pool_t *p, int *nrows, int *retried,
-                  aj_sql_e which, int nargs, const char **args);
+int aj_store_exec(aj_store_t *st, apr_pool_t *p, int *nrows, int *retried, aj_sql_e which,
+                  int nargs, const char **args);
 
 /* Column col of row as an integer (0 when NULL) or as a copy in p (dflt
  * when NULL). */

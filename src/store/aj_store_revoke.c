@@ -44,8 +44,7 @@ apr_status_t aj_store_revoke_add(aj_store_t *st, apr_pool_t *p, const char *jti,
     args[3] = jti;
     if (aj_store_exec(st, p, &nrows, &retried, AJ_SQL_REVOKE_ADD, 4, args) != 0) {
         /* A concurrent logout of the same token may have hit the key first. */
-        return aj_store_revoke_get(&known, st, p, jti) == APR_SUCCESS ? APR_SUCCESS
-                                                                       : APR_EGENERAL;
+        return aj_store_revoke_get(&known, st, p, jti) == APR_SUCCESS ? APR_SUCCESS : APR_EGENERAL;
     }
     return APR_SUCCESS;
 }

@@ -41,40 +41,35 @@
 #define AJ_PG_ID      "BIGSERIAL PRIMARY KEY"
 #define AJ_PG_NOW     "(CAST(EXTRACT(EPOCH FROM now()) AS BIGINT))"
 
-#define AJ_DDL_USERS(id_column, now_expr)                                        \
-    "CREATE TABLE IF NOT EXISTS users ("                                         \
-    " id " id_column ","                                                         \
-    " username TEXT NOT NULL UNIQUE,"                                            \
-    " password_hash TEXT NOT NULL,"                                              \
-    " claims TEXT NOT NULL DEFAULT '{}',"                                        \
-    " tokens_valid_after BIGINT NOT NULL DEFAULT 0,"                             \
-    " created_at BIGINT NOT NULL DEFAULT " now_expr ","                          \
+#define AJ_DDL_USERS(id_column, now_expr) \
+    "CREATE TABLE IF NOT EXISTS users (" \
+    " id " id_column "," \
+    " username TEXT NOT NULL UNIQUE," \
+    " password_hash TEXT NOT NULL," \
+    " claims TEXT NOT NULL DEFAULT '{}'," \
+    " tokens_valid_after BIGINT NOT NULL DEFAULT 0," \
+    " created_at BIGINT NOT NULL DEFAULT " now_expr "," \
     " changed_at BIGINT NOT NULL DEFAULT 0)"
-#define AJ_DDL_REVOKED_TOKENS(table, now_expr)                                   \
-    "CREATE TABLE IF NOT EXISTS " table " ("                                     \
-    " jti TEXT NOT NULL PRIMARY KEY,"                                            \
-    " expires_at BIGINT NOT NULL,"                                               \
+#define AJ_DDL_REVOKED_TOKENS(table, now_expr) \
+    "CREATE TABLE IF NOT EXISTS " table " (" \
+    " jti TEXT NOT NULL PRIMARY KEY," \
+    " expires_at BIGINT NOT NULL," \
     " revoked_at BIGINT NOT NULL DEFAULT " now_expr ")"
 /* users.changed_at, for databases made before it existed; the same text on
  * both drivers (SQLite allows NOT NULL here because of the default). */
-#define AJ_DDL_ADD_CHANGED_AT                                                    \
-    "ALTER TABLE users ADD COLUMN changed_at BIGINT NOT NULL DEFAULT 0"
+#define AJ_DDL_ADD_CHANGED_AT "ALTER TABLE users ADD COLUMN changed_at BIGINT NOT NULL DEFAULT 0"
 /* After the tables and their upgrades: an index needs its column. */
-#define AJ_DDL_INDEXES                                                           \
+#define AJ_DDL_INDEXES \
     "CREATE INDEX IF NOT EXISTS revoked_tokens_revoked_at ON revoked_tokens (revoked_at)", \
-    "CREATE INDEX IF NOT EXISTS users_tokens_valid_after ON users (tokens_valid_after)",   \
-    "CREATE INDEX IF NOT EXISTS users_changed_at ON users (changed_at)"
+        "CREATE INDEX IF NOT EXISTS users_tokens_valid_after ON users (tokens_valid_after)", \
+        "CREATE INDEX IF NOT EXISTS users_changed_at ON users (changed_at)"
 
 static const char *const aj_ddl_sqlite3_tables[] = {
     AJ_DDL_USERS(AJ_SQLITE_ID, AJ_SQLITE_NOW),
-    AJ_DDL_REVOKED_TOKENS("revoked_tokens", AJ_SQLITE_NOW),
-    NULL
+    AJ_DDL_REVOKED_TOKENS("revoked_tokens", AJ_SQLITE_NOW), NULL
 };
 
-static const char *const aj_ddl_sqlite3_indexes[] = {
-    AJ_DDL_INDEXES,
-    NULL
-};
+static const char *const aj_ddl_sqlite3_indexes[] = { AJ_DDL_INDEXES, NULL };
 
 /* SQLite: revoked_tokens made before revoked_at had a default, rebuilt.
  * Runs inside BEGIN IMMEDIATE; the DROP also drops the old index, which
@@ -186,8 +181,8 @@ static apr_status_t aj_store_run(const apr_dbd_driver_t *driver, apr_dbd_t *hand
 
 /* SQLite: 1 when table.column has a default, 0 when not, AJ_COLUMN_MISSING
  * when there is no such column, -1 on error. */
-static int aj_store_sqlite_column(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
-                                  apr_pool_t *p, const char *table, const char *column)
+static int aj_store_sqlite_column(const apr_dbd_driver_t *driver, apr_dbd_t *handle, apr_pool_t *p,
+                                  const char *table, const char *column)
 {
     const char *v = NULL;
 
@@ -205,8 +200,8 @@ static int aj_store_sqlite_column(const apr_dbd_driver_t *driver, apr_dbd_t *han
 /* SQLite: what an older database lacks.  APR_SUCCESS with the two flags,
  * or APR_EGENERAL when the catalog cannot be read. */
 static apr_status_t aj_store_sqlite_outdated(int *add_changed_at, int *rebuild_revocations,
-                                             const apr_dbd_driver_t *driver,
-                                             apr_dbd_t *handle, apr_pool_t *p)
+                                             const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                                             apr_pool_t *p)
 {
     int changed_at = aj_store_sqlite_column(driver, handle, p, "users", "changed_at");
     int revoked_at = aj_store_sqlite_column(driver, handle, p, "revoked_tokens", "revoked_at");
@@ -280,8 +275,8 @@ apr_status_t aj_store_schema_create(const apr_dbd_driver_t *driver, apr_dbd_t *h
     if (!strcmp(name, "sqlite3")) {
         /* Per connection: wait for a writer instead of failing at once. */
         if (aj_store_pragma(driver, handle, p,
-                            apr_psprintf(p, "PRAGMA busy_timeout = %d",
-                                         AJ_SQLITE_BUSY_TIMEOUT_MS)) != APR_SUCCESS) {
+                            apr_psprintf(p, "PRAGMA busy_timeout = %d", AJ_SQLITE_BUSY_TIMEOUT_MS))
+            != APR_SUCCESS) {
             return APR_EGENERAL;
         }
         /* Persistent in the file; readers then never block the writer. */

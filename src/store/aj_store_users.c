@@ -57,16 +57,14 @@ apr_status_t aj_store_user_by_name(aj_user_t **user, apr_pool_t *p, aj_store_t *
     return aj_store_user_select(user, p, st, AJ_SQL_USER_BY_NAME, username);
 }
 
-apr_status_t aj_store_user_by_id(aj_user_t **user, apr_pool_t *p, aj_store_t *st,
-                                 apr_int64_t id)
+apr_status_t aj_store_user_by_id(aj_user_t **user, apr_pool_t *p, aj_store_t *st, apr_int64_t id)
 {
     return aj_store_user_select(user, p, st, AJ_SQL_USER_BY_ID,
                                 apr_psprintf(p, "%" APR_INT64_T_FMT, id));
 }
 
-apr_status_t aj_store_user_add(apr_int64_t *id, apr_pool_t *p, aj_store_t *st,
-                               const char *username, const char *password_hash,
-                               const char *claims_json, apr_int64_t now)
+apr_status_t aj_store_user_add(apr_int64_t *id, apr_pool_t *p, aj_store_t *st, const char *username,
+                               const char *password_hash, const char *claims_json, apr_int64_t now)
 {
     aj_user_t *u = NULL;
     apr_status_t rv;
@@ -87,8 +85,7 @@ apr_status_t aj_store_user_add(apr_int64_t *id, apr_pool_t *p, aj_store_t *st,
          * committed just before its connection dropped: a bcrypt hash is
          * salted, so the same hash means the same insert. */
         rv = aj_store_user_by_name(&u, p, st, username);
-        if (rv == APR_SUCCESS && retried && ret == 0
-            && !strcmp(u->password_hash, password_hash)) {
+        if (rv == APR_SUCCESS && retried && ret == 0 && !strcmp(u->password_hash, password_hash)) {
             *id = u->id;
             goto cleanup;
         }
@@ -102,7 +99,7 @@ apr_status_t aj_store_user_add(apr_int64_t *id, apr_pool_t *p, aj_store_t *st,
     }
     rv = aj_store_user_by_name(&u, p, st, username);
     if (rv == APR_NOTFOUND) {
-        rv = APR_EGENERAL;   /* inserted and gone: deleted concurrently */
+        rv = APR_EGENERAL; /* inserted and gone: deleted concurrently */
     }
     if (rv != APR_SUCCESS) {
         goto cleanup;
@@ -151,15 +148,15 @@ apr_status_t aj_store_user_set_password(aj_store_t *st, apr_pool_t *p, apr_int64
 apr_status_t aj_store_user_set_claims(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
                                       const char *claims_json, apr_int64_t now)
 {
-    return aj_store_user_write(st, p, AJ_SQL_USER_SET_CLAIMS, claims_json,
-                               aj_store_i64(p, now), aj_store_i64(p, id), NULL);
+    return aj_store_user_write(st, p, AJ_SQL_USER_SET_CLAIMS, claims_json, aj_store_i64(p, now),
+                               aj_store_i64(p, id), NULL);
 }
 
 apr_status_t aj_store_user_set_valid_after(aj_store_t *st, apr_pool_t *p, apr_int64_t id,
                                            apr_int64_t valid_after)
 {
-    return aj_store_user_write(st, p, AJ_SQL_USER_SET_VALID_AFTER,
-                               aj_store_i64(p, valid_after), aj_store_i64(p, id), NULL, NULL);
+    return aj_store_user_write(st, p, AJ_SQL_USER_SET_VALID_AFTER, aj_store_i64(p, valid_after),
+                               aj_store_i64(p, id), NULL, NULL);
 }
 
 apr_status_t aj_store_user_delete(aj_store_t *st, apr_pool_t *p, apr_int64_t id)
@@ -167,8 +164,7 @@ apr_status_t aj_store_user_delete(aj_store_t *st, apr_pool_t *p, apr_int64_t id)
     return aj_store_user_write(st, p, AJ_SQL_USER_DELETE, aj_store_i64(p, id), NULL, NULL, NULL);
 }
 
-apr_status_t aj_store_user_each(aj_store_t *st, apr_pool_t *p, aj_store_user_fn *fn,
-                                void *baton)
+apr_status_t aj_store_user_each(aj_store_t *st, apr_pool_t *p, aj_store_user_fn *fn, void *baton)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;

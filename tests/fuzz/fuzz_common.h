@@ -59,11 +59,11 @@ static const char *fuzz_text(apr_pool_t *p, const uint8_t *data, size_t size)
 }
 
 /* Crashes (so libFuzzer reports it) when an invariant does not hold. */
-#define FUZZ_ASSERT(cond)                                                  \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            __builtin_trap();                                              \
-        }                                                                  \
+#define FUZZ_ASSERT(cond) \
+    do { \
+        if (!(cond)) { \
+            __builtin_trap(); \
+        } \
     } while (0)
 
 #endif /* FUZZ_COMMON_H */

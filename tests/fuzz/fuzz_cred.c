@@ -63,8 +63,8 @@ static void fuzz_check_token(const aj_cred_t *cred, const aj_cred_in_t *in)
 {
     FUZZ_ASSERT(cred->token != NULL && cred->token_len > 0);
     FUZZ_ASSERT(strlen(cred->token) == cred->token_len);
-    FUZZ_ASSERT(fuzz_within(cred->token, cred->token_len, cred->from_cookie ? in->cookie
-                                                                             : in->authorization,
+    FUZZ_ASSERT(fuzz_within(cred->token, cred->token_len,
+                            cred->from_cookie ? in->cookie : in->authorization,
                             cred->from_cookie ? in->cookie_len : in->authorization_len)
                 || (!cred->from_cookie && cred->user == cred->token));
 }
@@ -72,9 +72,7 @@ static void fuzz_check_token(const aj_cred_t *cred, const aj_cred_in_t *in)
 static void fuzz_check_cred(aj_cred_kind_e kind, const aj_cred_t *cred, const aj_cred_in_t *in)
 {
     switch (kind) {
-    case AJ_CRED_NONE:
-        FUZZ_ASSERT(!in->authorization && !cred->token && !cred->problem);
-        break;
+    case AJ_CRED_NONE: FUZZ_ASSERT(!in->authorization && !cred->token && !cred->problem); break;
     case AJ_CRED_OTHER:
         FUZZ_ASSERT(in->authorization && !cred->token && !cred->user && !cred->problem);
         break;
@@ -103,8 +101,7 @@ static void fuzz_check_cred(aj_cred_kind_e kind, const aj_cred_t *cred, const aj
         FUZZ_ASSERT(!fuzz_points_into(cred->problem, in->authorization, in->authorization_len)
                     && !fuzz_points_into(cred->problem, in->cookie, in->cookie_len));
         break;
-    default:
-        FUZZ_ASSERT(0);
+    default: FUZZ_ASSERT(0);
     }
 }
 
@@ -168,8 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cred.token) {
         int m = aj_cred_csrf_match(sent, slen, cred.token, cred.token_len);
         FUZZ_ASSERT(m == aj_cred_csrf_match(cred.token, cred.token_len, sent, slen));
-        FUZZ_ASSERT(aj_cred_csrf_match(cred.token, cred.token_len, cred.token,
-                                       cred.token_len));
+        FUZZ_ASSERT(aj_cred_csrf_match(cred.token, cred.token_len, cred.token, cred.token_len));
     }
     FUZZ_ASSERT(!aj_cred_csrf_match(NULL, 0, sent, slen));
 

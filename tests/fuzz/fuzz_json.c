@@ -23,8 +23,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void fuzz_fields(json_object *obj)
 {
-    static const char *const names[] = {"username", "password", "old_password",
-                                        "new_password"};
+    static const char *const names[] = { "username", "password", "old_password", "new_password" };
     size_t i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
@@ -46,7 +45,7 @@ static void fuzz_build(apr_pool_t *p, const char *extra)
     aj_issue_t in;
     const char *json = NULL;
     json_object *back = NULL, *v = NULL;
-    static const char *const aud[] = {"a1", "a2"};
+    static const char *const aud[] = { "a1", "a2" };
     apr_array_header_t *auds = apr_array_make(p, 2, sizeof(const char *));
 
     APR_ARRAY_PUSH(auds, const char *) = aud[0];
@@ -64,8 +63,8 @@ static void fuzz_build(apr_pool_t *p, const char *extra)
     if (aj_claims_build(&json, p, &in) != APR_SUCCESS) {
         return;
     }
-    FUZZ_ASSERT(aj_json_parse(&back, p, json, strlen(json), &aj_json_token_limits)
-                == APR_SUCCESS || strlen(json) > aj_json_token_limits.max_len);
+    FUZZ_ASSERT(aj_json_parse(&back, p, json, strlen(json), &aj_json_token_limits) == APR_SUCCESS
+                || strlen(json) > aj_json_token_limits.max_len);
     if (back) {
         FUZZ_ASSERT(json_object_object_get_ex(back, "sub", &v)
                     && !strcmp(json_object_get_string(v), "42"));
@@ -88,7 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(dump != NULL);
         /* what we accepted, re-serialized, is accepted again */
         FUZZ_ASSERT(aj_json_parse(&again, p, dump, strlen(dump), &aj_json_body_limits)
-                    == APR_SUCCESS || strlen(dump) > aj_json_body_limits.max_len);
+                        == APR_SUCCESS
+                    || strlen(dump) > aj_json_body_limits.max_len);
         fuzz_fields(obj);
     }
     (void)aj_json_parse(&tok, p, text, size, &aj_json_token_limits);

@@ -29,13 +29,13 @@
 static const struct {
     const char *alg, *file, *kid;
 } fuzz_keys[] = {
-    {"HS256", "hs256.key", "hs256"}, {"HS384", "hs384.key", "hs384"},
-    {"HS512", "hs512.key", "hs512"}, {"RS256", "rsa.pem", "rs256"},
-    {"RS384", "rsa.pem", "rs384"},   {"RS512", "rsa.pem", "rs512"},
-    {"PS256", "rsa.pem", "ps256"},   {"PS384", "rsa.pem", "ps384"},
-    {"PS512", "rsa.pem", "ps512"},   {"ES256", "ec256.pem", "es256"},
-    {"ES384", "ec384.pem", "es384"}, {"ES512", "ec521.pem", "es512"},
-    {"EdDSA", "ed25519.pem", "eddsa"},
+    { "HS256", "hs256.key", "hs256" },   { "HS384", "hs384.key", "hs384" },
+    { "HS512", "hs512.key", "hs512" },   { "RS256", "rsa.pem", "rs256" },
+    { "RS384", "rsa.pem", "rs384" },     { "RS512", "rsa.pem", "rs512" },
+    { "PS256", "rsa.pem", "ps256" },     { "PS384", "rsa.pem", "ps384" },
+    { "PS512", "rsa.pem", "ps512" },     { "ES256", "ec256.pem", "es256" },
+    { "ES384", "ec384.pem", "es384" },   { "ES512", "ec521.pem", "es512" },
+    { "EdDSA", "ed25519.pem", "eddsa" },
 };
 
 static aj_keyset_t *fuzz_keyset;
@@ -43,7 +43,7 @@ static aj_policy_t fuzz_policy, fuzz_policy_open;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static const char *const aud[] = {FUZZ_AUDIENCE};
+    static const char *const aud[] = { FUZZ_AUDIENCE };
     apr_array_header_t *auds;
     size_t i;
 
@@ -52,8 +52,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (i = 0; i < sizeof(fuzz_keys) / sizeof(fuzz_keys[0]); ++i) {
         const char *err = NULL;
         aj_key_t *key = NULL;
-        const char *src = apr_pstrcat(fuzz_root, "file:", FUZZ_KEYDIR, "/", fuzz_keys[i].file,
-                                      NULL);
+        const char *src =
+            apr_pstrcat(fuzz_root, "file:", FUZZ_KEYDIR, "/", fuzz_keys[i].file, NULL);
         aj_alg_e alg = aj_alg_from_name(fuzz_keys[i].alg, strlen(fuzz_keys[i].alg));
         if (aj_key_load(&key, &err, fuzz_root, alg, src, 1, fuzz_keys[i].kid) != APR_SUCCESS) {
             fprintf(stderr, "fuzz_jws: %s: %s\n", src, err ? err : "cannot load");
@@ -82,7 +82,7 @@ static int fuzz_visit(void *baton, const char *name, const char *value)
 /* Everything the glue does with verified claims. */
 static void fuzz_claims(apr_pool_t *p, const aj_claims_t *cl)
 {
-    static const char *const scopes[] = {"read", "write"};
+    static const char *const scopes[] = { "read", "write" };
     apr_array_header_t *want = apr_array_make(p, 2, sizeof(const char *));
     apr_int64_t n = 0;
     size_t total = 0;
@@ -132,7 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cl = NULL;
     if (aj_jws_verify(&v, &cl, p, token, size, fuzz_keyset, &fuzz_policy_open, FUZZ_NOW)
-            == APR_SUCCESS && v == AJ_OK) {
+            == APR_SUCCESS
+        && v == AJ_OK) {
         FUZZ_ASSERT(cl != NULL);
         fuzz_claims(p, cl);
     }

@@ -46,19 +46,19 @@ static inline int aj_test_teardown(void **state)
 }
 
 #define AJ_POOL(state) ((apr_pool_t *)*(state))
-#define AJ_TEST(fn) cmocka_unit_test_setup_teardown(fn, aj_test_setup, aj_test_teardown)
+#define AJ_TEST(fn)    cmocka_unit_test_setup_teardown(fn, aj_test_setup, aj_test_teardown)
 
 /* apr_initialize() once per binary, around the whole group. */
-#define AJ_TEST_MAIN(name, tests)                                         \
-    int main(void)                                                        \
-    {                                                                     \
-        int rc;                                                           \
-        if (apr_initialize() != APR_SUCCESS) {                            \
-            return 1;                                                     \
-        }                                                                 \
-        rc = cmocka_run_group_tests_name(name, tests, NULL, NULL);        \
-        apr_terminate();                                                  \
-        return rc;                                                        \
+#define AJ_TEST_MAIN(name, tests) \
+    int main(void) \
+    { \
+        int rc; \
+        if (apr_initialize() != APR_SUCCESS) { \
+            return 1; \
+        } \
+        rc = cmocka_run_group_tests_name(name, tests, NULL, NULL); \
+        apr_terminate(); \
+        return rc; \
     }
 
 /* An array of C strings, for policies and issue requests. */

@@ -9,7 +9,7 @@ static void test_plain_names(void **state)
     apr_pool_t *p = AJ_POOL(state);
 
     assert_string_equal(aj_audit_username(p, "alice"), "alice");
-    assert_string_equal(aj_audit_username(p, "a.b"), "a.b");          /* one dot */
+    assert_string_equal(aj_audit_username(p, "a.b"), "a.b"); /* one dot */
     assert_string_equal(aj_audit_username(p, ""), "");
     assert_string_equal(aj_audit_username(p, NULL), "");
 }

@@ -35,8 +35,7 @@ static void test_vectors(void **state)
 
     for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); ++i) {
         const b64_vector *v = &vectors[i];
-        assert_string_equal(aj_b64url_encode(p, (const unsigned char *)v->raw, v->rawlen),
-                            v->enc);
+        assert_string_equal(aj_b64url_encode(p, (const unsigned char *)v->raw, v->rawlen), v->enc);
         out = NULL;
         n = 99;
         assert_int_equal(aj_b64url_decode(&out, &n, p, v->enc, strlen(v->enc)), APR_SUCCESS);
@@ -80,21 +79,14 @@ static void test_roundtrip_all_lengths(void **state)
 
 /* Each of these must be refused by every entry point. */
 static const char *const refused[] = {
-    "Zg==",         /* padding */
-    "Zm8=",
-    "Zm9v=",
-    "Zm9v YmFy",    /* whitespace */
-    "Zm9vYmFy\n",
-    "\tZm9v",
-    "Zm9v+mFy",     /* base64, not base64url */
-    "Zm9v/mFy",
-    "Zm9v*mFy",     /* outside any alphabet */
-    "Zm9vY",        /* length 4n+1 */
-    "Z",
-    "Zh",           /* non-canonical: "Zg" with unused bits set */
-    "Zm9",          /* non-canonical: "Zm8" */
-    "Zm9vYh",
-    "Zm9vYmF",      /* "Zm9vYmE" with a stray low bit */
+    "Zg==",                                /* padding */
+    "Zm8=",       "Zm9v=",    "Zm9v YmFy", /* whitespace */
+    "Zm9vYmFy\n", "\tZm9v",   "Zm9v+mFy",  /* base64, not base64url */
+    "Zm9v/mFy",   "Zm9v*mFy",              /* outside any alphabet */
+    "Zm9vY",                               /* length 4n+1 */
+    "Z",          "Zh",                    /* non-canonical: "Zg" with unused bits set */
+    "Zm9",                                 /* non-canonical: "Zm8" */
+    "Zm9vYh",     "Zm9vYmF",               /* "Zm9vYmE" with a stray low bit */
 };
 
 static void test_refusals(void **state)
@@ -109,7 +101,7 @@ static void test_refusals(void **state)
         assert_int_equal(aj_b64url_decode(&out, &n, p, s, strlen(s)), APR_EINVAL);
         assert_int_equal(aj_b64url_decode_buf(buf, sizeof(buf), &n, s, strlen(s)), APR_EINVAL);
         assert_null(out);
-        assert_int_equal(n, 12345);     /* out-parameters untouched */
+        assert_int_equal(n, 12345); /* out-parameters untouched */
     }
 }
 

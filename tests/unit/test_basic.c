@@ -24,10 +24,10 @@ static void test_ok(void **state)
     assert_int_equal(decode(p, "QWxhZGRpbjpvcGVuIHNlc2FtZQ", &u, &pw, &problem), APR_SUCCESS);
     assert_string_equal(pw, "open sesame");
     /* the first ':' splits; empty user and password are the caller's business */
-    assert_int_equal(decode(p, "dTpwOnc6", &u, &pw, &problem), APR_SUCCESS);     /* u:p:w: */
+    assert_int_equal(decode(p, "dTpwOnc6", &u, &pw, &problem), APR_SUCCESS); /* u:p:w: */
     assert_string_equal(u, "u");
     assert_string_equal(pw, "p:w:");
-    assert_int_equal(decode(p, "Og==", &u, &pw, &problem), APR_SUCCESS);         /* ":" */
+    assert_int_equal(decode(p, "Og==", &u, &pw, &problem), APR_SUCCESS); /* ":" */
     assert_string_equal(u, "");
     assert_string_equal(pw, "");
 }
@@ -36,20 +36,20 @@ static void test_refused(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     static const char *const bad[] = {
-        "",                     /* empty */
-        "dXNlcg==",             /* "user": no colon */
-        "dXNlcgA6cHc=",         /* "user\0:pw": NUL */
-        "dTpwAA==",             /* "u:p\0": NUL in the password */
-        "QWxh ZGRp",            /* whitespace */
+        "",             /* empty */
+        "dXNlcg==",     /* "user": no colon */
+        "dXNlcgA6cHc=", /* "user\0:pw": NUL */
+        "dTpwAA==",     /* "u:p\0": NUL in the password */
+        "QWxh ZGRp",    /* whitespace */
         "QWxh\tZGRp",
-        "QWxhZGRpbjpvcGVuIHNlc2FtZQ=",   /* wrong padding for the length */
-        "QQ===",                /* three pads */
-        "QQ=A",                 /* data after padding */
-        "=",                    /* padding alone */
-        "QWxhZ",                /* length 1 mod 4 */
-        "dXNlcjpwdw-_",         /* base64url characters */
-        "dXNlcjpwdw*",          /* garbage */
-        "\xc3\xa9\xc3\xa9",     /* non-ASCII */
+        "QWxhZGRpbjpvcGVuIHNlc2FtZQ=", /* wrong padding for the length */
+        "QQ===",                       /* three pads */
+        "QQ=A",                        /* data after padding */
+        "=",                           /* padding alone */
+        "QWxhZ",                       /* length 1 mod 4 */
+        "dXNlcjpwdw-_",                /* base64url characters */
+        "dXNlcjpwdw*",                 /* garbage */
+        "\xc3\xa9\xc3\xa9",            /* non-ASCII */
     };
     apr_size_t i;
 
@@ -72,7 +72,7 @@ static void test_not_nul_terminated(void **state)
     assert_int_equal(aj_basic_decode(&u, &pw, &problem, p, hdr, 8), APR_SUCCESS);
     assert_string_equal(u, "u");
     assert_string_equal(pw, "pw");
-    assert_int_equal(aj_basic_decode(&u, &pw, &problem, p, hdr, 5), APR_EINVAL);  /* 5 % 4 == 1 */
+    assert_int_equal(aj_basic_decode(&u, &pw, &problem, p, hdr, 5), APR_EINVAL); /* 5 % 4 == 1 */
 }
 
 static void test_problems_are_fixed_texts(void **state)

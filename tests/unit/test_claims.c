@@ -34,14 +34,12 @@ static aj_claims_t *claims_of(apr_pool_t *p, const char *json)
     json_object *o = NULL;
     aj_claims_t *c;
 
-    assert_int_equal(aj_json_parse(&o, p, json, strlen(json), &aj_json_token_limits),
-                     APR_SUCCESS);
+    assert_int_equal(aj_json_parse(&o, p, json, strlen(json), &aj_json_token_limits), APR_SUCCESS);
     c = aj_claims_wrap_text(p, o, json, strlen(json));
     return packed_run ? repack(p, c) : c;
 }
 
-static aj_verdict_e check(apr_pool_t *p, const char *json, const aj_policy_t *pol,
-                          apr_int64_t now)
+static aj_verdict_e check(apr_pool_t *p, const char *json, const aj_policy_t *pol, apr_int64_t now)
 {
     return aj_claims_check(claims_of(p, json), pol, now);
 }
@@ -119,8 +117,8 @@ static void test_nbf_iat(void **state)
     /* Type errors are found even when a time check would fail first. */
     assert_int_equal(check(p, "{\"exp\":1,\"iat\":{}}", NULL, T_NOW), AJ_MALFORMED);
     /* A leeway as large as it gets overflows nothing. */
-    assert_int_equal(check(p, "{\"exp\":1,\"nbf\":9223372036854775807,\"iat\":9e18}", &huge,
-                           T_NOW), AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":1,\"nbf\":9223372036854775807,\"iat\":9e18}", &huge, T_NOW),
+                     AJ_OK);
 }
 
 static void test_iss(void **state)
@@ -128,14 +126,15 @@ static void test_iss(void **state)
     apr_pool_t *p = AJ_POOL(state);
     aj_policy_t pol = { "https://idp.example", NULL, 0 };
 
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"https://idp.example\"}", &pol,
-                           T_NOW), AJ_OK);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"https://idp.example/\"}", &pol,
-                           T_NOW), AJ_BAD_ISS);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"HTTPS://IDP.EXAMPLE\"}", &pol,
-                           T_NOW), AJ_BAD_ISS);
-    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":[\"https://idp.example\"]}", &pol,
-                           T_NOW), AJ_BAD_ISS);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"https://idp.example\"}", &pol, T_NOW),
+                     AJ_OK);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"https://idp.example/\"}", &pol, T_NOW),
+                     AJ_BAD_ISS);
+    assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"HTTPS://IDP.EXAMPLE\"}", &pol, T_NOW),
+                     AJ_BAD_ISS);
+    assert_int_equal(
+        check(p, "{\"exp\":1800000000,\"iss\":[\"https://idp.example\"]}", &pol, T_NOW),
+        AJ_BAD_ISS);
     assert_int_equal(check(p, "{\"exp\":1800000000}", &pol, T_NOW), AJ_BAD_ISS);
     /* Not configured: not checked. */
     assert_int_equal(check(p, "{\"exp\":1800000000,\"iss\":\"anyone\"}", NULL, T_NOW), AJ_OK);
@@ -149,11 +148,14 @@ static void test_aud(void **state)
     aj_policy_t none = { NULL, aj_test_strings(p, two, 0), 0 };
 
     static const char *const accepted[] = {
-        "\"api\"", "\"https://web\"", "[\"x\",\"api\"]", "[\"https://web\"]",
+        "\"api\"",
+        "\"https://web\"",
+        "[\"x\",\"api\"]",
+        "[\"https://web\"]",
     };
     static const char *const refused[] = {
-        "\"API\"", "\"ap\"", "[\"x\",\"y\"]", "[]", "[\"api\",1]", "[[\"api\"]]", "{\"api\":1}",
-        "null",
+        "\"API\"",     "\"ap\"",      "[\"x\",\"y\"]", "[]",
+        "[\"api\",1]", "[[\"api\"]]", "{\"api\":1}",   "null",
     };
     apr_size_t i;
 
@@ -162,8 +164,7 @@ static void test_aud(void **state)
         assert_int_equal(check(p, apr_psprintf(p, AUD_JSON, accepted[i]), &pol, T_NOW), AJ_OK);
     }
     for (i = 0; i < sizeof(refused) / sizeof(refused[0]); ++i) {
-        assert_int_equal(check(p, apr_psprintf(p, AUD_JSON, refused[i]), &pol, T_NOW),
-                         AJ_BAD_AUD);
+        assert_int_equal(check(p, apr_psprintf(p, AUD_JSON, refused[i]), &pol, T_NOW), AJ_BAD_AUD);
     }
 #undef AUD_JSON
     assert_int_equal(check(p, "{\"exp\":1800000000}", &pol, T_NOW), AJ_BAD_AUD);
@@ -287,8 +288,8 @@ static void test_visit(void **state)
 
 static void test_reserved(void **state)
 {
-    static const char *const reserved[] = { "iss", "sub", "aud", "exp", "nbf", "iat", "jti",
-                                            "name", "auth_time", "csrf" };
+    static const char *const reserved[] = { "iss", "sub", "aud",  "exp",       "nbf",
+                                            "iat", "jti", "name", "auth_time", "csrf" };
     apr_size_t i;
 
     for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); ++i) {
@@ -420,7 +421,7 @@ static void test_random_id(void **state)
 
     assert_int_equal(aj_random_id(&a, p, AJ_JTI_RANDOM_BYTES), APR_SUCCESS);
     assert_int_equal(aj_random_id(&b, p, AJ_JTI_RANDOM_BYTES), APR_SUCCESS);
-    assert_int_equal(strlen(a), 22);            /* 128 bits */
+    assert_int_equal(strlen(a), 22); /* 128 bits */
     assert_string_not_equal(a, b);
     assert_int_equal(aj_b64url_decode(&raw, &len, p, a, strlen(a)), APR_SUCCESS);
     assert_int_equal(len, AJ_JTI_RANDOM_BYTES);
@@ -445,8 +446,7 @@ static void test_pack_image(void **state)
     apr_size_t len = 0;
     apr_int64_t v = 0;
 
-    assert_int_equal(aj_json_parse(&o, p, json, strlen(json), &aj_json_token_limits),
-                     APR_SUCCESS);
+    assert_int_equal(aj_json_parse(&o, p, json, strlen(json), &aj_json_token_limits), APR_SUCCESS);
     /* No text to keep, or already packed: nothing to pack. */
     assert_int_equal(aj_claims_pack(&image, &len, p, aj_claims_wrap(p, o)), APR_EINVAL);
     plain = aj_claims_wrap_text(p, o, json, strlen(json));
@@ -482,30 +482,21 @@ static void test_pack_image(void **state)
     assert_null(aj_claims_unpack(p, copy, len + 1));
     assert_null(aj_claims_unpack(p, NULL, len));
     memmove(copy + 4, copy, len);
-    assert_null(aj_claims_unpack(p, copy + 4, len));       /* misaligned */
+    assert_null(aj_claims_unpack(p, copy + 4, len)); /* misaligned */
     memmove(copy, copy + 4, len);
     copy[len - 1] = 'x';
-    assert_null(aj_claims_unpack(p, copy, len));           /* unterminated */
+    assert_null(aj_claims_unpack(p, copy, len)); /* unterminated */
     copy[len - 1] = '\0';
     copy[0] ^= 1;
-    assert_null(aj_claims_unpack(p, copy, len));           /* not an image */
+    assert_null(aj_claims_unpack(p, copy, len)); /* not an image */
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_wrap),
-    AJ_TEST(test_exp),
-    AJ_TEST(test_nbf_iat),
-    AJ_TEST(test_iss),
-    AJ_TEST(test_aud),
-    AJ_TEST(test_accessors),
-    AJ_TEST(test_scopes),
-    AJ_TEST(test_visit),
-    AJ_TEST(test_reserved),
-    AJ_TEST(test_build),
-    AJ_TEST(test_build_extra),
-    AJ_TEST(test_build_refusals),
-    AJ_TEST(test_random_id),
-    AJ_TEST(test_pack_image),
+    AJ_TEST(test_wrap),      AJ_TEST(test_exp),         AJ_TEST(test_nbf_iat),
+    AJ_TEST(test_iss),       AJ_TEST(test_aud),         AJ_TEST(test_accessors),
+    AJ_TEST(test_scopes),    AJ_TEST(test_visit),       AJ_TEST(test_reserved),
+    AJ_TEST(test_build),     AJ_TEST(test_build_extra), AJ_TEST(test_build_refusals),
+    AJ_TEST(test_random_id), AJ_TEST(test_pack_image),
 };
 
 /* Every test twice: claim sets as parsed, then through packed images. */

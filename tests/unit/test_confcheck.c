@@ -116,7 +116,7 @@ static void test_auth_name_elsewhere_does_not_count(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     aj_cc_conf_t *c = aj_cc_make(p, 1);
-    int other = sec(c, 0, "<Location", "/apix>");   /* not a prefix in segments */
+    int other = sec(c, 0, "<Location", "/apix>"); /* not a prefix in segments */
     int deeper = sec(c, 0, "<Location", "/api/deeper>");
     int loc = sec(c, 0, "<Location", "/api>");
 
@@ -154,7 +154,7 @@ static void test_auth_type_overridden_later(void **state)
     int later = sec(c, 0, "<Location", "/>");
 
     set(c, loc, "AuthType", "JWT");
-    set(c, later, "AuthType", "None");  /* merged after: /api is not JWT */
+    set(c, later, "AuthType", "None"); /* merged after: /api is not JWT */
     assert_int_equal(check(c, p)->nelts, 0);
 }
 
@@ -163,9 +163,8 @@ static void test_auth_type_overridden_later(void **state)
 static void test_status_without_auth(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    static const char *const handlers[] = {
-        "auth-jwt-status", "auth-jwt-token", "auth-jwt-logout", "AUTH-JWT-PASSWORD"
-    };
+    static const char *const handlers[] = { "auth-jwt-status", "auth-jwt-token", "auth-jwt-logout",
+                                            "AUTH-JWT-PASSWORD" };
     apr_size_t i;
 
     for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); ++i) {
@@ -214,7 +213,7 @@ static void test_basic_with_jwt_provider(void **state)
 /* <Directory dir> with AllowOverride override, then the status handler
  * with no authentication. */
 static apr_array_header_t *check_status_after_directory(apr_pool_t *p, const char *dir,
-                                                         const char *override)
+                                                        const char *override)
 {
     aj_cc_conf_t *c = aj_cc_make(p, 1);
     int d = sec(c, 0, "<Directory", dir);
@@ -233,7 +232,7 @@ static void test_handler_not_certain(void **state)
 
     set(c, st, "SetHandler", "auth-jwt-status");
     iff = sec(c, st, "<If", "\"-n %{HTTP_X}\">");
-    set(c, iff, "AuthType", "JWT");     /* may apply: not certain */
+    set(c, iff, "AuthType", "JWT"); /* may apply: not certain */
     set(c, iff, "AuthName", "x");
     assert_int_equal(check(c, p)->nelts, 0);
 
@@ -311,7 +310,7 @@ static void test_store_needed(void **state)
     set(c, users, "SetHandler", "auth-jwt-users");
     set(c, jwks, "SetHandler", "auth-jwt-jwks");
     jwt_auth(c, st);
-    set(c, st, "SetHandler", "auth-jwt-status");   /* a token's claims only: no store */
+    set(c, st, "SetHandler", "auth-jwt-status"); /* a token's claims only: no store */
     assert_one(check(c, p), AJ_CC_NO_STORE, "DBDriver");
 }
 

@@ -9,14 +9,14 @@
 
 /* A compact JWS as aj_jws_looks_like_jwt sees one: header {"alg":"HS256"},
  * payload {"sub":"1"}, signature "sig" (never verified here). */
-#define JWT          "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"
-#define JWT_OTHER    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.c2ln"
+#define JWT         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"
+#define JWT_OTHER   "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.c2ln"
 /* base64(JWT ":x") and base64("alice:secret") */
-#define BASIC_JWT    "ZXlKaGJHY2lPaUpJVXpJMU5pSjkuZXlKemRXSWlPaUl4SW4wLmMybG46eA=="
-#define BASIC_ALICE  "YWxpY2U6c2VjcmV0"
-#define COOKIE_NAME  "tok"
+#define BASIC_JWT   "ZXlKaGJHY2lPaUpJVXpJMU5pSjkuZXlKemRXSWlPaUl4SW4wLmMybG46eA=="
+#define BASIC_ALICE "YWxpY2U6c2VjcmV0"
+#define COOKIE_NAME "tok"
 /* Bigger than any header httpd would pass with its default limits. */
-#define HUGE_LEN     (1024 * 1024)
+#define HUGE_LEN    (1024 * 1024)
 
 /* An input and what it should give (a problem text, a cookie value). */
 typedef struct {
@@ -56,7 +56,7 @@ static void test_absent(void **state)
     apr_pool_t *p = AJ_POOL(state);
     aj_cred_t cred;
 
-    memset(&cred, 0xff, sizeof(cred));        /* cleared whatever it held */
+    memset(&cred, 0xff, sizeof(cred)); /* cleared whatever it held */
     assert_int_equal(aj_cred_authorization(&cred, p, NULL, 0), AJ_CRED_NONE);
     assert_null(cred.token);
     assert_int_equal(cred.token_len, 0);
@@ -70,13 +70,10 @@ static void test_bearer(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     static const char *const ok[] = {
-        "Bearer " JWT,
-        "bearer " JWT,              /* schemes ignore case */
-        "BEARER " JWT,
-        "bEaReR " JWT,
-        "Bearer\t" JWT,             /* HTAB is whitespace */
-        "Bearer    \t " JWT,        /* any run of it */
-        "Bearer " JWT "   ",        /* trailing whitespace tolerated */
+        "Bearer " JWT,         "bearer " JWT,                 /* schemes ignore case */
+        "BEARER " JWT,         "bEaReR " JWT, "Bearer\t" JWT, /* HTAB is whitespace */
+        "Bearer    \t " JWT,                                  /* any run of it */
+        "Bearer " JWT "   ",                                  /* trailing whitespace tolerated */
         "Bearer " JWT "\t \t",
     };
     apr_size_t i;
@@ -131,7 +128,7 @@ static void test_malformed(void **state)
         { "Basic Basic " BASIC_ALICE, "malformed Authorization header" },
         { "Bearer " JWT " x", "malformed Authorization header" },
         { "Digest a b", "malformed Authorization header" },
-        { " Bearer " JWT, "malformed Authorization header" },   /* no scheme */
+        { " Bearer " JWT, "malformed Authorization header" }, /* no scheme */
         /* empty credentials */
         { "Bearer", "empty Bearer token" },
         { "Bearer   \t", "empty Bearer token" },
@@ -176,15 +173,16 @@ static void test_other_schemes(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     static const char *const other[] = {
-        "",                          /* empty header */
-        "   ",                       /* whitespace only */
+        "",    /* empty header */
+        "   ", /* whitespace only */
         "Digest abc",
         "Negotiate YII=",
-        "Bearerx " JWT,              /* a longer word is another scheme */
+        "Bearerx " JWT, /* a longer word is another scheme */
         "Bear " JWT,
         "Basic2 " BASIC_ALICE,
-        "B\xc3\xa9" "arer " JWT,      /* non-ASCII scheme */
-        "Token",                     /* a scheme alone */
+        "B\xc3\xa9"
+        "arer " JWT, /* non-ASCII scheme */
+        "Token",     /* a scheme alone */
     };
     apr_size_t i;
     aj_cred_t cred;
@@ -208,7 +206,7 @@ static void test_slice_and_huge(void **state)
     assert_int_equal(aj_cred_authorization(&cred, p, hdr, 10), AJ_CRED_BEARER);
     assert_string_equal(cred.token, "abc");
     assert_int_equal(cred.token_len, 3);
-    assert_int_equal(aj_cred_authorization(&cred, p, hdr, 6), AJ_CRED_BAD);  /* "Bearer" */
+    assert_int_equal(aj_cred_authorization(&cred, p, hdr, 6), AJ_CRED_BAD); /* "Bearer" */
     assert_int_equal(aj_cred_authorization(&cred, p, hdr, 0), AJ_CRED_OTHER);
 
     /* a huge token is one pass and one copy; its size is verification's business */
@@ -237,11 +235,11 @@ static void test_cookie_found(void **state)
         { COOKIE_NAME "=abc", "abc" },
         { "a=1; " COOKIE_NAME "=abc; b=2", "abc" },
         { "a=1;" COOKIE_NAME "=abc;b=2", "abc" },
-        { " \t" COOKIE_NAME "=abc \t; x=y", "abc" },      /* around the pair */
-        { COOKIE_NAME "= abc", " abc" },                  /* inside: kept */
-        { COOKIE_NAME "=a=b", "a=b" },                    /* the first '=' splits */
-        { COOKIE_NAME "=abc; " COOKIE_NAME "=abc", "abc" },  /* same value twice */
-        { "a=1, " COOKIE_NAME "=abc", "abc" },            /* two Cookie headers joined */
+        { " \t" COOKIE_NAME "=abc \t; x=y", "abc" },        /* around the pair */
+        { COOKIE_NAME "= abc", " abc" },                    /* inside: kept */
+        { COOKIE_NAME "=a=b", "a=b" },                      /* the first '=' splits */
+        { COOKIE_NAME "=abc; " COOKIE_NAME "=abc", "abc" }, /* same value twice */
+        { "a=1, " COOKIE_NAME "=abc", "abc" },              /* two Cookie headers joined */
         { COOKIE_NAME "=\xc3\xa9", "\xc3\xa9" },
         { ";;; ,, " COOKIE_NAME "=abc ;;", "abc" },
     };
@@ -264,14 +262,14 @@ static void test_cookie_absent(void **state)
         " ",
         ";;;, ,",
         "a=1; b=2",
-        COOKIE_NAME,                       /* no '=' */
-        COOKIE_NAME " =abc",               /* space before '=': another name */
-        COOKIE_NAME "=",                   /* empty value */
+        COOKIE_NAME,         /* no '=' */
+        COOKIE_NAME " =abc", /* space before '=': another name */
+        COOKIE_NAME "=",     /* empty value */
         COOKIE_NAME "=  \t",
-        "x" COOKIE_NAME "=abc",            /* names compare exactly */
+        "x" COOKIE_NAME "=abc", /* names compare exactly */
         COOKIE_NAME "2=abc",
         "TOK=abc",
-        "a=" COOKIE_NAME "=abc",           /* inside another value */
+        "a=" COOKIE_NAME "=abc", /* inside another value */
     };
     apr_size_t i;
     const char *value = "untouched", *problem = NULL;
@@ -291,8 +289,8 @@ static void test_cookie_conflict(void **state)
     apr_pool_t *p = AJ_POOL(state);
     static const char *const twice[] = {
         COOKIE_NAME "=abc; " COOKIE_NAME "=def",
-        COOKIE_NAME "=abc, " COOKIE_NAME "=def",          /* two headers */
-        COOKIE_NAME "=; " COOKIE_NAME "=abc",             /* empty, then a value */
+        COOKIE_NAME "=abc, " COOKIE_NAME "=def", /* two headers */
+        COOKIE_NAME "=; " COOKIE_NAME "=abc",    /* empty, then a value */
         COOKIE_NAME "=abc; " COOKIE_NAME "=abcd",
         COOKIE_NAME "=abc; " COOKIE_NAME "=ab",
     };
@@ -315,8 +313,9 @@ static void test_cookie_hostile(void **state)
     char *huge = apr_palloc(p, HUGE_LEN + 1);
     apr_size_t i;
 
-    assert_int_equal(aj_cred_cookie(&value, &problem, p, with_nul, sizeof(with_nul) - 1,
-                                    COOKIE_NAME), APR_EINVAL);
+    assert_int_equal(
+        aj_cred_cookie(&value, &problem, p, with_nul, sizeof(with_nul) - 1, COOKIE_NAME),
+        APR_EINVAL);
     assert_string_equal(value, "untouched");
     assert_string_equal(problem, "NUL byte in the Cookie header");
     /* only len bytes count: the second, different value lies beyond */
@@ -324,15 +323,14 @@ static void test_cookie_hostile(void **state)
     assert_int_equal(aj_cred_cookie(&value, &problem, p, slice, 7, COOKIE_NAME), APR_SUCCESS);
     assert_string_equal(value, "abc");
     assert_int_equal(aj_cred_cookie(&value, &problem, p, slice, 4, COOKIE_NAME), APR_SUCCESS);
-    assert_null(value);                                       /* "tok=" */
+    assert_null(value); /* "tok=" */
     /* a huge header of empty pairs, then the cookie */
     for (i = 0; i < HUGE_LEN; ++i) {
         huge[i] = (i % 2) ? ';' : ' ';
     }
     memcpy(huge + HUGE_LEN - 8, COOKIE_NAME "=abcd", 8);
     huge[HUGE_LEN] = '\0';
-    assert_int_equal(aj_cred_cookie(&value, &problem, p, huge, HUGE_LEN, COOKIE_NAME),
-                     APR_SUCCESS);
+    assert_int_equal(aj_cred_cookie(&value, &problem, p, huge, HUGE_LEN, COOKIE_NAME), APR_SUCCESS);
     assert_string_equal(value, "abcd");
 }
 
@@ -366,8 +364,7 @@ static void test_parse_cookie_token(void **state)
     assert_int_equal(cred.token_len, strlen(JWT));
     assert_int_equal(cred.from_cookie, 1);
     /* another scheme leaves the cookie to decide */
-    assert_int_equal(parse(&cred, p, "Digest x", COOKIE_NAME "=" JWT, COOKIE_NAME),
-                     AJ_CRED_BEARER);
+    assert_int_equal(parse(&cred, p, "Digest x", COOKIE_NAME "=" JWT, COOKIE_NAME), AJ_CRED_BEARER);
     assert_int_equal(cred.from_cookie, 1);
     /* the same token in both: the header's (no CSRF rule) */
     assert_int_equal(parse(&cred, p, "Bearer " JWT, COOKIE_NAME "=" JWT, COOKIE_NAME),
@@ -393,15 +390,16 @@ static void test_parse_refused(void **state)
     assert_int_equal(parse(&cred, p, "Bearer " JWT, COOKIE_NAME "=" JWT_OTHER, COOKIE_NAME),
                      AJ_CRED_BAD);
     assert_string_equal(cred.problem, "the Authorization token and the cookie token differ");
-    assert_int_equal(parse(&cred, p, "Basic " BASIC_JWT, COOKIE_NAME "=" JWT_OTHER,
-                           COOKIE_NAME), AJ_CRED_BAD);
+    assert_int_equal(parse(&cred, p, "Basic " BASIC_JWT, COOKIE_NAME "=" JWT_OTHER, COOKIE_NAME),
+                     AJ_CRED_BAD);
     assert_string_equal(cred.problem, "the Authorization token and the cookie token differ");
-    assert_int_equal(parse(&cred, p, NULL, COOKIE_NAME "=" JWT "; " COOKIE_NAME "=" JWT_OTHER,
-                           COOKIE_NAME), AJ_CRED_BAD);
+    assert_int_equal(
+        parse(&cred, p, NULL, COOKIE_NAME "=" JWT "; " COOKIE_NAME "=" JWT_OTHER, COOKIE_NAME),
+        AJ_CRED_BAD);
     assert_string_equal(cred.problem, "the token cookie is sent twice with different values");
     /* a malformed header is refused before the cookie is looked at */
-    assert_int_equal(parse(&cred, p, "Bearer", COOKIE_NAME "=a; " COOKIE_NAME "=b",
-                           COOKIE_NAME), AJ_CRED_BAD);
+    assert_int_equal(parse(&cred, p, "Bearer", COOKIE_NAME "=a; " COOKIE_NAME "=b", COOKIE_NAME),
+                     AJ_CRED_BAD);
     assert_string_equal(cred.problem, "empty Bearer token");
 }
 
@@ -410,13 +408,13 @@ static void test_parse_refused(void **state)
 static void test_csrf(void **state)
 {
     assert_true(aj_cred_csrf_match("abc", 3, "abc", 3));
-    assert_false(aj_cred_csrf_match(NULL, 0, "abc", 3));      /* header missing */
-    assert_false(aj_cred_csrf_match("abc", 3, NULL, 0));      /* claim missing */
+    assert_false(aj_cred_csrf_match(NULL, 0, "abc", 3)); /* header missing */
+    assert_false(aj_cred_csrf_match("abc", 3, NULL, 0)); /* claim missing */
     assert_false(aj_cred_csrf_match(NULL, 0, NULL, 0));
     assert_false(aj_cred_csrf_match("abd", 3, "abc", 3));
     assert_false(aj_cred_csrf_match("ab", 2, "abc", 3));
     assert_false(aj_cred_csrf_match("abcd", 4, "abc", 3));
-    assert_false(aj_cred_csrf_match("ABC", 3, "abc", 3));     /* exact, case too */
+    assert_false(aj_cred_csrf_match("ABC", 3, "abc", 3));      /* exact, case too */
     assert_false(aj_cred_csrf_match("abc, abc", 8, "abc", 3)); /* two headers joined */
     /* lengths are explicit: a NUL is just a byte */
     assert_false(aj_cred_csrf_match("ab\0", 3, "abc", 3));

@@ -17,12 +17,12 @@
 #define SHA256_HEX_LEN (2 * AJ_SHA256_LEN)
 
 /* FIPS 180-2 appendix B: SHA-256 of "abc" and of the 448-bit message. */
-#define HEX_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define HEX_ABC   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-#define MSG_448   "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-#define HEX_448   "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+#define HEX_EMPTY     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define HEX_ABC       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define MSG_448       "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+#define HEX_448       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
 /* FIPS 180-2 appendix B.3: one million 'a'. */
-#define MILLION   1000000
+#define MILLION       1000000
 #define HEX_MILLION_A "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
 
 static const char *hex(apr_pool_t *p, const unsigned char *b, apr_size_t n)
@@ -127,8 +127,8 @@ static void test_sha256_null_parts(void **state)
 
 /* Each thread reuses its own context: threads hashing at once get the
  * right answers (a shared context would mix their inputs). */
-#define DIGEST_THREADS    4
-#define DIGEST_ROUNDS     2000
+#define DIGEST_THREADS 4
+#define DIGEST_ROUNDS  2000
 
 typedef struct {
     const char *msg, *want;
@@ -168,8 +168,7 @@ static void test_sha256_threads(void **state)
         jobs[i].msg = (i % 2) ? "abc" : MSG_448;
         jobs[i].want = (i % 2) ? HEX_ABC : HEX_448;
         jobs[i].wrong = 0;
-        assert_int_equal(apr_thread_create(&th[i], NULL, digest_thread, &jobs[i], p),
-                         APR_SUCCESS);
+        assert_int_equal(apr_thread_create(&th[i], NULL, digest_thread, &jobs[i], p), APR_SUCCESS);
     }
     for (i = 0; i < DIGEST_THREADS; ++i) {
         assert_int_equal(apr_thread_join(&trv, th[i]), APR_SUCCESS);
@@ -218,8 +217,7 @@ static void test_store_id_definition(void **state)
     aj_store_id_t id;
 
     assert_int_equal(aj_store_id_make(&id, "pgsql", "dbname=auth"), APR_SUCCESS);
-    assert_int_equal(aj_sha256(md, "pgsql", sizeof("pgsql"), "dbname=auth",
-                               strlen("dbname=auth")),
+    assert_int_equal(aj_sha256(md, "pgsql", sizeof("pgsql"), "dbname=auth", strlen("dbname=auth")),
                      APR_SUCCESS);
     assert_memory_equal(id.b, md, AJ_STORE_ID_LEN);
 
@@ -233,7 +231,7 @@ static void test_store_id_definition(void **state)
 static void test_store_id_distinct(void **state)
 {
     static const char *const pairs[][2] = {
-        { "sqlite3", "/a.db" }, { "sqlite3", "/b.db" }, { "pgsql", "/a.db" },
+        { "sqlite3", "/a.db" }, { "sqlite3", "/b.db" },  { "pgsql", "/a.db" },
         { "/a.db", "sqlite3" }, { "sqlite3", "/a.db " }, { "sqlite3", "" },
         { "", "sqlite3/a.db" }, { "sqlite3/a.db", "" },
     };
@@ -246,22 +244,18 @@ static void test_store_id_distinct(void **state)
         ids[i] = store_id_hex(p, pairs[i][0], pairs[i][1]);
         for (j = 0; j < i; ++j) {
             if (!strcmp(ids[i], ids[j])) {
-                fail_msg("[%s][%s] and [%s][%s] share an id", pairs[i][0], pairs[i][1],
-                         pairs[j][0], pairs[j][1]);
+                fail_msg("[%s][%s] and [%s][%s] share an id", pairs[i][0], pairs[i][1], pairs[j][0],
+                         pairs[j][1]);
             }
         }
     }
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_sha256_vectors),
-    AJ_TEST(test_sha256_binary),
-    AJ_TEST(test_sha256_million),
-    AJ_TEST(test_sha256_null_parts),
-    AJ_TEST(test_sha256_threads),
-    AJ_TEST(test_store_id_vectors),
-    AJ_TEST(test_store_id_definition),
-    AJ_TEST(test_store_id_distinct),
+    AJ_TEST(test_sha256_vectors),      AJ_TEST(test_sha256_binary),
+    AJ_TEST(test_sha256_million),      AJ_TEST(test_sha256_null_parts),
+    AJ_TEST(test_sha256_threads),      AJ_TEST(test_store_id_vectors),
+    AJ_TEST(test_store_id_definition), AJ_TEST(test_store_id_distinct),
 };
 
 AJ_TEST_MAIN("aj_digest", tests)

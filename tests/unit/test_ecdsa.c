@@ -83,7 +83,8 @@ static void test_range_edges(void **state)
         assert_int_equal(aj_ecdsa_to_der(&der, &derlen, p, order, n, raw, 2 * n - 1), APR_EINVAL);
         assert_int_equal(aj_ecdsa_to_der(&der, &derlen, p, order, 0, raw, 0), APR_EINVAL);
         assert_int_equal(aj_ecdsa_to_der(&der, &derlen, p, order, AJ_EC_MAX_COORD + 1, raw,
-                                         2 * (AJ_EC_MAX_COORD + 1)), APR_EINVAL);
+                                         2 * (AJ_EC_MAX_COORD + 1)),
+                         APR_EINVAL);
         assert_int_equal(aj_ecdsa_to_der(&der, &derlen, p, order, n, NULL, 2 * n), APR_EINVAL);
     }
 }
@@ -93,8 +94,9 @@ static void test_der_not_one_signature(void **state)
     apr_pool_t *p = AJ_POOL(state);
     /* SEQUENCE { INTEGER 1, INTEGER 2 }, then the same with a trailing byte. */
     static const unsigned char good[] = { 0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02 };
-    static const unsigned char trailing[] = { 0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02,
-                                              0x00 };
+    static const unsigned char trailing[] = {
+        0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02, 0x00
+    };
     static const unsigned char big[] = { 0x30, 0x07, 0x02, 0x02, 0x01, 0x00, 0x02, 0x01, 0x02 };
     unsigned char *raw = NULL;
     apr_size_t rawlen = 0;
@@ -103,8 +105,7 @@ static void test_der_not_one_signature(void **state)
     assert_int_equal(rawlen, 64);
     assert_int_equal(raw[31], 1);
     assert_int_equal(raw[63], 2);
-    assert_int_equal(aj_ecdsa_to_raw(&raw, &rawlen, p, 32, trailing, sizeof(trailing)),
-                     APR_EINVAL);
+    assert_int_equal(aj_ecdsa_to_raw(&raw, &rawlen, p, 32, trailing, sizeof(trailing)), APR_EINVAL);
     assert_int_equal(aj_ecdsa_to_raw(&raw, &rawlen, p, 32, good, sizeof(good) - 1), APR_EINVAL);
     assert_int_equal(aj_ecdsa_to_raw(&raw, &rawlen, p, 32, NULL, 8), APR_EINVAL);
     /* r = 256 does not fit one byte. */

@@ -97,14 +97,14 @@ static void test_accept_json(void **state)
         "application/json;Q=0.001",
         "application/json, */*",
         "application/json, */*;q=0.8",
-        "application/json, text/html;q=0",          /* HTML refused outright */
+        "application/json, text/html;q=0", /* HTML refused outright */
         "application/json, text/html;q=0.000",
-        "application/json, text/*",                  /* a wildcard names nothing */
+        "application/json, text/*", /* a wildcard names nothing */
         "application/json, application/*",
         "text/plain, application/json",
         "application/problem+json, application/json",
-        " , application/json ,, ",                   /* empty elements */
-        "application/json;q=0.5;level=\"a,b\"",     /* ',' inside a quoted value */
+        " , application/json ,, ",              /* empty elements */
+        "application/json;q=0.5;level=\"a,b\"", /* ',' inside a quoted value */
         "application/json\t;\tq=0.9",
     };
     (void)state;
@@ -120,17 +120,17 @@ static void test_accept_html_kept(void **state)
         "*/*",
         "text/html",
         "application/*",
-        "application/json;q=0.9, text/html;q=0.1",  /* names text/html */
+        "application/json;q=0.9, text/html;q=0.1", /* names text/html */
         "text/html, application/json",
         "TEXT/HTML;q=0.001, application/json",
-        "application/json;q=0",                      /* JSON not acceptable */
+        "application/json;q=0", /* JSON not acceptable */
         "application/json;q=0.0",
         "application/json;q=0, */*",
         "application/jsonx",
         "application/json-patch+json",
         "application/problem+json",
         "text/json",
-        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",  /* a browser */
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", /* a browser */
         /* malformed anywhere: the usual page */
         "application/json;q=2",
         "application/json;q=1.001",

@@ -35,8 +35,7 @@ static void test_user_claims(void **state)
                              "\"scope\":\"read write\"}");
     assert_non_null(c);
     /* the stored claims, reserved names left out, then sub and name */
-    assert_string_equal(json_object_to_json_string_ext(aj_claims_object(c),
-                                                       JSON_C_TO_STRING_PLAIN),
+    assert_string_equal(json_object_to_json_string_ext(aj_claims_object(c), JSON_C_TO_STRING_PLAIN),
                         "{\"role\":\"admin\",\"scope\":\"read write\",\"sub\":\"42\","
                         "\"name\":\"alice\"}");
     /* packable, and the image answers the same */
@@ -64,9 +63,9 @@ static void test_user_claims_unusable_stored(void **state)
     for (i = 0; i < sizeof(unusable) / sizeof(unusable[0]); ++i) {
         c = aj_issue_user_claims(p, 7, "bob", unusable[i]);
         assert_non_null(c);
-        assert_string_equal(json_object_to_json_string_ext(aj_claims_object(c),
-                                                           JSON_C_TO_STRING_PLAIN),
-                            "{\"sub\":\"7\",\"name\":\"bob\"}");
+        assert_string_equal(
+            json_object_to_json_string_ext(aj_claims_object(c), JSON_C_TO_STRING_PLAIN),
+            "{\"sub\":\"7\",\"name\":\"bob\"}");
     }
 }
 

@@ -17,15 +17,15 @@ static apr_status_t parse(apr_pool_t *p, const char *s, const aj_json_limits_t *
         assert_non_null(o);
     }
     else {
-        assert_null(o);         /* *out set only on success */
+        assert_null(o); /* *out set only on success */
     }
     return rv;
 }
 
-#define OK(s)       assert_int_equal(parse(p, (s), &aj_json_token_limits), APR_SUCCESS)
-#define BAD(s)      assert_int_equal(parse(p, (s), &aj_json_token_limits), APR_EINVAL)
-#define OK_ANY(s)   assert_int_equal(parse(p, (s), &any_value), APR_SUCCESS)
-#define BAD_ANY(s)  assert_int_equal(parse(p, (s), &any_value), APR_EINVAL)
+#define OK(s)      assert_int_equal(parse(p, (s), &aj_json_token_limits), APR_SUCCESS)
+#define BAD(s)     assert_int_equal(parse(p, (s), &aj_json_token_limits), APR_EINVAL)
+#define OK_ANY(s)  assert_int_equal(parse(p, (s), &any_value), APR_SUCCESS)
+#define BAD_ANY(s) assert_int_equal(parse(p, (s), &any_value), APR_EINVAL)
 
 /* depth levels of '[' ... ']' around 0, or of {"a": ... } around 0. */
 static const char *nested(apr_pool_t *p, int depth, int objects)
@@ -54,7 +54,8 @@ static void test_basic(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     json_object *o = NULL, *v = NULL;
-    const char *s = "{\"sub\":\"42\",\"n\":1.5,\"t\":true,\"z\":null,\"a\":[1,{\"b\":[]}],\"e\":{}}";
+    const char *s =
+        "{\"sub\":\"42\",\"n\":1.5,\"t\":true,\"z\":null,\"a\":[1,{\"b\":[]}],\"e\":{}}";
 
     assert_int_equal(aj_json_parse(&o, p, s, strlen(s), &aj_json_token_limits), APR_SUCCESS);
     assert_true(json_object_object_get_ex(o, "sub", &v));
@@ -82,8 +83,8 @@ static void test_size(void **state)
     json_object *o = NULL;
     char *big;
 
-    assert_int_equal(parse(p, "{\"a\":\"12\"}", &small), APR_SUCCESS);      /* 10 bytes */
-    assert_int_equal(parse(p, "{\"a\":\"123\"}", &small), AJ_E2BIG);        /* 11 bytes */
+    assert_int_equal(parse(p, "{\"a\":\"12\"}", &small), APR_SUCCESS); /* 10 bytes */
+    assert_int_equal(parse(p, "{\"a\":\"123\"}", &small), AJ_E2BIG);   /* 11 bytes */
     /* The length is checked before the text is read at all. */
     assert_int_equal(aj_json_parse(&o, p, NULL, AJ_TOKEN_MAX_LEN + 1, &aj_json_token_limits),
                      AJ_E2BIG);
@@ -91,8 +92,7 @@ static void test_size(void **state)
     memset(big, ' ', AJ_BODY_MAX_LEN);
     big[0] = '{';
     big[AJ_BODY_MAX_LEN - 1] = '}';
-    assert_int_equal(aj_json_parse(&o, p, big, AJ_BODY_MAX_LEN, &aj_json_body_limits),
-                     APR_SUCCESS);
+    assert_int_equal(aj_json_parse(&o, p, big, AJ_BODY_MAX_LEN, &aj_json_body_limits), APR_SUCCESS);
     assert_int_equal(aj_json_parse(&o, p, big, AJ_TOKEN_MAX_LEN + 1, &aj_json_token_limits),
                      AJ_E2BIG);
 }
@@ -107,8 +107,8 @@ static void test_depth(void **state)
     BAD(nested(p, AJ_JSON_MAX_DEPTH + 1, 1));
     BAD(nested(p, 200, 1));
     /* Depth counts open containers, not containers seen. */
-    OK(apr_pstrcat(p, "{\"x\":", nested(p, AJ_JSON_MAX_DEPTH - 1, 0), ",\"y\":",
-                   nested(p, AJ_JSON_MAX_DEPTH - 1, 1), "}", NULL));
+    OK(apr_pstrcat(p, "{\"x\":", nested(p, AJ_JSON_MAX_DEPTH - 1, 0),
+                   ",\"y\":", nested(p, AJ_JSON_MAX_DEPTH - 1, 1), "}", NULL));
     BAD(apr_pstrcat(p, "{\"x\":", nested(p, AJ_JSON_MAX_DEPTH, 0), "}", NULL));
     /* A caller's lower limit applies. */
     {
@@ -124,13 +124,13 @@ static void test_duplicates(void **state)
 
     BAD("{\"a\":1,\"a\":2}");
     BAD("{\"alg\":\"HS256\",\"alg\":\"none\"}");
-    BAD("{\"ab\":1,\"a\\u0062\":2}");                  /* escaped duplicate */
-    BAD("{\"a\\u0062\":1,\"\\u0061b\":2}");            /* both escaped */
+    BAD("{\"ab\":1,\"a\\u0062\":2}");       /* escaped duplicate */
+    BAD("{\"a\\u0062\":1,\"\\u0061b\":2}"); /* both escaped */
     BAD("{\"a/b\":1,\"a\\/b\":2}");
-    BAD("{\"\xc3\xa9\":1,\"\\u00e9\":2}");             /* raw UTF-8 vs escape */
+    BAD("{\"\xc3\xa9\":1,\"\\u00e9\":2}");                /* raw UTF-8 vs escape */
     BAD("{\"\xf0\x9f\x98\x80\":1,\"\\ud83d\\ude00\":2}"); /* surrogate pair */
     BAD("{\"a\":{\"b\":1},\"a\":2}");
-    BAD("{\"o\":{\"b\":1,\"c\":2,\"b\":3}}");         /* inside a nested object */
+    BAD("{\"o\":{\"b\":1,\"c\":2,\"b\":3}}"); /* inside a nested object */
     BAD("{\"o\":[{\"b\":1,\"b\":1}]}");
     BAD("{\"\":1,\"\":2}");
     /* The same name in different objects is fine. */
@@ -146,8 +146,8 @@ static const char *members(apr_pool_t *p, int n, int split)
     int i;
 
     for (i = 0; i < n; ++i) {
-        APR_ARRAY_PUSH(parts, const char *) = apr_psprintf(
-            p, "%s\"k%d\":%d", (i == 0 || i == split) ? "" : ",", i, i);
+        APR_ARRAY_PUSH(parts, const char *) =
+            apr_psprintf(p, "%s\"k%d\":%d", (i == 0 || i == split) ? "" : ",", i, i);
         if (split && i == split - 1) {
             APR_ARRAY_PUSH(parts, const char *) = "},\"second\":{";
         }
@@ -173,24 +173,24 @@ static void test_nul_and_utf8(void **state)
     json_object *o = NULL;
     static const char with_nul[] = "{\"a\":\"x\0y\"}";
 
-    assert_int_equal(aj_json_parse(&o, p, with_nul, sizeof(with_nul) - 1,
-                                   &aj_json_token_limits), APR_EINVAL);
+    assert_int_equal(aj_json_parse(&o, p, with_nul, sizeof(with_nul) - 1, &aj_json_token_limits),
+                     APR_EINVAL);
     assert_int_equal(aj_json_parse(&o, p, "{}\0", 3, &aj_json_token_limits), APR_EINVAL);
-    BAD("{\"a\":\"x\\u0000y\"}");                       /* escaped NUL */
+    BAD("{\"a\":\"x\\u0000y\"}"); /* escaped NUL */
     BAD("{\"a\\u0000\":1}");
-    BAD("{\"a\":\"\xc0\xaf\"}");                        /* overlong */
-    BAD("{\"a\":\"\xed\xa0\x80\"}");                    /* encoded surrogate */
-    BAD("{\"a\":\"\xe2\x82\"}");                        /* truncated */
-    BAD("{\"a\":\"\xf4\x90\x80\x80\"}");                /* past U+10FFFF */
+    BAD("{\"a\":\"\xc0\xaf\"}");         /* overlong */
+    BAD("{\"a\":\"\xed\xa0\x80\"}");     /* encoded surrogate */
+    BAD("{\"a\":\"\xe2\x82\"}");         /* truncated */
+    BAD("{\"a\":\"\xf4\x90\x80\x80\"}"); /* past U+10FFFF */
     BAD("{\"a\":\"\xff\"}");
-    BAD("{\"a\":\"\x80\"}");                            /* lone continuation */
-    BAD("{\"a\":\"\\ud800\"}");                         /* lone high surrogate */
-    BAD("{\"a\":\"\\udc00\"}");                         /* lone low surrogate */
+    BAD("{\"a\":\"\x80\"}");    /* lone continuation */
+    BAD("{\"a\":\"\\ud800\"}"); /* lone high surrogate */
+    BAD("{\"a\":\"\\udc00\"}"); /* lone low surrogate */
     BAD("{\"a\":\"\\ud800\\u0041\"}");
-    BAD("{\"a\":\"tab\there\"}");                       /* raw control character */
-    BAD("{\"a\":\"\\x41\"}");                           /* unknown escape */
+    BAD("{\"a\":\"tab\there\"}"); /* raw control character */
+    BAD("{\"a\":\"\\x41\"}");     /* unknown escape */
     BAD("{\"a\":\"\\u12G4\"}");
-    BAD("\xef\xbb\xbf{}");                              /* BOM */
+    BAD("\xef\xbb\xbf{}"); /* BOM */
     OK("{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}");
     OK("{\"a\":\"\\ud83d\\ude00 \\u20ac \\\" \\\\ \\/ \\b\\f\\n\\r\\t\"}");
 }
@@ -203,9 +203,9 @@ static void test_grammar(void **state)
     BAD("   ");
     BAD("{");
     BAD("}");
-    BAD("{\"a\":1}x");                                  /* trailing garbage */
+    BAD("{\"a\":1}x"); /* trailing garbage */
     BAD("{\"a\":1}{}");
-    BAD("{\"a\":1,}");                                  /* trailing comma */
+    BAD("{\"a\":1,}"); /* trailing comma */
     BAD("{,}");
     BAD("{\"a\":[1,]}");
     BAD("{\"a\":[,1]}");
@@ -264,19 +264,13 @@ static void test_own(void **state)
     assert_int_equal(apr_pool_create(&sub, p), APR_SUCCESS);
     assert_ptr_equal(aj_json_own(sub, json_object_get(o)), o);
     apr_pool_destroy(sub);
-    assert_int_equal(json_object_put(o), 1);    /* 1: it was the last reference */
+    assert_int_equal(json_object_put(o), 1); /* 1: it was the last reference */
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_basic),
-    AJ_TEST(test_limits_values),
-    AJ_TEST(test_size),
-    AJ_TEST(test_depth),
-    AJ_TEST(test_duplicates),
-    AJ_TEST(test_member_count),
-    AJ_TEST(test_nul_and_utf8),
-    AJ_TEST(test_grammar),
-    AJ_TEST(test_dump),
+    AJ_TEST(test_basic),        AJ_TEST(test_limits_values), AJ_TEST(test_size),
+    AJ_TEST(test_depth),        AJ_TEST(test_duplicates),    AJ_TEST(test_member_count),
+    AJ_TEST(test_nul_and_utf8), AJ_TEST(test_grammar),       AJ_TEST(test_dump),
     AJ_TEST(test_own),
 };
 

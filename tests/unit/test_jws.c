@@ -12,19 +12,19 @@
 #include "keys.h"
 
 /* Short names for the shared values of keys.h, as the bodies use them. */
-#define RFC_TOKEN       RFC_A1_TOKEN
-#define T_NOW           AJ_TEST_NOW
-#define T_SECRET        AJ_TEST_SECRET
-#define T_HDR_HS256     AJ_TEST_HDR_HS256
-#define T_CLAIMS        AJ_TEST_CLAIMS
+#define RFC_TOKEN   RFC_A1_TOKEN
+#define T_NOW       AJ_TEST_NOW
+#define T_SECRET    AJ_TEST_SECRET
+#define T_HDR_HS256 AJ_TEST_HDR_HS256
+#define T_CLAIMS    AJ_TEST_CLAIMS
 
 /* RFC 7515 Appendix A.1's HMAC key (its JWK's "k") and the token's exp. */
-#define RFC_JWK_K                                                              \
+#define RFC_JWK_K \
     "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUu" \
     "TwjAzZr1Z9CAow"
-#define RFC_EXP         1300819380
+#define RFC_EXP 1300819380
 
-#define T_OTHER_SECRET  "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define T_OTHER_SECRET "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
 static aj_keyset_t *rfc_keys(apr_pool_t *p)
 {
@@ -48,8 +48,9 @@ static void test_rfc7515_a1(void **state)
     apr_int64_t exp = 0;
     aj_policy_t policy = { "joe", NULL, 0 };
 
-    assert_int_equal(aj_jws_verify(&v, &claims, p, RFC_TOKEN, strlen(RFC_TOKEN), ks, &policy,
-                                   RFC_EXP - 1), APR_SUCCESS);
+    assert_int_equal(
+        aj_jws_verify(&v, &claims, p, RFC_TOKEN, strlen(RFC_TOKEN), ks, &policy, RFC_EXP - 1),
+        APR_SUCCESS);
     assert_int_equal(v, AJ_OK);
     assert_string_equal(aj_claims_get_string(claims, "iss"), "joe");
     assert_true(aj_claims_get_int(claims, "exp", &exp));
@@ -64,19 +65,21 @@ static void test_rfc7519_3_1(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     /* RFC 7519 §3.1, written out as printed there. */
-    static const char token[] =
-        "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."
-        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
-        "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
-        "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    static const char token[] = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."
+                                "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+                                "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+                                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     aj_keyset_t *ks = rfc_keys(p);
     aj_policy_t wrong_iss = { "bob", NULL, 0 };
 
     assert_int_equal(aj_test_verify_at(p, token, ks, NULL, RFC_EXP - 100), AJ_OK);
     assert_int_equal(aj_test_verify_at(p, token, ks, &wrong_iss, RFC_EXP - 100), AJ_BAD_ISS);
     /* Another key: the signature fails. */
-    assert_int_equal(aj_test_verify_at(p, token, aj_test_keyset_of(p, aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL),
-                                                    NULL), NULL, RFC_EXP - 100), AJ_BAD_SIG);
+    assert_int_equal(
+        aj_test_verify_at(
+            p, token, aj_test_keyset_of(p, aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL), NULL),
+            NULL, RFC_EXP - 100),
+        AJ_BAD_SIG);
 }
 
 /* Re-encodes token with bit `bit` of segment `seg`'s decoded bytes flipped. */
@@ -92,8 +95,7 @@ static const char *flip(apr_pool_t *p, const char *token, int seg, apr_size_t bi
         parts[i] = apr_strtok(i ? NULL : copy, ".", &last);
         assert_non_null(parts[i]);
     }
-    assert_int_equal(aj_b64url_decode(&raw, &len, p, parts[seg], strlen(parts[seg])),
-                     APR_SUCCESS);
+    assert_int_equal(aj_b64url_decode(&raw, &len, p, parts[seg], strlen(parts[seg])), APR_SUCCESS);
     assert_true(bit / 8 < len);
     raw[bit / 8] ^= (unsigned char)(1u << (bit % 8));
     parts[seg] = (char *)aj_b64url_encode(p, raw, len);
@@ -114,7 +116,8 @@ static void test_bit_flips(void **state)
                      AJ_BAD_SIG);
     assert_int_equal(aj_test_verify_at(p, flip(p, RFC_TOKEN, 1, 9 * 8), ks, NULL, RFC_EXP - 1),
                      AJ_BAD_SIG);
-    assert_int_equal(aj_test_verify_at(p, flip(p, RFC_TOKEN, 2, 0), ks, NULL, RFC_EXP - 1), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify_at(p, flip(p, RFC_TOKEN, 2, 0), ks, NULL, RFC_EXP - 1),
+                     AJ_BAD_SIG);
     /* Every bit of the signature. */
     for (bit = 0; bit < 256; ++bit) {
         assert_int_equal(aj_test_verify_at(p, flip(p, RFC_TOKEN, 2, bit), ks, NULL, RFC_EXP - 1),
@@ -146,18 +149,26 @@ static void test_alg_none(void **state)
     for (i = 0; i < sizeof(nones) / sizeof(nones[0]); ++i) {
         const char *hdr = apr_psprintf(p, "{\"alg\":\"%s\",\"typ\":\"JWT\"}", nones[i]);
         /* Unsigned, as RFC 7519 §6.1 writes it ... */
-        assert_int_equal(aj_test_verify(p, apr_pstrcat(p, aj_test_b64(p, hdr), ".", aj_test_b64(p, T_CLAIMS), ".", NULL),
-                                ks), AJ_BAD_ALG);
+        assert_int_equal(aj_test_verify(p,
+                                        apr_pstrcat(p, aj_test_b64(p, hdr), ".",
+                                                    aj_test_b64(p, T_CLAIMS), ".", NULL),
+                                        ks),
+                         AJ_BAD_ALG);
         /* ... and with a valid HMAC over it. */
         assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, hdr, T_CLAIMS), ks), AJ_BAD_ALG);
     }
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"hs256\"}", T_CLAIMS), ks), AJ_BAD_ALG);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"\"}", T_CLAIMS), ks), AJ_BAD_ALG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"hs256\"}", T_CLAIMS), ks),
+                     AJ_BAD_ALG);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"\"}", T_CLAIMS), ks),
+                     AJ_BAD_ALG);
     /* No alg, or not a string: the header is malformed. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"typ\":\"JWT\"}", T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":null}", T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":[\"HS256\"]}", T_CLAIMS), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"typ\":\"JWT\"}", T_CLAIMS), ks),
                      AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":null}", T_CLAIMS), ks),
+                     AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":[\"HS256\"]}", T_CLAIMS), ks),
+        AJ_MALFORMED);
 }
 
 static void test_alg_other_hmac_size(void **state)
@@ -170,15 +181,20 @@ static void test_alg_other_hmac_size(void **state)
     /* An HS256 key never verifies an HS384/HS512 token, even when the MAC
      * was made with the same secret. */
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, k384, "{\"alg\":\"HS384\"}", T_CLAIMS),
-                            aj_test_keyset_of(p, k256, NULL)), AJ_BAD_ALG);
+                                    aj_test_keyset_of(p, k256, NULL)),
+                     AJ_BAD_ALG);
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, k512, "{\"alg\":\"HS512\"}", T_CLAIMS),
-                            aj_test_keyset_of(p, k256, NULL)), AJ_BAD_ALG);
+                                    aj_test_keyset_of(p, k256, NULL)),
+                     AJ_BAD_ALG);
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, k256, "{\"alg\":\"HS512\"}", T_CLAIMS),
-                            aj_test_keyset_of(p, k256, k512)), AJ_BAD_SIG);
+                                    aj_test_keyset_of(p, k256, k512)),
+                     AJ_BAD_SIG);
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, k512, "{\"alg\":\"HS256\"}", T_CLAIMS),
-                            aj_test_keyset_of(p, k256, NULL)), AJ_BAD_SIG);
+                                    aj_test_keyset_of(p, k256, NULL)),
+                     AJ_BAD_SIG);
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, k512, "{\"alg\":\"HS512\"}", T_CLAIMS),
-                            aj_test_keyset_of(p, k256, k512)), AJ_OK);
+                                    aj_test_keyset_of(p, k256, k512)),
+                     AJ_OK);
 }
 
 static void test_hmac_key_never_for_other_algs(void **state)
@@ -186,18 +202,25 @@ static void test_hmac_key_never_for_other_algs(void **state)
     apr_pool_t *p = AJ_POOL(state);
     aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, "k");
     aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
-    static const char *const algs[] = { "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                                        "ES256", "ES384", "ES512", "EdDSA" };
+    static const char *const algs[] = { "RS256", "RS384", "RS512", "PS256", "PS384",
+                                        "PS512", "ES256", "ES384", "ES512", "EdDSA" };
     apr_size_t i;
 
     /* The classic confusion: an asymmetric alg "verified" with the HMAC
      * secret.  With and without the key's kid. */
     for (i = 0; i < sizeof(algs) / sizeof(algs[0]); ++i) {
-        assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, apr_psprintf(p, "{\"alg\":\"%s\"}", algs[i]),
-                                         T_CLAIMS), ks), AJ_BAD_ALG);
-        assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, apr_psprintf(p, "{\"alg\":\"%s\",\"kid\":\"k\"}",
-                                                              algs[i]), T_CLAIMS), ks),
-                         AJ_BAD_ALG);
+        assert_int_equal(
+            aj_test_verify(
+                p, aj_test_forge(p, key, apr_psprintf(p, "{\"alg\":\"%s\"}", algs[i]), T_CLAIMS),
+                ks),
+            AJ_BAD_ALG);
+        assert_int_equal(
+            aj_test_verify(p,
+                           aj_test_forge(p, key,
+                                         apr_psprintf(p, "{\"alg\":\"%s\",\"kid\":\"k\"}", algs[i]),
+                                         T_CLAIMS),
+                           ks),
+            AJ_BAD_ALG);
     }
 }
 
@@ -216,16 +239,21 @@ static void test_time_claims(void **state)
     assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700003600,\"nbf\":1700000001}"), ks),
                      AJ_NOT_YET_VALID);
     assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700003600,\"nbf\":1700000000}"), ks), AJ_OK);
-    assert_int_equal(aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"nbf\":1700000030}"), ks, &leeway,
-                               T_NOW), AJ_OK);
-    assert_int_equal(aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"nbf\":1700000031}"), ks, &leeway,
-                               T_NOW), AJ_NOT_YET_VALID);
+    assert_int_equal(
+        aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"nbf\":1700000030}"), ks, &leeway, T_NOW),
+        AJ_OK);
+    assert_int_equal(
+        aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"nbf\":1700000031}"), ks, &leeway, T_NOW),
+        AJ_NOT_YET_VALID);
     /* iat in the future: beyond the leeway refused, within it accepted. */
-    assert_int_equal(aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"iat\":1700000031}"), ks, &leeway,
-                               T_NOW), AJ_BAD_IAT);
-    assert_int_equal(aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"iat\":1700000030}"), ks, &leeway,
-                               T_NOW), AJ_OK);
-    assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700003600,\"iat\":1700000001}"), ks), AJ_BAD_IAT);
+    assert_int_equal(
+        aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"iat\":1700000031}"), ks, &leeway, T_NOW),
+        AJ_BAD_IAT);
+    assert_int_equal(
+        aj_test_verify_at(p, TOK("{\"exp\":1700003600,\"iat\":1700000030}"), ks, &leeway, T_NOW),
+        AJ_OK);
+    assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700003600,\"iat\":1700000001}"), ks),
+                     AJ_BAD_IAT);
     assert_int_equal(aj_test_verify(p, TOK("{\"exp\":1700003600,\"iat\":1}"), ks), AJ_OK);
     assert_int_equal(aj_test_verify(p, TOK("{\"sub\":\"1\"}"), ks), AJ_MISSING_EXP);
     assert_int_equal(aj_test_verify(p, TOK("{}"), ks), AJ_MISSING_EXP);
@@ -242,18 +270,24 @@ static void test_iss_aud(void **state)
     aj_policy_t pol = { "https://issuer", aj_test_strings(p, auds, 2), 0 };
 
 #define TOK(claims) aj_test_forge(p, key, T_HDR_HS256, (claims))
-#define WITH(rest) TOK("{\"exp\":1700003600," rest "}")
-    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":\"api\""), ks, &pol,
-                               T_NOW), AJ_OK);
-    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":[\"x\",\"web\"]"),
-                               ks, &pol, T_NOW), AJ_OK);
-    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://other\",\"aud\":\"api\""), ks, &pol,
-                               T_NOW), AJ_BAD_ISS);
+#define WITH(rest)  TOK("{\"exp\":1700003600," rest "}")
+    assert_int_equal(
+        aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":\"api\""), ks, &pol, T_NOW),
+        AJ_OK);
+    assert_int_equal(aj_test_verify_at(p,
+                                       WITH("\"iss\":\"https://issuer\",\"aud\":[\"x\",\"web\"]"),
+                                       ks, &pol, T_NOW),
+                     AJ_OK);
+    assert_int_equal(
+        aj_test_verify_at(p, WITH("\"iss\":\"https://other\",\"aud\":\"api\""), ks, &pol, T_NOW),
+        AJ_BAD_ISS);
     assert_int_equal(aj_test_verify_at(p, WITH("\"aud\":\"api\""), ks, &pol, T_NOW), AJ_BAD_ISS);
-    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":\"apix\""), ks, &pol,
-                               T_NOW), AJ_BAD_AUD);
-    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":[\"x\",\"y\"]"), ks,
-                               &pol, T_NOW), AJ_BAD_AUD);
+    assert_int_equal(
+        aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":\"apix\""), ks, &pol, T_NOW),
+        AJ_BAD_AUD);
+    assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\",\"aud\":[\"x\",\"y\"]"),
+                                       ks, &pol, T_NOW),
+                     AJ_BAD_AUD);
     assert_int_equal(aj_test_verify_at(p, WITH("\"iss\":\"https://issuer\""), ks, &pol, T_NOW),
                      AJ_BAD_AUD);
 #undef WITH
@@ -268,32 +302,42 @@ static void test_kid(void **state)
     aj_key_t *nokid = aj_test_hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, NULL);
     aj_keyset_t *ks = aj_test_keyset_of(p, ka, kb);
 
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
-                     AJ_OK);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"b\"}", T_CLAIMS), ks),
-                     AJ_OK);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
+        AJ_OK);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"b\"}", T_CLAIMS), ks),
+        AJ_OK);
     /* kid selects the key: b's signature under kid a fails. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
-                     AJ_BAD_SIG);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, kb, "{\"alg\":\"HS256\",\"kid\":\"a\"}", T_CLAIMS), ks),
+        AJ_BAD_SIG);
     /* Unknown kid: its own verdict ("unknown key id"), kids compared exactly. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"c\"}", T_CLAIMS), ks),
-                     AJ_UNKNOWN_KID);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"A\"}", T_CLAIMS), ks),
-                     AJ_UNKNOWN_KID);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, nokid, "{\"alg\":\"HS256\",\"kid\":\"x\"}", T_CLAIMS),
-                            aj_test_keyset_of(p, nokid, NULL)), AJ_UNKNOWN_KID);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"c\"}", T_CLAIMS), ks),
+        AJ_UNKNOWN_KID);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":\"A\"}", T_CLAIMS), ks),
+        AJ_UNKNOWN_KID);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, nokid, "{\"alg\":\"HS256\",\"kid\":\"x\"}", T_CLAIMS),
+                       aj_test_keyset_of(p, nokid, NULL)),
+        AJ_UNKNOWN_KID);
     /* A known kid with another alg is an alg mismatch, not an unknown kid. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS384\",\"kid\":\"a\"}", T_CLAIMS), ks),
-                     AJ_BAD_ALG);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS384\",\"kid\":\"a\"}", T_CLAIMS), ks),
+        AJ_BAD_ALG);
     /* kid not a string. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":1}", T_CLAIMS), ks),
-                     AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"kid\":1}", T_CLAIMS), ks),
+        AJ_MALFORMED);
     /* No kid: every key of the alg is tried, in order. */
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, T_HDR_HS256, T_CLAIMS), ks), AJ_OK);
     /* An empty key set accepts nothing. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, T_HDR_HS256, T_CLAIMS), aj_keyset_make(p)),
-                     AJ_BAD_ALG);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, ka, T_HDR_HS256, T_CLAIMS), aj_keyset_make(p)),
+        AJ_BAD_ALG);
 }
 
 static void test_header_keys_ignored(void **state)
@@ -303,7 +347,8 @@ static void test_header_keys_ignored(void **state)
     aj_key_t *attacker = aj_test_hmac_key(p, AJ_ALG_HS256, T_OTHER_SECRET, NULL);
     aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
     const char *hdr = apr_psprintf(
-        p, "{\"alg\":\"HS256\",\"jwk\":{\"kty\":\"oct\",\"k\":\"%s\"},\"jku\":\"https://evil/\","
+        p,
+        "{\"alg\":\"HS256\",\"jwk\":{\"kty\":\"oct\",\"k\":\"%s\"},\"jku\":\"https://evil/\","
         "\"x5u\":\"https://evil/c\",\"x5c\":[\"MIIB\"]}",
         aj_b64url_encode(p, (const unsigned char *)T_OTHER_SECRET, 32));
 
@@ -331,8 +376,10 @@ static void test_header_memo(void **state)
     assert_null(aj_keyset_memo(NULL));
     /* Refused before or at the signature: nothing remembered. */
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, hdr_a, T_CLAIMS), ks), AJ_BAD_SIG);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"crit\":[\"x\"]}",
-                                     T_CLAIMS), ks), AJ_BAD_CRIT);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, ka, "{\"alg\":\"HS256\",\"crit\":[\"x\"]}", T_CLAIMS),
+                       ks),
+        AJ_BAD_CRIT);
     assert_null(memo->slot[0]);
     /* Verified: remembered, once. */
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, hdr_a, T_CLAIMS), ks), AJ_OK);
@@ -341,7 +388,8 @@ static void test_header_memo(void **state)
     assert_null(memo->slot[1]);
     /* Remembered header, wrong key or bad claims: still refused. */
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, kb, hdr_a, T_CLAIMS), ks), AJ_BAD_SIG);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, hdr_a, "{\"sub\":\"1\"}"), ks), AJ_MISSING_EXP);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, hdr_a, "{\"sub\":\"1\"}"), ks),
+                     AJ_MISSING_EXP);
     assert_int_equal(aj_test_verify(p, aj_test_forge(p, ka, hdr_a, "{\"exp\":1}"), ks), AJ_EXPIRED);
     /* Per set: the other set learnt nothing. */
     assert_null(aj_keyset_memo(other)->slot[0]);
@@ -391,9 +439,11 @@ static void test_round_trips(void **state)
         assert_string_equal(aj_json_dump(p, payload), T_CLAIMS);
         /* The same token against a key set of another size: refused (the
          * token with a kid: no key there carries it). */
-        assert_int_equal(aj_test_verify(p, tok, aj_test_keyset_of(p, aj_test_hmac_key(p, algs[(i + 1) % 3], T_SECRET,
-                                                               NULL), NULL)),
-                         i == 1 ? AJ_UNKNOWN_KID : AJ_BAD_ALG);
+        assert_int_equal(
+            aj_test_verify(
+                p, tok,
+                aj_test_keyset_of(p, aj_test_hmac_key(p, algs[(i + 1) % 3], T_SECRET, NULL), NULL)),
+            i == 1 ? AJ_UNKNOWN_KID : AJ_BAD_ALG);
     }
 }
 

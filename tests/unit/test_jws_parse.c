@@ -11,11 +11,11 @@
 #include "keys.h"
 
 /* Short names for the shared values of keys.h, as the bodies use them. */
-#define RFC_TOKEN       RFC_A1_TOKEN
-#define T_NOW           AJ_TEST_NOW
-#define T_SECRET        AJ_TEST_SECRET
-#define T_HDR_HS256     AJ_TEST_HDR_HS256
-#define T_CLAIMS        AJ_TEST_CLAIMS
+#define RFC_TOKEN   RFC_A1_TOKEN
+#define T_NOW       AJ_TEST_NOW
+#define T_SECRET    AJ_TEST_SECRET
+#define T_HDR_HS256 AJ_TEST_HDR_HS256
+#define T_CLAIMS    AJ_TEST_CLAIMS
 
 /* Sentinel: verify must not touch *claims unless the verdict is AJ_OK. */
 static aj_claims_t *const untouched = (aj_claims_t *)&untouched;
@@ -44,11 +44,13 @@ static void test_segments_and_encoding(void **state)
     assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, ".", pl, ".", NULL), ks), AJ_BAD_SIG);
     /* Padding. */
     assert_int_equal(aj_test_verify(p, apr_pstrcat(p, good, "=", NULL), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, "=.", pl, ".", sig, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, "=.", pl, ".", sig, NULL), ks),
+                     AJ_MALFORMED);
     /* Whitespace. */
     assert_int_equal(aj_test_verify(p, apr_pstrcat(p, good, "\n", NULL), ks), AJ_MALFORMED);
     assert_int_equal(aj_test_verify(p, apr_pstrcat(p, " ", good, NULL), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, ". ", pl, ".", sig, NULL), ks), AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, h, ". ", pl, ".", sig, NULL), ks),
+                     AJ_MALFORMED);
     /* A byte outside base64url, in each segment. */
     assert_int_equal(aj_test_verify(p, apr_pstrcat(p, "+", h + 1, ".", pl, ".", sig, NULL), ks),
                      AJ_MALFORMED);
@@ -83,7 +85,7 @@ static void test_size_limit(void **state)
         memset(pad, 'x', n);
         pad[n] = '\0';
         tok = aj_test_forge(p, key, T_HDR_HS256,
-                    apr_pstrcat(p, "{\"exp\":1700003600,\"pad\":\"", pad, "\"}", NULL));
+                            apr_pstrcat(p, "{\"exp\":1700003600,\"pad\":\"", pad, "\"}", NULL));
         if (strlen(tok) >= AJ_TOKEN_MAX_LEN) {
             break;
         }
@@ -132,22 +134,36 @@ static void test_depth(void **state)
     aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
 
     /* The object itself is level 1. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256,
+    assert_int_equal(
+        aj_test_verify(p,
+                       aj_test_forge(p, key, T_HDR_HS256,
                                      apr_pstrcat(p, "{\"exp\":1700003600,\"d\":",
                                                  deep(p, AJ_JSON_MAX_DEPTH - 1), "}", NULL)),
-                            ks), AJ_OK);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256,
+                       ks),
+        AJ_OK);
+    assert_int_equal(
+        aj_test_verify(p,
+                       aj_test_forge(p, key, T_HDR_HS256,
                                      apr_pstrcat(p, "{\"exp\":1700003600,\"d\":",
                                                  deep(p, AJ_JSON_MAX_DEPTH), "}", NULL)),
-                            ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key,
+                       ks),
+        AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p,
+                       aj_test_forge(p, key,
                                      apr_pstrcat(p, "{\"alg\":\"HS256\",\"x\":",
                                                  deep(p, AJ_JSON_MAX_DEPTH - 1), "}", NULL),
-                                     T_CLAIMS), ks), AJ_OK);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key,
+                                     T_CLAIMS),
+                       ks),
+        AJ_OK);
+    assert_int_equal(
+        aj_test_verify(p,
+                       aj_test_forge(p, key,
                                      apr_pstrcat(p, "{\"alg\":\"HS256\",\"x\":",
                                                  deep(p, AJ_JSON_MAX_DEPTH), "}", NULL),
-                                     T_CLAIMS), ks), AJ_MALFORMED);
+                                     T_CLAIMS),
+                       ks),
+        AJ_MALFORMED);
 }
 
 static void test_duplicates_and_shapes(void **state)
@@ -156,28 +172,47 @@ static void test_duplicates_and_shapes(void **state)
     aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
     aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
 
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"alg\":\"HS256\"}", T_CLAIMS),
-                            ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"none\",\"alg\":\"HS256\"}", T_CLAIMS),
-                            ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"\\u0061lg\":\"none\"}",
-                                     T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256,
-                                     "{\"exp\":1,\"exp\":1700003600}"), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256,
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"alg\":\"HS256\"}", T_CLAIMS),
+                       ks),
+        AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"none\",\"alg\":\"HS256\"}", T_CLAIMS),
+                       ks),
+        AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(
+            p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"\\u0061lg\":\"none\"}", T_CLAIMS), ks),
+        AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, "{\"exp\":1,\"exp\":1700003600}"), ks),
+        AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p,
+                       aj_test_forge(p, key, T_HDR_HS256,
                                      "{\"exp\":1700003600,\"sub\":\"a\",\"s\\u0075b\":\"b\"}"),
-                            ks), AJ_MALFORMED);
+                       ks),
+        AJ_MALFORMED);
     /* Non-object header or payload. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "[\"HS256\"]", T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "\"HS256\"", T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "not json", T_CLAIMS), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, "[1700003600]"), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, "1700003600"), ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, "{\"exp\":1700003600"), ks),
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "[\"HS256\"]", T_CLAIMS), ks),
                      AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "\"HS256\"", T_CLAIMS), ks),
+                     AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "not json", T_CLAIMS), ks),
+                     AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, "[1700003600]"), ks),
+                     AJ_MALFORMED);
+    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, "1700003600"), ks),
+                     AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, key, T_HDR_HS256, "{\"exp\":1700003600"), ks),
+        AJ_MALFORMED);
     /* A payload is only read once the signature holds. */
-    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, aj_test_b64(p, T_HDR_HS256), ".", aj_test_b64(p, "[]"), ".",
-                                           "AAAA", NULL), ks), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify(p,
+                                    apr_pstrcat(p, aj_test_b64(p, T_HDR_HS256), ".",
+                                                aj_test_b64(p, "[]"), ".", "AAAA", NULL),
+                                    ks),
+                     AJ_BAD_SIG);
 }
 
 static void test_crit(void **state)
@@ -186,40 +221,65 @@ static void test_crit(void **state)
     aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
     aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
 
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}",
-                                     T_CLAIMS), ks), AJ_BAD_CRIT);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}",
-                                     T_CLAIMS), ks), AJ_BAD_CRIT);
+    assert_int_equal(
+        aj_test_verify(
+            p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}", T_CLAIMS),
+            ks),
+        AJ_BAD_CRIT);
+    assert_int_equal(
+        aj_test_verify(
+            p,
+            aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}", T_CLAIMS),
+            ks),
+        AJ_BAD_CRIT);
     /* Not a non-empty array of strings: a malformed header. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[]}", T_CLAIMS), ks),
-                     AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":\"exp\"}", T_CLAIMS),
-                            ks), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[1]}", T_CLAIMS), ks),
-                     AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":null}", T_CLAIMS), ks),
-                     AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[]}", T_CLAIMS), ks),
+        AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":\"exp\"}", T_CLAIMS),
+                       ks),
+        AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":[1]}", T_CLAIMS), ks),
+        AJ_MALFORMED);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, key, "{\"alg\":\"HS256\",\"crit\":null}", T_CLAIMS), ks),
+        AJ_MALFORMED);
 }
 
 static void test_looks_like_jwt(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     static const char *const no[] = {
-        "alice", "john.doe@example.com", "a.b.c", "abcd.efgh.ijkl", "e30.e30", "e30.e30.e30.e30",
-        "e30..e30", ".e30.e30", "e30.e30.", "e30=.e30.e30", "e30.e30.e30 ", "e30.e3+.e30",
-        "W10.e30.e30",          /* "[]" */
-        "ICAg.e30.e30",         /* "   " */
-        "", ".", "..",
+        "alice",
+        "john.doe@example.com",
+        "a.b.c",
+        "abcd.efgh.ijkl",
+        "e30.e30",
+        "e30.e30.e30.e30",
+        "e30..e30",
+        ".e30.e30",
+        "e30.e30.",
+        "e30=.e30.e30",
+        "e30.e30.e30 ",
+        "e30.e3+.e30",
+        "W10.e30.e30",  /* "[]" */
+        "ICAg.e30.e30", /* "   " */
+        "",
+        ".",
+        "..",
     };
     apr_size_t i;
     char *big;
 
     assert_true(aj_jws_looks_like_jwt(RFC_TOKEN, strlen(RFC_TOKEN)));
-    assert_true(aj_jws_looks_like_jwt("e30.e30.e30", 11));          /* "{}" */
-    assert_true(aj_jws_looks_like_jwt("ew.e30.e30", 10));           /* "{" */
+    assert_true(aj_jws_looks_like_jwt("e30.e30.e30", 11)); /* "{}" */
+    assert_true(aj_jws_looks_like_jwt("ew.e30.e30", 10));  /* "{" */
     /* Leading JSON whitespace, beyond the first base64 group too. */
     {
-        const char *t = apr_pstrcat(p, aj_test_b64(p, "\r\n \t      {\"alg\":1}"), ".e30.e30", NULL);
+        const char *t =
+            apr_pstrcat(p, aj_test_b64(p, "\r\n \t      {\"alg\":1}"), ".e30.e30", NULL);
         assert_true(aj_jws_looks_like_jwt(t, strlen(t)));
     }
     for (i = 0; i < sizeof(no) / sizeof(no[0]); ++i) {
@@ -234,7 +294,7 @@ static void test_looks_like_jwt(void **state)
     memcpy(big, "e30.e30.", 8);
     big[AJ_TOKEN_MAX_LEN + 1] = '\0';
     assert_false(aj_jws_looks_like_jwt(big, AJ_TOKEN_MAX_LEN + 1));
-    assert_true(aj_jws_looks_like_jwt(big, AJ_TOKEN_MAX_LEN - 1));  /* 8192-8 = 4n */
+    assert_true(aj_jws_looks_like_jwt(big, AJ_TOKEN_MAX_LEN - 1)); /* 8192-8 = 4n */
 }
 
 static void test_decode(void **state)
@@ -242,8 +302,7 @@ static void test_decode(void **state)
     apr_pool_t *p = AJ_POOL(state);
     json_object *hdr = NULL, *payload = NULL, *v = NULL;
 
-    assert_int_equal(aj_jws_decode(&hdr, &payload, p, RFC_TOKEN, strlen(RFC_TOKEN)),
-                     APR_SUCCESS);
+    assert_int_equal(aj_jws_decode(&hdr, &payload, p, RFC_TOKEN, strlen(RFC_TOKEN)), APR_SUCCESS);
     assert_true(json_object_object_get_ex(hdr, "alg", &v));
     assert_string_equal(json_object_get_string(v), "HS256");
     assert_true(json_object_object_get_ex(payload, "iss", &v));

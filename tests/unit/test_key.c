@@ -20,11 +20,11 @@
 
 static void test_alg_names(void **state)
 {
-    static const char *const names[] = { "HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
-                                         "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
-                                         "EdDSA" };
-    static const char *const unknown[] = { "none", "None", "NONE", "hs256", "Hs256", "HS256 ",
-                                           "HS25", "HS2566", "", "EDDSA", "RSA1_5", "HS1" };
+    static const char *const names[] = { "HS256", "HS384", "HS512", "RS256", "RS384",
+                                         "RS512", "PS256", "PS384", "PS512", "ES256",
+                                         "ES384", "ES512", "EdDSA" };
+    static const char *const unknown[] = { "none", "None",   "NONE", "hs256", "Hs256",  "HS256 ",
+                                           "HS25", "HS2566", "",     "EDDSA", "RSA1_5", "HS1" };
     apr_size_t i;
     int n = 0;
 
@@ -70,25 +70,29 @@ static void test_hmac_min_length(void **state)
         key = NULL;
         err = NULL;
         assert_int_equal(aj_key_hmac_make(&key, &err, p, algs[i], (const unsigned char *)T_SECRET64,
-                                          min - 1, NULL), APR_EINVAL);
+                                          min - 1, NULL),
+                         APR_EINVAL);
         assert_null(key);
         assert_non_null(err);
         assert_non_null(strstr(err, aj_alg_name(algs[i])));
         assert_non_null(strstr(err, "at least"));
-        assert_int_equal(aj_key_hmac_make(&key, &err, p, algs[i], (const unsigned char *)T_SECRET64,
-                                          min, "k1"), APR_SUCCESS);
+        assert_int_equal(
+            aj_key_hmac_make(&key, &err, p, algs[i], (const unsigned char *)T_SECRET64, min, "k1"),
+            APR_SUCCESS);
         assert_non_null(key);
         assert_int_equal(aj_key_alg(key), algs[i]);
         assert_string_equal(aj_key_kid(key), "k1");
         assert_true(aj_key_can_sign(key));
     }
     key = NULL;
-    assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_RS256,
-                                      (const unsigned char *)T_SECRET64, 64, NULL), APR_EINVAL);
+    assert_int_equal(
+        aj_key_hmac_make(&key, &err, p, AJ_ALG_RS256, (const unsigned char *)T_SECRET64, 64, NULL),
+        APR_EINVAL);
     assert_null(key);
     assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS256, NULL, 32, NULL), APR_EINVAL);
-    assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS256,
-                                      (const unsigned char *)T_SECRET64, 32, NULL), APR_SUCCESS);
+    assert_int_equal(
+        aj_key_hmac_make(&key, &err, p, AJ_ALG_HS256, (const unsigned char *)T_SECRET64, 32, NULL),
+        APR_SUCCESS);
     assert_null(aj_key_kid(key));
 }
 
@@ -107,8 +111,8 @@ static void assert_same_secret(apr_pool_t *p, const aj_key_t *key, const char *s
     aj_key_t *ref = NULL;
     const char *err = NULL;
 
-    assert_int_equal(aj_key_hmac_make(&ref, &err, p, aj_key_alg(key),
-                                      (const unsigned char *)secret, strlen(secret), NULL),
+    assert_int_equal(aj_key_hmac_make(&ref, &err, p, aj_key_alg(key), (const unsigned char *)secret,
+                                      strlen(secret), NULL),
                      APR_SUCCESS);
     assert_memory_equal(mac_of(p, key), mac_of(p, ref), aj_alg_hmac_len(aj_key_alg(key)));
 }
@@ -123,21 +127,24 @@ static void test_load_file(void **state)
 
     /* One trailing "\n" or "\r\n" is stripped, and only one. */
     path = aj_test_temp_file(p, apr_pstrcat(p, s32, "\n", NULL), 33);
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
-                                 1, "a"), APR_SUCCESS);
+    assert_int_equal(
+        aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL), 1, "a"),
+        APR_SUCCESS);
     assert_same_secret(p, key, s32);
     assert_string_equal(aj_key_kid(key), "a");
     apr_file_remove(path, p);
 
     path = aj_test_temp_file(p, apr_pstrcat(p, s32, "\r\n", NULL), 34);
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
-                                 0, NULL), APR_SUCCESS);
+    assert_int_equal(
+        aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL), 0, NULL),
+        APR_SUCCESS);
     assert_same_secret(p, key, s32);
     apr_file_remove(path, p);
 
     path = aj_test_temp_file(p, apr_pstrcat(p, s31, "\n\n", NULL), 33);
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
-                                 0, NULL), APR_SUCCESS);
+    assert_int_equal(
+        aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL), 0, NULL),
+        APR_SUCCESS);
     assert_same_secret(p, key, apr_pstrcat(p, s31, "\n", NULL));
     apr_file_remove(path, p);
 
@@ -145,8 +152,9 @@ static void test_load_file(void **state)
      * where without showing the secret. */
     key = NULL;
     path = aj_test_temp_file(p, apr_pstrcat(p, s31, "\n", NULL), 32);
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
-                                 0, NULL), APR_EINVAL);
+    assert_int_equal(
+        aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL), 0, NULL),
+        APR_EINVAL);
     assert_null(key);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "at least 32 bytes"));
@@ -155,14 +163,16 @@ static void test_load_file(void **state)
 
     /* An empty file. */
     path = aj_test_temp_file(p, "", 0);
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL),
-                                 0, NULL), APR_EINVAL);
+    assert_int_equal(
+        aj_key_load(&key, &err, p, AJ_ALG_HS256, apr_pstrcat(p, "file:", path, NULL), 0, NULL),
+        APR_EINVAL);
     assert_null(key);
     apr_file_remove(path, p);
 
     /* A missing file. */
-    assert_int_not_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256,
-                                     "file:/nonexistent/aj/secret", 0, NULL), APR_SUCCESS);
+    assert_int_not_equal(
+        aj_key_load(&key, &err, p, AJ_ALG_HS256, "file:/nonexistent/aj/secret", 0, NULL),
+        APR_SUCCESS);
     assert_null(key);
     assert_non_null(strstr(err, "/nonexistent/aj/secret"));
 }
@@ -177,15 +187,17 @@ static void test_load_file_too_large(void **state)
 
     memset(big, 'k', limit + 1);
     path = aj_test_temp_file(p, big, limit + 1);
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, apr_pstrcat(p, "file:", path, NULL),
-                                 0, NULL), APR_EINVAL);
+    assert_int_equal(
+        aj_key_load(&key, &err, p, AJ_ALG_HS512, apr_pstrcat(p, "file:", path, NULL), 0, NULL),
+        APR_EINVAL);
     assert_null(key);
     assert_non_null(strstr(err, "larger"));
     apr_file_remove(path, p);
 
     path = aj_test_temp_file(p, big, limit);
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, apr_pstrcat(p, "file:", path, NULL),
-                                 0, NULL), APR_SUCCESS);
+    assert_int_equal(
+        aj_key_load(&key, &err, p, AJ_ALG_HS512, apr_pstrcat(p, "file:", path, NULL), 0, NULL),
+        APR_SUCCESS);
     apr_file_remove(path, p);
 }
 
@@ -228,8 +240,7 @@ static void test_load_sources_and_algs(void **state)
     aj_key_t *key = NULL;
     const char *err = NULL;
 
-    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "/etc/secret", 0, NULL),
-                     APR_EINVAL);
+    assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "/etc/secret", 0, NULL), APR_EINVAL);
     assert_non_null(strstr(err, "file:PATH or env:VAR"));
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "file:", 0, NULL), APR_EINVAL);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "env:", 0, NULL), APR_EINVAL);
@@ -255,13 +266,13 @@ static void test_sign_verify_primitives(void **state)
     apr_size_t len = 0;
     int match = -1;
 
-    assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS384,
-                                      (const unsigned char *)T_SECRET64, 48, NULL), APR_SUCCESS);
+    assert_int_equal(
+        aj_key_hmac_make(&key, &err, p, AJ_ALG_HS384, (const unsigned char *)T_SECRET64, 48, NULL),
+        APR_SUCCESS);
     assert_int_equal(aj_key_hmac_make(&other, &err, p, AJ_ALG_HS384,
                                       (const unsigned char *)&T_SECRET64[1], 48, NULL),
                      APR_SUCCESS);
-    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)"abc", 3),
-                     APR_SUCCESS);
+    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)"abc", 3), APR_SUCCESS);
     assert_int_equal(len, 48);
     assert_int_equal(aj_key_verify(&match, p, key, (const unsigned char *)"abc", 3, sig, len),
                      APR_SUCCESS);
@@ -292,8 +303,8 @@ static void hmac_matches(apr_pool_t *p, const aj_key_t *key, const unsigned char
     unsigned int wlen = 0;
     apr_size_t len = 0;
 
-    assert_non_null(HMAC(EVP_sha256(), secret, 32, (const unsigned char *)msg, strlen(msg),
-                         want, &wlen));
+    assert_non_null(
+        HMAC(EVP_sha256(), secret, 32, (const unsigned char *)msg, strlen(msg), want, &wlen));
     assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)msg, strlen(msg)),
                      APR_SUCCESS);
     assert_int_equal(len, wlen);
@@ -338,10 +349,12 @@ static void test_keyset(void **state)
     assert_int_equal(aj_keyset_count(ks), 0);
     assert_null(aj_keyset_signing_key(ks));
     assert_null(aj_keyset_get(ks, 0));
-    assert_int_equal(aj_key_hmac_make(&a, &err, p, AJ_ALG_HS256,
-                                      (const unsigned char *)T_SECRET64, 32, "a"), APR_SUCCESS);
-    assert_int_equal(aj_key_hmac_make(&b, &err, p, AJ_ALG_HS512,
-                                      (const unsigned char *)T_SECRET64, 64, "b"), APR_SUCCESS);
+    assert_int_equal(
+        aj_key_hmac_make(&a, &err, p, AJ_ALG_HS256, (const unsigned char *)T_SECRET64, 32, "a"),
+        APR_SUCCESS);
+    assert_int_equal(
+        aj_key_hmac_make(&b, &err, p, AJ_ALG_HS512, (const unsigned char *)T_SECRET64, 64, "b"),
+        APR_SUCCESS);
     aj_keyset_add(ks, b);
     aj_keyset_add(ks, a);
     aj_keyset_add(ks, NULL);
@@ -350,7 +363,7 @@ static void test_keyset(void **state)
     assert_ptr_equal(aj_keyset_get(ks, 1), a);
     assert_null(aj_keyset_get(ks, 2));
     assert_null(aj_keyset_get(ks, -1));
-    assert_ptr_equal(aj_keyset_signing_key(ks), b);     /* the first one */
+    assert_ptr_equal(aj_keyset_signing_key(ks), b); /* the first one */
 }
 
 /* docs/reference.md §10: a PEM block given as an HMAC secret (file or environment) is
@@ -358,11 +371,10 @@ static void test_keyset(void **state)
 static void test_pem_as_hmac_secret(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    static const char pem[] =
-        "-----BEGIN PUBLIC KEY-----\n"
-        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV7\n"
-        "6e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n"
-        "-----END PUBLIC KEY-----\n";
+    static const char pem[] = "-----BEGIN PUBLIC KEY-----\n"
+                              "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV7\n"
+                              "6e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n"
+                              "-----END PUBLIC KEY-----\n";
     const char *path = aj_test_temp_file(p, pem, sizeof(pem) - 1);
     const char *src = apr_pstrcat(p, "file:", path, NULL);
     aj_key_t *key = NULL;
@@ -373,12 +385,12 @@ static void test_pem_as_hmac_secret(void **state)
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "PEM"));
     assert_non_null(strstr(err, "RS256/HS256 confusion"));
-    assert_null(strstr(err, "MFkwEwYH"));       /* never the file's content */
+    assert_null(strstr(err, "MFkwEwYH")); /* never the file's content */
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS512, src, 1, NULL), APR_EINVAL);
     apr_file_remove(path, p);
     /* Anywhere in the secret, and from the environment too. */
-    assert_int_equal(apr_env_set(T_ENV_VAR, apr_pstrcat(p, T_SECRET64, "-----BEGIN X", NULL),
-                                 p), APR_SUCCESS);
+    assert_int_equal(apr_env_set(T_ENV_VAR, apr_pstrcat(p, T_SECRET64, "-----BEGIN X", NULL), p),
+                     APR_SUCCESS);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, "env:" T_ENV_VAR, 0, NULL),
                      APR_EINVAL);
     assert_non_null(strstr(err, "environment variable " T_ENV_VAR));
@@ -401,9 +413,8 @@ static void test_secret_file_mode_warning(void **state)
     const char *err = NULL;
 
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, src, 1, NULL), APR_SUCCESS);
-    assert_null(aj_key_warning(key));           /* mkstemp: 0600 */
-    assert_int_equal(apr_file_perms_set(path, APR_UREAD | APR_UWRITE | APR_WREAD),
-                     APR_SUCCESS);
+    assert_null(aj_key_warning(key)); /* mkstemp: 0600 */
+    assert_int_equal(apr_file_perms_set(path, APR_UREAD | APR_UWRITE | APR_WREAD), APR_SUCCESS);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_HS256, src, 1, NULL), APR_SUCCESS);
     assert_non_null(aj_key_warning(key));
     assert_non_null(strstr(aj_key_warning(key), path));
@@ -414,8 +425,9 @@ static void test_secret_file_mode_warning(void **state)
     assert_non_null(strstr(aj_key_warning(key), "readable by its group"));
     apr_file_remove(path, p);
     /* not from a file: nothing to say */
-    assert_int_equal(aj_key_hmac_make(&key, &err, p, AJ_ALG_HS256,
-                                      (const unsigned char *)T_SECRET64, 32, NULL), APR_SUCCESS);
+    assert_int_equal(
+        aj_key_hmac_make(&key, &err, p, AJ_ALG_HS256, (const unsigned char *)T_SECRET64, 32, NULL),
+        APR_SUCCESS);
     assert_null(aj_key_warning(key));
 }
 
@@ -433,10 +445,8 @@ static void test_keyset_kid_rules(void **state)
     assert_int_equal(aj_key_hmac_make(&a, &err, p, AJ_ALG_HS256, s, 32, "k1"), APR_SUCCESS);
     assert_int_equal(aj_key_hmac_make(&a2, &err, p, AJ_ALG_HS512, s, 64, "k1"), APR_SUCCESS);
     assert_int_equal(aj_key_hmac_make(&b, &err, p, AJ_ALG_HS256, s + 1, 32, "k2"), APR_SUCCESS);
-    assert_int_equal(aj_key_hmac_make(&none1, &err, p, AJ_ALG_HS256, s + 2, 32, NULL),
-                     APR_SUCCESS);
-    assert_int_equal(aj_key_hmac_make(&none2, &err, p, AJ_ALG_HS384, s + 3, 48, NULL),
-                     APR_SUCCESS);
+    assert_int_equal(aj_key_hmac_make(&none1, &err, p, AJ_ALG_HS256, s + 2, 32, NULL), APR_SUCCESS);
+    assert_int_equal(aj_key_hmac_make(&none2, &err, p, AJ_ALG_HS384, s + 3, 48, NULL), APR_SUCCESS);
     assert_non_null(pk);
     assert_int_equal(aj_key_from_pkey(&ec, &err, p, AJ_ALG_ES256, pk, "test key", "k1"),
                      APR_SUCCESS);

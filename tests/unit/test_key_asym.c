@@ -86,13 +86,17 @@ static void test_load_refusals(void **state)
     assert_non_null(strstr(err, "a certificate, not a private key"));
 
     /* Not a key at all. */
-    err = load_error(p, AJ_ALG_RS256, "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n"
-                                      "-----END PRIVATE KEY-----\n", 1);
+    err = load_error(p, AJ_ALG_RS256,
+                     "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n"
+                     "-----END PRIVATE KEY-----\n",
+                     1);
     assert_non_null(strstr(err, "no PEM private key"));
     err = load_error(p, AJ_ALG_ES256, "garbage\n", 0);
     assert_non_null(strstr(err, "no PEM public key, certificate or private key"));
-    err = load_error(p, AJ_ALG_EDDSA, "-----BEGIN PUBLIC KEY-----\n!!!!\n"
-                                      "-----END PUBLIC KEY-----\n", 0);
+    err = load_error(p, AJ_ALG_EDDSA,
+                     "-----BEGIN PUBLIC KEY-----\n!!!!\n"
+                     "-----END PUBLIC KEY-----\n",
+                     0);
     assert_non_null(strstr(err, "EdDSA needs an Ed25519 key"));
     /* An HMAC secret is not a PEM key. */
     err = load_error(p, AJ_ALG_RS512, "0123456789abcdef0123456789abcdef0123456789abcdef", 0);
@@ -100,8 +104,8 @@ static void test_load_refusals(void **state)
     /* An encrypted key is refused without prompting for a passphrase. */
     {
         BIO *bio = BIO_new(BIO_s_mem());
-        assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, p256, EVP_aes_128_cbc(), "pw", 2,
-                                                       NULL, NULL), 1);
+        assert_int_equal(
+            PEM_write_bio_PKCS8PrivateKey(bio, p256, EVP_aes_128_cbc(), "pw", 2, NULL, NULL), 1);
         err = load_error(p, AJ_ALG_ES256, aj_test_bio_text(p, bio), 1);
         assert_non_null(strstr(err, "encrypted keys are not supported"));
     }
@@ -159,9 +163,12 @@ static void test_rsa_size_every_source(void **state)
     aj_key_t *key = NULL;
     const char *err = NULL;
 
-    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, aj_test_private_pem(p, small), 1), "1024 bits"));
-    assert_non_null(strstr(load_error(p, AJ_ALG_RS256, aj_test_public_pem(p, small), 0), "1024 bits"));
-    assert_non_null(strstr(load_error(p, AJ_ALG_PS256, aj_test_cert_pem(p, small), 0), "1024 bits"));
+    assert_non_null(
+        strstr(load_error(p, AJ_ALG_RS256, aj_test_private_pem(p, small), 1), "1024 bits"));
+    assert_non_null(
+        strstr(load_error(p, AJ_ALG_RS256, aj_test_public_pem(p, small), 0), "1024 bits"));
+    assert_non_null(
+        strstr(load_error(p, AJ_ALG_PS256, aj_test_cert_pem(p, small), 0), "1024 bits"));
     assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_RS256, small, "test key", NULL),
                      APR_EINVAL);
     assert_null(key);
@@ -182,15 +189,17 @@ static void test_rsa_roca_fingerprint(void **state)
     assert_non_null(strstr(err, "ROCA"));
     assert_non_null(strstr(load_error(p, AJ_ALG_RS256, aj_test_public_pem(p, pkey), 0), "ROCA"));
     /* An ordinary key passes (the fingerprint is not a false alarm). */
-    assert_non_null(aj_test_load(p, AJ_ALG_RS256, aj_test_public_pem(p, aj_test_gen_key(p, "RSA", NULL, T_RSA_BITS)),
-                         0, NULL));
+    assert_non_null(aj_test_load(p, AJ_ALG_RS256,
+                                 aj_test_public_pem(p, aj_test_gen_key(p, "RSA", NULL, T_RSA_BITS)),
+                                 0, NULL));
 }
 
 /* EC keys: the alg's curve only, from every source. */
 static void test_ec_curve_every_source(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    EVP_PKEY *p256 = aj_test_gen_key(p, "EC", "P-256", 0), *p384 = aj_test_gen_key(p, "EC", "P-384", 0);
+    EVP_PKEY *p256 = aj_test_gen_key(p, "EC", "P-256", 0),
+             *p384 = aj_test_gen_key(p, "EC", "P-384", 0);
     aj_key_t *key = NULL;
     const char *err = NULL;
 
@@ -211,15 +220,16 @@ static void test_private_key_file_mode_warning(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     EVP_PKEY *k = aj_test_gen_key(p, "EC", "P-256", 0);
-    const char *priv = aj_test_pem_file(p, aj_test_private_pem(p, k)), *pub = aj_test_pem_file(p, aj_test_public_pem(p, k));
+    const char *priv = aj_test_pem_file(p, aj_test_private_pem(p, k)),
+               *pub = aj_test_pem_file(p, aj_test_public_pem(p, k));
     aj_key_t *key = NULL;
     const char *err = NULL;
 
     /* mkstemp made them 0600: no warning */
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES256, priv, 1, NULL), APR_SUCCESS);
     assert_null(aj_key_warning(key));
-    assert_int_equal(apr_file_perms_set(priv + strlen("file:"), APR_UREAD | APR_UWRITE
-                                        | APR_GREAD), APR_SUCCESS);
+    assert_int_equal(apr_file_perms_set(priv + strlen("file:"), APR_UREAD | APR_UWRITE | APR_GREAD),
+                     APR_SUCCESS);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES256, priv, 1, NULL), APR_SUCCESS);
     assert_non_null(aj_key_warning(key));
     assert_non_null(strstr(aj_key_warning(key), priv + strlen("file:")));
@@ -227,19 +237,17 @@ static void test_private_key_file_mode_warning(void **state)
     /* a verify key read from a private key file is still a private key file */
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES256, priv, 0, NULL), APR_SUCCESS);
     assert_non_null(aj_key_warning(key));
-    assert_int_equal(apr_file_perms_set(pub + strlen("file:"), APR_UREAD | APR_UWRITE
-                                        | APR_GREAD | APR_WREAD), APR_SUCCESS);
+    assert_int_equal(
+        apr_file_perms_set(pub + strlen("file:"), APR_UREAD | APR_UWRITE | APR_GREAD | APR_WREAD),
+        APR_SUCCESS);
     assert_int_equal(aj_key_load(&key, &err, p, AJ_ALG_ES256, pub, 0, NULL), APR_SUCCESS);
     assert_null(aj_key_warning(key));
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_load_refusals),
-    AJ_TEST(test_rsa_exponent),
-    AJ_TEST(test_rsa_size_every_source),
-    AJ_TEST(test_rsa_roca_fingerprint),
-    AJ_TEST(test_ec_curve_every_source),
-    AJ_TEST(test_private_key_file_mode_warning),
+    AJ_TEST(test_load_refusals),         AJ_TEST(test_rsa_exponent),
+    AJ_TEST(test_rsa_size_every_source), AJ_TEST(test_rsa_roca_fingerprint),
+    AJ_TEST(test_ec_curve_every_source), AJ_TEST(test_private_key_file_mode_warning),
 };
 
 AJ_TEST_MAIN("aj_key_asym", tests)

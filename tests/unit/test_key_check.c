@@ -22,7 +22,7 @@
 #include "keys.h"
 
 /* How the checks name the key in their messages. */
-#define T_WHAT "test key"
+#define T_WHAT        "test key"
 /* SEC 1 §2.3.3: the one-byte encoding of the point at infinity. */
 #define T_EC_INFINITY 0x00
 
@@ -76,8 +76,7 @@ static EVP_PKEY *ec_point_off_curve(apr_pool_t *p)
     assert_non_null(pt);
     assert_non_null(k);
     assert_int_equal(BN_one(one), 1);
-    assert_int_equal(EC_POINT_set_Jprojective_coordinates_GFp(group, pt, one, one, one, NULL),
-                     1);
+    assert_int_equal(EC_POINT_set_Jprojective_coordinates_GFp(group, pt, one, one, one, NULL), 1);
     assert_int_equal(EC_POINT_is_on_curve(group, pt, NULL), 0);
     assert_int_equal(EC_KEY_set_public_key(ec, pt), 1);
     assert_int_equal(EVP_PKEY_set1_EC_KEY(k, ec), 1);
@@ -134,8 +133,8 @@ static void test_rsa_roca(void **state)
 
     assert_non_null(strstr(refused(p, AJ_ALG_RS256, roca), "ROCA"));
     assert_non_null(strstr(refused(p, AJ_ALG_PS256, roca), "CVE-2017-15361"));
-    assert_non_null(strstr(refused(p, AJ_ALG_RS256, aj_test_roca_key(p, 2 * AJ_TEST_RSA_BITS)),
-                           "ROCA"));
+    assert_non_null(
+        strstr(refused(p, AJ_ALG_RS256, aj_test_roca_key(p, 2 * AJ_TEST_RSA_BITS)), "ROCA"));
 }
 
 /* ---- EC --------------------------------------------------------------- */
@@ -153,10 +152,10 @@ static void test_ec_point(void **state)
     hostile[0] = ec_point_at_infinity(p);
     hostile[1] = ec_point_off_curve(p);
     for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); ++i) {
-        assert_non_null(strstr(refused(p, AJ_ALG_ES256, hostile[i]),
-                               "not a valid point of its curve"));
-        assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_ES256, hostile[i], T_WHAT,
-                                          NULL), APR_EINVAL);
+        assert_non_null(
+            strstr(refused(p, AJ_ALG_ES256, hostile[i]), "not a valid point of its curve"));
+        assert_int_equal(aj_key_from_pkey(&key, &err, p, AJ_ALG_ES256, hostile[i], T_WHAT, NULL),
+                         APR_EINVAL);
         assert_null(key);
         assert_non_null(strstr(err, "not a valid point of its curve"));
     }
@@ -176,8 +175,8 @@ static void test_ec_curve(void **state)
                                                            "P-256"));
     assert_non_null(strstr(refused(p, AJ_ALG_ES512, p256), "P-521"));
     assert_non_null(strstr(refused(p, AJ_ALG_ES384, p521), "P-521"));
-    assert_non_null(strstr(refused(p, AJ_ALG_ES256, aj_test_gen_key(p, "EC", "secp256k1", 0)),
-                           "secp256k1"));
+    assert_non_null(
+        strstr(refused(p, AJ_ALG_ES256, aj_test_gen_key(p, "EC", "secp256k1", 0)), "secp256k1"));
     passes(p, AJ_ALG_ES256, p256);
     passes(p, AJ_ALG_ES384, p384);
     passes(p, AJ_ALG_ES512, p521);
@@ -197,10 +196,10 @@ static void test_type_for_alg(void **state)
     assert_non_null(strstr(refused(p, AJ_ALG_ES256, ed), "an Ed25519 key, but ES256 needs"));
     assert_non_null(strstr(refused(p, AJ_ALG_PS256, ed), "Ed25519"));
     assert_non_null(strstr(refused(p, AJ_ALG_EDDSA, rsa), "EdDSA needs an Ed25519 key"));
-    assert_non_null(strstr(refused(p, AJ_ALG_EDDSA, aj_test_gen_key(p, "ED448", NULL, 0)),
-                           "ED448"));
-    assert_non_null(strstr(refused(p, AJ_ALG_EDDSA, aj_test_gen_key(p, "X25519", NULL, 0)),
-                           "X25519"));
+    assert_non_null(
+        strstr(refused(p, AJ_ALG_EDDSA, aj_test_gen_key(p, "ED448", NULL, 0)), "ED448"));
+    assert_non_null(
+        strstr(refused(p, AJ_ALG_EDDSA, aj_test_gen_key(p, "X25519", NULL, 0)), "X25519"));
     /* No asymmetric key is an HMAC key. */
     refused(p, AJ_ALG_HS256, rsa);
     refused(p, AJ_ALG_HS512, ed);
@@ -217,13 +216,12 @@ static void test_secret_pem(void **state)
     apr_pool_t *p = AJ_POOL(state);
     const aj_alg_info_t *hs256 = aj_alg_info(AJ_ALG_HS256);
     static const char *const pems[] = {
-        RFC_A2_PUB_PEM,
-        "xx-----BEGIN",                         /* at the very end */
-        "-----BEGIN",                           /* all of it */
+        RFC_A2_PUB_PEM, "xx-----BEGIN", /* at the very end */
+        "-----BEGIN",                   /* all of it */
     };
     static const char *const secrets[] = {
         AJ_TEST_SECRET,
-        "-----BEGI",                            /* one byte short */
+        "-----BEGI", /* one byte short */
         "----- BEGIN PUBLIC KEY-----",
         "",
     };
@@ -231,8 +229,8 @@ static void test_secret_pem(void **state)
     apr_size_t i;
 
     for (i = 0; i < sizeof(pems) / sizeof(pems[0]); ++i) {
-        why = aj_key_check_secret(p, hs256, (const unsigned char *)pems[i], strlen(pems[i]),
-                                  T_WHAT);
+        why =
+            aj_key_check_secret(p, hs256, (const unsigned char *)pems[i], strlen(pems[i]), T_WHAT);
         assert_non_null(why);
         assert_non_null(strstr(why, T_WHAT " holds a PEM block"));
         assert_non_null(strstr(why, "RS256/HS256 confusion"));
@@ -251,12 +249,8 @@ static void test_secret_pem(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_rsa_exponent),
-    AJ_TEST(test_rsa_size),
-    AJ_TEST(test_rsa_roca),
-    AJ_TEST(test_ec_point),
-    AJ_TEST(test_ec_curve),
-    AJ_TEST(test_type_for_alg),
+    AJ_TEST(test_rsa_exponent), AJ_TEST(test_rsa_size), AJ_TEST(test_rsa_roca),
+    AJ_TEST(test_ec_point),     AJ_TEST(test_ec_curve), AJ_TEST(test_type_for_alg),
     AJ_TEST(test_secret_pem),
 };
 

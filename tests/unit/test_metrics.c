@@ -6,14 +6,14 @@
 #include "aj_test.h"
 #include "aj_metrics.h"
 
-#define T_THREADS  4
-#define T_ADDS     100000
+#define T_THREADS 4
+#define T_ADDS    100000
 
 static aj_metrics_t *new_metrics(apr_pool_t *p)
 {
     void *mem = apr_palloc(p, aj_metrics_size());
 
-    memset(mem, 0x5a, aj_metrics_size());       /* format must zero it */
+    memset(mem, 0x5a, aj_metrics_size()); /* format must zero it */
     return aj_metrics_format(mem, aj_metrics_size());
 }
 

@@ -5,11 +5,11 @@
 #include "aj_test.h"
 #include "aj_password.h"
 
-#define T_PASSWORD  "correct horse"
+#define T_PASSWORD "correct horse"
 /* `openssl passwd -apr1 -salt r31.../ 'correct horse'` */
-#define T_APR1      "$apr1$r31.../$0dBZxKc3puWvTOJCCXLj8/"
+#define T_APR1     "$apr1$r31.../$0dBZxKc3puWvTOJCCXLj8/"
 /* {SHA} + base64(SHA-1("correct horse")), as `htpasswd -s` writes it */
-#define T_SHA1      "{SHA}L55TUjtiq8FBorTWAZ0jy6g129A="
+#define T_SHA1     "{SHA}L55TUjtiq8FBorTWAZ0jy6g129A="
 
 static void test_hash_and_verify(void **state)
 {
@@ -109,7 +109,7 @@ static void test_pace_floor(void **state)
 
     (void)state;
     aj_pace_init(&pace);
-    assert_int_equal(aj_pace_floor(&pace, 10), 0);      /* no sample yet */
+    assert_int_equal(aj_pace_floor(&pace, 10), 0); /* no sample yet */
     /* 6.4 ms at cost 6: 100 us per unit; cost 9 then takes 51.2 ms, and
      * the floor adds the 3/2 margin */
     aj_pace_add(&pace, 6, 6400);
@@ -139,12 +139,8 @@ static void test_pace_floor(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_hash_and_verify),
-    AJ_TEST(test_default_cost),
-    AJ_TEST(test_refusals),
-    AJ_TEST(test_htpasswd_hashes),
-    AJ_TEST(test_bcrypt_cost),
-    AJ_TEST(test_pace_floor),
+    AJ_TEST(test_hash_and_verify), AJ_TEST(test_default_cost), AJ_TEST(test_refusals),
+    AJ_TEST(test_htpasswd_hashes), AJ_TEST(test_bcrypt_cost),  AJ_TEST(test_pace_floor),
 };
 
 AJ_TEST_MAIN("aj_password", tests)

@@ -19,24 +19,25 @@ static void test_size_and_format(void **state)
     char *mem;
 
     assert_int_equal(aj_revtab_size(0, 1), s64);
-    assert_int_equal(aj_revtab_size(1, 0), s64);                 /* at least one store */
+    assert_int_equal(aj_revtab_size(1, 0), s64); /* at least one store */
     assert_int_equal(aj_revtab_size(65, 1), aj_revtab_size(128, 1));
     assert_true(aj_revtab_size(128, 1) > s64);
     assert_int_equal(aj_revtab_size(128, 1) - s64, 64 * 32);
     assert_int_equal(aj_revtab_size(1000000, 1) - s64, ((apr_size_t)1 << 20) * 32 - 64 * 32);
-    assert_int_equal(aj_revtab_size(64, 3) - s64, 2 * 64);       /* a record per store */
+    assert_int_equal(aj_revtab_size(64, 3) - s64, 2 * 64); /* a record per store */
 
     mem = apr_palloc(p, aj_revtab_size(64, T_NSTORES) + 8);
     assert_null(aj_revtab_format(NULL, s64, 64, aj_test_revtab_ids, 1));
     assert_null(aj_revtab_format(mem, s64 - 1, 64, aj_test_revtab_ids, 1));
-    assert_null(aj_revtab_format(mem + 1, s64, 64, aj_test_revtab_ids, 1));  /* misaligned */
-    assert_null(aj_revtab_format(mem, s64, 64, aj_test_revtab_ids, 0));      /* no store */
+    assert_null(aj_revtab_format(mem + 1, s64, 64, aj_test_revtab_ids, 1)); /* misaligned */
+    assert_null(aj_revtab_format(mem, s64, 64, aj_test_revtab_ids, 0));     /* no store */
     assert_null(aj_revtab_format(mem, s64, 64, NULL, 1));
-    assert_null(aj_revtab_format(mem, s64, 64, aj_test_revtab_ids, 2));      /* too small for two */
+    assert_null(aj_revtab_format(mem, s64, 64, aj_test_revtab_ids, 2)); /* too small for two */
     assert_null(aj_revtab_format(mem, s64, 64, aj_test_revtab_ids, AJ_REVTAB_MAX_STORES + 1));
     assert_non_null(aj_revtab_format(mem, s64, 64, aj_test_revtab_ids, 1));
     assert_int_equal(aj_revtab_stores(aj_revtab_format(mem, aj_revtab_size(64, T_NSTORES), 64,
-                                                       aj_test_revtab_ids, T_NSTORES)), T_NSTORES);
+                                                       aj_test_revtab_ids, T_NSTORES)),
+                     T_NSTORES);
 }
 
 /* ---- jti -------------------------------------------------------------------- */
@@ -88,7 +89,7 @@ static void test_expired_jti(void **state)
 
     assert_int_equal(aj_revtab_put_jti(t, T_S, "tok", T_NOW + 10, T_NOW), APR_SUCCESS);
     assert_true(aj_revtab_jti_revoked(t, T_S, "tok", T_NOW + 9));
-    assert_false(aj_revtab_jti_revoked(t, T_S, "tok", T_NOW + 10));     /* exp > now only */
+    assert_false(aj_revtab_jti_revoked(t, T_S, "tok", T_NOW + 10)); /* exp > now only */
     assert_false(aj_revtab_jti_revoked(t, T_S, "tok", T_LATER));
 
     /* a revocation that is already over takes no room */
@@ -163,7 +164,7 @@ static void test_precomputed_keys(void **state)
     assert_int_equal(aj_revtab_key_revoked(&revoked, t, &jk, T_NOW), APR_SUCCESS);
     assert_true(revoked);
     assert_int_equal(aj_revtab_key_revoked(&revoked, t, &jk, T_LATER), APR_SUCCESS);
-    assert_false(revoked);                                      /* expired */
+    assert_false(revoked); /* expired */
     assert_int_equal(aj_revtab_key_revoked(&revoked, t, &other, T_NOW), APR_SUCCESS);
     assert_false(revoked);
     assert_int_equal(aj_revtab_key_revoked(&revoked, t, &same_text, T_NOW), APR_SUCCESS);
@@ -187,19 +188,19 @@ static void test_precomputed_keys(void **state)
  * reader threads check it until the writer is done.  Every reader checks
  * that a jti never inserted is never reported revoked, plus what its run's
  * check_fn looks at; counters are updated atomically. */
-#define MT_READERS     4
+#define MT_READERS 4
 
 typedef struct run_t run_t;
 /* The writer's step i, at time now; buf is scratch for a jti. */
 typedef void run_step_fn(run_t *run, unsigned i, apr_int64_t now, char *buf);
 struct run_t {
     aj_revtab_t *t;
-    unsigned steps;             /* the writer runs step 0..steps-1 */
+    unsigned steps; /* the writer runs step 0..steps-1 */
     run_step_fn *step;
     int done;
     unsigned long put_errors;
-    unsigned long missing;      /* a published jti reported not revoked */
-    unsigned long phantom;      /* a never-inserted jti reported revoked */
+    unsigned long missing; /* a published jti reported not revoked */
+    unsigned long phantom; /* a never-inserted jti reported revoked */
     unsigned long checks;
 };
 
@@ -298,9 +299,9 @@ static void run_threads(run_t *run, run_check_fn *check)
 /* One writer puts MT_PUTS permanent jtis (plus as many short-lived ones,
  * which forces slot reuse and compaction) and raises a user's valid_after;
  * readers check that everything published is seen and nothing else. */
-#define MT_PUTS        20000
-#define MT_CAPACITY    32768
-#define MT_USER_EVERY  16
+#define MT_PUTS       20000
+#define MT_CAPACITY   32768
+#define MT_USER_EVERY 16
 
 typedef struct {
     run_t run;                  /* first: a run_t * is an mt_shared * */
@@ -313,10 +314,10 @@ static void mt_step(run_t *run, unsigned i, apr_int64_t now, char *buf)
 {
     mt_shared *sh = (mt_shared *)run;
 
-    if (aj_revtab_put_jti(sh->run.t, T_S, aj_test_revtab_name(buf, "perm", i), T_FAR + MT_PUTS,
-                          now) != APR_SUCCESS
-        || aj_revtab_put_jti(sh->run.t, T_S, aj_test_revtab_name(buf, "temp", i), now + 2,
-                             now) != APR_SUCCESS) {
+    if (aj_revtab_put_jti(sh->run.t, T_S, aj_test_revtab_name(buf, "perm", i), T_FAR + MT_PUTS, now)
+            != APR_SUCCESS
+        || aj_revtab_put_jti(sh->run.t, T_S, aj_test_revtab_name(buf, "temp", i), now + 2, now)
+               != APR_SUCCESS) {
         __atomic_add_fetch(&sh->run.put_errors, 1, __ATOMIC_RELAXED);
     }
     __atomic_store_n(&sh->published, i + 1, __ATOMIC_RELEASE);
@@ -381,14 +382,14 @@ static void test_threads(void **state)
 /* Churn: a small table holds CH_LIVE permanent jtis while the writer pours
  * short-lived ones through it, so the table is compacted (and permanent
  * entries move) hundreds of times under the readers' feet. */
-#define CH_CAPACITY    1024
-#define CH_LIVE        512
-#define CH_PUTS        100000
+#define CH_CAPACITY 1024
+#define CH_LIVE     512
+#define CH_PUTS     100000
 
 static void ch_step(run_t *run, unsigned i, apr_int64_t now, char *buf)
 {
-    if (aj_revtab_put_jti(run->t, T_S, aj_test_revtab_name(buf, "churn", i), now + 1,
-                          now) != APR_SUCCESS) {
+    if (aj_revtab_put_jti(run->t, T_S, aj_test_revtab_name(buf, "churn", i), now + 1, now)
+        != APR_SUCCESS) {
         __atomic_add_fetch(&run->put_errors, 1, __ATOMIC_RELAXED);
     }
 }
@@ -397,10 +398,9 @@ static void ch_check(run_reader *rd, char *buf)
 {
     run_t *run = rd->run;
 
-    if (!aj_revtab_jti_revoked(run->t, T_S,
-                               aj_test_revtab_name(buf, "perm",
-                                                   (unsigned)rand_r(&rd->seed) % CH_LIVE),
-                               T_NOW)) {
+    if (!aj_revtab_jti_revoked(
+            run->t, T_S, aj_test_revtab_name(buf, "perm", (unsigned)rand_r(&rd->seed) % CH_LIVE),
+            T_NOW)) {
         __atomic_add_fetch(&run->missing, 1, __ATOMIC_RELAXED);
     }
 }
@@ -417,14 +417,9 @@ static void test_threads_churn(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_size_and_format),
-    AJ_TEST(test_empty_table),
-    AJ_TEST(test_put_jti),
-    AJ_TEST(test_expired_jti),
-    AJ_TEST(test_user_valid_after),
-    AJ_TEST(test_precomputed_keys),
-    AJ_TEST(test_threads),
-    AJ_TEST(test_threads_churn),
+    AJ_TEST(test_size_and_format), AJ_TEST(test_empty_table),      AJ_TEST(test_put_jti),
+    AJ_TEST(test_expired_jti),     AJ_TEST(test_user_valid_after), AJ_TEST(test_precomputed_keys),
+    AJ_TEST(test_threads),         AJ_TEST(test_threads_churn),
 };
 
 AJ_TEST_MAIN("aj_revtab", tests)

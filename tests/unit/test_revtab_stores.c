@@ -20,14 +20,14 @@ static void test_stores_isolated(void **state)
     assert_memory_not_equal(&a, &b, sizeof(a));
     assert_int_equal(aj_revtab_changed_key(&ca, t, 0, "1"), APR_SUCCESS);
     assert_int_equal(aj_revtab_user_key(&b, t, 0, "1"), APR_SUCCESS);
-    assert_memory_not_equal(&ca, &b, sizeof(ca));               /* changed != revoke-all */
+    assert_memory_not_equal(&ca, &b, sizeof(ca)); /* changed != revoke-all */
 
     assert_int_equal(aj_revtab_put_jti(t, 0, "tok", T_LATER, T_NOW), APR_SUCCESS);
     assert_true(aj_revtab_jti_revoked(t, 0, "tok", T_NOW));
     assert_false(aj_revtab_jti_revoked(t, 1, "tok", T_NOW));
     assert_int_equal(aj_revtab_put_user(t, 0, "1", T_NOW, T_NOW), APR_SUCCESS);
     assert_int_equal(aj_revtab_user_valid_after(t, 0, "1"), T_NOW);
-    assert_int_equal(aj_revtab_user_valid_after(t, 1, "1"), 0);  /* user 1 of B: someone else */
+    assert_int_equal(aj_revtab_user_valid_after(t, 1, "1"), 0); /* user 1 of B: someone else */
     assert_int_equal(aj_revtab_put_changed(t, 1, "1", T_NOW + 3, T_NOW), APR_SUCCESS);
     assert_int_equal(aj_revtab_key_value(&v, t, &ca), APR_SUCCESS);
     assert_int_equal(v, 0);

@@ -24,7 +24,7 @@ static void test_dead_writer(void **state)
     assert_int_equal(aj_revtab_put_jti(t, 0, "tok", T_LATER, T_NOW), APR_SUCCESS);
     aj_revtab_set_loaded(t, 0, 1);
     aj_revtab_set_loaded(t, 1, 1);
-    assert_int_equal(aj_revtab_recover(t), 0);                  /* nothing to recover */
+    assert_int_equal(aj_revtab_recover(t), 0); /* nothing to recover */
     assert_true(aj_revtab_loaded(t, 0));
 
     /* the header's seq (after magic, version, capacity, max_entries, count,
@@ -37,12 +37,12 @@ static void test_dead_writer(void **state)
     t0 = apr_time_now();
     assert_int_equal(aj_revtab_key_revoked(&revoked, t, &k, T_NOW), APR_TIMEUP);
     waited = apr_time_now() - t0;
-    assert_true(revoked);                                       /* fails closed */
+    assert_true(revoked); /* fails closed */
     assert_true(waited >= apr_time_from_msec(AJ_REVTAB_STALL_MS) / 2);
     assert_true(waited < apr_time_from_msec(AJ_REVTAB_STALL_MS) * 20);
     assert_int_equal(aj_revtab_key_value(&v, t, &k), APR_TIMEUP);
     assert_int_equal(v, APR_INT64_MAX);
-    assert_true(aj_revtab_jti_revoked(t, 0, "other", T_NOW));   /* convenience: closed */
+    assert_true(aj_revtab_jti_revoked(t, 0, "other", T_NOW)); /* convenience: closed */
 
     assert_int_equal(aj_revtab_recover(t), 1);
     assert_int_equal(*seq % 2, 0);
@@ -65,9 +65,9 @@ static void test_full_then_enospc(void **state)
     assert_false(aj_revtab_overflowed(t, T_S));
 
     /* existing keys may still be updated when full */
-    assert_int_equal(aj_revtab_put_jti(t, T_S, aj_test_revtab_name(buf, "live", 0), T_FAR + 1,
-                                       T_NOW),
-                     APR_SUCCESS);
+    assert_int_equal(
+        aj_revtab_put_jti(t, T_S, aj_test_revtab_name(buf, "live", 0), T_FAR + 1, T_NOW),
+        APR_SUCCESS);
     assert_false(aj_revtab_overflowed(t, T_S));
 
     assert_int_equal(aj_revtab_put_jti(t, T_S, "one-more", T_FAR, T_NOW), APR_ENOSPC);
@@ -105,9 +105,8 @@ static void test_expired_reused(void **state)
         assert_false(aj_revtab_overflowed(t, T_S));
         assert_true(aj_revtab_count(t) <= T_SMALL_MAX);
         for (i = 0; i < T_SMALL_MAX; i++) {
-            assert_true(aj_revtab_jti_revoked(t, T_S,
-                                              aj_test_revtab_name(buf, "r", round * 1000 + i),
-                                              now));
+            assert_true(aj_revtab_jti_revoked(
+                t, T_S, aj_test_revtab_name(buf, "r", round * 1000 + i), now));
         }
     }
     /* the table is full again; everything expires at T_NOW + 350 */
@@ -141,15 +140,15 @@ static void test_compaction_keeps_live(void **state)
     /* later: the even ones are dead; fill up to the limit again.  Some puts
      * reuse dead slots, the first whose path has none compacts the table. */
     for (i = 0; i < max / 2; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, T_S, aj_test_revtab_name(buf, "new", i), T_FAR,
-                                           T_LATER),
-                         APR_SUCCESS);
+        assert_int_equal(
+            aj_revtab_put_jti(t, T_S, aj_test_revtab_name(buf, "new", i), T_FAR, T_LATER),
+            APR_SUCCESS);
         if (aj_revtab_count(t) < max) {
             compacted = 1;
         }
     }
     assert_true(compacted);
-    assert_int_equal(aj_revtab_count(t), max);     /* max live entries */
+    assert_int_equal(aj_revtab_count(t), max); /* max live entries */
     for (i = 0; i < max; i++) {
         assert_int_equal(aj_revtab_jti_revoked(t, T_S, aj_test_revtab_name(buf, "mix", i), T_LATER),
                          i % 2);
@@ -210,20 +209,20 @@ static void test_colliding_keys(void **state)
     /* fill the table with short-lived entries, then add keys once they have
      * expired until one finds no expired slot on its path: compaction */
     for (i = 0; aj_revtab_count(t) < T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, T_S, aj_test_revtab_name(a, "f", i), T_LATER + 10,
-                                           T_LATER),
-                         APR_SUCCESS);
+        assert_int_equal(
+            aj_revtab_put_jti(t, T_S, aj_test_revtab_name(a, "f", i), T_LATER + 10, T_LATER),
+            APR_SUCCESS);
     }
     for (i = 0; i < T_SMALL_CAP && aj_revtab_count(t) == T_SMALL_MAX; i++) {
-        assert_int_equal(aj_revtab_put_jti(t, T_S, aj_test_revtab_name(a, "after", i), T_FAR,
-                                           T_LATER + 10),
-                         APR_SUCCESS);
+        assert_int_equal(
+            aj_revtab_put_jti(t, T_S, aj_test_revtab_name(a, "after", i), T_FAR, T_LATER + 10),
+            APR_SUCCESS);
         assert_true(aj_revtab_jti_revoked(t, T_S, a, T_LATER + 10));
     }
     assert_true(aj_revtab_count(t) < T_SMALL_MAX);
     assert_true(aj_revtab_jti_revoked(t, T_S, b, T_LATER + 10));
     assert_true(aj_revtab_jti_revoked(t, T_S, c, T_LATER + 10));
-    assert_true(aj_revtab_jti_revoked(t, T_S, a, T_LATER + 10));     /* the last "after" */
+    assert_true(aj_revtab_jti_revoked(t, T_S, a, T_LATER + 10)); /* the last "after" */
     assert_int_equal(aj_revtab_user_valid_after(t, T_S, "reuser"), T_NOW);
     assert_false(aj_revtab_overflowed(t, T_S));
 }
@@ -253,12 +252,9 @@ static void test_clear(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_dead_writer),
-    AJ_TEST(test_full_then_enospc),
-    AJ_TEST(test_expired_reused),
-    AJ_TEST(test_compaction_keeps_live),
-    AJ_TEST(test_colliding_keys),
-    AJ_TEST(test_clear),
+    AJ_TEST(test_dead_writer),    AJ_TEST(test_full_then_enospc),
+    AJ_TEST(test_expired_reused), AJ_TEST(test_compaction_keeps_live),
+    AJ_TEST(test_colliding_keys), AJ_TEST(test_clear),
 };
 
 AJ_TEST_MAIN("aj_revtab_write", tests)

@@ -20,32 +20,32 @@
 #include "keys.h"
 
 /* RFC 7515 A.2 / A.3: the payload both sign; exp 1300819380. */
-#define RFC_PAYLOAD                                                            \
+#define RFC_PAYLOAD \
     "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNv" \
     "bS9pc19yb290Ijp0cnVlfQ"
 #define RFC_EXP 1300819380
-#define RFC_A2_TOKEN                                                           \
-    "eyJhbGciOiJSUzI1NiJ9." RFC_PAYLOAD                                        \
+#define RFC_A2_TOKEN \
+    "eyJhbGciOiJSUzI1NiJ9." RFC_PAYLOAD \
     ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4B" \
     "h-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZL" \
     "grnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO-" \
     "-xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6Lbg" \
     "GY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw"
-#define RFC_A3_TOKEN                                                           \
-    "eyJhbGciOiJFUzI1NiJ9." RFC_PAYLOAD                                        \
+#define RFC_A3_TOKEN \
+    "eyJhbGciOiJFUzI1NiJ9." RFC_PAYLOAD \
     ".DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKT" \
     "UJqPP3-Kg6NU1Q"
 /* RFC 8037 A.4: Ed25519 over the payload "Example of Ed25519 signing"
  * (not JSON: a verifier checks the signature, then refuses the payload). */
 #define RFC8037_INPUT "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc"
-#define RFC8037_SIG                                                            \
+#define RFC8037_SIG \
     "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7s" \
     "VvpAr_MuM0KAg"
 /* RFC 8037 A.1's key, public half, as SPKI PEM (the private half:
  * RFC8037_PRIV_PEM, keys.h). */
-#define RFC8037_PUB_PEM                                                        \
-    "-----BEGIN PUBLIC KEY-----\n"                                             \
-    "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n"           \
+#define RFC8037_PUB_PEM \
+    "-----BEGIN PUBLIC KEY-----\n" \
+    "MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n" \
     "-----END PUBLIC KEY-----\n"
 
 /* Short names for the shared values of keys.h, as the bodies use them. */
@@ -103,16 +103,19 @@ static void test_rfc7515_a2_rs256(void **state)
     assert_int_equal(verify_at(p, RFC_A2_TOKEN, ks, RFC_EXP), AJ_EXPIRED);
     assert_int_equal(verify_at(p, flip_sig(p, RFC_A2_TOKEN), ks, RFC_EXP - 1), AJ_BAD_SIG);
     /* The same RSA key configured for PS256 or RS384 does not take it. */
-    assert_int_equal(verify_at(p, RFC_A2_TOKEN,
-                               aj_test_keyset_of(p, aj_test_load(p, AJ_ALG_PS256, RFC_A2_PUB_PEM, 0, NULL),
-                                         aj_test_load(p, AJ_ALG_RS384, RFC_A2_PUB_PEM, 0, NULL)),
-                               RFC_EXP - 1), AJ_BAD_ALG);
+    assert_int_equal(
+        verify_at(p, RFC_A2_TOKEN,
+                  aj_test_keyset_of(p, aj_test_load(p, AJ_ALG_PS256, RFC_A2_PUB_PEM, 0, NULL),
+                                    aj_test_load(p, AJ_ALG_RS384, RFC_A2_PUB_PEM, 0, NULL)),
+                  RFC_EXP - 1),
+        AJ_BAD_ALG);
 }
 
 static void test_rfc7515_a3_es256(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    aj_keyset_t *ks = aj_test_keyset_of(p, aj_test_load(p, AJ_ALG_ES256, RFC_A3_PUB_PEM, 0, "e9bc"), NULL);
+    aj_keyset_t *ks =
+        aj_test_keyset_of(p, aj_test_load(p, AJ_ALG_ES256, RFC_A3_PUB_PEM, 0, "e9bc"), NULL);
     apr_size_t len = 0;
     unsigned char *sig = sig_of(p, RFC_A3_TOKEN, &len);
 
@@ -132,8 +135,10 @@ static void test_rfc7515_a3_es256(void **state)
     }
     /* An RSA key does not take an ES256 token. */
     assert_int_equal(verify_at(p, RFC_A3_TOKEN,
-                               aj_test_keyset_of(p, aj_test_load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, NULL), NULL),
-                               RFC_EXP - 1), AJ_BAD_ALG);
+                               aj_test_keyset_of(
+                                   p, aj_test_load(p, AJ_ALG_RS256, RFC_A2_PUB_PEM, 0, NULL), NULL),
+                               RFC_EXP - 1),
+                     AJ_BAD_ALG);
 }
 
 static void test_rfc8037_a4_ed25519(void **state)
@@ -150,21 +155,25 @@ static void test_rfc8037_a4_ed25519(void **state)
                      APR_SUCCESS);
     assert_int_equal(wantlen, 64);
     assert_int_equal(aj_key_verify(&match, p, pub, (const unsigned char *)RFC8037_INPUT,
-                                   strlen(RFC8037_INPUT), want, wantlen), APR_SUCCESS);
+                                   strlen(RFC8037_INPUT), want, wantlen),
+                     APR_SUCCESS);
     assert_int_equal(match, 1);
     assert_int_equal(aj_key_verify(&match, p, pub, (const unsigned char *)RFC8037_INPUT,
-                                   strlen(RFC8037_INPUT) - 1, want, wantlen), APR_SUCCESS);
+                                   strlen(RFC8037_INPUT) - 1, want, wantlen),
+                     APR_SUCCESS);
     assert_int_equal(match, 0);
     /* Ed25519 is deterministic: our signature is the RFC's. */
     assert_true(aj_key_can_sign(priv));
     assert_int_equal(aj_key_sign(&sig, &siglen, p, priv, (const unsigned char *)RFC8037_INPUT,
-                                 strlen(RFC8037_INPUT)), APR_SUCCESS);
+                                 strlen(RFC8037_INPUT)),
+                     APR_SUCCESS);
     assert_int_equal(siglen, 64);
     assert_memory_equal(sig, want, 64);
     /* As a token: the signature passes, then the payload (not JSON) is
      * refused; with a bad signature the verdict is the signature's. */
     assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, pub, NULL)), AJ_MALFORMED);
-    assert_int_equal(aj_test_verify(p, flip_sig(p, token), aj_test_keyset_of(p, pub, NULL)), AJ_BAD_SIG);
+    assert_int_equal(aj_test_verify(p, flip_sig(p, token), aj_test_keyset_of(p, pub, NULL)),
+                     AJ_BAD_SIG);
 }
 
 /* ---- every algorithm ---------------------------------------------------- */
@@ -173,15 +182,15 @@ typedef struct {
     aj_alg_e alg;
     const char *type;
     const char *curve;
-    apr_size_t siglen;      /* 0: the RSA modulus size */
+    apr_size_t siglen; /* 0: the RSA modulus size */
 } alg_case_t;
 
 static const alg_case_t cases[] = {
-    { AJ_ALG_RS256, "RSA", NULL, 0 },        { AJ_ALG_RS384, "RSA", NULL, 0 },
-    { AJ_ALG_RS512, "RSA", NULL, 0 },        { AJ_ALG_PS256, "RSA", NULL, 0 },
-    { AJ_ALG_PS384, "RSA", NULL, 0 },        { AJ_ALG_PS512, "RSA", NULL, 0 },
-    { AJ_ALG_ES256, "EC", "P-256", 64 },     { AJ_ALG_ES384, "EC", "P-384", 96 },
-    { AJ_ALG_ES512, "EC", "P-521", 132 },    { AJ_ALG_EDDSA, "ED25519", NULL, 64 },
+    { AJ_ALG_RS256, "RSA", NULL, 0 },     { AJ_ALG_RS384, "RSA", NULL, 0 },
+    { AJ_ALG_RS512, "RSA", NULL, 0 },     { AJ_ALG_PS256, "RSA", NULL, 0 },
+    { AJ_ALG_PS384, "RSA", NULL, 0 },     { AJ_ALG_PS512, "RSA", NULL, 0 },
+    { AJ_ALG_ES256, "EC", "P-256", 64 },  { AJ_ALG_ES384, "EC", "P-384", 96 },
+    { AJ_ALG_ES512, "EC", "P-521", 132 }, { AJ_ALG_EDDSA, "ED25519", NULL, 64 },
 };
 
 #define N_CASES (sizeof(cases) / sizeof(cases[0]))
@@ -221,33 +230,38 @@ static void test_round_trips(void **state)
         assert_true(aj_key_can_sign(signer));
         assert_false(aj_key_can_sign(by_pub));
         assert_false(aj_key_can_sign(by_cert));
-        assert_false(aj_key_can_sign(by_priv));     /* AuthJWTVerifyKey never signs */
-        assert_int_equal(aj_jws_sign(&token, p, signer, T_CLAIMS, strlen(T_CLAIMS)),
-                         APR_SUCCESS);
+        assert_false(aj_key_can_sign(by_priv)); /* AuthJWTVerifyKey never signs */
+        assert_int_equal(aj_jws_sign(&token, p, signer, T_CLAIMS, strlen(T_CLAIMS)), APR_SUCCESS);
         sig_of(p, token, &siglen);
         assert_int_equal(siglen, c->siglen ? c->siglen : (apr_size_t)EVP_PKEY_get_size(k));
         assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, signer, NULL)), AJ_OK);
         /* The token names kid "s", which no verify-only key has. */
-        assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, by_pub, NULL)), AJ_UNKNOWN_KID);
+        assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, by_pub, NULL)),
+                         AJ_UNKNOWN_KID);
         /* Without a kid, every key of the alg is tried. */
-        assert_int_equal(aj_jws_sign(&token, p, aj_test_load(p, c->alg, aj_test_private_pem(p, k), 1, NULL),
-                                     T_CLAIMS, strlen(T_CLAIMS)), APR_SUCCESS);
+        assert_int_equal(aj_jws_sign(&token, p,
+                                     aj_test_load(p, c->alg, aj_test_private_pem(p, k), 1, NULL),
+                                     T_CLAIMS, strlen(T_CLAIMS)),
+                         APR_SUCCESS);
         assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, by_pub, NULL)), AJ_OK);
         assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, by_cert, NULL)), AJ_OK);
         assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, by_priv, NULL)), AJ_OK);
         assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, wrong, NULL)), AJ_BAD_SIG);
         assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, wrong, by_pub)), AJ_OK);
-        assert_int_equal(aj_test_verify(p, flip_sig(p, token), aj_test_keyset_of(p, by_pub, NULL)), AJ_BAD_SIG);
+        assert_int_equal(aj_test_verify(p, flip_sig(p, token), aj_test_keyset_of(p, by_pub, NULL)),
+                         AJ_BAD_SIG);
         /* A signature one byte short or long. */
         {
             apr_size_t n = 0;
             unsigned char *sig = sig_of(p, token, &n);
             unsigned char *longer = apr_pcalloc(p, n + 1);
             memcpy(longer, sig, n);
-            assert_int_equal(aj_test_verify(p, with_sig(p, token, sig, n - 1), aj_test_keyset_of(p, by_pub, NULL)),
+            assert_int_equal(aj_test_verify(p, with_sig(p, token, sig, n - 1),
+                                            aj_test_keyset_of(p, by_pub, NULL)),
                              AJ_BAD_SIG);
             assert_int_equal(aj_test_verify(p, with_sig(p, token, longer, n + 1),
-                                    aj_test_keyset_of(p, by_pub, NULL)), AJ_BAD_SIG);
+                                            aj_test_keyset_of(p, by_pub, NULL)),
+                             AJ_BAD_SIG);
         }
         /* A verify-only key cannot sign. */
         assert_int_equal(aj_jws_sign(&token, p, by_pub, T_CLAIMS, strlen(T_CLAIMS)), APR_EINVAL);
@@ -306,7 +320,12 @@ static void add_one(unsigned char *v, apr_size_t size)
 static void test_ecdsa_range(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    static const struct { aj_alg_e alg; const char *curve; int nid; apr_size_t n; } ec[] = {
+    static const struct {
+        aj_alg_e alg;
+        const char *curve;
+        int nid;
+        apr_size_t n;
+    } ec[] = {
         { AJ_ALG_ES256, "P-256", NID_X9_62_prime256v1, 32 },
         { AJ_ALG_ES384, "P-384", NID_secp384r1, 48 },
         { AJ_ALG_ES512, "P-521", NID_secp521r1, 66 },
@@ -361,8 +380,9 @@ static void test_ecdsa_range(void **state)
             }
             assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, bad, 2 * n),
                              APR_EINVAL);
-            assert_int_equal(aj_key_verify(&match, p, key, (const unsigned char *)"x", 1, bad,
-                                           2 * n), APR_SUCCESS);
+            assert_int_equal(
+                aj_key_verify(&match, p, key, (const unsigned char *)"x", 1, bad, 2 * n),
+                APR_SUCCESS);
             assert_int_equal(match, 0);
             assert_int_equal(aj_test_verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
         }
@@ -370,8 +390,7 @@ static void test_ecdsa_range(void **state)
         memcpy(bad, good, 2 * n);
         memcpy(bad, order, n);
         bad[n - 1] -= 1;
-        assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, bad, 2 * n),
-                         APR_SUCCESS);
+        assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, bad, 2 * n), APR_SUCCESS);
         assert_int_equal(aj_test_verify(p, with_sig(p, token, bad, 2 * n), ks), AJ_BAD_SIG);
         /* Wrong lengths, including another curve's size and the DER form. */
         lens[0] = 2 * n - 1;
@@ -382,8 +401,9 @@ static void test_ecdsa_range(void **state)
             memset(bad, 0x11, 2 * n + 1);
             assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, bad, lens[j]),
                              APR_EINVAL);
-            assert_int_equal(aj_key_verify(&match, p, key, (const unsigned char *)"x", 1, bad,
-                                           lens[j]), APR_SUCCESS);
+            assert_int_equal(
+                aj_key_verify(&match, p, key, (const unsigned char *)"x", 1, bad, lens[j]),
+                APR_SUCCESS);
             assert_int_equal(match, 0);
         }
         assert_int_equal(aj_ecdsa_raw_to_der(&der, &derlen, p, ec[i].alg, good, 0), APR_EINVAL);
@@ -399,8 +419,13 @@ static void test_ecdsa_range(void **state)
 static void test_ecdsa_der_round_trip(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    static const struct { aj_alg_e alg; const char *curve; apr_size_t n; } ec[] = {
-        { AJ_ALG_ES256, "P-256", 32 }, { AJ_ALG_ES384, "P-384", 48 },
+    static const struct {
+        aj_alg_e alg;
+        const char *curve;
+        apr_size_t n;
+    } ec[] = {
+        { AJ_ALG_ES256, "P-256", 32 },
+        { AJ_ALG_ES384, "P-384", 48 },
         { AJ_ALG_ES512, "P-521", 66 },
     };
     apr_size_t i;
@@ -434,8 +459,9 @@ static void test_ecdsa_der_round_trip(void **state)
                              APR_EINVAL);
         }
     }
-    assert_int_equal(aj_ecdsa_der_to_raw(NULL, NULL, p, AJ_ALG_EDDSA,
-                                         (const unsigned char *)"x", 1), APR_EINVAL);
+    assert_int_equal(
+        aj_ecdsa_der_to_raw(NULL, NULL, p, AJ_ALG_EDDSA, (const unsigned char *)"x", 1),
+        APR_EINVAL);
 }
 
 /* ---- confusions --------------------------------------------------------- */
@@ -451,8 +477,9 @@ static void test_hmac_with_rsa_pem_secret(void **state)
     const char *token;
 
     assert_int_equal(aj_key_hmac_make(&hmac, &err, p, AJ_ALG_HS256,
-                                      (const unsigned char *)RFC_A2_PUB_PEM,
-                                      strlen(RFC_A2_PUB_PEM), NULL), APR_SUCCESS);
+                                      (const unsigned char *)RFC_A2_PUB_PEM, strlen(RFC_A2_PUB_PEM),
+                                      NULL),
+                     APR_SUCCESS);
     token = aj_test_forge(p, hmac, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", T_CLAIMS);
     assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
     token = aj_test_forge(p, hmac, "{\"alg\":\"HS256\",\"kid\":\"rsa\"}", T_CLAIMS);
@@ -460,7 +487,8 @@ static void test_hmac_with_rsa_pem_secret(void **state)
     /* Same secret without the final newline, and as HS512. */
     assert_int_equal(aj_key_hmac_make(&hmac, &err, p, AJ_ALG_HS512,
                                       (const unsigned char *)RFC_A2_PUB_PEM,
-                                      strlen(RFC_A2_PUB_PEM) - 1, NULL), APR_SUCCESS);
+                                      strlen(RFC_A2_PUB_PEM) - 1, NULL),
+                     APR_SUCCESS);
     token = aj_test_forge(p, hmac, "{\"alg\":\"HS512\"}", T_CLAIMS);
     assert_int_equal(aj_test_verify(p, token, aj_test_keyset_of(p, rsa, NULL)), AJ_BAD_ALG);
 }
@@ -469,7 +497,8 @@ static void test_hmac_with_rsa_pem_secret(void **state)
 static void test_embedded_key_headers_ignored(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
-    EVP_PKEY *mine = aj_test_gen_key(p, "EC", "P-256", 0), *evil = aj_test_gen_key(p, "EC", "P-256", 0);
+    EVP_PKEY *mine = aj_test_gen_key(p, "EC", "P-256", 0),
+             *evil = aj_test_gen_key(p, "EC", "P-256", 0);
     aj_key_t *configured = aj_test_load(p, AJ_ALG_ES256, aj_test_public_pem(p, mine), 0, NULL);
     aj_key_t *attacker = aj_test_load(p, AJ_ALG_ES256, aj_test_private_pem(p, evil), 1, NULL);
     aj_keyset_t *ks = aj_test_keyset_of(p, configured, NULL);
@@ -478,7 +507,7 @@ static void test_embedded_key_headers_ignored(void **state)
     aj_key_t *attacker_verify = aj_test_load(p, AJ_ALG_ES256, attacker_pub, 0, NULL);
     aj_keyset_t *attacker_ks = aj_test_keyset_of(p, attacker_verify, NULL);
     const char *headers[] = {
-        NULL,   /* the "jwk" header, filled in below */
+        NULL, /* the "jwk" header, filled in below */
         "{\"alg\":\"ES256\",\"jku\":\"https://evil.example/jwks.json\"}",
         "{\"alg\":\"ES256\",\"x5u\":\"https://evil.example/cert.pem\"}",
         "{\"alg\":\"ES256\",\"x5c\":[\"MIIB\"]}",
@@ -493,8 +522,10 @@ static void test_embedded_key_headers_ignored(void **state)
     assert_int_equal(BN_bn2binpad(y, yb, 32), 32);
     BN_free(x);
     BN_free(y);
-    headers[0] = apr_pstrcat(p, "{\"alg\":\"ES256\",\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\","
-                             "\"x\":\"", aj_b64url_encode(p, xb, 32), "\",\"y\":\"",
+    headers[0] = apr_pstrcat(p,
+                             "{\"alg\":\"ES256\",\"jwk\":{\"kty\":\"EC\",\"crv\":\"P-256\","
+                             "\"x\":\"",
+                             aj_b64url_encode(p, xb, 32), "\",\"y\":\"",
                              aj_b64url_encode(p, yb, 32), "\"}}", NULL);
     for (i = 0; i < sizeof(headers) / sizeof(headers[0]); ++i) {
         const char *token = aj_test_forge(p, attacker, headers[i], T_CLAIMS);
@@ -513,35 +544,48 @@ static void test_kid_selection(void **state)
     aj_key_t *k2 = aj_test_load(p, AJ_ALG_ES256, aj_test_private_pem(p, b), 1, "k2");
     aj_key_t *k1v = aj_test_load(p, AJ_ALG_ES256, aj_test_public_pem(p, a), 0, "k1");
     aj_key_t *k2v = aj_test_load(p, AJ_ALG_ES256, aj_test_public_pem(p, b), 0, "k2");
-    aj_keyset_t *rotated = aj_test_keyset_of(p, k2, k1v);   /* signs with k2, still takes k1 */
+    aj_keyset_t *rotated = aj_test_keyset_of(p, k2, k1v); /* signs with k2, still takes k1 */
     const char *t1 = NULL, *t2 = NULL;
 
     assert_ptr_equal(aj_keyset_signing_key(rotated), k2);
     assert_ptr_equal(aj_keyset_signing_key(aj_test_keyset_of(p, k1v, k2)), k2);
     assert_null(aj_keyset_signing_key(aj_test_keyset_of(p, k1v, k2v)));
     assert_int_equal(aj_jws_sign(&t1, p, k1, T_CLAIMS, strlen(T_CLAIMS)), APR_SUCCESS);
-    assert_int_equal(aj_jws_sign(&t2, p, aj_keyset_signing_key(rotated), T_CLAIMS,
-                                 strlen(T_CLAIMS)), APR_SUCCESS);
+    assert_int_equal(
+        aj_jws_sign(&t2, p, aj_keyset_signing_key(rotated), T_CLAIMS, strlen(T_CLAIMS)),
+        APR_SUCCESS);
     assert_int_equal(aj_test_verify(p, t1, rotated), AJ_OK);
     assert_int_equal(aj_test_verify(p, t2, rotated), AJ_OK);
     /* k1 removed: its tokens are refused (no key with that kid). */
     assert_int_equal(aj_test_verify(p, t1, aj_test_keyset_of(p, k2v, NULL)), AJ_UNKNOWN_KID);
     /* A kid picks exactly that key: k2's signature under kid k1 fails. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k2, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", T_CLAIMS),
-                            rotated), AJ_BAD_SIG);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, k2, "{\"alg\":\"ES256\",\"kid\":\"k1\"}", T_CLAIMS),
+                       rotated),
+        AJ_BAD_SIG);
     /* Unknown kid. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k2, "{\"alg\":\"ES256\",\"kid\":\"k3\"}", T_CLAIMS),
-                            rotated), AJ_UNKNOWN_KID);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, k2, "{\"alg\":\"ES256\",\"kid\":\"k3\"}", T_CLAIMS),
+                       rotated),
+        AJ_UNKNOWN_KID);
     /* No kid: every key of the alg is tried. */
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k1, "{\"alg\":\"ES256\"}", T_CLAIMS), rotated), AJ_OK);
-    assert_int_equal(aj_test_verify(p, aj_test_forge(p, k2, "{\"alg\":\"ES256\"}", T_CLAIMS), rotated), AJ_OK);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, k1, "{\"alg\":\"ES256\"}", T_CLAIMS), rotated), AJ_OK);
+    assert_int_equal(
+        aj_test_verify(p, aj_test_forge(p, k2, "{\"alg\":\"ES256\"}", T_CLAIMS), rotated), AJ_OK);
     /* alg none with a good kid. */
-    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, aj_test_b64(p, "{\"alg\":\"none\",\"kid\":\"k2\"}"), ".",
-                                           aj_test_b64(p, T_CLAIMS), ".", NULL), rotated),
-                     AJ_BAD_ALG);
-    assert_int_equal(aj_test_verify(p, apr_pstrcat(p, aj_test_b64(p, "{\"alg\":\"none\",\"kid\":\"k2\"}"), ".",
-                                           aj_test_b64(p, T_CLAIMS), ".AA", NULL), rotated),
-                     AJ_BAD_ALG);
+    assert_int_equal(
+        aj_test_verify(p,
+                       apr_pstrcat(p, aj_test_b64(p, "{\"alg\":\"none\",\"kid\":\"k2\"}"), ".",
+                                   aj_test_b64(p, T_CLAIMS), ".", NULL),
+                       rotated),
+        AJ_BAD_ALG);
+    assert_int_equal(
+        aj_test_verify(p,
+                       apr_pstrcat(p, aj_test_b64(p, "{\"alg\":\"none\",\"kid\":\"k2\"}"), ".",
+                                   aj_test_b64(p, T_CLAIMS), ".AA", NULL),
+                       rotated),
+        AJ_BAD_ALG);
 }
 
 static const struct CMUnitTest tests[] = {

@@ -36,8 +36,8 @@ static int has_object(const aj_test_db_t *db, apr_pool_t *p, const char *type, c
 static void test_schema_created(void **state)
 {
     static const char *const tables[] = { "users", "revoked_tokens" };
-    static const char *const indexes[] = { "revoked_tokens_revoked_at",
-                                           "users_tokens_valid_after", "users_changed_at" };
+    static const char *const indexes[] = { "revoked_tokens_revoked_at", "users_tokens_valid_after",
+                                           "users_changed_at" };
     apr_pool_t *p = AJ_POOL(state);
     aj_test_db_t *db;
     apr_size_t i;
@@ -309,7 +309,7 @@ static void test_poll_uses_indexes(void **state)
 
 typedef struct {
     int n;
-    char jti[AJ_JTI_MAX_LEN + 1];   /* the last one reported */
+    char jti[AJ_JTI_MAX_LEN + 1]; /* the last one reported */
     apr_int64_t exp;
 } revs_t;
 
@@ -322,8 +322,7 @@ static void rev_one(void *baton, const char *jti, apr_int64_t exp)
     r->exp = exp;
 }
 
-static revs_t poll_revocations(aj_store_t *st, apr_pool_t *p, apr_int64_t since,
-                               apr_int64_t now)
+static revs_t poll_revocations(aj_store_t *st, apr_pool_t *p, apr_int64_t since, apr_int64_t now)
 {
     revs_t r;
 
@@ -387,8 +386,7 @@ static void test_revocations(void **state)
     assert_int_equal(aj_store_revoke_get(&exp, st, p, "j1"), APR_SUCCESS);
     assert_int_equal(exp, 2000);
     assert_string_equal(aj_test_db_value(db, p, "SELECT count(*) FROM revoked_tokens"), "1");
-    assert_string_equal(aj_test_db_value(db, p, "SELECT revoked_at FROM revoked_tokens"),
-                        "1000");
+    assert_string_equal(aj_test_db_value(db, p, "SELECT revoked_at FROM revoked_tokens"), "1000");
 
     assert_int_equal(aj_store_revoke_add(st, p, "j2", 3000, 1200), APR_SUCCESS);
     /* since: recorded at or after it */
@@ -430,7 +428,8 @@ static const char *const old_schema[] = {
     "INSERT INTO users (username, password_hash, created_at) VALUES ('gone', '$2y$04$g', 8)",
     "DELETE FROM users WHERE username = 'gone'",
     "INSERT INTO revoked_tokens VALUES ('old-jti', 99999999999, 42)",
-    NULL};
+    NULL
+};
 
 static void test_upgrade(void **state)
 {

@@ -177,7 +177,7 @@ static void test_schema_change_writes(void **state)
     aj_user_t *u = NULL;
 
     other = aj_test_db_open(p, db->path);
-    aj_test_db_exec(other, "ANALYZE");     /* the first one makes sqlite_stat1 */
+    aj_test_db_exec(other, "ANALYZE"); /* the first one makes sqlite_stat1 */
     assert_int_equal(aj_store_revoke_add(st, p, "j1", 10, 1), APR_SUCCESS);
     assert_string_equal(aj_test_db_value(db, p, "SELECT count(*) FROM revoked_tokens"), "1");
     assert_int_equal(aj_store_revoke_get(&exp, st, p, "j1"), APR_SUCCESS);
@@ -269,7 +269,14 @@ static void test_username_problem(void **state)
     /* empty, ':', control characters (also C1's NEL), an overlong '/', a
      * surrogate, a truncated sequence, and a JWT */
     static const char *const refused[] = {
-        "", "a:b", "a\tb", "a\x7f", "a\xc2\x85", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82",
+        "",
+        "a:b",
+        "a\tb",
+        "a\x7f",
+        "a\xc2\x85",
+        "\xc0\xaf",
+        "\xed\xa0\x80",
+        "\xe2\x82",
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
     };
     apr_pool_t *p = AJ_POOL(state);
@@ -336,11 +343,10 @@ static void test_describe(void **state)
     (void)state;
     apr_pool_create(&p, NULL);
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
-        const char *want = cases[i].shown
-                               ? apr_psprintf(p, "%s connection '%s'", cases[i].driver,
-                                              cases[i].shown)
-                               : apr_pstrcat(p, cases[i].driver,
-                                             " connection (parameters not shown)", NULL);
+        const char *want =
+            cases[i].shown
+                ? apr_psprintf(p, "%s connection '%s'", cases[i].driver, cases[i].shown)
+                : apr_pstrcat(p, cases[i].driver, " connection (parameters not shown)", NULL);
         assert_described(p, cases[i].driver, cases[i].params, want);
     }
     /* SQLite: the file; no store named at all */
@@ -357,8 +363,8 @@ static void test_describe_long(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
     const char *host = repeat(p, 'h', LONG_PARAM_LEN);
-    const char *got = aj_store_describe(p, "pgsql",
-                                        apr_pstrcat(p, "password=s3cret host=", host, NULL));
+    const char *got =
+        aj_store_describe(p, "pgsql", apr_pstrcat(p, "password=s3cret host=", host, NULL));
 
     assert_string_equal(got, apr_pstrcat(p, "pgsql connection 'host=", host, "'", NULL));
 }

@@ -6,12 +6,12 @@
 #include "aj_throttle.h"
 
 /* An arbitrary "now" (seconds); every test works relative to it. */
-#define T_NOW        1700000000
-#define T_ATTEMPTS   3
-#define T_SECONDS    60
-#define T_SMALL_CAP  64
-#define T_CAP        16384
-#define T_NAME_LEN   64
+#define T_NOW       1700000000
+#define T_ATTEMPTS  3
+#define T_SECONDS   60
+#define T_SMALL_CAP 64
+#define T_CAP       16384
+#define T_NAME_LEN  64
 
 static const aj_throttle_policy_t t_policy = { T_ATTEMPTS, T_SECONDS };
 
@@ -22,7 +22,7 @@ static aj_throttle_t *new_table(apr_pool_t *p, apr_uint32_t capacity)
     aj_throttle_t *t;
 
     assert_non_null(mem);
-    memset(mem, 0xa5, size);    /* format must not rely on zeroed memory */
+    memset(mem, 0xa5, size); /* format must not rely on zeroed memory */
     t = aj_throttle_format(mem, size, capacity);
     assert_non_null(t);
     return t;
@@ -68,7 +68,7 @@ static void test_size_and_format(void **state)
     mem = apr_palloc(p, s64 + 8);
     assert_null(aj_throttle_format(NULL, s64, 64));
     assert_null(aj_throttle_format(mem, s64 - 1, 64));
-    assert_null(aj_throttle_format(mem + 1, s64, 64));     /* misaligned */
+    assert_null(aj_throttle_format(mem + 1, s64, 64)); /* misaligned */
     assert_non_null(aj_throttle_format(mem, s64, 64));
     assert_int_equal(aj_throttle_count((aj_throttle_t *)mem), 0);
 }
@@ -261,7 +261,7 @@ static void test_full_table(void **state)
     {
         aj_throttle_state_t st;
         aj_throttle_check(&st, t, &last, &one, T_NOW + n / 64);
-        assert_true(st.retry_after > 0);   /* the newest counter is there */
+        assert_true(st.retry_after > 0); /* the newest counter is there */
     }
     /* after every window ended, a new key is counted exactly */
     k = keys_of("db", "203.0.113.1", "bob");

@@ -17,8 +17,8 @@ static void test_username_ok(void **state)
     (void)state;
     assert_null(problem("alice"));
     assert_null(problem("al ice@example.org"));
-    assert_null(problem("J\xc3\xbcrgen"));                      /* Jürgen */
-    assert_null(problem("\xf0\x9f\x94\x91"));                   /* U+1F511 */
+    assert_null(problem("J\xc3\xbcrgen"));    /* Jürgen */
+    assert_null(problem("\xf0\x9f\x94\x91")); /* U+1F511 */
     memset(longest, 'a', AJ_USERNAME_MAX_LEN);
     longest[AJ_USERNAME_MAX_LEN] = '\0';
     assert_null(problem(longest));
@@ -62,7 +62,8 @@ static void test_password_length(void **state)
     assert_false(aj_user_password_too_short("12345678", AJ_PASSWORD_MIN_LEN_DEFAULT));
     /* characters, not bytes: seven 2-byte characters are still too short */
     assert_true(aj_user_password_too_short("\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
-                                           "\xc3\xa4", AJ_PASSWORD_MIN_LEN_DEFAULT));
+                                           "\xc3\xa4",
+                                           AJ_PASSWORD_MIN_LEN_DEFAULT));
     assert_false(aj_user_password_too_short("", 0));
     longest = apr_palloc(p, AJ_PASSWORD_MAX_LEN + 1);
     memset(longest, 'x', AJ_PASSWORD_MAX_LEN);

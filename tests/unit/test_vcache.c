@@ -19,8 +19,8 @@ static aj_vcache_t *make(apr_pool_t *p, apr_uint32_t n)
     return c;
 }
 
-static int get(aj_vcache_t *c, apr_pool_t *p, const void *scope, const char *tok,
-               apr_int64_t now, const char **out)
+static int get(aj_vcache_t *c, apr_pool_t *p, const void *scope, const char *tok, apr_int64_t now,
+               const char **out)
 {
     apr_size_t n = 0;
     const void *o = NULL;
@@ -85,7 +85,7 @@ static void test_only_the_exact_token_and_scope_hit(void **state)
         tampered[i] ^= 1;
         assert_false(get(c, p, &scope, tampered, NOW, NULL));
     }
-    head[strlen(head) - 1] = '\0';              /* a prefix */
+    head[strlen(head) - 1] = '\0'; /* a prefix */
     assert_false(get(c, p, &scope, head, NOW, NULL));
     /* the same token verified by another key set: a miss */
     assert_false(get(c, p, &other_scope, TOKEN, NOW, NULL));

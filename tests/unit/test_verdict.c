@@ -59,8 +59,8 @@ static void test_signature_verified(void **state)
 {
     static const aj_verdict_e verified[] = { AJ_OK, AJ_EXPIRED, AJ_REVOKED, AJ_BAD_AUD };
     static const aj_verdict_e not_verified[] = {
-        AJ_MALFORMED, AJ_BAD_ALG, AJ_BAD_SIG, AJ_BAD_CRIT, AJ_UNKNOWN_KID, AJ_VERDICT_COUNT,
-        (aj_verdict_e)-1,
+        AJ_MALFORMED,   AJ_BAD_ALG,       AJ_BAD_SIG,       AJ_BAD_CRIT,
+        AJ_UNKNOWN_KID, AJ_VERDICT_COUNT, (aj_verdict_e)-1,
     };
     apr_size_t i;
 

@@ -35,8 +35,8 @@
 #ifndef AJ_WYCHEPROOF_DIR
 #define AJ_WYCHEPROOF_DIR "tests/vectors/wycheproof"
 #endif
-#define T_JWS_FILE "json_web_signature_test.json"
-#define T_JWK_FILE "json_web_key_test.json"
+#define T_JWS_FILE           "json_web_signature_test.json"
+#define T_JWK_FILE           "json_web_key_test.json"
 /* JWS JSON serialization starts with '{'; the compact form never does. */
 #define T_JSON_SERIALIZATION '{'
 
@@ -47,18 +47,21 @@
  * so RFC 7515 §5.2 refuses them).  Counted and printed apart. */
 typedef struct {
     int tc_id;
-    int strict;                 /* 1: the token is strict base64url; 0: it is not */
+    int strict; /* 1: the token is strict base64url; 0: it is not */
 } disputed_t;
 
 static const disputed_t disputed[] = {
-    { 367, 1 }, { 370, 1 },     /* invalidBase64Padding, ...InPayload */
-    { 372, 0 }, { 373, 0 },     /* InvalidCharacterInserted{Header,Payload} */
+    { 367, 1 },
+    { 370, 1 }, /* invalidBase64Padding, ...InPayload */
+    { 372, 0 },
+    { 373, 0 }, /* InvalidCharacterInserted{Header,Payload} */
 };
 
 static int strict_compact(const char *jws)
 {
     return jws[strspn(jws, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                           "0123456789-_.")] == '\0';
+                           "0123456789-_.")]
+           == '\0';
 }
 
 typedef struct {
@@ -66,10 +69,10 @@ typedef struct {
     int valid, valid_accepted;
     int invalid, invalid_refused_key, invalid_refused_verify;
     int skipped;
-    apr_hash_t *skip_reasons;   /* reason -> int * */
-    apr_array_header_t *accepted_invalid;   /* const char *: tcId and comment */
-    apr_array_header_t *refused_valid;      /* const char *: unexplained refusals */
-    apr_array_header_t *disputed;           /* const char *: see disputed[] */
+    apr_hash_t *skip_reasons;             /* reason -> int * */
+    apr_array_header_t *accepted_invalid; /* const char *: tcId and comment */
+    apr_array_header_t *refused_valid;    /* const char *: unexplained refusals */
+    apr_array_header_t *disputed;         /* const char *: see disputed[] */
 } counts_t;
 
 static json_object *load_vectors(const char *name)
@@ -81,8 +84,7 @@ static json_object *load_vectors(const char *name)
     snprintf(path, sizeof(path), "%s/%s", dir ? dir : AJ_WYCHEPROOF_DIR, name);
     doc = json_object_from_file(path);
     if (!doc) {
-        fail_msg("cannot read %s (run from the repository root, or set AJ_WYCHEPROOF_DIR)",
-                 path);
+        fail_msg("cannot read %s (run from the repository root, or set AJ_WYCHEPROOF_DIR)", path);
     }
     return doc;
 }
@@ -92,7 +94,8 @@ static const char *member(json_object *obj, const char *name)
     json_object *v = NULL;
 
     return json_object_object_get_ex(obj, name, &v) && json_object_is_type(v, json_type_string)
-               ? json_object_get_string(v) : NULL;
+               ? json_object_get_string(v)
+               : NULL;
 }
 
 static void count_skip(counts_t *c, apr_pool_t *p, const char *reason)
@@ -123,15 +126,15 @@ static const char *deliberate_refusal(apr_pool_t *p, const char *jws, const char
     /* aj_jws_decode wants a JSON payload: read the header alone. */
     if (dot1) {
         char *h = apr_pstrmemdup(p, jws, (apr_size_t)(dot1 - jws));
-        const char *tok = apr_pstrcat(p, h, ".e30.AA", NULL);  /* e30 = "{}" */
+        const char *tok = apr_pstrcat(p, h, ".e30.AA", NULL); /* e30 = "{}" */
         if (aj_jws_decode(&hdr, &payload, p, tok, strlen(tok)) == APR_SUCCESS) {
             alg = member(hdr, "alg");
             if (alg && aj_alg_from_name(alg, strlen(alg)) == AJ_ALG_UNKNOWN) {
                 return apr_psprintf(p, "alg %s is not one the module verifies", alg);
             }
             if (alg && pin && strcmp(alg, pin)) {
-                return apr_psprintf(p, "the JWK's alg %s pins the key, the token uses %s",
-                                    pin, alg);
+                return apr_psprintf(p, "the JWK's alg %s pins the key, the token uses %s", pin,
+                                    alg);
             }
             if (json_object_object_get_ex(hdr, "crit", NULL)) {
                 return "crit header (the module implements no JWS extension)";
@@ -147,9 +150,9 @@ static void run_vector(counts_t *c, apr_pool_t *p, json_object *t, const aj_keys
                        const char *key_err, const char *pin)
 {
     const char *result = member(t, "result"), *jws = member(t, "jws");
-    const char *label = apr_psprintf(p, "tcId %d (%s)",
-                                     json_object_get_int(json_object_object_get(t, "tcId")),
-                                     member(t, "comment"));
+    const char *label =
+        apr_psprintf(p, "tcId %d (%s)", json_object_get_int(json_object_object_get(t, "tcId")),
+                     member(t, "comment"));
     const unsigned char *payload = NULL;
     apr_size_t plen = 0;
     aj_verdict_e v = AJ_VERDICT_COUNT;
@@ -236,8 +239,7 @@ static void report(const counts_t *c, apr_pool_t *p, const char *file)
            "label disputed %d\n",
            file, c->total, c->valid, c->valid_accepted, c->invalid,
            c->invalid_refused_key + c->invalid_refused_verify, c->invalid_refused_key,
-           c->invalid_refused_verify, c->accepted_invalid->nelts, c->skipped,
-           c->disputed->nelts);
+           c->invalid_refused_verify, c->accepted_invalid->nelts, c->skipped, c->disputed->nelts);
     for (hi = apr_hash_first(p, c->skip_reasons); hi; hi = apr_hash_next(hi)) {
         const void *reason;
         void *n;
@@ -264,8 +266,7 @@ static json_object *group_key(json_object *g)
 {
     json_object *k = NULL;
 
-    if (json_object_object_get_ex(g, "public", &k)
-        || json_object_object_get_ex(g, "private", &k)) {
+    if (json_object_object_get_ex(g, "public", &k) || json_object_object_get_ex(g, "private", &k)) {
         return k;
     }
     fail_msg("a test group without a key");

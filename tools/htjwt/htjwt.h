@@ -21,60 +21,71 @@
 
 /* ---- exit codes (htpasswd's where they mean the same) ------------------- */
 
-#define HTJWT_OK          0   /* success */
-#define HTJWT_EFILE       1   /* database or file problem; verify: token refused */
-#define HTJWT_ESYNTAX     2   /* usage error */
-#define HTJWT_EPASSWORD   3   /* the two passwords differ, or shorter than the minimum */
-#define HTJWT_EINTR       4   /* interrupted (Ctrl-C, end of input at a prompt) */
-#define HTJWT_ETOOLONG    5   /* a value is too long */
-#define HTJWT_EILLEGAL    6   /* a value has illegal characters or is not allowed */
-#define HTJWT_EINVALID    7   /* not a valid key file, database file or token */
-#define HTJWT_EUSER       8   /* no such user (or, for add, the user exists) */
-#define HTJWT_EGENERAL    9   /* out of memory, no randomness, crypto failure */
-#define HTJWT_EALG        10  /* algorithm not supported by this build */
+#define HTJWT_OK        0  /* success */
+#define HTJWT_EFILE     1  /* database or file problem; verify: token refused */
+#define HTJWT_ESYNTAX   2  /* usage error */
+#define HTJWT_EPASSWORD 3  /* the two passwords differ, or shorter than the minimum */
+#define HTJWT_EINTR     4  /* interrupted (Ctrl-C, end of input at a prompt) */
+#define HTJWT_ETOOLONG  5  /* a value is too long */
+#define HTJWT_EILLEGAL  6  /* a value has illegal characters or is not allowed */
+#define HTJWT_EINVALID  7  /* not a valid key file, database file or token */
+#define HTJWT_EUSER     8  /* no such user (or, for add, the user exists) */
+#define HTJWT_EGENERAL  9  /* out of memory, no randomness, crypto failure */
+#define HTJWT_EALG      10 /* algorithm not supported by this build */
 
-#define HTJWT_TIME_BUF          32
+#define HTJWT_TIME_BUF 32
 
 /* ---- options ------------------------------------------------------------ */
 
 /* Every option, once: X(ID, short letter or 0 for the long form only, long
  * name, takes a value), grouped by the commands that take them.  The
  * HTJWT_O_<ID> enum below and main.c's option table are both made from it,
- * so they cannot disagree. */
-#define HTJWT_OPTIONS(X)                                                                    \
-    /* the DB commands */                                                                   \
-    X(BATCH, 'b', "batch", 0) X(COST, 'c', "cost", 1) X(MIN, 'm', "min-length", 1)          \
-    X(DRIVER, 'd', "driver", 1)                                                             \
-    /* the key of sign, verify and decode */                                                \
-    X(KEY, 'k', "key", 1) X(ALG, 'a', "alg", 1) X(KID, 'i', "kid", 1)                       \
-    /* the claims sign writes and verify checks */                                          \
-    X(LIFETIME, 'l', "lifetime", 1) X(ISS, 0, "iss", 1) X(AUD, 0, "aud", 1)                 \
-    X(LEEWAY, 0, "leeway", 1)                                                               \
-    /* whom sign signs for */                                                               \
-    X(USER, 'u', "user", 1) X(DB, 'D', "db", 1) X(SUBJECT, 's', "subject", 1)               \
-    X(NAME, 'n', "name", 1) X(CLAIMS, 'C', "claims", 1)                                     \
-    /* keygen's files */                                                                    \
-    X(OUT, 'o', "out", 1) X(PUB, 'p', "public", 1) X(FORCE, 'f', "force", 0)                \
-    /* any command */                                                                       \
-    X(HELP, 'h', "help", 0)
+ * so they cannot disagree.  One option a line: the formatter would join
+ * them. */
+/* clang-format off */
+#define HTJWT_OPTIONS(X) \
+    /* the DB commands */ \
+    X(BATCH,    'b', "batch",      0) \
+    X(COST,     'c', "cost",       1) \
+    X(MIN,      'm', "min-length", 1) \
+    X(DRIVER,   'd', "driver",     1) \
+    /* the key of sign, verify and decode */ \
+    X(KEY,      'k', "key",        1) \
+    X(ALG,      'a', "alg",        1) \
+    X(KID,      'i', "kid",        1) \
+    /* the claims sign writes and verify checks */ \
+    X(LIFETIME, 'l', "lifetime",   1) \
+    X(ISS,      0,   "iss",        1) \
+    X(AUD,      0,   "aud",        1) \
+    X(LEEWAY,   0,   "leeway",     1) \
+    /* whom sign signs for */ \
+    X(USER,     'u', "user",       1) \
+    X(DB,       'D', "db",         1) \
+    X(SUBJECT,  's', "subject",    1) \
+    X(NAME,     'n', "name",       1) \
+    X(CLAIMS,   'C', "claims",     1) \
+    /* keygen's files */ \
+    X(OUT,      'o', "out",        1) \
+    X(PUB,      'p', "public",     1) \
+    X(FORCE,    'f', "force",      0) \
+    /* any command */ \
+    X(HELP,     'h', "help",       0)
+/* clang-format on */
 
 #define HTJWT_OPTION_ID(id, short_name, long_name, takes_arg) HTJWT_O_##id,
-enum {
-    HTJWT_OPTIONS(HTJWT_OPTION_ID)
-    HTJWT_O_COUNT
-};
+enum { HTJWT_OPTIONS(HTJWT_OPTION_ID) HTJWT_O_COUNT };
 #undef HTJWT_OPTION_ID
 
 #define HTJWT_BIT(o) (1u << (o))
 
 typedef struct {
     apr_pool_t *pool;
-    unsigned seen;                          /* HTJWT_BIT(option) when given */
-    const char *val[HTJWT_O_COUNT];         /* option arguments */
-    apr_array_header_t *aud;                /* const char *, every --aud */
-    const char *db;                         /* DB commands: the database */
+    unsigned seen;                  /* HTJWT_BIT(option) when given */
+    const char *val[HTJWT_O_COUNT]; /* option arguments */
+    apr_array_header_t *aud;        /* const char *, every --aud */
+    const char *db;                 /* DB commands: the database */
     const char *cmd;
-    apr_array_header_t *args;               /* const char *, after the command */
+    apr_array_header_t *args; /* const char *, after the command */
     /* converted */
     int cost, min_len;
     apr_int64_t lifetime, leeway;
@@ -88,9 +99,9 @@ typedef struct {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     aj_store_t *st;
-    const char *path;               /* sqlite3: the file */
-    int existed;                    /* sqlite3: the file was there before */
-    uid_t uid;                      /* owner the sqlite3 files should keep */
+    const char *path; /* sqlite3: the file */
+    int existed;      /* sqlite3: the file was there before */
+    uid_t uid;        /* owner the sqlite3 files should keep */
     gid_t gid;
 } htjwt_db_t;
 
@@ -107,9 +118,9 @@ const char *htjwt_arg(htjwt_ctx_t *cx, int i);
 /* ---- prompt.c ----------------------------------------------------------- */
 
 /* What htjwt_read_line returns instead of a length. */
-#define HTJWT_LINE_EOF      (-1)    /* end of input, nothing read */
-#define HTJWT_LINE_TOO_LONG (-2)    /* longer than the buffer (the rest drained) */
-#define HTJWT_LINE_NUL      (-3)    /* it contains a NUL byte */
+#define HTJWT_LINE_EOF      (-1) /* end of input, nothing read */
+#define HTJWT_LINE_TOO_LONG (-2) /* longer than the buffer (the rest drained) */
+#define HTJWT_LINE_NUL      (-3) /* it contains a NUL byte */
 
 long htjwt_read_line(int fd, char *buf, apr_size_t cap);
 int htjwt_get_password(const char **out, htjwt_ctx_t *cx, const char *arg);

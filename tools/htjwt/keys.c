@@ -40,8 +40,8 @@
 /* Writes data to a new file with mode; an existing file is replaced only
  * with force (it is removed first, so the new one never inherits a looser
  * mode). */
-static int htjwt_write_new_file(const char *path, const void *data, apr_size_t len,
-                                mode_t mode, int force)
+static int htjwt_write_new_file(const char *path, const void *data, apr_size_t len, mode_t mode,
+                                int force)
 {
     const char *p = data;
     int fd;
@@ -134,19 +134,17 @@ static apr_size_t htjwt_hs_random_bytes(aj_alg_e alg)
 static EVP_PKEY *htjwt_generate_pkey(aj_alg_e alg)
 {
     switch (alg) {
-    case AJ_ALG_RS256: case AJ_ALG_RS384: case AJ_ALG_RS512:
-    case AJ_ALG_PS256: case AJ_ALG_PS384: case AJ_ALG_PS512:
-        return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)HTJWT_RSA_BITS);
-    case AJ_ALG_ES256:
-        return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    case AJ_ALG_ES384:
-        return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-    case AJ_ALG_ES512:
-        return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");   /* RFC 7518 §3.4 */
-    case AJ_ALG_EDDSA:
-        return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-    default:
-        return NULL;
+    case AJ_ALG_RS256:
+    case AJ_ALG_RS384:
+    case AJ_ALG_RS512:
+    case AJ_ALG_PS256:
+    case AJ_ALG_PS384:
+    case AJ_ALG_PS512: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)HTJWT_RSA_BITS);
+    case AJ_ALG_ES256: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    case AJ_ALG_ES384: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    case AJ_ALG_ES512: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521"); /* RFC 7518 §3.4 */
+    case AJ_ALG_EDDSA: return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    default: return NULL;
     }
 }
 
@@ -237,13 +235,15 @@ int htjwt_cmd_keygen(htjwt_ctx_t *cx)
             rc = htjwt_write_new_file(out, secret, strlen(secret), HTJWT_MODE_PRIVATE, force);
         }
         else {
-            rc = htjwt_emit(NULL, apr_pstrcat(cx->pool, secret, "\n", NULL),
-                            strlen(secret) + 1, 0, 0);
+            rc = htjwt_emit(NULL, apr_pstrcat(cx->pool, secret, "\n", NULL), strlen(secret) + 1, 0,
+                            0);
         }
         if (rc == HTJWT_OK && out) {
-            fprintf(stderr, "Wrote the %s secret (%" APR_SIZE_T_FMT " characters) to %s, "
-                    "mode 0600\n  AuthJWTSigningKey %s file:%s\n", aj_alg_name(alg),
-                    strlen(secret), out, aj_alg_name(alg), htjwt_abs(cx->pool, out));
+            fprintf(stderr,
+                    "Wrote the %s secret (%" APR_SIZE_T_FMT " characters) to %s, "
+                    "mode 0600\n  AuthJWTSigningKey %s file:%s\n",
+                    aj_alg_name(alg), strlen(secret), out, aj_alg_name(alg),
+                    htjwt_abs(cx->pool, out));
         }
         return rc;
     }
@@ -269,8 +269,10 @@ int htjwt_cmd_keygen(htjwt_ctx_t *cx)
         rc = htjwt_emit(NULL, pub_pem, pub_len, 0, 0);
     }
     if (rc == HTJWT_OK && out) {
-        fprintf(stderr, "Wrote the %s private key to %s, mode 0600\n  AuthJWTSigningKey %s "
-                "file:%s\n", aj_alg_name(alg), out, aj_alg_name(alg), htjwt_abs(cx->pool, out));
+        fprintf(stderr,
+                "Wrote the %s private key to %s, mode 0600\n  AuthJWTSigningKey %s "
+                "file:%s\n",
+                aj_alg_name(alg), out, aj_alg_name(alg), htjwt_abs(cx->pool, out));
     }
     if (rc == HTJWT_OK && pub) {
         fprintf(stderr, "Wrote its public key to %s\n  AuthJWTVerifyKey %s file:%s\n", pub,

@@ -40,16 +40,16 @@
 
 /* ---- defaults and limits ------------------------------------------------ */
 
-#define HTJWT_DEFAULT_DRIVER    "sqlite3"
+#define HTJWT_DEFAULT_DRIVER   "sqlite3"
 /* docs/reference.md §3 defaults of AuthJWTPasswordMinLength and AuthJWTTokenLifetime. */
-#define HTJWT_DEFAULT_MIN_LEN   AJ_PASSWORD_MIN_LEN_DEFAULT
-#define HTJWT_DEFAULT_LIFETIME  600
+#define HTJWT_DEFAULT_MIN_LEN  AJ_PASSWORD_MIN_LEN_DEFAULT
+#define HTJWT_DEFAULT_LIFETIME 600
 /* The module's upper bound on lifetimes (10 years: no overflow in exp). */
-#define HTJWT_MAX_SECONDS       (10 * 365 * 86400)
-#define HTJWT_MAX_LEEWAY        3600
+#define HTJWT_MAX_SECONDS      (10 * 365 * 86400)
+#define HTJWT_MAX_LEEWAY       3600
 /* htjwt_parse_args: --help was asked for (not an exit code: it prints the
  * help and exits 0). */
-#define HTJWT_HELP_ASKED        (-1)
+#define HTJWT_HELP_ASKED       (-1)
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -91,16 +91,14 @@ static const char *htjwt_help_text =
 
 typedef struct {
     int id;
-    char short_name;                /* 0: long form only */
+    char short_name; /* 0: long form only */
     const char *long_name;
     int takes_arg;
 } htjwt_optdef_t;
 
 #define HTJWT_OPTDEF(id, short_name, long_name, takes_arg) \
     { HTJWT_O_##id, short_name, long_name, takes_arg },
-static const htjwt_optdef_t htjwt_optdefs[] = {
-    HTJWT_OPTIONS(HTJWT_OPTDEF)
-};
+static const htjwt_optdef_t htjwt_optdefs[] = { HTJWT_OPTIONS(HTJWT_OPTDEF) };
 #undef HTJWT_OPTDEF
 
 #define HTJWT_NOPTS (sizeof(htjwt_optdefs) / sizeof(htjwt_optdefs[0]))
@@ -109,9 +107,9 @@ typedef int htjwt_cmd_fn(htjwt_ctx_t *cx);
 
 typedef struct {
     const char *name;
-    int db;                                 /* takes the DB argument first */
+    int db; /* takes the DB argument first */
     int min_args, max_args;
-    unsigned opts;                          /* options it accepts */
+    unsigned opts; /* options it accepts */
     htjwt_cmd_fn *fn;
 } htjwt_cmd_t;
 
@@ -174,8 +172,7 @@ static int htjwt_parse_int(apr_int64_t *out, const char *s, apr_int64_t min, apr
 /* A duration in [min, max] seconds, by the module's own rule
  * (aj_duration_parse: 600, 10m, 1h, 14d), so -l and AuthJWTTokenLifetime
  * accept the same text. */
-static int htjwt_parse_duration(apr_int64_t *out, const char *s, apr_int64_t min,
-                                apr_int64_t max)
+static int htjwt_parse_duration(apr_int64_t *out, const char *s, apr_int64_t min, apr_int64_t max)
 {
     apr_int64_t v = 0;
 
@@ -188,11 +185,12 @@ static int htjwt_parse_duration(apr_int64_t *out, const char *s, apr_int64_t min
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-#define HTJWT_DB_OPTS (HTJWT_BIT(HTJWT_O_BATCH) | HTJWT_BIT(HTJWT_O_COST) \
-                       | HTJWT_BIT(HTJWT_O_MIN) | HTJWT_BIT(HTJWT_O_DRIVER))
-#define HTJWT_VERIFY_OPTS (HTJWT_BIT(HTJWT_O_KEY) | HTJWT_BIT(HTJWT_O_ALG) \
-                           | HTJWT_BIT(HTJWT_O_KID) | HTJWT_BIT(HTJWT_O_ISS) \
-                           | HTJWT_BIT(HTJWT_O_AUD) | HTJWT_BIT(HTJWT_O_LEEWAY))
+#define HTJWT_DB_OPTS \
+    (HTJWT_BIT(HTJWT_O_BATCH) | HTJWT_BIT(HTJWT_O_COST) | HTJWT_BIT(HTJWT_O_MIN) \
+     | HTJWT_BIT(HTJWT_O_DRIVER))
+#define HTJWT_VERIFY_OPTS \
+    (HTJWT_BIT(HTJWT_O_KEY) | HTJWT_BIT(HTJWT_O_ALG) | HTJWT_BIT(HTJWT_O_KID) \
+     | HTJWT_BIT(HTJWT_O_ISS) | HTJWT_BIT(HTJWT_O_AUD) | HTJWT_BIT(HTJWT_O_LEEWAY))
 
 static const htjwt_cmd_t htjwt_cmds[] = {
     { "add", 1, 1, 2, HTJWT_DB_OPTS, htjwt_cmd_add },
@@ -201,14 +199,14 @@ static const htjwt_cmd_t htjwt_cmds[] = {
     { "list", 1, 0, 0, HTJWT_DB_OPTS, htjwt_cmd_list },
     { "claims", 1, 1, 2, HTJWT_DB_OPTS, htjwt_cmd_claims },
     { "revoke-all", 1, 1, 1, HTJWT_DB_OPTS, htjwt_cmd_revoke_all },
-    { "keygen", 0, 1, 1, HTJWT_BIT(HTJWT_O_OUT) | HTJWT_BIT(HTJWT_O_PUB)
-                         | HTJWT_BIT(HTJWT_O_FORCE), htjwt_cmd_keygen },
-    { "sign", 0, 0, 0, HTJWT_BIT(HTJWT_O_KEY) | HTJWT_BIT(HTJWT_O_ALG) | HTJWT_BIT(HTJWT_O_KID)
-                       | HTJWT_BIT(HTJWT_O_LIFETIME) | HTJWT_BIT(HTJWT_O_ISS)
-                       | HTJWT_BIT(HTJWT_O_AUD) | HTJWT_BIT(HTJWT_O_USER)
-                       | HTJWT_BIT(HTJWT_O_DB) | HTJWT_BIT(HTJWT_O_DRIVER)
-                       | HTJWT_BIT(HTJWT_O_SUBJECT) | HTJWT_BIT(HTJWT_O_NAME)
-                       | HTJWT_BIT(HTJWT_O_CLAIMS), htjwt_cmd_sign },
+    { "keygen", 0, 1, 1, HTJWT_BIT(HTJWT_O_OUT) | HTJWT_BIT(HTJWT_O_PUB) | HTJWT_BIT(HTJWT_O_FORCE),
+      htjwt_cmd_keygen },
+    { "sign", 0, 0, 0,
+      HTJWT_BIT(HTJWT_O_KEY) | HTJWT_BIT(HTJWT_O_ALG) | HTJWT_BIT(HTJWT_O_KID)
+          | HTJWT_BIT(HTJWT_O_LIFETIME) | HTJWT_BIT(HTJWT_O_ISS) | HTJWT_BIT(HTJWT_O_AUD)
+          | HTJWT_BIT(HTJWT_O_USER) | HTJWT_BIT(HTJWT_O_DB) | HTJWT_BIT(HTJWT_O_DRIVER)
+          | HTJWT_BIT(HTJWT_O_SUBJECT) | HTJWT_BIT(HTJWT_O_NAME) | HTJWT_BIT(HTJWT_O_CLAIMS),
+      htjwt_cmd_sign },
     { "verify", 0, 1, 1, HTJWT_VERIFY_OPTS, htjwt_cmd_verify },
     { "decode", 0, 1, 1, HTJWT_VERIFY_OPTS, htjwt_cmd_decode },
 };
@@ -255,7 +253,8 @@ static int htjwt_parse_args(const htjwt_cmd_t **cmd, htjwt_ctx_t *cx, int argc,
         }
         if (db_mode && pos->nelts > 0) {
             return htjwt_syntax("'%s': options go before DB (use -- before an argument that "
-                                "starts with '-')", a);
+                                "starts with '-')",
+                                a);
         }
         def = htjwt_find_opt(a, &value);
         if (!def) {
@@ -316,8 +315,7 @@ static int htjwt_parse_args(const htjwt_cmd_t **cmd, htjwt_ctx_t *cx, int argc,
     cx->driver = cx->val[HTJWT_O_DRIVER] ? cx->val[HTJWT_O_DRIVER] : HTJWT_DEFAULT_DRIVER;
     cx->cost = AJ_BCRYPT_COST_DEFAULT;
     if (cx->val[HTJWT_O_COST]) {
-        if (!htjwt_parse_int(&v, cx->val[HTJWT_O_COST], AJ_BCRYPT_COST_MIN,
-                             AJ_BCRYPT_COST_MAX)) {
+        if (!htjwt_parse_int(&v, cx->val[HTJWT_O_COST], AJ_BCRYPT_COST_MIN, AJ_BCRYPT_COST_MAX)) {
             return htjwt_syntax("-c: the bcrypt cost must be a number from %d to %d",
                                 AJ_BCRYPT_COST_MIN, AJ_BCRYPT_COST_MAX);
         }
@@ -333,10 +331,9 @@ static int htjwt_parse_args(const htjwt_cmd_t **cmd, htjwt_ctx_t *cx, int argc,
     }
     cx->lifetime = HTJWT_DEFAULT_LIFETIME;
     if (cx->val[HTJWT_O_LIFETIME]
-        && !htjwt_parse_duration(&cx->lifetime, cx->val[HTJWT_O_LIFETIME], 1,
-                                 HTJWT_MAX_SECONDS)) {
-        return htjwt_syntax("-l: the lifetime must be a duration from 1 second to 10 years: "
-                            AJ_DURATION_FORMS);
+        && !htjwt_parse_duration(&cx->lifetime, cx->val[HTJWT_O_LIFETIME], 1, HTJWT_MAX_SECONDS)) {
+        return htjwt_syntax(
+            "-l: the lifetime must be a duration from 1 second to 10 years: " AJ_DURATION_FORMS);
     }
     cx->leeway = 0;
     if (cx->val[HTJWT_O_LEEWAY]) {

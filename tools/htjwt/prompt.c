@@ -196,7 +196,7 @@ int htjwt_get_password(const char **out, htjwt_ctx_t *cx, const char *arg)
         }
         if (strcmp(pw, again)) {
             return htjwt_err(HTJWT_EPASSWORD, "password verification error: the two "
-                             "entries differ");
+                                              "entries differ");
         }
     }
     else {

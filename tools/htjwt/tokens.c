@@ -19,8 +19,8 @@
 #include "aj_keyset.h"
 
 /* A token read from standard input ("-"): the module's limit and a newline. */
-#define HTJWT_LINE_MAX          (AJ_TOKEN_MAX_LEN + 2)
-#define HTJWT_SIGNING_WAIT_SLACK 1000   /* microseconds past a revoke-all */
+#define HTJWT_LINE_MAX           (AJ_TOKEN_MAX_LEN + 2)
+#define HTJWT_SIGNING_WAIT_SLACK 1000 /* microseconds past a revoke-all */
 
 static int htjwt_all_digits(const char *s)
 {
@@ -55,8 +55,7 @@ static int htjwt_token_arg(const char **token, htjwt_ctx_t *cx)
         return htjwt_err(HTJWT_EINVALID, "no token on standard input");
     }
     if (n == HTJWT_LINE_TOO_LONG) {
-        return htjwt_err(HTJWT_ETOOLONG, "the token is longer than %d bytes",
-                         AJ_TOKEN_MAX_LEN);
+        return htjwt_err(HTJWT_ETOOLONG, "the token is longer than %d bytes", AJ_TOKEN_MAX_LEN);
     }
     if (n == HTJWT_LINE_NUL) {
         return htjwt_err(HTJWT_EINVALID, "the token contains a NUL byte");
@@ -112,8 +111,8 @@ static int htjwt_verify(aj_verdict_e *verdict, aj_claims_t **claims, htjwt_ctx_t
     ks = aj_keyset_make(cx->pool);
     aj_keyset_add(ks, key);
     htjwt_policy(&policy, cx);
-    if (aj_jws_verify(verdict, claims, cx->pool, token, strlen(token), ks, &policy,
-                      htjwt_now()) != APR_SUCCESS) {
+    if (aj_jws_verify(verdict, claims, cx->pool, token, strlen(token), ks, &policy, htjwt_now())
+        != APR_SUCCESS) {
         return htjwt_err(HTJWT_EGENERAL, "the signature check could not run");
     }
     return HTJWT_OK;
@@ -121,9 +120,9 @@ static int htjwt_verify(aj_verdict_e *verdict, aj_claims_t **claims, htjwt_ctx_t
 
 static void htjwt_print_json(json_object *obj)
 {
-    printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY
-                                                           | JSON_C_TO_STRING_SPACED
-                                                           | JSON_C_TO_STRING_NOSLASHESCAPE));
+    printf("%s\n",
+           json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+                                                   | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 int htjwt_cmd_verify(htjwt_ctx_t *cx)
@@ -139,7 +138,7 @@ int htjwt_cmd_verify(htjwt_ctx_t *cx)
         return rc;
     }
     if (aj_jws_decode(&header, &payload, cx->pool, token, strlen(token)) != APR_SUCCESS) {
-        header = NULL;      /* aj_jws_verify says why */
+        header = NULL; /* aj_jws_verify says why */
     }
     rc = htjwt_verify(&verdict, &claims, cx, token, header);
     if (rc != HTJWT_OK) {
@@ -173,12 +172,12 @@ static void htjwt_print_time(json_object *payload, const char *name, apr_int64_t
     t = json_object_get_int64(v);
     d = t - now;
     if (d > 0) {
-        printf("%-9s %s (in %" APR_INT64_T_FMT " s)\n", name,
-               htjwt_iso_time(buf, sizeof(buf), t), d);
+        printf("%-9s %s (in %" APR_INT64_T_FMT " s)\n", name, htjwt_iso_time(buf, sizeof(buf), t),
+               d);
     }
     else if (d < 0) {
-        printf("%-9s %s (%" APR_INT64_T_FMT " s ago)\n", name,
-               htjwt_iso_time(buf, sizeof(buf), t), -d);
+        printf("%-9s %s (%" APR_INT64_T_FMT " s ago)\n", name, htjwt_iso_time(buf, sizeof(buf), t),
+               -d);
     }
     else {
         printf("%-9s %s (now)\n", name, htjwt_iso_time(buf, sizeof(buf), t));
@@ -201,8 +200,10 @@ int htjwt_cmd_decode(htjwt_ctx_t *cx)
         return rc;
     }
     if (aj_jws_decode(&header, &payload, cx->pool, token, strlen(token)) != APR_SUCCESS) {
-        return htjwt_err(HTJWT_EINVALID, "not a well-formed JWT (three base64url parts, JSON "
-                         "objects, at most %d bytes)", AJ_TOKEN_MAX_LEN);
+        return htjwt_err(HTJWT_EINVALID,
+                         "not a well-formed JWT (three base64url parts, JSON "
+                         "objects, at most %d bytes)",
+                         AJ_TOKEN_MAX_LEN);
     }
     printf("Header:\n");
     htjwt_print_json(header);
@@ -258,7 +259,7 @@ int htjwt_cmd_sign(htjwt_ctx_t *cx)
     }
     if (subject && htjwt_all_digits(subject)) {
         return htjwt_err(HTJWT_EILLEGAL, "a subject of digits only would name the stored user "
-                         "with that id; use -u USER -D DB for users");
+                                         "with that id; use -u USER -D DB for users");
     }
     if (subject && !*subject) {
         return htjwt_err(HTJWT_EILLEGAL, "the subject must not be empty");
@@ -271,8 +272,7 @@ int htjwt_cmd_sign(htjwt_ctx_t *cx)
         return rc;
     }
     if (!aj_key_can_sign(key)) {
-        return htjwt_err(HTJWT_EINVALID, "%s cannot sign (a public key?)",
-                         cx->val[HTJWT_O_KEY]);
+        return htjwt_err(HTJWT_EINVALID, "%s cannot sign (a public key?)", cx->val[HTJWT_O_KEY]);
     }
     memset(&in, 0, sizeof(in));
     if (user_name) {
@@ -285,25 +285,29 @@ int htjwt_cmd_sign(htjwt_ctx_t *cx)
         in.name = user->username;
         /* the stored claims, then -C over them */
         if (aj_json_parse(&merged, cx->pool, user->claims_json, strlen(user->claims_json),
-                          &aj_json_body_limits) != APR_SUCCESS) {
-            fprintf(stderr, "htjwt: warning: the stored claims of %s are not a JSON object; "
-                    "signing without them\n", user_name);
+                          &aj_json_body_limits)
+            != APR_SUCCESS) {
+            fprintf(stderr,
+                    "htjwt: warning: the stored claims of %s are not a JSON object; "
+                    "signing without them\n",
+                    user_name);
             merged = NULL;
         }
         if (user->tokens_valid_after > now && user->tokens_valid_after - now <= 1) {
             /* A revoke-all in this very second covers tokens with this
              * iat: wait, as the server does. */
-            apr_interval_time_t wait = apr_time_from_sec(user->tokens_valid_after)
-                                       - apr_time_now() + HTJWT_SIGNING_WAIT_SLACK;
+            apr_interval_time_t wait = apr_time_from_sec(user->tokens_valid_after) - apr_time_now()
+                                       + HTJWT_SIGNING_WAIT_SLACK;
             if (wait > 0) {
                 apr_sleep(wait);
             }
             now = htjwt_now();
         }
         else if (user->tokens_valid_after > now) {
-            fprintf(stderr, "htjwt: warning: tokens of %s issued before %" APR_INT64_T_FMT
-                    " are revoked; this one will be refused\n", user_name,
-                    user->tokens_valid_after);
+            fprintf(stderr,
+                    "htjwt: warning: tokens of %s issued before %" APR_INT64_T_FMT
+                    " are revoked; this one will be refused\n",
+                    user_name, user->tokens_valid_after);
         }
     }
     else {

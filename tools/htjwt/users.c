@@ -46,8 +46,10 @@ int htjwt_db_open(htjwt_db_t *db, apr_pool_t *p, const char *driver, const char 
     }
     rv = apr_dbd_get_driver(p, driver, &db->driver);
     if (rv == APR_ENOTIMPL || rv == APR_EDSOOPEN) {
-        return htjwt_err(HTJWT_EFILE, "the apr_dbd driver '%s' is not installed "
-                         "(Debian: libaprutil1-dbd-%s)", driver, driver);
+        return htjwt_err(HTJWT_EFILE,
+                         "the apr_dbd driver '%s' is not installed "
+                         "(Debian: libaprutil1-dbd-%s)",
+                         driver, driver);
     }
     if (rv != APR_SUCCESS) {
         return htjwt_err(HTJWT_EFILE, "cannot load the apr_dbd driver '%s'", driver);
@@ -120,8 +122,8 @@ void htjwt_db_close(htjwt_db_t *db, apr_pool_t *p)
         if (lstat(f, &sb) == 0 && S_ISREG(sb.st_mode)
             && (sb.st_uid != db->uid || sb.st_gid != db->gid)) {
             if (chown(f, db->uid, db->gid) != 0) {
-                htjwt_err(HTJWT_EFILE, "warning: cannot give %s to uid %ld: %s", f,
-                          (long)db->uid, strerror(errno));
+                htjwt_err(HTJWT_EFILE, "warning: cannot give %s to uid %ld: %s", f, (long)db->uid,
+                          strerror(errno));
             }
         }
     }
@@ -175,8 +177,8 @@ static int htjwt_written(htjwt_db_t *db, apr_status_t rv, const char *name, cons
 
 /* What a DB command does to the stored user it names (`name`), the
  * database open; `value` is the command's own (claims: the new JSON). */
-typedef int htjwt_user_fn(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
-                          const char *name, const char *value);
+typedef int htjwt_user_fn(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user, const char *name,
+                          const char *value);
 
 /* The frame of the DB commands on one existing user (passwd, del, claims,
  * revoke-all): opens DB, finds USER (the first argument), runs fn, closes. */
@@ -220,21 +222,23 @@ int htjwt_check_claims(json_object **obj, apr_pool_t *p, const char *json)
         return htjwt_err(HTJWT_ETOOLONG, "claims are too long");
     }
     if (rv != APR_SUCCESS) {
-        return htjwt_err(HTJWT_EILLEGAL, "claims must be one JSON object (valid JSON, no "
+        return htjwt_err(HTJWT_EILLEGAL,
+                         "claims must be one JSON object (valid JSON, no "
                          "duplicate names, nested at most %d deep), e.g. "
-                         "'{\"role\":\"admin\",\"scope\":\"read write\"}'", AJ_JSON_MAX_DEPTH);
+                         "'{\"role\":\"admin\",\"scope\":\"read write\"}'",
+                         AJ_JSON_MAX_DEPTH);
     }
-    {
-        json_object_object_foreach(o, name, val) {
-            (void)val;
-            if (aj_claims_is_reserved(name)) {
-                return htjwt_err(HTJWT_EILLEGAL, "claim \"%s\" is reserved: the issuer sets "
-                                 "it (reserved: %s)", name, aj_claims_reserved_names(p));
-            }
-        }
+    { json_object_object_foreach(o, name, val){ (void)val;
+    if (aj_claims_is_reserved(name)) {
+        return htjwt_err(HTJWT_EILLEGAL,
+                         "claim \"%s\" is reserved: the issuer sets "
+                         "it (reserved: %s)",
+                         name, aj_claims_reserved_names(p));
     }
-    *obj = o;
-    return HTJWT_OK;
+}
+}
+*obj = o;
+return HTJWT_OK;
 }
 
 /* ---- DB commands -------------------------------------------------------- */
@@ -303,11 +307,13 @@ static int htjwt_set_password(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *
         return htjwt_err(HTJWT_EGENERAL, "hashing the password failed");
     }
     /* Like the server's password change: earlier tokens are revoked. */
-    rv = aj_store_user_set_password(db->st, cx->pool, user->id, hash,
-                                    htjwt_revoke_all_value(), htjwt_now());
+    rv = aj_store_user_set_password(db->st, cx->pool, user->id, hash, htjwt_revoke_all_value(),
+                                    htjwt_now());
     return htjwt_written(db, rv, name, apr_psprintf(cx->pool, "updating user %s", name),
-                         apr_psprintf(cx->pool, "Updating password for user %s; tokens issued "
-                                      "before now are revoked\n", name));
+                         apr_psprintf(cx->pool,
+                                      "Updating password for user %s; tokens issued "
+                                      "before now are revoked\n",
+                                      name));
 }
 
 int htjwt_cmd_passwd(htjwt_ctx_t *cx)
@@ -315,15 +321,17 @@ int htjwt_cmd_passwd(htjwt_ctx_t *cx)
     return htjwt_on_user(cx, htjwt_set_password, NULL);
 }
 
-static int htjwt_delete(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
-                        const char *name, const char *value)
+static int htjwt_delete(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user, const char *name,
+                        const char *value)
 {
     apr_status_t rv = aj_store_user_delete(db->st, cx->pool, user->id);
 
     return htjwt_written(db, rv, name, apr_psprintf(cx->pool, "deleting user %s", name),
-                         apr_psprintf(cx->pool, "Deleting user %s (id %" APR_INT64_T_FMT
+                         apr_psprintf(cx->pool,
+                                      "Deleting user %s (id %" APR_INT64_T_FMT
                                       "); tokens already issued stay valid until they "
-                                      "expire\n", name, user->id));
+                                      "expire\n",
+                                      name, user->id));
 }
 
 int htjwt_cmd_del(htjwt_ctx_t *cx)
@@ -354,8 +362,7 @@ int htjwt_cmd_list(htjwt_ctx_t *cx)
     if (rc == HTJWT_OK) {
         rv = aj_store_user_each(db.st, cx->pool, htjwt_list_one, NULL);
         if (rv != APR_SUCCESS) {
-            rc = htjwt_err(HTJWT_EFILE, "listing users failed: %s",
-                           aj_store_error(db.st, (int)rv));
+            rc = htjwt_err(HTJWT_EFILE, "listing users failed: %s", aj_store_error(db.st, (int)rv));
         }
     }
     htjwt_db_close(&db, cx->pool);
@@ -363,8 +370,8 @@ int htjwt_cmd_list(htjwt_ctx_t *cx)
 }
 
 /* claims: prints them, or (value: the new JSON, compact) stores them. */
-static int htjwt_claims(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
-                        const char *name, const char *value)
+static int htjwt_claims(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user, const char *name,
+                        const char *value)
 {
     apr_status_t rv;
 
@@ -374,8 +381,10 @@ static int htjwt_claims(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
     }
     rv = aj_store_user_set_claims(db->st, cx->pool, user->id, value, htjwt_now());
     return htjwt_written(db, rv, name, apr_psprintf(cx->pool, "updating user %s", name),
-                         apr_psprintf(cx->pool, "Setting claims of user %s; tokens issued "
-                                      "from now on carry them\n", name));
+                         apr_psprintf(cx->pool,
+                                      "Setting claims of user %s; tokens issued "
+                                      "from now on carry them\n",
+                                      name));
 }
 
 int htjwt_cmd_claims(htjwt_ctx_t *cx)
@@ -400,14 +409,16 @@ int htjwt_cmd_claims(htjwt_ctx_t *cx)
 static int htjwt_revoke_all(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
                             const char *name, const char *value)
 {
-    apr_status_t rv = aj_store_user_set_valid_after(db->st, cx->pool, user->id,
-                                                    htjwt_revoke_all_value());
+    apr_status_t rv =
+        aj_store_user_set_valid_after(db->st, cx->pool, user->id, htjwt_revoke_all_value());
 
     return htjwt_written(db, rv, name,
                          apr_psprintf(cx->pool, "revoking the tokens of user %s", name),
-                         apr_psprintf(cx->pool, "Revoking every token of user %s issued so "
+                         apr_psprintf(cx->pool,
+                                      "Revoking every token of user %s issued so "
                                       "far; running servers refuse them within "
-                                      "AuthJWTRevocationRefresh seconds\n", name));
+                                      "AuthJWTRevocationRefresh seconds\n",
+                                      name));
 }
 
 int htjwt_cmd_revoke_all(htjwt_ctx_t *cx)

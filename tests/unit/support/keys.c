@@ -41,8 +41,10 @@ const char *aj_test_temp_file(apr_pool_t *p, const char *data, apr_size_t len)
 
     assert_int_equal(apr_temp_dir_get(&dir, p), APR_SUCCESS);
     path = apr_pstrcat(p, dir, "/aj_test_key_XXXXXX", NULL);
-    assert_int_equal(apr_file_mktemp(&f, path, APR_FOPEN_CREATE | APR_FOPEN_READ
-                                     | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p), APR_SUCCESS);
+    assert_int_equal(
+        apr_file_mktemp(&f, path,
+                        APR_FOPEN_CREATE | APR_FOPEN_READ | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p),
+        APR_SUCCESS);
     if (len) {
         assert_int_equal(apr_file_write_full(f, data, len, &n), APR_SUCCESS);
     }
@@ -120,15 +122,14 @@ EVP_PKEY *aj_test_rsa_with_exponent(apr_pool_t *p, int bits, unsigned long e)
 }
 
 /* The primes up to 167 whose product M the ROCA moduli are built over. */
-static const unsigned int roca_primes[] = {
-    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,
-    73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151,
-    157, 163, 167
-};
+static const unsigned int roca_primes[] = { 3,   5,   7,   11,  13,  17,  19,  23,  29,  31,
+                                            37,  41,  43,  47,  53,  59,  61,  67,  71,  73,
+                                            79,  83,  89,  97,  101, 103, 107, 109, 113, 127,
+                                            131, 137, 139, 149, 151, 157, 163, 167 };
 /* The generator of the ROCA residues and the exponent of the keys. */
 #define AJ_TEST_ROCA_GENERATOR 65537
 /* Any exponent a of the generator: the residue 65537^a mod M. */
-#define AJ_TEST_ROCA_POWER 12345
+#define AJ_TEST_ROCA_POWER     12345
 
 EVP_PKEY *aj_test_roca_key(apr_pool_t *p, int bits)
 {
@@ -147,8 +148,7 @@ EVP_PKEY *aj_test_roca_key(apr_pool_t *p, int bits)
     assert_int_equal(BN_mod_exp(r, g, a, m, bctx), 1);
     /* n = k * M + r with k >= 2^(bits - bits(M)) and M >= 2^(bits(M) - 1):
      * n has at least bits bits whatever k is drawn */
-    assert_int_equal(BN_rand(k, bits - BN_num_bits(m) + 1, BN_RAND_TOP_ONE,
-                             BN_RAND_BOTTOM_ANY), 1);
+    assert_int_equal(BN_rand(k, bits - BN_num_bits(m) + 1, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY), 1);
     assert_int_equal(BN_mul(n, k, m, bctx), 1);
     assert_int_equal(BN_add(n, n, r), 1);
     if (!BN_is_odd(n)) {
@@ -196,7 +196,7 @@ const char *aj_test_cert_pem_by(apr_pool_t *p, EVP_PKEY *k, EVP_PKEY *signer)
     X509 *x = X509_new();
     BIO *bio = BIO_new(BIO_s_mem());
     X509_NAME *name;
-    int ed = EVP_PKEY_is_a(signer, "ED25519");     /* Ed25519 signs without a digest */
+    int ed = EVP_PKEY_is_a(signer, "ED25519"); /* Ed25519 signs without a digest */
 
     assert_non_null(x);
     assert_int_equal(X509_set_version(x, 2), 1);
@@ -206,7 +206,8 @@ const char *aj_test_cert_pem_by(apr_pool_t *p, EVP_PKEY *k, EVP_PKEY *signer)
     assert_int_equal(X509_set_pubkey(x, k), 1);
     name = X509_get_subject_name(x);
     assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                                                (const unsigned char *)"aj-test", -1, -1, 0), 1);
+                                                (const unsigned char *)"aj-test", -1, -1, 0),
+                     1);
     assert_int_equal(X509_set_issuer_name(x, name), 1);
     assert_true(X509_sign(x, signer, ed ? NULL : EVP_sha256()) > 0);
     assert_int_equal(PEM_write_bio_X509(bio, x), 1);
@@ -219,8 +220,7 @@ const char *aj_test_cert_pem(apr_pool_t *p, EVP_PKEY *k)
     return aj_test_cert_pem_by(p, k, k);
 }
 
-aj_key_t *aj_test_load(apr_pool_t *p, aj_alg_e alg, const char *pem, int sign,
-                       const char *kid)
+aj_key_t *aj_test_load(apr_pool_t *p, aj_alg_e alg, const char *pem, int sign, const char *kid)
 {
     aj_key_t *key = NULL;
     const char *err = NULL;
@@ -237,7 +237,8 @@ aj_key_t *aj_test_hmac_key(apr_pool_t *p, aj_alg_e alg, const char *secret, cons
     const char *err = NULL;
 
     assert_int_equal(aj_key_hmac_make(&key, &err, p, alg, (const unsigned char *)secret,
-                                      aj_alg_hmac_len(alg), kid), APR_SUCCESS);
+                                      aj_alg_hmac_len(alg), kid),
+                     APR_SUCCESS);
     return key;
 }
 
@@ -255,15 +256,14 @@ const char *aj_test_b64(apr_pool_t *p, const char *s)
     return aj_b64url_encode(p, (const unsigned char *)s, strlen(s));
 }
 
-const char *aj_test_forge(apr_pool_t *p, const aj_key_t *key, const char *hdr,
-                          const char *claims)
+const char *aj_test_forge(apr_pool_t *p, const aj_key_t *key, const char *hdr, const char *claims)
 {
     const char *input = apr_pstrcat(p, aj_test_b64(p, hdr), ".", aj_test_b64(p, claims), NULL);
     unsigned char *sig = NULL;
     apr_size_t len = 0;
 
-    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)input,
-                                 strlen(input)), APR_SUCCESS);
+    assert_int_equal(aj_key_sign(&sig, &len, p, key, (const unsigned char *)input, strlen(input)),
+                     APR_SUCCESS);
     return apr_pstrcat(p, input, ".", aj_b64url_encode(p, sig, len), NULL);
 }
 

@@ -20,42 +20,42 @@
 #include "aj_keyset.h"
 
 /* RFC 7515 A.2's RSA key, public half (n from the RFC, e = 65537), SPKI PEM. */
-#define RFC_A2_PUB_PEM                                                         \
-    "-----BEGIN PUBLIC KEY-----\n"                                             \
-    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAofgWCuLjybRlzo0tZWJj\n"       \
-    "NiuSfb4p4fAkd/wWJcyQoTbji9k0l8W26mPddxHmfHQp+Vaw+4qPCJrcS2mJPMEz\n"       \
-    "P1Pt0Bm4d4QlL+yRT+SFd2lZS+pCgNMsD1W/YpRPEwOWvG6b32690r2jZ47soMZo\n"       \
-    "9wGzjb/7OMg0LOL+bSf63kpaSHSXndS5z5rexMdbBYUsLA9e+KXBdQOS+UTo7WTB\n"       \
-    "EMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6/I5IhlJH7aGhyxX\n"       \
-    "FvUK+DWNmoudF8NAco9/h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXp\n"       \
-    "oQIDAQAB\n"                                                               \
+#define RFC_A2_PUB_PEM \
+    "-----BEGIN PUBLIC KEY-----\n" \
+    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAofgWCuLjybRlzo0tZWJj\n" \
+    "NiuSfb4p4fAkd/wWJcyQoTbji9k0l8W26mPddxHmfHQp+Vaw+4qPCJrcS2mJPMEz\n" \
+    "P1Pt0Bm4d4QlL+yRT+SFd2lZS+pCgNMsD1W/YpRPEwOWvG6b32690r2jZ47soMZo\n" \
+    "9wGzjb/7OMg0LOL+bSf63kpaSHSXndS5z5rexMdbBYUsLA9e+KXBdQOS+UTo7WTB\n" \
+    "EMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6/I5IhlJH7aGhyxX\n" \
+    "FvUK+DWNmoudF8NAco9/h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXp\n" \
+    "oQIDAQAB\n" \
     "-----END PUBLIC KEY-----\n"
 /* RFC 7515 A.3's P-256 key, public half (x, y from the RFC), SPKI PEM. */
-#define RFC_A3_PUB_PEM                                                         \
-    "-----BEGIN PUBLIC KEY-----\n"                                             \
-    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV7\n"       \
-    "6e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n"           \
+#define RFC_A3_PUB_PEM \
+    "-----BEGIN PUBLIC KEY-----\n" \
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEf83OJ3D2xF1Bg8vub9tLe1gHMzV7\n" \
+    "6e8Tus9uPHvRVEXH8UTNG72bfocs3+257rn0s2ldbqkLJK2KRiMohYjlrQ==\n" \
     "-----END PUBLIC KEY-----\n"
 /* RFC 8037 A.1's Ed25519 key (d and x) as PKCS#8 PEM. */
-#define RFC8037_PRIV_PEM                                                       \
-    "-----BEGIN PRIVATE KEY-----\n"                                            \
-    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"       \
+#define RFC8037_PRIV_PEM \
+    "-----BEGIN PRIVATE KEY-----\n" \
+    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n" \
     "-----END PRIVATE KEY-----\n"
 
 /* The time the tests' own tokens are verified at. */
 #define AJ_TEST_NOW 1700000000
 /* RFC 7515 Appendix A.1's HS256 token (the same token is RFC 7519 §3.1's
  * example); exp 1300819380. */
-#define RFC_A1_TOKEN                                                           \
-    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"                                 \
+#define RFC_A1_TOKEN \
+    "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9" \
     ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNv" \
-    "bS9pc19yb290Ijp0cnVlfQ"                                                   \
+    "bS9pc19yb290Ijp0cnVlfQ" \
     ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 /* The tests' own HMAC secret (64 bytes: long enough for HS512), and the
  * header and claims of their tokens (exp an hour after AJ_TEST_NOW). */
-#define AJ_TEST_SECRET     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define AJ_TEST_HDR_HS256  "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
-#define AJ_TEST_CLAIMS     "{\"sub\":\"1\",\"name\":\"alice\",\"exp\":1700003600}"
+#define AJ_TEST_SECRET         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define AJ_TEST_HDR_HS256      "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+#define AJ_TEST_CLAIMS         "{\"sub\":\"1\",\"name\":\"alice\",\"exp\":1700003600}"
 /* RSA key sizes: RFC 7518 §3.3's minimum, and one below it that is refused. */
 #define AJ_TEST_RSA_BITS       2048
 #define AJ_TEST_RSA_SMALL_BITS 1024
@@ -93,8 +93,7 @@ EVP_PKEY *aj_test_roca_key(apr_pool_t *p, int bits);
 const char *aj_test_bio_text(apr_pool_t *p, BIO *bio);
 
 /* The key aj_key_load() makes of pem for alg. */
-aj_key_t *aj_test_load(apr_pool_t *p, aj_alg_e alg, const char *pem, int sign,
-                       const char *kid);
+aj_key_t *aj_test_load(apr_pool_t *p, aj_alg_e alg, const char *pem, int sign, const char *kid);
 /* An HMAC key of the first aj_alg_hmac_len(alg) bytes of secret. */
 aj_key_t *aj_test_hmac_key(apr_pool_t *p, aj_alg_e alg, const char *secret, const char *kid);
 /* A set of k1 and k2 (either may be NULL). */
@@ -104,8 +103,7 @@ aj_keyset_t *aj_test_keyset_of(apr_pool_t *p, const aj_key_t *k1, const aj_key_t
 
 const char *aj_test_b64(apr_pool_t *p, const char *s);
 /* A token with any header, signed with key whatever the header says. */
-const char *aj_test_forge(apr_pool_t *p, const aj_key_t *key, const char *hdr,
-                          const char *claims);
+const char *aj_test_forge(apr_pool_t *p, const aj_key_t *key, const char *hdr, const char *claims);
 /* The verdict of aj_jws_verify(), which must reach one, and must set the
  * claims exactly when it is AJ_OK. */
 aj_verdict_e aj_test_verify_at(apr_pool_t *p, const char *token, const aj_keyset_t *keys,

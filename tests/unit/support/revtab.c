@@ -7,9 +7,7 @@
 /* Filler written over a table's memory before it is formatted. */
 #define AJ_TEST_REVTAB_JUNK 0xa5
 
-const aj_store_id_t aj_test_revtab_ids[T_NSTORES] = {
-    { { 'A' } }, { { 'B' } }
-};
+const aj_store_id_t aj_test_revtab_ids[T_NSTORES] = { { { 'A' } }, { { 'B' } } };
 
 aj_revtab_t *aj_test_revtab_new(apr_pool_t *p, apr_uint32_t capacity)
 {
@@ -17,7 +15,7 @@ aj_revtab_t *aj_test_revtab_new(apr_pool_t *p, apr_uint32_t capacity)
     void *mem = apr_palloc(p, size);
 
     assert_non_null(mem);
-    memset(mem, AJ_TEST_REVTAB_JUNK, size);    /* format must not rely on zeroed memory */
+    memset(mem, AJ_TEST_REVTAB_JUNK, size); /* format must not rely on zeroed memory */
     return aj_revtab_format(mem, size, capacity, aj_test_revtab_ids, T_NSTORES);
 }
 
@@ -35,8 +33,8 @@ const char *aj_test_revtab_name(char *buf, const char *prefix, unsigned i)
     return buf;
 }
 
-void aj_test_revtab_put_jtis(aj_revtab_t *t, int s, const char *prefix, unsigned n,
-                             apr_int64_t exp, apr_int64_t now)
+void aj_test_revtab_put_jtis(aj_revtab_t *t, int s, const char *prefix, unsigned n, apr_int64_t exp,
+                             apr_int64_t now)
 {
     char buf[T_NAME_LEN];
     unsigned i;

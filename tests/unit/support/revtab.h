@@ -15,17 +15,17 @@
 #include "aj_revtab.h"
 
 /* An arbitrary "now" (seconds); every test works relative to it. */
-#define T_NOW        1700000000
-#define T_LATER      (T_NOW + 1000)
-#define T_FAR        (T_NOW + 100000)
+#define T_NOW       1700000000
+#define T_LATER     (T_NOW + 1000)
+#define T_FAR       (T_NOW + 100000)
 /* The smallest table and how many entries it takes (3/4 of its slots). */
-#define T_SMALL_CAP  64
-#define T_SMALL_MAX  48
-#define T_NAME_LEN   64
+#define T_SMALL_CAP 64
+#define T_SMALL_MAX 48
+#define T_NAME_LEN  64
 
 /* Two stores: most tests use store 0 (T_S); store 1 proves isolation. */
-#define T_S          0
-#define T_NSTORES    2
+#define T_S       0
+#define T_NSTORES 2
 
 /* The ids of the T_NSTORES stores every table of the tests serves. */
 extern const aj_store_id_t aj_test_revtab_ids[T_NSTORES];
@@ -42,7 +42,7 @@ aj_revtab_t *aj_test_revtab_small(apr_pool_t *p);
 const char *aj_test_revtab_name(char *buf, const char *prefix, unsigned i);
 
 /* Puts the jtis prefix0 .. prefix(n-1) into store s; each put must succeed. */
-void aj_test_revtab_put_jtis(aj_revtab_t *t, int s, const char *prefix, unsigned n,
-                             apr_int64_t exp, apr_int64_t now);
+void aj_test_revtab_put_jtis(aj_revtab_t *t, int s, const char *prefix, unsigned n, apr_int64_t exp,
+                             apr_int64_t now);
 
 #endif /* AJ_TEST_SUPPORT_REVTAB_H */

@@ -18,7 +18,7 @@
 
 typedef struct {
     const apr_dbd_driver_t *driver;
-    apr_dbd_t *handle;          /* NULL once closed */
+    apr_dbd_t *handle; /* NULL once closed */
     const char *path;
 } aj_test_db_t;
 
