@@ -230,6 +230,14 @@ def make_sites(httpd_factory, request):
                 pw = pwd.getpwnam(server.env.run_user)
                 os.chown(site.dir, pw.pw_uid, pw.pw_gid)
             os.chmod(site.dir, 0o750)
+            # The store file exists, owned by httpd's user, before the server
+            # starts: else htjwt (root, add_user) may create it while a child's
+            # first mod_dbd connection opens it, and SQLite keeps a file it
+            # opened write-protected read-only for that connection's life.
+            with open(site.db, "ab"):
+                pass
+            if server.env.run_user:
+                os.chown(site.db, pw.pw_uid, pw.pw_gid)
             extra = host_extra.get(site.name, "") if isinstance(host_extra, dict) \
                 else host_extra
             blocks.append(HOST_TEMPLATE.format(
