@@ -125,8 +125,10 @@ static const char *const aj_ddl_pgsql[] = {
     " THEN 1 ELSE 0 END"
 
 /* Runs a statement that returns rows, draining them (apr_dbd wants every
- * row read); *value is the first column of the last row, NULL when there
- * is no row or the column is NULL.  APR_EGENERAL when the query fails. */
+ * row read); *value is a pool copy of the first column of the last row,
+ * NULL when there is no row or the column is NULL.  A copy, because the
+ * pgsql driver frees its result (and every entry of it) once the last row
+ * has been read.  APR_EGENERAL when the query fails. */
 static apr_status_t aj_store_value(const char **value, const apr_dbd_driver_t *driver,
                                    apr_dbd_t *handle, apr_pool_t *p, const char *sql)
 {
@@ -138,7 +140,8 @@ static apr_status_t aj_store_value(const char **value, const apr_dbd_driver_t *d
         return APR_EGENERAL;
     }
     while (apr_dbd_get_row(driver, p, res, &row, -1) == 0) {
-        v = apr_dbd_get_entry(driver, row, 0);
+        const char *entry = apr_dbd_get_entry(driver, row, 0);
+        v = entry ? apr_pstrdup(p, entry) : NULL;
     }
     *value = v;
     return APR_SUCCESS;
