@@ -536,7 +536,7 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_iss),       AJ_TEST(test_aud),         AJ_TEST(test_accessors),
     AJ_TEST(test_scopes),    AJ_TEST(test_visit),       AJ_TEST(test_reserved),
     AJ_TEST(test_build),     AJ_TEST(test_build_extra), AJ_TEST(test_build_refusals),
-    AJ_TEST(test_random_id), AJ_TEST(test_pack_image), AJ_TEST(test_fresh),
+    AJ_TEST(test_random_id), AJ_TEST(test_pack_image),  AJ_TEST(test_fresh),
 };
 
 /* Every test twice: claim sets as parsed, then through packed images. */
