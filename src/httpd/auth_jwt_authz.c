@@ -177,37 +177,47 @@ static authz_status auth_jwt_scope_check(request_rec *r, const char *line, const
     return AUTHZ_DENIED;
 }
 
-/* A password checked in this request (AuthType JWT or AuthBasicProvider
- * jwt) is as fresh as it gets; a token is judged by its auth_time, with the
- * section's AuthJWTLeeway.  A user another provider authenticated shows no
- * login time and fails. */
+/* Whether the request's credential shows a password entered at most
+ * max_age seconds ago: a password checked in this request (AuthType JWT or
+ * AuthBasicProvider jwt) is as fresh as it gets; a token is judged by its
+ * auth_time, with the section's AuthJWTLeeway.  A user another provider
+ * authenticated shows no login time. */
+static int auth_jwt_fresh_enough(request_rec *r, apr_int64_t max_age)
+{
+    const auth_jwt_req_t *st = auth_jwt_req_get(r);
+    aj_policy_t policy;
+
+    if (st && st->via == AUTH_JWT_VIA_PASSWORD) {
+        return 1;
+    }
+    if (!st || st->via != AUTH_JWT_VIA_TOKEN) {
+        return 0;
+    }
+    auth_jwt_cfg_policy(&policy, auth_jwt_dconf(r));
+    if (aj_claims_fresh(st->claims, &policy, max_age, apr_time_sec(r->request_time))) {
+        return 1;
+    }
+    /* The client can do something about it: log in again. */
+    auth_jwt_note_step_up(r, max_age);
+    auth_jwt_errors_note(r, HTTP_UNAUTHORIZED, AUTH_JWT_ERR_STEP_UP);
+    auth_jwt_errors_note(r, HTTP_FORBIDDEN, AUTH_JWT_ERR_STEP_UP);
+    return 0;
+}
+
 static authz_status auth_jwt_fresh_check(request_rec *r, const char *line, const void *parsed)
 {
-    const apr_int64_t *max_age = parsed;
-    const auth_jwt_req_t *st;
-    aj_policy_t policy;
+    apr_int64_t max_age = *(const apr_int64_t *)parsed;
 
     if (!r->user) {
         return AUTHZ_DENIED_NO_USER;
     }
-    st = auth_jwt_req_get(r);
-    if (st && st->via == AUTH_JWT_VIA_PASSWORD) {
+    if (auth_jwt_fresh_enough(r, max_age)) {
         return AUTHZ_GRANTED;
-    }
-    if (st && st->via == AUTH_JWT_VIA_TOKEN) {
-        auth_jwt_cfg_policy(&policy, auth_jwt_dconf(r));
-        if (aj_claims_fresh(st->claims, &policy, *max_age, apr_time_sec(r->request_time))) {
-            return AUTHZ_GRANTED;
-        }
-        /* The client can do something about it: log in again. */
-        auth_jwt_note_step_up(r, *max_age);
-        auth_jwt_errors_note(r, HTTP_UNAUTHORIZED, AUTH_JWT_ERR_STEP_UP);
-        auth_jwt_errors_note(r, HTTP_FORBIDDEN, AUTH_JWT_ERR_STEP_UP);
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   AJ_LOGNO(032) "Require jwt-fresh %" APR_INT64_T_FMT
                                 ": no password login that recent for user %s",
-                  *max_age, r->user);
+                  max_age, r->user);
     return AUTHZ_DENIED;
 }
 
