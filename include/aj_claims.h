@@ -48,6 +48,14 @@ aj_claims_t *aj_claims_unpack(apr_pool_t *p, const void *image, apr_size_t len);
  * them.  now is seconds since the epoch. */
 aj_verdict_e aj_claims_check(const aj_claims_t *c, const aj_policy_t *policy, apr_int64_t now);
 
+/* Non-zero when the auth_time claim (docs/reference.md §12, Require
+ * jwt-fresh) says the password was entered at most max_age seconds before
+ * now, the policy's leeway allowed for clock skew both ways.  0 when
+ * auth_time is absent or not a number, lies in the future beyond the
+ * leeway, or max_age is negative: a freshness that cannot be shown fails. */
+int aj_claims_fresh(const aj_claims_t *c, const aj_policy_t *policy, apr_int64_t max_age,
+                    apr_int64_t now);
+
 /* The claim as a string, or NULL when absent or not a string. */
 const char *aj_claims_get_string(const aj_claims_t *c, const char *name);
 /* The claim as an integer NumericDate/number (fraction truncated);

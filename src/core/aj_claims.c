@@ -233,6 +233,23 @@ aj_verdict_e aj_claims_check(const aj_claims_t *c, const aj_policy_t *policy, ap
     return AJ_OK;
 }
 
+int aj_claims_fresh(const aj_claims_t *c, const aj_policy_t *policy, apr_int64_t max_age,
+                    apr_int64_t now)
+{
+    apr_int64_t leeway = (policy && policy->leeway > 0) ? policy->leeway : 0;
+    apr_int64_t auth_time = 0;
+
+    if (max_age < 0 || aj_claims_number(c, "auth_time", &auth_time) != 1) {
+        return 0;
+    }
+    /* A login in the future, past the skew the leeway allows, is no
+     * evidence of a recent one: the issuer's clock or the token is wrong. */
+    if (auth_time > aj_sat_add(now, leeway)) {
+        return 0;
+    }
+    return now <= aj_sat_add(aj_sat_add(auth_time, max_age), leeway);
+}
+
 const char *aj_claims_get_string(const aj_claims_t *c, const char *name)
 {
     json_object *v;

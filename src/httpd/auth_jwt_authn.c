@@ -135,10 +135,39 @@ static const char *auth_jwt_realm(request_rec *r)
     return name ? ap_escape_quotes(r->pool, name) : "";
 }
 
+/* r->notes: the max_age of a step-up challenge (auth_jwt_note_step_up). */
+#define AUTH_JWT_NOTE_STEP_UP "auth-jwt-step-up"
+
+static const char *auth_jwt_challenge_header(request_rec *r)
+{
+    return (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate";
+}
+
+void auth_jwt_note_step_up(request_rec *r, apr_int64_t max_age)
+{
+    apr_table_setn(r->notes, AUTH_JWT_NOTE_STEP_UP,
+                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT, max_age));
+}
+
+int auth_jwt_challenge_step_up(request_rec *r)
+{
+    const char *max_age = apr_table_get(r->notes, AUTH_JWT_NOTE_STEP_UP);
+
+    if (!max_age) {
+        return 0;
+    }
+    apr_table_add(r->err_headers_out, auth_jwt_challenge_header(r),
+                  apr_psprintf(r->pool,
+                               "Bearer realm=\"%s\", error=\"insufficient_user_authentication\", "
+                               "error_description=\"%s\", max_age=\"%s\"",
+                               auth_jwt_realm(r), AUTH_JWT_ERR_STEP_UP, max_age));
+    return 1;
+}
+
 void auth_jwt_challenge(request_rec *r, aj_verdict_e refused)
 {
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
-    const char *hdr = (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate";
+    const char *hdr = auth_jwt_challenge_header(r);
     const char *realm = auth_jwt_realm(r);
 
     if (refused != AJ_OK) {
@@ -148,7 +177,7 @@ void auth_jwt_challenge(request_rec *r, aj_verdict_e refused)
                                    "error_description=\"%s\"",
                                    realm, aj_verdict_text(refused)));
     }
-    else {
+    else if (!auth_jwt_challenge_step_up(r)) {
         apr_table_add(r->err_headers_out, hdr, apr_psprintf(r->pool, "Bearer realm=\"%s\"", realm));
     }
     if (auth_jwt_cfg_password_login(c)) {

@@ -33,6 +33,16 @@ const auth_jwt_req_t *auth_jwt_req_get(request_rec *r);
  * such as auth-jwt-login needs no AuthName). */
 void auth_jwt_challenge(request_rec *r, aj_verdict_e refused);
 
+/* RFC 9470 step-up (docs/reference.md §12): Require jwt-fresh refused a
+ * token whose password login is older than max_age seconds.  Noted for the
+ * request, not sent: only if the request ends in a 401 (auth_jwt_challenge)
+ * or 403 (auth_jwt_challenge_step_up) does the Bearer challenge become
+ * error="insufficient_user_authentication" with max_age; a Require line
+ * that grants after all leaves no trace. */
+void auth_jwt_note_step_up(request_rec *r, apr_int64_t max_age);
+/* Adds that Bearer challenge when one was noted; non-zero if it did. */
+int auth_jwt_challenge_step_up(request_rec *r);
+
 /* Registers the jwt authn provider and the hooks of AuthType JWT. */
 void auth_jwt_authn_register(apr_pool_t *p);
 

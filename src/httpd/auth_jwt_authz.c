@@ -5,14 +5,17 @@
  *                                          (or, an array claim, contains one)
  *   Require jwt-claim NAME=VALUE...        mod_authnz_jwt's form: any one pair
  *   Require jwt-scope SCOPE...             every scope is in the "scope" claim
+ *   Require jwt-fresh [SECONDS]            the password was entered at most
+ *                                          SECONDS ago (docs/reference.md §12)
  *
  * Each line is parsed once, at configuration time, into a list of
- * (name, value) pairs or scopes; a request only reads it.
+ * (name, value) pairs, scopes or a duration; a request only reads it.
  */
 #include <string.h>
 
 #include <apr_strings.h>
 #include <http_core.h>
+#include <http_protocol.h>
 #include <http_request.h>
 #include <ap_provider.h>
 #include <mod_auth.h>
@@ -20,7 +23,15 @@
 #include "auth_jwt_authz.h"
 #include "mod_auth_jwt.h"
 #include "auth_jwt_authn.h"
+#include "auth_jwt_config.h"
+#include "auth_jwt_errors.h"
 #include "aj_claims.h"
+#include "aj_duration.h"
+
+/* Require jwt-fresh without SECONDS (docs/reference.md §12), and the
+ * shortest it takes: 0 would admit only a token minted this very second. */
+#define AUTH_JWT_FRESH_DEFAULT 300
+#define AUTH_JWT_FRESH_MIN     1
 
 typedef struct {
     const char *name;
@@ -91,6 +102,32 @@ static const char *auth_jwt_scope_parse(cmd_parms *cmd, const char *line, const 
     return NULL;
 }
 
+/* Require jwt-fresh [SECONDS]: the line's one optional duration, in the
+ * directives' own forms (aj_duration_parse), as an apr_int64_t. */
+static const char *auth_jwt_fresh_parse(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    apr_array_header_t *words = auth_jwt_words(cmd->pool, line);
+    apr_int64_t *max_age = apr_palloc(cmd->pool, sizeof(*max_age));
+    const char *arg;
+
+    *max_age = AUTH_JWT_FRESH_DEFAULT;
+    if (words->nelts > 1) {
+        return "Require jwt-fresh: takes at most one duration (SECONDS)";
+    }
+    if (words->nelts == 1) {
+        arg = APR_ARRAY_IDX(words, 0, const char *);
+        if (aj_duration_parse(max_age, arg) != APR_SUCCESS || *max_age < AUTH_JWT_FRESH_MIN
+            || *max_age > AUTH_JWT_MAX_SECONDS) {
+            return apr_psprintf(cmd->pool,
+                                "Require jwt-fresh: '%s' is not a duration from %d to %d "
+                                "seconds (write " AJ_DURATION_FORMS ")",
+                                arg, AUTH_JWT_FRESH_MIN, AUTH_JWT_MAX_SECONDS);
+        }
+    }
+    *parsed = max_age;
+    return NULL;
+}
+
 /* The claims of the authenticated request, or NULL (another provider
  * authenticated it, or nobody did). */
 static const aj_claims_t *auth_jwt_request_claims(request_rec *r)
@@ -140,6 +177,61 @@ static authz_status auth_jwt_scope_check(request_rec *r, const char *line, const
     return AUTHZ_DENIED;
 }
 
+/* Whether the request's credential shows a password entered at most
+ * max_age seconds ago: a password checked in this request (AuthType JWT or
+ * AuthBasicProvider jwt) is as fresh as it gets; a token is judged by its
+ * auth_time, with the section's AuthJWTLeeway.  A user another provider
+ * authenticated shows no login time. */
+static int auth_jwt_fresh_enough(request_rec *r, apr_int64_t max_age)
+{
+    const auth_jwt_req_t *st = auth_jwt_req_get(r);
+    aj_policy_t policy;
+
+    if (st && st->via == AUTH_JWT_VIA_PASSWORD) {
+        return 1;
+    }
+    if (!st || st->via != AUTH_JWT_VIA_TOKEN) {
+        return 0;
+    }
+    auth_jwt_cfg_policy(&policy, auth_jwt_dconf(r));
+    if (aj_claims_fresh(st->claims, &policy, max_age, apr_time_sec(r->request_time))) {
+        return 1;
+    }
+    /* The client can do something about it: log in again. */
+    auth_jwt_note_step_up(r, max_age);
+    auth_jwt_errors_note(r, HTTP_UNAUTHORIZED, AUTH_JWT_ERR_STEP_UP);
+    auth_jwt_errors_note(r, HTTP_FORBIDDEN, AUTH_JWT_ERR_STEP_UP);
+    return 0;
+}
+
+static authz_status auth_jwt_fresh_check(request_rec *r, const char *line, const void *parsed)
+{
+    apr_int64_t max_age = *(const apr_int64_t *)parsed;
+
+    if (!r->user) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (auth_jwt_fresh_enough(r, max_age)) {
+        return AUTHZ_GRANTED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  AJ_LOGNO(032) "Require jwt-fresh %" APR_INT64_T_FMT
+                                ": no password login that recent for user %s",
+                  max_age, r->user);
+    return AUTHZ_DENIED;
+}
+
+/* mod_authz_core's 403 (AuthzSendForbiddenOnFailure On) runs no challenge
+ * hook: a refused step-up says so here, as the 401 does. */
+static void auth_jwt_fresh_insert_error(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+
+    if (r->status == HTTP_FORBIDDEN && type && !strcasecmp(type, AUTH_JWT_AUTH_TYPE)) {
+        (void)auth_jwt_challenge_step_up(r);
+    }
+}
+
 static const authz_provider auth_jwt_claim_provider = {
     &auth_jwt_claim_check,
     &auth_jwt_claim_parse,
@@ -150,10 +242,18 @@ static const authz_provider auth_jwt_scope_provider = {
     &auth_jwt_scope_parse,
 };
 
+static const authz_provider auth_jwt_fresh_provider = {
+    &auth_jwt_fresh_check,
+    &auth_jwt_fresh_parse,
+};
+
 void auth_jwt_authz_register(apr_pool_t *p)
 {
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "jwt-claim", AUTHZ_PROVIDER_VERSION,
                               &auth_jwt_claim_provider, AP_AUTH_INTERNAL_PER_CONF);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "jwt-scope", AUTHZ_PROVIDER_VERSION,
                               &auth_jwt_scope_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "jwt-fresh", AUTHZ_PROVIDER_VERSION,
+                              &auth_jwt_fresh_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_insert_error_filter(auth_jwt_fresh_insert_error, NULL, NULL, APR_HOOK_MIDDLE);
 }

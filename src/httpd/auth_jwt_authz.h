@@ -1,5 +1,5 @@
 /*
- * auth_jwt_authz.h — Require jwt-claim / jwt-scope (auth_jwt_authz.c)
+ * auth_jwt_authz.h — Require jwt-claim / jwt-scope / jwt-fresh (auth_jwt_authz.c)
  */
 #ifndef AUTH_JWT_AUTHZ_H
 #define AUTH_JWT_AUTHZ_H

@@ -121,6 +121,46 @@ static void test_nbf_iat(void **state)
                      AJ_OK);
 }
 
+/* Require jwt-fresh: auth_time at most max_age before now, the leeway
+ * widening both bounds; anything that does not show a login fails. */
+static int fresh(apr_pool_t *p, const char *json, const aj_policy_t *pol, apr_int64_t max_age)
+{
+    return aj_claims_fresh(claims_of(p, json), pol, max_age, T_NOW);
+}
+
+static void test_fresh(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_policy_t lee = { NULL, NULL, 5 }, neg = { NULL, NULL, -100 };
+    aj_policy_t huge = { NULL, NULL, APR_INT64_MAX };
+
+    assert_true(fresh(p, "{\"auth_time\":1700000000}", NULL, 300));
+    assert_true(fresh(p, "{\"auth_time\":1699999700}", NULL, 300));
+    assert_false(fresh(p, "{\"auth_time\":1699999699}", NULL, 300));
+    assert_true(fresh(p, "{\"auth_time\":1699999695}", &lee, 300));
+    assert_false(fresh(p, "{\"auth_time\":1699999694}", &lee, 300));
+    assert_false(fresh(p, "{\"auth_time\":1699999699}", &neg, 300));
+    assert_true(fresh(p, "{\"auth_time\":1700000000}", NULL, 0));
+    assert_false(fresh(p, "{\"auth_time\":1699999999}", NULL, 0));
+    /* A login in the future: within the leeway only. */
+    assert_false(fresh(p, "{\"auth_time\":1700000001}", NULL, 300));
+    assert_true(fresh(p, "{\"auth_time\":1700000005}", &lee, 300));
+    assert_false(fresh(p, "{\"auth_time\":1700000006}", &lee, 300));
+    /* No auth_time (iat does not stand in), or not a number. */
+    assert_false(fresh(p, "{\"iat\":1700000000,\"exp\":1800000000}", NULL, 300));
+    assert_false(fresh(p, "{\"auth_time\":\"1700000000\"}", NULL, 300));
+    assert_false(fresh(p, "{\"auth_time\":null}", NULL, 300));
+    assert_false(fresh(p, "{\"auth_time\":[1700000000]}", NULL, 300));
+    assert_false(aj_claims_fresh(NULL, NULL, 300, T_NOW));
+    assert_false(fresh(p, "{\"auth_time\":1700000000}", NULL, -1));
+    /* Extremes saturate: nothing wraps into a fresh login. */
+    assert_false(fresh(p, "{\"auth_time\":-9223372036854775808}", NULL, APR_INT64_MAX - 1));
+    assert_false(fresh(p, "{\"auth_time\":-1e300}", &huge, 300));
+    assert_false(fresh(p, "{\"auth_time\":1e300}", NULL, APR_INT64_MAX));
+    assert_true(fresh(p, "{\"auth_time\":9223372036854775807}", &huge, 300));
+    assert_true(fresh(p, "{\"auth_time\":1}", NULL, APR_INT64_MAX));
+}
+
 static void test_iss(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
@@ -496,7 +536,7 @@ static const struct CMUnitTest tests[] = {
     AJ_TEST(test_iss),       AJ_TEST(test_aud),         AJ_TEST(test_accessors),
     AJ_TEST(test_scopes),    AJ_TEST(test_visit),       AJ_TEST(test_reserved),
     AJ_TEST(test_build),     AJ_TEST(test_build_extra), AJ_TEST(test_build_refusals),
-    AJ_TEST(test_random_id), AJ_TEST(test_pack_image),
+    AJ_TEST(test_random_id), AJ_TEST(test_pack_image),  AJ_TEST(test_fresh),
 };
 
 /* Every test twice: claim sets as parsed, then through packed images. */
