@@ -68,8 +68,8 @@
 #define AJ_USER_COLUMNS \
     "id, username, password_hash, claims, tokens_valid_after, created_at, changed_at"
 
-/* The revoked_tokens key of a refresh family (aj_refresh_sid_key in SQL). */
-#define AJ_SID_KEY(family_column) "'" AJ_REFRESH_SID_PREFIX "' || " family_column
+/* The revoked_tokens key of refresh family f (aj_refresh_sid_key in SQL). */
+#define AJ_SID_KEY   "'" AJ_REFRESH_SID_PREFIX "' || f.family"
 /* A family's access tokens are revoked until its end + this parameter. */
 #define AJ_SID_UNTIL "f.expires_at + CAST(%s AS BIGINT)"
 
@@ -141,20 +141,20 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
                                   " WHERE family = %s AND used_at IS NULL",
     [AJ_SQL_REFRESH_SID_FAMILY] =
         "INSERT INTO revoked_tokens (jti, expires_at, revoked_at)"
-        " SELECT " AJ_SID_KEY("f.family") ", " AJ_SID_UNTIL ", CAST(%s AS BIGINT)"
+        " SELECT " AJ_SID_KEY ", " AJ_SID_UNTIL ", CAST(%s AS BIGINT)"
         " FROM refresh_families f WHERE f.family = %s AND f.revoked_at IS NOT NULL"
         " AND " AJ_SID_UNTIL " > CAST(%s AS BIGINT)"
-        " AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = " AJ_SID_KEY("f.family") ")",
+        " AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = " AJ_SID_KEY ")",
     [AJ_SQL_REFRESH_REVOKE_USER] = "UPDATE refresh_families SET revoked_at = CAST(%s AS BIGINT)"
                                    " WHERE user_id = CAST(%s AS BIGINT) AND revoked_at IS NULL",
     [AJ_SQL_REFRESH_USE_USER] = "UPDATE refresh_tokens SET used_at = CAST(%s AS BIGINT)"
                                 " WHERE user_id = CAST(%s AS BIGINT) AND used_at IS NULL",
     [AJ_SQL_REFRESH_SID_USER] =
         "INSERT INTO revoked_tokens (jti, expires_at, revoked_at)"
-        " SELECT " AJ_SID_KEY("f.family") ", " AJ_SID_UNTIL ", CAST(%s AS BIGINT)"
+        " SELECT " AJ_SID_KEY ", " AJ_SID_UNTIL ", CAST(%s AS BIGINT)"
         " FROM refresh_families f WHERE f.user_id = CAST(%s AS BIGINT)"
         " AND f.revoked_at IS NOT NULL AND " AJ_SID_UNTIL " > CAST(%s AS BIGINT)"
-        " AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = " AJ_SID_KEY("f.family") ")",
+        " AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = " AJ_SID_KEY ")",
     [AJ_SQL_REFRESH_REVOKED_OF_USER] =
         "SELECT f.family, " AJ_SID_UNTIL " FROM refresh_families f"
         " WHERE f.user_id = CAST(%s AS BIGINT) AND f.revoked_at IS NOT NULL"

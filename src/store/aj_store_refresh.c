@@ -67,8 +67,8 @@ enum { AJ_FAMILY_COL_USER_ID, AJ_FAMILY_COL_AUTH_TIME, AJ_FAMILY_COL_END, AJ_FAM
 typedef struct {
     aj_refresh_family_t fam;
     apr_int64_t expires_at;
-    int used;          /* used_at is set */
-    int family_found;  /* the family's row exists */
+    int used;         /* used_at is set */
+    int family_found; /* the family's row exists */
     int family_revoked;
 } aj_refresh_row_t;
 
@@ -86,8 +86,8 @@ static int aj_refresh_family_ok(const char *family)
 }
 
 /* The row of a token by its hash; *found 0 when there is none. */
-static apr_status_t aj_refresh_row(aj_refresh_row_t *out, int *found, aj_store_t *st,
-                                   apr_pool_t *p, const char *hash)
+static apr_status_t aj_refresh_row(aj_refresh_row_t *out, int *found, aj_store_t *st, apr_pool_t *p,
+                                   const char *hash)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
@@ -330,8 +330,7 @@ cleanup:
 
 apr_status_t aj_store_refresh_revoke_user(int *revoked, aj_store_t *st, apr_pool_t *p,
                                           apr_int64_t user_id, apr_int64_t access_lifetime,
-                                          apr_int64_t now, aj_store_refresh_sid_fn *fn,
-                                          void *baton)
+                                          apr_int64_t now, aj_store_refresh_sid_fn *fn, void *baton)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;

@@ -107,7 +107,7 @@ static const char *const aj_ddl_sqlite3_tables[] = {
     AJ_DDL_REVOKED_TOKENS("revoked_tokens", AJ_SQLITE_NOW),
     AJ_DDL_REFRESH_FAMILIES,
     AJ_DDL_REFRESH_TOKENS,
-    NULL
+    NULL,
 };
 
 static const char *const aj_ddl_sqlite3_indexes[] = { AJ_DDL_INDEXES, NULL };

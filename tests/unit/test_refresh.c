@@ -66,11 +66,11 @@ static void test_hash_refusals(void **state)
     apr_pool_t *p = AJ_POOL(state);
     const char *bad[] = {
         "",
-        RAW_0_31 "A",                                   /* one too long */
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh",  /* one too short */
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh=", /* padding */
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdH+8", /* base64, not base64url */
-        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHhB", /* non-canonical last character */
+        RAW_0_31 "A",                                        /* one too long */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh",        /* one too short */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh=",       /* padding */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdH+8",       /* base64, not base64url */
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHhB",       /* non-canonical last character */
         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdH\xc3\xa9", /* UTF-8 */
     };
     char *big = apr_palloc(p, AJ_BODY_MAX_LEN + 1);
