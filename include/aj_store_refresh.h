@@ -7,7 +7,9 @@
  * aj_refresh_token_new / aj_refresh_token_hash (aj_refresh.h) make.  Times
  * are epoch seconds; `now` is always the caller's.  Operational failures
  * are APR_EGENERAL (the glue answers 503); aj_store_error has the driver's
- * message.
+ * message.  APR_EINVAL is for what no caller should pass (a hash that is
+ * not 64 lowercase hex digits, an empty or over-long family id, a
+ * lifetime <= 0), refused before any SQL.
  */
 #ifndef AJ_STORE_REFRESH_H
 #define AJ_STORE_REFRESH_H
