@@ -117,7 +117,7 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
         "INSERT INTO refresh_families (family, user_id, auth_time, expires_at)"
         " SELECT %s, CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT)"
         " WHERE NOT EXISTS (SELECT 1 FROM refresh_families WHERE family = %s)",
-    [AJ_SQL_REFRESH_FAMILY_GET] = "SELECT user_id, auth_time, expires_at, revoked_at"
+    [AJ_SQL_REFRESH_FAMILY_GET] = "SELECT user_id, auth_time, expires_at, COALESCE(revoked_at, 0)"
                                   " FROM refresh_families WHERE family = %s",
     /* only into a live family: a rotation that lost to a logout adds nothing */
     [AJ_SQL_REFRESH_ISSUE] =
@@ -131,10 +131,14 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
         " WHERE hash = %s AND used_at IS NULL AND expires_at > CAST(%s AS BIGINT)"
         " AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.family = refresh_tokens.family"
         " AND f.revoked_at IS NULL AND f.expires_at > CAST(%s AS BIGINT))",
+    /* NULL tested in SQL: apr_dbd's pgsql driver reads a NULL column as ""
+     * (sqlite3's as a NULL pointer), so the row says 0 or 1 itself */
     [AJ_SQL_REFRESH_GET] =
-        "SELECT t.family, t.user_id, t.expires_at, t.used_at, f.auth_time, f.expires_at,"
-        " f.revoked_at FROM refresh_tokens t LEFT JOIN refresh_families f"
-        " ON f.family = t.family WHERE t.hash = %s",
+        "SELECT t.family, t.user_id, t.expires_at, CASE WHEN t.used_at IS NULL THEN 0 ELSE 1 END,"
+        " f.auth_time, f.expires_at, CASE WHEN f.family IS NULL THEN 0 ELSE 1 END,"
+        " CASE WHEN f.revoked_at IS NULL THEN 0 ELSE 1 END"
+        " FROM refresh_tokens t LEFT JOIN refresh_families f ON f.family = t.family"
+        " WHERE t.hash = %s",
     [AJ_SQL_REFRESH_REVOKE_FAMILY] = "UPDATE refresh_families SET revoked_at = CAST(%s AS BIGINT)"
                                      " WHERE family = %s AND revoked_at IS NULL",
     [AJ_SQL_REFRESH_USE_FAMILY] = "UPDATE refresh_tokens SET used_at = CAST(%s AS BIGINT)"

@@ -50,10 +50,11 @@ enum {
     AJ_TOKEN_COL_FAMILY,
     AJ_TOKEN_COL_USER_ID,
     AJ_TOKEN_COL_EXPIRES_AT,
-    AJ_TOKEN_COL_USED_AT,
+    AJ_TOKEN_COL_USED, /* 1 when used_at is set */
     AJ_TOKEN_COL_AUTH_TIME,
     AJ_TOKEN_COL_FAMILY_END,
-    AJ_TOKEN_COL_REVOKED_AT
+    AJ_TOKEN_COL_FAMILY_FOUND, /* 1 when the family's row exists (a LEFT JOIN) */
+    AJ_TOKEN_COL_REVOKED       /* 1 when the family is revoked */
 };
 
 /* Columns of AJ_SQL_REFRESH_FAMILY_GET. */
@@ -106,12 +107,11 @@ static apr_status_t aj_refresh_row(aj_refresh_row_t *out, int *found, aj_store_t
         r.fam.family = aj_store_col_str(d, row, AJ_TOKEN_COL_FAMILY, p, "");
         r.fam.user_id = aj_store_col_int(d, row, AJ_TOKEN_COL_USER_ID);
         r.expires_at = aj_store_col_int(d, row, AJ_TOKEN_COL_EXPIRES_AT);
-        r.used = apr_dbd_get_entry(d, row, AJ_TOKEN_COL_USED_AT) != NULL;
-        /* a LEFT JOIN: the family's columns are NULL when it is gone */
-        r.family_found = apr_dbd_get_entry(d, row, AJ_TOKEN_COL_FAMILY_END) != NULL;
+        r.used = aj_store_col_int(d, row, AJ_TOKEN_COL_USED) != 0;
         r.fam.auth_time = aj_store_col_int(d, row, AJ_TOKEN_COL_AUTH_TIME);
         r.fam.expires_at = aj_store_col_int(d, row, AJ_TOKEN_COL_FAMILY_END);
-        r.family_revoked = apr_dbd_get_entry(d, row, AJ_TOKEN_COL_REVOKED_AT) != NULL;
+        r.family_found = aj_store_col_int(d, row, AJ_TOKEN_COL_FAMILY_FOUND) != 0;
+        r.family_revoked = aj_store_col_int(d, row, AJ_TOKEN_COL_REVOKED) != 0;
     }
     *out = r;
     *found = n > 0;
