@@ -292,39 +292,67 @@ cleanup:
     return rv;
 }
 
+/* The writes of a revocation, for one family or for every family of a
+ * user: the statements, each bound with the same key (family id or user
+ * id) at the same place. */
+typedef struct {
+    aj_sql_e revoke; /* families: revoked_at = now */
+    aj_sql_e use;    /* their unused tokens: used_at = now */
+    aj_sql_e sid;    /* their sids into revoked_tokens */
+} aj_refresh_revocation_t;
+
+static const aj_refresh_revocation_t aj_refresh_by_family = { AJ_SQL_REFRESH_REVOKE_FAMILY,
+                                                              AJ_SQL_REFRESH_USE_FAMILY,
+                                                              AJ_SQL_REFRESH_SID_FAMILY };
+static const aj_refresh_revocation_t aj_refresh_by_user = { AJ_SQL_REFRESH_REVOKE_USER,
+                                                            AJ_SQL_REFRESH_USE_USER,
+                                                            AJ_SQL_REFRESH_SID_USER };
+
+/* Runs the writes of a revocation in their order: the families first (from
+ * then on no consume and no issue succeeds), then their tokens, then the
+ * rows the revocation poll carries to other nodes.  *families: how many
+ * families this call revoked. */
+static apr_status_t aj_refresh_revoke(int *families, aj_store_t *st, apr_pool_t *p,
+                                      const aj_refresh_revocation_t *by, const char *key,
+                                      apr_int64_t access_lifetime, apr_int64_t now)
+{
+    const char *now_s = aj_store_i64(p, now), *lifetime_s = aj_store_i64(p, access_lifetime);
+    const char *mark[2], *sid[5];
+    int revoked = 0, nrows = 0, retried = 0;
+
+    mark[0] = now_s;
+    mark[1] = key;
+    sid[0] = lifetime_s;
+    sid[1] = now_s;
+    sid[2] = key;
+    sid[3] = lifetime_s;
+    sid[4] = now_s;
+    if (aj_store_exec(st, p, &revoked, &retried, by->revoke, 2, mark) != 0
+        || aj_store_exec(st, p, &nrows, &retried, by->use, 2, mark) != 0
+        || aj_store_exec(st, p, &nrows, &retried, by->sid, 5, sid) != 0) {
+        return APR_EGENERAL;
+    }
+    *families = revoked;
+    return APR_SUCCESS;
+}
+
 apr_status_t aj_store_refresh_revoke_family(const char **sid_key, apr_int64_t *until,
                                             aj_store_t *st, apr_pool_t *p, const char *family,
                                             apr_int64_t access_lifetime, apr_int64_t now)
 {
     aj_refresh_family_t *fam = NULL;
-    const char *now_s = aj_store_i64(p, now), *lifetime_s = aj_store_i64(p, access_lifetime);
-    const char *mark[2], *sid[5];
-    int nrows = 0, retried = 0;
+    int revoked = 0;
     apr_status_t rv;
 
     rv = aj_store_refresh_family_get(&fam, NULL, st, p, family);
-    if (rv != APR_SUCCESS) {
-        goto cleanup;
+    if (rv == APR_SUCCESS) {
+        rv =
+            aj_refresh_revoke(&revoked, st, p, &aj_refresh_by_family, family, access_lifetime, now);
     }
-    mark[0] = now_s;
-    mark[1] = family;
-    sid[0] = lifetime_s;
-    sid[1] = now_s;
-    sid[2] = family;
-    sid[3] = lifetime_s;
-    sid[4] = now_s;
-    /* The family first: from then on no consume and no issue succeeds. */
-    rv = APR_EGENERAL;
-    if (aj_store_exec(st, p, &nrows, &retried, AJ_SQL_REFRESH_REVOKE_FAMILY, 2, mark) != 0
-        || aj_store_exec(st, p, &nrows, &retried, AJ_SQL_REFRESH_USE_FAMILY, 2, mark) != 0
-        || aj_store_exec(st, p, &nrows, &retried, AJ_SQL_REFRESH_SID_FAMILY, 5, sid) != 0) {
-        goto cleanup;
+    if (rv == APR_SUCCESS) {
+        *sid_key = aj_refresh_sid_key(p, fam->family);
+        *until = fam->expires_at + access_lifetime;
     }
-    rv = APR_SUCCESS;
-    *sid_key = aj_refresh_sid_key(p, fam->family);
-    *until = fam->expires_at + access_lifetime;
-
-cleanup:
     return rv;
 }
 
@@ -334,36 +362,29 @@ apr_status_t aj_store_refresh_revoke_user(int *revoked, aj_store_t *st, apr_pool
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    const char *now_s = aj_store_i64(p, now), *lifetime_s = aj_store_i64(p, access_lifetime);
     const char *uid_s = aj_store_i64(p, user_id);
-    const char *mark[2], *sid[5], *live[4];
-    int families = 0, nrows = 0, retried = 0;
-    apr_status_t rv = APR_EGENERAL;
+    const char *live[4];
+    int families = 0;
+    apr_status_t rv;
 
-    mark[0] = now_s;
-    mark[1] = uid_s;
-    sid[0] = lifetime_s;
-    sid[1] = now_s;
-    sid[2] = uid_s;
-    sid[3] = lifetime_s;
-    sid[4] = now_s;
-    live[0] = lifetime_s;
+    rv = aj_refresh_revoke(&families, st, p, &aj_refresh_by_user, uid_s, access_lifetime, now);
+    if (rv != APR_SUCCESS) {
+        goto cleanup;
+    }
+    live[0] = aj_store_i64(p, access_lifetime);
     live[1] = uid_s;
-    live[2] = lifetime_s;
-    live[3] = now_s;
-    if (aj_store_exec(st, p, &families, &retried, AJ_SQL_REFRESH_REVOKE_USER, 2, mark) != 0
-        || aj_store_exec(st, p, &nrows, &retried, AJ_SQL_REFRESH_USE_USER, 2, mark) != 0
-        || aj_store_exec(st, p, &nrows, &retried, AJ_SQL_REFRESH_SID_USER, 5, sid) != 0
-        || aj_store_select(st, p, &res, AJ_SQL_REFRESH_REVOKED_OF_USER, 4, live) != 0) {
+    live[2] = live[0];
+    live[3] = aj_store_i64(p, now);
+    if (aj_store_select(st, p, &res, AJ_SQL_REFRESH_REVOKED_OF_USER, 4, live) != 0) {
+        rv = APR_EGENERAL;
         goto cleanup;
     }
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
         const char *family = apr_dbd_get_entry(st->driver, row, 0);
-        if (family && fn) {
+        if (family && *family && fn) {
             fn(baton, aj_refresh_sid_key(p, family), aj_store_col_int(st->driver, row, 1));
         }
     }
-    rv = APR_SUCCESS;
     *revoked = families;
 
 cleanup:
