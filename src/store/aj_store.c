@@ -45,14 +45,15 @@
  *
  * The rest of the store is split by concern (see aj_store_int.h): the
  * schema and its upgrades in aj_store_schema.c, users in aj_store_users.c,
- * revocations in aj_store_revoke.c, log-safe descriptions in
- * aj_store_describe.c.
+ * revocations in aj_store_revoke.c, refresh tokens in aj_store_refresh.c,
+ * log-safe descriptions in aj_store_describe.c.
  */
 #include <string.h>
 
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include "aj_refresh.h"
 #include "aj_store_int.h"
 
 /* Connections that meet on an empty database race to create the schema;
@@ -66,6 +67,11 @@
 
 #define AJ_USER_COLUMNS \
     "id, username, password_hash, claims, tokens_valid_after, created_at, changed_at"
+
+/* The revoked_tokens key of refresh family f (aj_refresh_sid_key in SQL). */
+#define AJ_SID_KEY   "'" AJ_REFRESH_SID_PREFIX "' || f.family"
+/* A family's access tokens are revoked until its end + this parameter. */
+#define AJ_SID_UNTIL "f.expires_at + CAST(%s AS BIGINT)"
 
 /* The DML: identical for sqlite3 and pgsql.  apr_dbd turns %s into the
  * driver's placeholder; integers are bound as text and CAST here. */
@@ -105,6 +111,66 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
      * confuse a string MAX). */
     [AJ_SQL_BCRYPT_PREFIXES] = "SELECT DISTINCT substr(password_hash, 1, 7) FROM users"
                                " WHERE substr(password_hash, 1, 2) = '$2'",
+    /* refresh tokens and their families (aj_store_refresh.c explains the
+     * model; the conditions here are what makes it race-free) */
+    [AJ_SQL_REFRESH_FAMILY_ADD] =
+        "INSERT INTO refresh_families (family, user_id, auth_time, expires_at)"
+        " SELECT %s, CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT)"
+        " WHERE NOT EXISTS (SELECT 1 FROM refresh_families WHERE family = %s)",
+    [AJ_SQL_REFRESH_FAMILY_GET] = "SELECT user_id, auth_time, expires_at, COALESCE(revoked_at, 0)"
+                                  " FROM refresh_families WHERE family = %s",
+    /* only into a live family: a rotation that lost to a logout adds nothing */
+    [AJ_SQL_REFRESH_ISSUE] =
+        "INSERT INTO refresh_tokens (hash, family, user_id, expires_at)"
+        " SELECT %s, family, user_id, CAST(%s AS BIGINT) FROM refresh_families"
+        " WHERE family = %s AND revoked_at IS NULL AND expires_at > CAST(%s AS BIGINT)"
+        " AND NOT EXISTS (SELECT 1 FROM refresh_tokens WHERE hash = %s)",
+    /* the one write that decides a consume: its row count is the verdict */
+    [AJ_SQL_REFRESH_CONSUME] =
+        "UPDATE refresh_tokens SET used_at = CAST(%s AS BIGINT)"
+        " WHERE hash = %s AND used_at IS NULL AND expires_at > CAST(%s AS BIGINT)"
+        " AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.family = refresh_tokens.family"
+        " AND f.revoked_at IS NULL AND f.expires_at > CAST(%s AS BIGINT))",
+    /* NULL tested in SQL: apr_dbd's pgsql driver reads a NULL column as ""
+     * (sqlite3's as a NULL pointer), so the row says 0 or 1 itself */
+    [AJ_SQL_REFRESH_GET] =
+        "SELECT t.family, t.user_id, t.expires_at, CASE WHEN t.used_at IS NULL THEN 0 ELSE 1 END,"
+        " f.auth_time, f.expires_at, CASE WHEN f.family IS NULL THEN 0 ELSE 1 END,"
+        " CASE WHEN f.revoked_at IS NULL THEN 0 ELSE 1 END"
+        " FROM refresh_tokens t LEFT JOIN refresh_families f ON f.family = t.family"
+        " WHERE t.hash = %s",
+    [AJ_SQL_REFRESH_REVOKE_FAMILY] = "UPDATE refresh_families SET revoked_at = CAST(%s AS BIGINT)"
+                                     " WHERE family = %s AND revoked_at IS NULL",
+    [AJ_SQL_REFRESH_USE_FAMILY] = "UPDATE refresh_tokens SET used_at = CAST(%s AS BIGINT)"
+                                  " WHERE family = %s AND used_at IS NULL",
+    [AJ_SQL_REFRESH_SID_FAMILY] =
+        "INSERT INTO revoked_tokens (jti, expires_at, revoked_at)"
+        " SELECT " AJ_SID_KEY ", " AJ_SID_UNTIL ", CAST(%s AS BIGINT)"
+        " FROM refresh_families f WHERE f.family = %s AND f.revoked_at IS NOT NULL"
+        " AND " AJ_SID_UNTIL " > CAST(%s AS BIGINT)"
+        " AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = " AJ_SID_KEY ")",
+    [AJ_SQL_REFRESH_REVOKE_USER] = "UPDATE refresh_families SET revoked_at = CAST(%s AS BIGINT)"
+                                   " WHERE user_id = CAST(%s AS BIGINT) AND revoked_at IS NULL",
+    [AJ_SQL_REFRESH_USE_USER] = "UPDATE refresh_tokens SET used_at = CAST(%s AS BIGINT)"
+                                " WHERE user_id = CAST(%s AS BIGINT) AND used_at IS NULL",
+    [AJ_SQL_REFRESH_SID_USER] =
+        "INSERT INTO revoked_tokens (jti, expires_at, revoked_at)"
+        " SELECT " AJ_SID_KEY ", " AJ_SID_UNTIL ", CAST(%s AS BIGINT)"
+        " FROM refresh_families f WHERE f.user_id = CAST(%s AS BIGINT)"
+        " AND f.revoked_at IS NOT NULL AND " AJ_SID_UNTIL " > CAST(%s AS BIGINT)"
+        " AND NOT EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = " AJ_SID_KEY ")",
+    [AJ_SQL_REFRESH_REVOKED_OF_USER] =
+        "SELECT f.family, " AJ_SID_UNTIL " FROM refresh_families f"
+        " WHERE f.user_id = CAST(%s AS BIGINT) AND f.revoked_at IS NOT NULL"
+        " AND " AJ_SID_UNTIL " > CAST(%s AS BIGINT)",
+    [AJ_SQL_REFRESH_PRUNE_TOKENS] =
+        "DELETE FROM refresh_tokens WHERE expires_at <= CAST(%s AS BIGINT)",
+    /* a token never outlives its family (aj_store_refresh_issue caps it);
+     * the NOT EXISTS keeps the rule "tokens before their family" anyway */
+    [AJ_SQL_REFRESH_PRUNE_FAMILIES] =
+        "DELETE FROM refresh_families WHERE expires_at <= CAST(%s AS BIGINT)"
+        " AND NOT EXISTS (SELECT 1 FROM refresh_tokens t"
+        " WHERE t.family = refresh_families.family)",
 };
 
 static void aj_store_note_error(aj_store_t *st, int ret)

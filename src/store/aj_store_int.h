@@ -9,6 +9,7 @@
  *                       its version (SQLite)
  *   aj_store_users.c    the users table
  *   aj_store_revoke.c   revocations: revoked_tokens and the refresh poll
+ *   aj_store_refresh.c  refresh tokens and their families
  *   aj_store_describe.c what a log line may say about a store
  *
  * Every file calls down into aj_store.c (which alone calls
@@ -35,6 +36,20 @@ typedef enum {
     AJ_SQL_REVOKE_PRUNE,
     AJ_SQL_REVOKE_GET,
     AJ_SQL_BCRYPT_PREFIXES,
+    AJ_SQL_REFRESH_FAMILY_ADD,
+    AJ_SQL_REFRESH_FAMILY_GET,
+    AJ_SQL_REFRESH_ISSUE,
+    AJ_SQL_REFRESH_CONSUME,
+    AJ_SQL_REFRESH_GET,
+    AJ_SQL_REFRESH_REVOKE_FAMILY,
+    AJ_SQL_REFRESH_USE_FAMILY,
+    AJ_SQL_REFRESH_SID_FAMILY,
+    AJ_SQL_REFRESH_REVOKE_USER,
+    AJ_SQL_REFRESH_USE_USER,
+    AJ_SQL_REFRESH_SID_USER,
+    AJ_SQL_REFRESH_REVOKED_OF_USER,
+    AJ_SQL_REFRESH_PRUNE_TOKENS,
+    AJ_SQL_REFRESH_PRUNE_FAMILIES,
     AJ_SQL_COUNT
 } aj_sql_e;
 

@@ -11,6 +11,8 @@
  * Schema upgrades of databases made by earlier versions run in
  * aj_store_open, idempotently, on whichever connection sees them first:
  *  - users.changed_at (added): ALTER TABLE ... ADD COLUMN.
+ *  - refresh_families and refresh_tokens (added), with their indexes: made
+ *    by the CREATE ... IF NOT EXISTS that make an empty database.
  *  - revoked_tokens.revoked_at and users.created_at have DEFAULT "now" in
  *    epoch seconds, so a row an operator inserts with the documented
  *    columns only is valid and, being recent, seen by the periodic
@@ -55,18 +57,57 @@
     " jti TEXT NOT NULL PRIMARY KEY," \
     " expires_at BIGINT NOT NULL," \
     " revoked_at BIGINT NOT NULL DEFAULT " now_expr ")"
+/* Refresh tokens (docs/reference.md §12), by the SHA-256 of the token only.
+ * A family is what one password login started: every token rotated from
+ * it, and every access token minted from them (their `sid` claim).  Its own
+ * table holds what all its tokens share: one row decides a revocation
+ * (revoked_at, checked by the same statement that consumes a token, so a
+ * consume racing a logout cannot slip between the writes of a revocation),
+ * and auth_time (Require jwt-fresh) and the family's end (the login +
+ * AuthJWTMaxSessionAge, a hard cap on every token of it) survive any number
+ * of rotations.  used_at and revoked_at are NULL while
+ * unused / live.  No FOREIGN KEY: SQLite enforces one only under PRAGMA
+ * foreign_keys, and the two drivers must behave alike; the store writes a
+ * family before its tokens and prunes tokens before their family.  Added to
+ * an older database by CREATE TABLE IF NOT EXISTS, like any missing table. */
+#define AJ_DDL_REFRESH_FAMILIES \
+    "CREATE TABLE IF NOT EXISTS refresh_families (" \
+    " family TEXT NOT NULL PRIMARY KEY," \
+    " user_id BIGINT NOT NULL," \
+    " auth_time BIGINT NOT NULL," \
+    " expires_at BIGINT NOT NULL," \
+    " revoked_at BIGINT)"
+#define AJ_DDL_REFRESH_TOKENS \
+    "CREATE TABLE IF NOT EXISTS refresh_tokens (" \
+    " hash TEXT NOT NULL PRIMARY KEY," \
+    " family TEXT NOT NULL," \
+    " user_id BIGINT NOT NULL," \
+    " expires_at BIGINT NOT NULL," \
+    " used_at BIGINT)"
 /* users.changed_at, for databases made before it existed; the same text on
  * both drivers (SQLite allows NOT NULL here because of the default). */
 #define AJ_DDL_ADD_CHANGED_AT "ALTER TABLE users ADD COLUMN changed_at BIGINT NOT NULL DEFAULT 0"
+/* Revoking a family or all of a user's (tokens and families by family and
+ * by user) and pruning (by expires_at). */
+#define AJ_DDL_REFRESH_INDEXES \
+    "CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family)", \
+        "CREATE INDEX IF NOT EXISTS refresh_tokens_user_id ON refresh_tokens (user_id)", \
+        "CREATE INDEX IF NOT EXISTS refresh_tokens_expires_at ON refresh_tokens (expires_at)", \
+        "CREATE INDEX IF NOT EXISTS refresh_families_user_id ON refresh_families (user_id)", \
+        "CREATE INDEX IF NOT EXISTS refresh_families_expires_at ON refresh_families (expires_at)"
 /* After the tables and their upgrades: an index needs its column. */
 #define AJ_DDL_INDEXES \
     "CREATE INDEX IF NOT EXISTS revoked_tokens_revoked_at ON revoked_tokens (revoked_at)", \
         "CREATE INDEX IF NOT EXISTS users_tokens_valid_after ON users (tokens_valid_after)", \
-        "CREATE INDEX IF NOT EXISTS users_changed_at ON users (changed_at)"
+        "CREATE INDEX IF NOT EXISTS users_changed_at ON users (changed_at)", \
+        AJ_DDL_REFRESH_INDEXES
 
 static const char *const aj_ddl_sqlite3_tables[] = {
     AJ_DDL_USERS(AJ_SQLITE_ID, AJ_SQLITE_NOW),
-    AJ_DDL_REVOKED_TOKENS("revoked_tokens", AJ_SQLITE_NOW), NULL
+    AJ_DDL_REVOKED_TOKENS("revoked_tokens", AJ_SQLITE_NOW),
+    AJ_DDL_REFRESH_FAMILIES,
+    AJ_DDL_REFRESH_TOKENS,
+    NULL,
 };
 
 static const char *const aj_ddl_sqlite3_indexes[] = { AJ_DDL_INDEXES, NULL };
@@ -99,6 +140,8 @@ static const char *const aj_ddl_sqlite3_rebuild_revocations[] = {
 static const char *const aj_ddl_pgsql[] = {
     AJ_DDL_USERS(AJ_PG_ID, AJ_PG_NOW),
     AJ_DDL_REVOKED_TOKENS("revoked_tokens", AJ_PG_NOW),
+    AJ_DDL_REFRESH_FAMILIES,
+    AJ_DDL_REFRESH_TOKENS,
     "ALTER TABLE users ADD COLUMN IF NOT EXISTS changed_at BIGINT NOT NULL DEFAULT 0",
     "ALTER TABLE users ALTER COLUMN created_at SET DEFAULT " AJ_PG_NOW,
     "ALTER TABLE revoked_tokens ALTER COLUMN revoked_at SET DEFAULT " AJ_PG_NOW,
@@ -118,6 +161,13 @@ static const char *const aj_ddl_pgsql[] = {
     " AND to_regclass('revoked_tokens_revoked_at') IS NOT NULL" \
     " AND to_regclass('users_tokens_valid_after') IS NOT NULL" \
     " AND to_regclass('users_changed_at') IS NOT NULL" \
+    " AND to_regclass('refresh_families') IS NOT NULL" \
+    " AND to_regclass('refresh_tokens') IS NOT NULL" \
+    " AND to_regclass('refresh_tokens_family') IS NOT NULL" \
+    " AND to_regclass('refresh_tokens_user_id') IS NOT NULL" \
+    " AND to_regclass('refresh_tokens_expires_at') IS NOT NULL" \
+    " AND to_regclass('refresh_families_user_id') IS NOT NULL" \
+    " AND to_regclass('refresh_families_expires_at') IS NOT NULL" \
     " AND (SELECT count(*) FROM information_schema.columns" \
     "      WHERE table_schema = current_schema() AND column_default IS NOT NULL" \
     "      AND ((table_name = 'users' AND column_name = 'created_at')" \
