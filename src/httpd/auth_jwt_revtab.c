@@ -53,13 +53,9 @@
 
 #define AUTH_JWT_REVOKE_MUTEX "auth-jwt-revoke"
 /* The table cannot work without its segment: the start is refused. */
-static const auth_jwt_shm_spec_t auth_jwt_revtab_shm = {
-    .what = "revocation table (AuthJWTRevocationCacheSize)",
-    .tag_create = AJ_LOGNO(110),
-    .mutex_type = AUTH_JWT_REVOKE_MUTEX,
-    .mutex_what = "revocation",
-    .tag_attach = AJ_LOGNO(111),
-};
+static const auth_jwt_shm_spec_t auth_jwt_revtab_shm =
+    AUTH_JWT_SHM_SPEC_REQUIRED("revocation table (AuthJWTRevocationCacheSize)", AJ_LOGNO(110),
+                               AUTH_JWT_REVOKE_MUTEX, "revocation", AJ_LOGNO(111));
 
 /* Re-read this many seconds before the last poll: clock skew between nodes
  * and transactions that commit after their revoked_at. */

@@ -24,6 +24,14 @@ typedef struct {
     const char *tag_attach; /* tag of that line */
 } auth_jwt_shm_spec_t;
 
+/* The spec of a segment the server cannot run without, written by its
+ * writers under a global mutex (the revocation table, the throttle). */
+#define AUTH_JWT_SHM_SPEC_REQUIRED(what_, tag_create_, mutex_type_, mutex_what_, tag_attach_) \
+    { \
+        .mutex_type = (mutex_type_), .what = (what_), .tag_create = (tag_create_), \
+        .degraded = NULL, .mutex_what = (mutex_what_), .tag_attach = (tag_attach_) \
+    }
+
 /* One generation's segment: made in post_config from pconf, so a restart
  * (which clears pconf) ends it; the owner's pointer to it is cleared then. */
 typedef struct auth_jwt_shm_t {

@@ -64,13 +64,8 @@
 #define AUTH_JWT_PACE_DUMMY     "mod_auth_jwt"
 
 /* Counting failures across children needs the segment: no start without. */
-static const auth_jwt_shm_spec_t auth_jwt_throttle_shm = {
-    .what = "login throttle",
-    .tag_create = AJ_LOGNO(210),
-    .mutex_type = AUTH_JWT_THROTTLE_MUTEX,
-    .mutex_what = "login throttle",
-    .tag_attach = AJ_LOGNO(213),
-};
+static const auth_jwt_shm_spec_t auth_jwt_throttle_shm = AUTH_JWT_SHM_SPEC_REQUIRED(
+    "login throttle", AJ_LOGNO(210), AUTH_JWT_THROTTLE_MUTEX, "login throttle", AJ_LOGNO(213));
 
 /* The throttle's table and the per-store cost words after it, laid out in
  * post_config; read-only afterwards and meaningful while seg is set. */

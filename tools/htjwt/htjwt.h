@@ -40,36 +40,25 @@
 /* Every option, once: X(ID, short letter or 0 for the long form only, long
  * name, takes a value), grouped by the commands that take them.  The
  * HTJWT_O_<ID> enum below and main.c's option table are both made from it,
- * so they cannot disagree.  One option a line: the formatter would join
- * them. */
+ * so they cannot disagree.  Written by hand, a group a line or two (the
+ * formatter would run the whole list together). */
 /* clang-format off */
 #define HTJWT_OPTIONS(X) \
     /* the DB commands */ \
-    X(BATCH,    'b', "batch",      0) \
-    X(COST,     'c', "cost",       1) \
-    X(MIN,      'm', "min-length", 1) \
-    X(DRIVER,   'd', "driver",     1) \
+    X(BATCH, 'b', "batch", 0) X(COST, 'c', "cost", 1) X(MIN, 'm', "min-length", 1) \
+    X(DRIVER, 'd', "driver", 1) \
     /* the key of sign, verify and decode */ \
-    X(KEY,      'k', "key",        1) \
-    X(ALG,      'a', "alg",        1) \
-    X(KID,      'i', "kid",        1) \
+    X(KEY, 'k', "key", 1) X(ALG, 'a', "alg", 1) X(KID, 'i', "kid", 1) \
     /* the claims sign writes and verify checks */ \
-    X(LIFETIME, 'l', "lifetime",   1) \
-    X(ISS,      0,   "iss",        1) \
-    X(AUD,      0,   "aud",        1) \
-    X(LEEWAY,   0,   "leeway",     1) \
+    X(LIFETIME, 'l', "lifetime", 1) X(ISS, 0, "iss", 1) X(AUD, 0, "aud", 1) \
+    X(LEEWAY, 0, "leeway", 1) \
     /* whom sign signs for */ \
-    X(USER,     'u', "user",       1) \
-    X(DB,       'D', "db",         1) \
-    X(SUBJECT,  's', "subject",    1) \
-    X(NAME,     'n', "name",       1) \
-    X(CLAIMS,   'C', "claims",     1) \
+    X(USER, 'u', "user", 1) X(DB, 'D', "db", 1) X(SUBJECT, 's', "subject", 1) \
+    X(NAME, 'n', "name", 1) X(CLAIMS, 'C', "claims", 1) \
     /* keygen's files */ \
-    X(OUT,      'o', "out",        1) \
-    X(PUB,      'p', "public",     1) \
-    X(FORCE,    'f', "force",      0) \
+    X(OUT, 'o', "out", 1) X(PUB, 'p', "public", 1) X(FORCE, 'f', "force", 0) \
     /* any command */ \
-    X(HELP,     'h', "help",       0)
+    X(HELP, 'h', "help", 0)
 /* clang-format on */
 
 #define HTJWT_OPTION_ID(id, short_name, long_name, takes_arg) HTJWT_O_##id,

@@ -14,6 +14,7 @@
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -131,19 +132,20 @@ static apr_size_t htjwt_hs_random_bytes(aj_alg_e alg)
     }
 }
 
+/* A new key of the kind the algorithm table names for alg; for ES* on the
+ * algorithm's own curve (RFC 7518 §3.4), by OpenSSL's name of it. */
 static EVP_PKEY *htjwt_generate_pkey(aj_alg_e alg)
 {
-    switch (alg) {
-    case AJ_ALG_RS256:
-    case AJ_ALG_RS384:
-    case AJ_ALG_RS512:
-    case AJ_ALG_PS256:
-    case AJ_ALG_PS384:
-    case AJ_ALG_PS512: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)HTJWT_RSA_BITS);
-    case AJ_ALG_ES256: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    case AJ_ALG_ES384: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-    case AJ_ALG_ES512: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521"); /* RFC 7518 §3.4 */
-    case AJ_ALG_EDDSA: return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    const aj_alg_info_t *info = aj_alg_info(alg);
+
+    if (!info) {
+        return NULL;
+    }
+    switch (info->kty) {
+    case AJ_KTY_RSA:
+    case AJ_KTY_RSA_PSS: return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)HTJWT_RSA_BITS);
+    case AJ_KTY_EC: return EVP_PKEY_Q_keygen(NULL, NULL, "EC", OBJ_nid2sn(info->ec_nid));
+    case AJ_KTY_ED25519: return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
     default: return NULL;
     }
 }
