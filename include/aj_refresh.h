@@ -12,7 +12,7 @@
 
 #include "aj.h"
 
-/* SPEC §12: a refresh token carries at least 256 random bits. */
+/* docs/reference.md §12: a refresh token carries at least 256 random bits. */
 #define AJ_REFRESH_RANDOM_BYTES 32
 /* Its text: base64url of AJ_REFRESH_RANDOM_BYTES bytes, no padding. */
 #define AJ_REFRESH_TOKEN_LEN    43

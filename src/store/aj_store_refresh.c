@@ -201,7 +201,7 @@ apr_status_t aj_store_refresh_issue(apr_int64_t *expires_at, aj_store_t *st, apr
     if (!fam || !aj_refresh_family_ok(fam->family) || !aj_refresh_hash_ok(hash) || lifetime <= 0) {
         goto cleanup;
     }
-    /* never past the family's end (SPEC §12: refresh_expires_in never
+    /* never past the family's end (docs/reference.md §12: refresh_expires_in never
      * reaches past AuthJWTMaxSessionAge) */
     exp = lifetime < fam->expires_at - now ? now + lifetime : fam->expires_at;
     args[0] = hash;

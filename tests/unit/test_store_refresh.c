@@ -24,7 +24,7 @@
 #define T_LIFETIME 3600
 #define T_ACCESS   300
 #define T_END      (T_LOGIN + T_MAX_AGE)
-/* Connections racing for one token (SPEC §12 test: 20 concurrent refreshes). */
+/* Connections racing for one token (20 concurrent refreshes, one winner). */
 #define RACERS     20
 
 /* A new family of user uid, logged in at T_LOGIN, recorded in the store. */
