@@ -320,8 +320,8 @@
         ui.sessionNone.hidden = true;
         ui.sessionLive.hidden = false;
         ui.tokenCard.hidden = false;
-        startCountdown();
         scheduleRefresh();
+        startCountdown();
         return true;
     }
 
@@ -682,20 +682,22 @@
             const rr = await api('POST', REFRESH_PATH, {
                 json: { refresh_token: oldRefresh }, note: 'the old refresh token ' + shortToken(oldRefresh)
             });
-            verdict(rr, ui.revokedRefreshStatus, ui.revokedRefreshDesc);
+            verdict(rr, ui.revokedRefreshStatus, ui.revokedRefreshDesc, true);
         }
         ui.revoked.hidden = false;
         reveal(ui.revoked);
     }
 
-    // "401 Unauthorized" and what the server said, expected to be a 401.
-    function verdict(r, pill, desc) {
+    // "401 Unauthorized" and what the server said, expected to be a 401:
+    // for a resource, the Bearer challenge's words (RFC 6750); for the
+    // refresh handler, its JSON error.
+    function verdict(r, pill, desc, fromBody) {
         pill.textContent = r.networkError ? 'no answer' : r.status + (r.statusText ? ' ' + r.statusText : '');
         pill.className = 'status-pill ' + (r.status === 401 ? 'warn' : 'err');
         if (r.status === 401) {
-            const d = authParam(r.wwwAuth, 'error_description');
+            const d = fromBody ? null : authParam(r.wwwAuth, 'error_description');
             const err = authParam(r.wwwAuth, 'error');
-            const j = r.json && typeof r.json.error === 'string' ? r.json.error : null;
+            const j = serverReason(r);
             desc.textContent = d ? '\u201c' + d + '\u201d' + (err ? ' (' + err + ')' : '')
                 : j ? '\u201c' + j + '\u201d' : r.summary;
         } else {
@@ -746,7 +748,7 @@
         const r = await api('POST', REFRESH_PATH, {
             json: { refresh_token: stolen }, note: 'the thief replays the used refresh_token ' + shortToken(stolen)
         });
-        verdict(r, ui.replayStatus, ui.replayDesc);
+        verdict(r, ui.replayStatus, ui.replayDesc, true);
         ui.replayOut.hidden = false;
         if (r.status === 401) {
             // this page's next refresh: refused, and that ends the session here
