@@ -333,7 +333,7 @@
 
     function renderRefresh() {
         ui.refreshShort.textContent = refreshToken ? shortToken(refreshToken) : 'none';
-        ui.refreshUntil.textContent = refreshExpiresAt
+        ui.refreshUntil.textContent = refreshToken && refreshExpiresAt
             ? new Date(refreshExpiresAt).toLocaleString() : '\u2013';
         ui.refreshCount.textContent = String(refreshes);
         ui.refreshCount.dataset.count = String(refreshes);

@@ -367,6 +367,7 @@ test('a replayed refresh token: reuse detected, the session revoked, the page sa
     assert.equal(await refreshCount(page), 1, 'one legitimate refresh before the replay');
     assert.equal(await text(page, '#replay-status'), '401 Unauthorized');
     assert.match(await text(page, '#replay-desc'), /reused or its session revoked/);
+    assert.ok(await page.locator('#replay-out').isVisible(), 'the thief\'s answer stays in view');
     assert.match(await text(page, '#ended-reason'), /reused or its session revoked; log in again/);
     assert.match(await text(page, '#ended-text'), new RegExp(reEscape(await text(page, '#sid'))));
     assert.equal(await page.getAttribute('#ended', 'role'), 'alert');
