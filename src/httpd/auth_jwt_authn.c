@@ -27,6 +27,7 @@
 #include <mod_auth.h>
 
 #include "auth_jwt_authn.h"
+#include "auth_jwt_logcap.h"
 #include "mod_auth_jwt.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_env.h"
@@ -381,29 +382,15 @@ static int auth_jwt_check_access_decide(request_rec *r)
     return DECLINED;
 }
 
-/* httpd's core logs every request header at trace4 ("Headers received from
- * client"), Authorization included, before any auth hook runs.  Tokens and
- * passwords never reach a log: for a request that carries credentials, that
- * module's level is capped at trace3 for this request only.  Costs nothing
- * unless trace4 is on. */
-static int auth_jwt_http_module_index = -1;
-
+/* A request that carries credentials: httpd's header dump must not show
+ * them (auth_jwt_logcap.c). */
 static int auth_jwt_post_read_request(request_rec *r)
 {
-    struct ap_logconf *l;
-    int idx = auth_jwt_http_module_index;
-
-    if (idx < 0 || !APLOG_R_MODULE_IS_LEVEL(r, idx, APLOG_TRACE4)) {
-        return DECLINED;
+    if (apr_table_get(r->headers_in, "Authorization")
+        || apr_table_get(r->headers_in, "Proxy-Authorization")
+        || apr_table_get(r->headers_in, "Cookie")) {
+        auth_jwt_logcap(r);
     }
-    if (!apr_table_get(r->headers_in, "Authorization")
-        && !apr_table_get(r->headers_in, "Proxy-Authorization")
-        && !apr_table_get(r->headers_in, "Cookie")) {
-        return DECLINED;
-    }
-    l = ap_new_log_config(r->pool, r->log);
-    ap_set_module_loglevel(r->pool, l, idx, APLOG_TRACE3);
-    r->log = l;
     return DECLINED;
 }
 
@@ -544,9 +531,7 @@ void auth_jwt_authn_register(apr_pool_t *p)
 {
     ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "jwt", AUTHN_PROVIDER_VERSION,
                               &auth_jwt_authn_provider, AP_AUTH_INTERNAL_PER_CONF);
-    module *http = ap_find_linked_module("http_core.c");
-
-    auth_jwt_http_module_index = http ? http->module_index : -1;
+    auth_jwt_logcap_init();
     ap_hook_post_read_request(auth_jwt_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_access(auth_jwt_check_access, NULL, NULL, APR_HOOK_FIRST,
                          AP_AUTH_INTERNAL_PER_CONF);
