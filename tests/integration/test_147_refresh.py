@@ -24,6 +24,7 @@ import pytest
 import pyhttpd
 from pyhttpd import b64url, token_claims
 from test_200_revocation import SESSION_CONFIG, fresh_requests, refused
+from test_400_htjwt import db as htjwt_db
 from test_600_hostile import raw_request
 
 REFRESH_PATH = "/auth/refresh"
@@ -150,11 +151,9 @@ def race_refresh(servers, raw):
 def record_race(capsys, driver, statuses):
     """Shows the race's counts (also without -s) and keeps them in
     build/race-results.txt, one line per driver (replacing an older one)."""
-    ok, lost = statuses.count(200), statuses.count(401)
-    line = f"race {driver}: {ok} x 200, {lost} x 401"
     others = sorted(s for s in statuses if s not in (200, 401))
-    if others:
-        line += f", others {others}"
+    line = (f"race {driver}: {statuses.count(200)} x 200, {statuses.count(401)} x 401"
+            + (f", others {others}" if others else ""))
     with capsys.disabled():
         print(f"\n    {line}", flush=True)
     try:
@@ -186,24 +185,16 @@ def user(httpd):
 
 # ---- rotation ------------------------------------------------------------------
 
-def test_login_returns_a_refresh_token(httpd, user):
-    body = login(httpd, user)
+def test_rotation(httpd, user):
+    """A login starts a family (sid) with its first refresh token.  Each
+    refresh consumes the token presented and returns a new one with a new
+    access token of the same family and login; earlier access tokens stay
+    valid (rotation revokes none)."""
+    body, other = login(httpd, user), login(httpd, user)
     assert TOKEN_RE.fullmatch(body["refresh_token"]), body
     assert body["refresh_expires_in"] == LIFETIME, body
-    assert "sid" in token_claims(body["token"]) and SID_RE.fullmatch(
-        token_claims(body["token"])["sid"]), token_claims(body["token"])
-    # two logins, two families
-    other = login(httpd, user)
-    assert token_claims(other["token"])["sid"] != token_claims(body["token"])["sid"]
-    assert other["refresh_token"] != body["refresh_token"]
-
-
-def test_rotation(httpd, user):
-    """Each refresh consumes the token presented and returns a new one with
-    a new access token of the same family and login; earlier access tokens
-    stay valid (rotation revokes none)."""
-    body = login(httpd, user)
     sid = token_claims(body["token"])["sid"]
+    assert SID_RE.fullmatch(sid) and token_claims(other["token"])["sid"] != sid
     accesses, raws = [body["token"]], [body["refresh_token"]]
     for _ in range(3):
         new = rotate(httpd, raws[-1], accesses[-1])
@@ -340,6 +331,31 @@ def test_revoke_all_and_password_change_end_every_family(httpd, user, how):
     rotate(httpd, again["refresh_token"], again["token"])
 
 
+def test_a_family_key_cannot_be_logged_out(httpd, user):
+    """A token whose jti is a family's revocation key ("sid:..."): 400, and
+    the family named stays alive."""
+    body = login(httpd, user)
+    sid, t = token_claims(body["token"])["sid"], int(time.time())
+    forged = pyhttpd.sign_hs({"alg": "HS256", "typ": "JWT"},
+                             {"sub": str(user[2]), "name": user[0], "iat": t, "nbf": t,
+                              "exp": t + 300, "auth_time": t, "jti": f"sid:{sid}"},
+                             httpd.secret)
+    r = httpd.post("/auth/logout", bearer=forged)
+    assert r.status == 400, r
+    assert httpd.get("/api/resource", bearer=body["token"]).status == 200
+    rotate(httpd, body["refresh_token"], body["token"])
+
+
+@pytest.mark.parametrize("command", ["revoke-all", "del"])
+def test_htjwt_ends_every_family(httpd, user, command):
+    families = [login(httpd, user) for _ in range(2)]
+    p = htjwt_db(httpd, command, user[0], options=())
+    assert p.returncode == 0, p
+    for body in families:
+        r = refresh(httpd, body["refresh_token"])
+        assert r.status == 401 and r.json()["error"] in (ERR_REUSED, ERR_ENDED), r
+
+
 # ---- lifetimes -----------------------------------------------------------------
 
 def wait_past(instant, limit):
@@ -402,17 +418,15 @@ def test_refresh_lifetime_zero_is_off(httpd, user):
 
 # ---- the token handler ---------------------------------------------------------
 
-def test_token_handler_with_a_password_returns_a_refresh_token(httpd, user):
+def test_token_handler_password_and_renewal(httpd, user):
+    """A password (Basic) gets a refresh token too; a renewal with a token
+    keeps the family and gets none."""
     r = httpd.get("/api/token", auth=(user[0], user[1]))
     assert r.status == 200, r
     body = r.json()
     assert TOKEN_RE.fullmatch(body["refresh_token"]) and body["refresh_expires_in"] > 0, body
     assert "sid" in token_claims(body["token"])
     rotate(httpd, body["refresh_token"], body["token"])
-
-
-def test_renewal_keeps_the_family(httpd, user):
-    body = login(httpd, user)
     r = httpd.get("/api/token", bearer=body["token"])
     assert r.status == 200, r
     assert "refresh_token" not in r.json(), r.json()
@@ -626,7 +640,15 @@ class TestCookieMode:
         check_refused(self.cookie_refresh(httpd, raw), 401, ERR_REUSED)
         check_refused(self.cookie_refresh(httpd, newest), 401, ERR_REUSED)
         assert refused(httpd.get("/api/resource", headers={"Cookie": f"jwt={access}"}))
-        check_no_secret_anywhere(httpd, [raw, new_raw, newest], [raw, new_raw, newest])
+
+    def test_refresh_cookies_are_neither_logged_nor_stored(self, httpd, user):
+        """At trace8 httpd dumps the headers of requests (Cookie) and of
+        responses (Set-Cookie): neither may show a refresh token."""
+        _, raw = self.cookie_login(httpd, user)
+        r = self.cookie_refresh(httpd, raw)
+        assert r.status == 200, r
+        new_raw = check_refresh_cookie(r)
+        check_no_secret_anywhere(httpd, [raw, new_raw], [raw, new_raw])
 
     def test_without_the_csrf_header_403(self, httpd, user):
         _, raw = self.cookie_login(httpd, user)
