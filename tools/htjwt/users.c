@@ -375,8 +375,8 @@ static int htjwt_delete(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user, 
     return htjwt_written(db, rv, name, apr_psprintf(cx->pool, "deleting user %s", name),
                          apr_psprintf(cx->pool,
                                       "Deleting user %s (id %" APR_INT64_T_FMT
-                                      "); %s and their tokens are revoked; other tokens "
-                                      "already issued stay valid until they expire\n",
+                                      ") and revoking %s; other tokens already "
+                                      "issued stay valid until they expire\n",
                                       name, user->id, htjwt_families_text(cx->pool, families)));
 }
 
