@@ -25,6 +25,7 @@
 #include "auth_jwt_errors.h"
 #include "auth_jwt_handlers.h"
 #include "auth_jwt_metrics.h"
+#include "auth_jwt_refresh.h"
 #include "auth_jwt_revtab.h"
 #include "auth_jwt_scope.h"
 #include "auth_jwt_throttle.h"
@@ -49,6 +50,7 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     if (!auth_jwt_scope_post_config(ptemp, s)) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    auth_jwt_refresh_post_config(pconf, s);
     /* The first pass only checks the configuration: no shared memory yet. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;

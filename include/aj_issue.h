@@ -20,6 +20,7 @@ typedef struct {
     const apr_array_header_t *aud; /* const char *; NULL/empty: omitted; 1: string */
     const char *extra_json;        /* the user's stored claims object, NULL: none */
     const char *csrf;              /* double-submit value for cookie clients, NULL: none */
+    const char *sid;               /* refresh family (docs/reference.md §12), NULL: none */
 } aj_issue_t;
 
 /* Builds the compact claims JSON of an issued token.  Members of

@@ -23,7 +23,7 @@
 
 /* Claims the issuer sets itself (docs/reference.md §5); stored claims never override them. */
 static const char *const aj_reserved_claims[] = {
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "name", "auth_time", "csrf",
+    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "name", "auth_time", "csrf", "sid",
 };
 
 #define AJ_RESERVED_COUNT (sizeof(aj_reserved_claims) / sizeof(aj_reserved_claims[0]))
@@ -118,7 +118,9 @@ static apr_status_t aj_issue_add_registered(json_object *obj, const aj_issue_t *
         || (in->aud && in->aud->nelts > 0
             && (rv = aj_json_add(obj, "aud", aj_json_audience(in->aud))) != APR_SUCCESS)
         || (in->csrf
-            && (rv = aj_json_add(obj, "csrf", json_object_new_string(in->csrf))) != APR_SUCCESS)) {
+            && (rv = aj_json_add(obj, "csrf", json_object_new_string(in->csrf))) != APR_SUCCESS)
+        || (in->sid
+            && (rv = aj_json_add(obj, "sid", json_object_new_string(in->sid))) != APR_SUCCESS)) {
         return rv;
     }
     return APR_SUCCESS;

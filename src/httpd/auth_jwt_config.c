@@ -34,6 +34,7 @@ static const auth_jwt_dir_conf auth_jwt_defconf = {
     AUTH_JWT_DEFAULT_LIFETIME,
     AUTH_JWT_DEFAULT_LEEWAY,
     AUTH_JWT_DEFAULT_MAX_SESSION_AGE,
+    AUTH_JWT_DEFAULT_REFRESH_LIFETIME,
     AUTH_JWT_DEFAULT_REVOCATION_REFRESH,
     AUTH_JWT_DEFAULT_BASIC_CACHE_TTL,
     AUTH_JWT_DEFAULT_THROTTLE_SECONDS,
@@ -56,6 +57,7 @@ void *auth_jwt_create_dir_conf(apr_pool_t *p, char *dir)
     c->lifetime = AUTH_JWT_UNSET;
     c->leeway = AUTH_JWT_UNSET;
     c->max_session_age = AUTH_JWT_UNSET;
+    c->refresh_lifetime = AUTH_JWT_UNSET;
     c->revocation_refresh = AUTH_JWT_UNSET;
     c->basic_cache_ttl = AUTH_JWT_UNSET;
     c->throttle_seconds = AUTH_JWT_UNSET;
@@ -85,6 +87,7 @@ void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     AUTH_JWT_MERGE_NUM(lifetime);
     AUTH_JWT_MERGE_NUM(leeway);
     AUTH_JWT_MERGE_NUM(max_session_age);
+    AUTH_JWT_MERGE_NUM(refresh_lifetime);
     AUTH_JWT_MERGE_NUM(revocation_refresh);
     AUTH_JWT_MERGE_NUM(basic_cache_ttl);
     AUTH_JWT_MERGE_NUM(throttle_seconds); /* set together with attempts */
@@ -123,6 +126,11 @@ static apr_int64_t auth_jwt_cfg_leeway(const auth_jwt_dir_conf *c)
 apr_int64_t auth_jwt_cfg_max_session_age(const auth_jwt_dir_conf *c)
 {
     return AUTH_JWT_GET(c, max_session_age);
+}
+
+apr_int64_t auth_jwt_cfg_refresh_lifetime(const auth_jwt_dir_conf *c)
+{
+    return AUTH_JWT_GET(c, refresh_lifetime);
 }
 
 int auth_jwt_cfg_renew_with_token(const auth_jwt_dir_conf *c)
@@ -406,6 +414,7 @@ static const auth_jwt_num_spec auth_jwt_num_specs[] = {
     { "AuthJWTTokenLifetime", 1, AUTH_JWT_MAX_SECONDS, AUTH_JWT_NUM_SECONDS, NULL },
     { "AuthJWTLeeway", 0, AUTH_JWT_MAX_LEEWAY, AUTH_JWT_NUM_SECONDS, NULL },
     { "AuthJWTMaxSessionAge", 1, AUTH_JWT_MAX_SECONDS, AUTH_JWT_NUM_SECONDS, NULL },
+    { "AuthJWTRefreshLifetime", 0, AUTH_JWT_MAX_SECONDS, AUTH_JWT_NUM_SECONDS, NULL },
     { "AuthJWTRevocationRefresh", 1, AUTH_JWT_MAX_REVOCATION_REFRESH, AUTH_JWT_NUM_SECONDS, NULL },
     { "AuthJWTBasicCacheTTL", 0, AUTH_JWT_MAX_BASIC_CACHE_TTL, AUTH_JWT_NUM_SECONDS, NULL },
     { "AuthJWTPasswordMinLength", 1, AUTH_JWT_MAX_PASSWORD_MIN, AUTH_JWT_NUM_INT, "a length" },
@@ -541,6 +550,9 @@ const command_rec auth_jwt_cmds[] = {
                   "On|Off - a valid token may obtain a fresh one (default On)"),
     AUTH_JWT_NUMBER("AuthJWTMaxSessionAge", max_session_age,
                     "duration after the password login when renewals stop (default 86400, 1d)"),
+    AUTH_JWT_NUMBER("AuthJWTRefreshLifetime", refresh_lifetime,
+                    "lifetime of refresh tokens from password logins, a duration; 0 = none "
+                    "(default 0)"),
     AUTH_JWT_FLAG("AuthJWTPasswordLogin", password_login,
                   "On|Off - accept username/password (default On)"),
     AUTH_JWT_FLAG("AuthJWTRegistration", registration,

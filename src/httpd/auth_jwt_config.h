@@ -19,6 +19,8 @@
 #define AUTH_JWT_DEFAULT_LIFETIME           600
 #define AUTH_JWT_DEFAULT_LEEWAY             0
 #define AUTH_JWT_DEFAULT_MAX_SESSION_AGE    86400
+/* AuthJWTRefreshLifetime 0: no refresh tokens (docs/reference.md §12) */
+#define AUTH_JWT_DEFAULT_REFRESH_LIFETIME   0
 #define AUTH_JWT_DEFAULT_PASSWORD_MIN       AJ_PASSWORD_MIN_LEN_DEFAULT
 #define AUTH_JWT_DEFAULT_REVOCATION_REFRESH 5
 #define AUTH_JWT_DEFAULT_VERIFY_CACHE       4096
@@ -54,6 +56,7 @@ typedef struct {
     apr_int64_t lifetime;
     apr_int64_t leeway;
     apr_int64_t max_session_age;
+    apr_int64_t refresh_lifetime;
     apr_int64_t revocation_refresh;
     apr_int64_t basic_cache_ttl;
     apr_int64_t throttle_seconds; /* AuthJWTLoginThrottle, set with throttle_attempts */
@@ -74,6 +77,8 @@ typedef struct {
 typedef struct {
     apr_uint32_t revocation_slots; /* 0: unset (the main server's counts) */
     auth_jwt_scope_t scope;        /* set in post_config (auth_jwt_scope.c) */
+    const char *refresh_path;      /* the refresh handler's <Location>, for its cookie
+                                    * (post_config, auth_jwt_refresh.c); NULL: none */
 } auth_jwt_srv_conf;
 
 void *auth_jwt_create_srv_conf(apr_pool_t *p, server_rec *s);
@@ -83,6 +88,8 @@ apr_uint32_t auth_jwt_cfg_revocation_slots(server_rec *s);
 const auth_jwt_dir_conf *auth_jwt_dconf(request_rec *r);
 apr_int64_t auth_jwt_cfg_lifetime(const auth_jwt_dir_conf *c);
 apr_int64_t auth_jwt_cfg_max_session_age(const auth_jwt_dir_conf *c);
+/* AuthJWTRefreshLifetime; 0: refresh tokens are off. */
+apr_int64_t auth_jwt_cfg_refresh_lifetime(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_renew_with_token(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_password_login(const auth_jwt_dir_conf *c);
 int auth_jwt_cfg_registration(const auth_jwt_dir_conf *c);

@@ -3,11 +3,12 @@
  * (docs/reference.md §4):
  *
  *   auth-jwt-status  authenticated GET -> who the request is, and its claims
- *   auth-jwt-logout  POST with the token -> that token revoked (by jti);
- *                    ?all=1 -> every token of its user revoked
+ *   auth-jwt-logout  POST with the token -> that token revoked (by jti),
+ *                    and its refresh family (by sid);
+ *                    ?all=1 -> every token and family of its user revoked
  *
  * status answers no-store (its body echoes the claims); logout expires the
- * AuthJWTCookie cookie.
+ * AuthJWTCookie cookies.
  */
 #include <string.h>
 
@@ -18,9 +19,11 @@
 #include "auth_jwt_authn.h"
 #include "auth_jwt_dbd.h"
 #include "auth_jwt_http.h"
+#include "auth_jwt_refresh.h"
 #include "auth_jwt_revoke.h"
 #include "aj.h"
 #include "aj_claims.h"
+#include "aj_refresh.h"
 #include "aj_store.h"
 #include "aj_json.h"
 
@@ -83,6 +86,13 @@ static int auth_jwt_wants_all(request_rec *r)
     return 0;
 }
 
+/* Cookie mode: the browser forgets both cookies. */
+static void auth_jwt_logout_clear_cookies(request_rec *r)
+{
+    auth_jwt_http_set_cookie(r, NULL, 0);
+    auth_jwt_refresh_set_cookie(r, NULL, 0);
+}
+
 /* ?all=1: every token of the request's user, through the store's
  * tokens_valid_after, then this server's revocation table. */
 static int auth_jwt_logout_all(request_rec *r, const auth_jwt_req_t *st, aj_store_t *store)
@@ -106,14 +116,19 @@ static int auth_jwt_logout_all(request_rec *r, const auth_jwt_req_t *st, aj_stor
                                         "user store unavailable; the tokens were not revoked");
     }
     auth_jwt_revoke_user_recorded(r, id, valid_after);
-    auth_jwt_http_set_cookie(r, NULL, 0);
+    if (auth_jwt_refresh_revoke_user(r, store, id) != APR_SUCCESS) {
+        return auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE,
+                                        "user store unavailable; the refresh tokens were not "
+                                        "revoked");
+    }
+    auth_jwt_logout_clear_cookies(r);
     return auth_jwt_http_send_success(r);
 }
 
 int auth_jwt_logout_handler(request_rec *r)
 {
     const auth_jwt_req_t *st;
-    const char *jti;
+    const char *jti, *sid;
     apr_int64_t exp = 0;
     aj_store_t *store;
     int answered = 0;
@@ -135,16 +150,26 @@ int auth_jwt_logout_handler(request_rec *r)
         return auth_jwt_logout_all(r, st, store);
     }
     jti = aj_claims_get_string(st->claims, "jti");
-    if (!jti || !*jti || strlen(jti) > AJ_JTI_MAX_LEN) {
+    /* a jti named like a family's revocation (another issuer's token) would
+     * revoke that family: never taken */
+    if (!jti || !*jti || strlen(jti) > AJ_JTI_MAX_LEN
+        || !strncmp(jti, AJ_REFRESH_SID_PREFIX, sizeof(AJ_REFRESH_SID_PREFIX) - 1)) {
         return auth_jwt_http_send_error(r, HTTP_BAD_REQUEST,
                                         "the token has no usable jti; use ?all=1 to revoke "
                                         "every token of the user");
+    }
+    /* its refresh family first: its refresh tokens and sibling access
+     * tokens die with this one (docs/reference.md §12) */
+    sid = aj_claims_get_string(st->claims, "sid");
+    if (sid && auth_jwt_refresh_revoke_family(r, store, sid) != APR_SUCCESS) {
+        return auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE,
+                                        "user store unavailable; the token was not revoked");
     }
     (void)aj_claims_get_int(st->claims, "exp", &exp);
     if (auth_jwt_revoke_token(r, store, jti, exp) != APR_SUCCESS) {
         return auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE,
                                         "user store unavailable; the token was not revoked");
     }
-    auth_jwt_http_set_cookie(r, NULL, 0);
+    auth_jwt_logout_clear_cookies(r);
     return auth_jwt_http_send_success(r);
 }

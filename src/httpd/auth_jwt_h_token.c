@@ -8,6 +8,8 @@
  * A token answer is never cached and, with AuthJWTCookie, also sets the
  * cookie.  The token itself is minted by auth_jwt_issue.c.
  */
+#include <string.h>
+
 #include "auth_jwt_h_token.h"
 #include "mod_auth_jwt.h"
 #include "auth_jwt_authn.h"
@@ -16,17 +18,17 @@
 #include "auth_jwt_issue.h"
 #include "auth_jwt_password.h"
 #include "aj_claims.h"
+#include "auth_jwt_dbd.h"
+#include "auth_jwt_refresh.h"
 #include "aj_store.h"
+#include "aj_store_refresh.h"
 #include "aj_json.h"
 
-/* The token answer, in one of two shapes (docs/reference.md §4): the login
- * one ({"status","auth_token","token","expires_in"}) or the REST-auth one
- * ({"token","duration","token_type","expires_in"}). */
-typedef enum { AUTH_JWT_TOKEN_REST, AUTH_JWT_TOKEN_LOGIN } auth_jwt_token_shape_e;
-
-static int auth_jwt_send_token(request_rec *r, const char *token, apr_int64_t expires_in,
-                               const char *csrf, auth_jwt_token_shape_e shape)
+int auth_jwt_token_answer(request_rec *r, const char *token, apr_int64_t expires_in,
+                          const char *csrf, const auth_jwt_refresh_grant_t *grant,
+                          auth_jwt_token_shape_e shape)
 {
+    const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
     json_object *o = aj_json_own(r->pool, json_object_new_object());
 
     auth_jwt_http_no_store(r);
@@ -46,10 +48,44 @@ static int auth_jwt_send_token(request_rec *r, const char *token, apr_int64_t ex
         json_object_object_add(o, "token_type", json_object_new_string("Bearer"));
         json_object_object_add(o, "expires_in", json_object_new_int64(expires_in));
     }
+    if (grant && grant->raw) {
+        /* cookie mode: in a cookie no script can read, never in the body */
+        if (!c->cookie) {
+            json_object_object_add(o, "refresh_token", json_object_new_string(grant->raw));
+        }
+        if (!c->cookie || auth_jwt_refresh_set_cookie(r, grant->raw, grant->expires_in)) {
+            json_object_object_add(o, "refresh_expires_in",
+                                   json_object_new_int64(grant->expires_in));
+        }
+    }
     return auth_jwt_http_send_json(r, HTTP_OK, o);
 }
 
 /* ---- auth-jwt-token ----------------------------------------------------- */
+
+/* A renewal of a token of a refresh family stays in the family: the store
+ * is the truth (a revocation this server's table has not seen yet refuses
+ * it too), and the new token ends with the family. */
+static int auth_jwt_renew_family(auth_jwt_session_t *session, request_rec *r, aj_store_t *store,
+                                 apr_int64_t user_id)
+{
+    aj_refresh_family_t *fam = NULL;
+    apr_int64_t revoked_at = 0;
+    apr_status_t rv;
+
+    rv = aj_store_refresh_family_get(&fam, &revoked_at, store, r->pool, session->sid);
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND && rv != APR_EINVAL) {
+        auth_jwt_store_failed(r, store, "reading a refresh family", rv);
+        return auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE, "user store unavailable");
+    }
+    if (rv != APR_SUCCESS || revoked_at || fam->user_id != user_id
+        || fam->expires_at <= apr_time_sec(r->request_time)) {
+        return auth_jwt_http_send_error(r, HTTP_FORBIDDEN,
+                                        "session ended; log in with the password");
+    }
+    session->not_after = fam->expires_at;
+    return OK;
+}
 
 /* A renewal: the token's session must be young enough and its user still
  * there; the new token keeps auth_time. */
@@ -59,6 +95,8 @@ static int auth_jwt_renew(request_rec *r, const auth_jwt_dir_conf *c, const auth
     apr_int64_t now = apr_time_sec(r->request_time);
     apr_int64_t auth_time = 0, expires_in = 0, iat = 0;
     const char *token = NULL, *csrf = NULL;
+    auth_jwt_session_t session;
+    aj_store_t *store = NULL;
     aj_user_t *user;
     int answered = 0;
 
@@ -76,7 +114,7 @@ static int auth_jwt_renew(request_rec *r, const auth_jwt_dir_conf *c, const auth
         return auth_jwt_http_send_error(r, HTTP_FORBIDDEN,
                                         "session too old to renew; log in with the password");
     }
-    user = auth_jwt_http_user_by_id(NULL, r, auth_jwt_http_user_id(st), HTTP_FORBIDDEN,
+    user = auth_jwt_http_user_by_id(&store, r, auth_jwt_http_user_id(st), HTTP_FORBIDDEN,
                                     "token does not name a user of this site", &answered);
     if (!user) {
         return answered;
@@ -87,10 +125,19 @@ static int auth_jwt_renew(request_rec *r, const auth_jwt_dir_conf *c, const auth
         && (!aj_claims_get_int(claims, "iat", &iat) || iat < user->tokens_valid_after)) {
         return auth_jwt_http_send_error(r, HTTP_FORBIDDEN, "token revoked");
     }
-    if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, user, auth_time) != APR_SUCCESS) {
+    memset(&session, 0, sizeof(session));
+    session.auth_time = auth_time;
+    session.sid = aj_claims_get_string(claims, "sid");
+    if (session.sid) {
+        int rc = auth_jwt_renew_family(&session, r, store, user->id);
+        if (rc != OK) {
+            return rc;
+        }
+    }
+    if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, user, &session) != APR_SUCCESS) {
         return auth_jwt_http_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "cannot issue a token");
     }
-    return auth_jwt_send_token(r, token, expires_in, csrf, AUTH_JWT_TOKEN_REST);
+    return auth_jwt_token_answer(r, token, expires_in, csrf, NULL, AUTH_JWT_TOKEN_REST);
 }
 
 int auth_jwt_token_handler(request_rec *r)
@@ -98,8 +145,10 @@ int auth_jwt_token_handler(request_rec *r)
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
     const auth_jwt_req_t *st;
     const char *token = NULL, *csrf = NULL;
+    auth_jwt_refresh_grant_t grant;
+    auth_jwt_session_t session;
     apr_int64_t expires_in = 0;
-    int answered = 0;
+    int answered = 0, rc;
 
     st = auth_jwt_http_need_auth(r, AUTH_JWT_HTTP_GET | AUTH_JWT_HTTP_POST, "GET, HEAD, POST",
                                  &answered);
@@ -109,11 +158,16 @@ int auth_jwt_token_handler(request_rec *r)
     if (st->via == AUTH_JWT_VIA_TOKEN) {
         return auth_jwt_renew(r, c, st);
     }
-    if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, st->user, apr_time_sec(r->request_time))
-        != APR_SUCCESS) {
+    rc = auth_jwt_refresh_start(&session, &grant, r, c, st->user);
+    if (rc != OK) {
+        return auth_jwt_http_send_error(r, rc,
+                                        rc == HTTP_SERVICE_UNAVAILABLE ? "user store unavailable"
+                                                                       : "cannot issue a token");
+    }
+    if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, st->user, &session) != APR_SUCCESS) {
         return auth_jwt_http_send_error(r, HTTP_INTERNAL_SERVER_ERROR, "cannot issue a token");
     }
-    return auth_jwt_send_token(r, token, expires_in, csrf, AUTH_JWT_TOKEN_REST);
+    return auth_jwt_token_answer(r, token, expires_in, csrf, &grant, AUTH_JWT_TOKEN_REST);
 }
 
 /* ---- auth-jwt-login ----------------------------------------------------- */
@@ -133,6 +187,8 @@ int auth_jwt_login_handler(request_rec *r)
     const auth_jwt_dir_conf *c = auth_jwt_dconf(r);
     const char *username = NULL, *password = NULL, *token = NULL, *csrf = NULL;
     const aj_user_t *user = NULL;
+    auth_jwt_refresh_grant_t grant;
+    auth_jwt_session_t session;
     apr_int64_t expires_in = 0;
     int answered = 0, rc;
 
@@ -161,9 +217,13 @@ int auth_jwt_login_handler(request_rec *r)
         auth_jwt_challenge(r, AJ_OK);
         return auth_jwt_send_fail(r, HTTP_UNAUTHORIZED, "invalid username or password");
     }
-    if (auth_jwt_issue(&token, &expires_in, &csrf, r, c, user, apr_time_sec(r->request_time))
-        != APR_SUCCESS) {
+    rc = auth_jwt_refresh_start(&session, &grant, r, c, user);
+    if (rc == HTTP_SERVICE_UNAVAILABLE) {
+        return auth_jwt_send_fail(r, rc, "user store unavailable");
+    }
+    if (rc != OK
+        || auth_jwt_issue(&token, &expires_in, &csrf, r, c, user, &session) != APR_SUCCESS) {
         return auth_jwt_send_fail(r, HTTP_INTERNAL_SERVER_ERROR, "cannot issue a token");
     }
-    return auth_jwt_send_token(r, token, expires_in, csrf, AUTH_JWT_TOKEN_LOGIN);
+    return auth_jwt_token_answer(r, token, expires_in, csrf, &grant, AUTH_JWT_TOKEN_LOGIN);
 }

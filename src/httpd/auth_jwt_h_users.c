@@ -5,7 +5,8 @@
  *   auth-jwt-users     POST {"username","password"} -> 201 + Location;
  *                      GET <base>/<id> -> {"username","id"}
  *   auth-jwt-password  authenticated POST {"old_password","new_password"}:
- *                      the new hash, and every earlier token revoked
+ *                      the new hash, and every earlier token and refresh
+ *                      family revoked
  *
  * Both take a new password under the same rules (AuthJWTPasswordMinLength
  * characters, AJ_PASSWORD_MAX_LEN bytes) and hash it at AuthJWTBcryptCost.
@@ -21,6 +22,7 @@
 #include "auth_jwt_config.h"
 #include "auth_jwt_dbd.h"
 #include "auth_jwt_http.h"
+#include "auth_jwt_refresh.h"
 #include "auth_jwt_revoke.h"
 #include "auth_jwt_password.h"
 #include "aj_password.h"
@@ -223,5 +225,9 @@ int auth_jwt_password_handler(request_rec *r)
                                         "user store unavailable; the password was not changed");
     }
     auth_jwt_revoke_user_recorded(r, id, valid_after);
+    /* Its refresh families too.  Should the store fail now (logged), the
+     * password has changed all the same: a refresh checks the family's
+     * login against the user's revoke-all time and refuses it anyway. */
+    (void)auth_jwt_refresh_revoke_user(r, store, id);
     return auth_jwt_http_send_success(r);
 }

@@ -8,6 +8,7 @@
  *   auth-jwt-login     a token for a password        auth_jwt_h_token.c
  *   auth-jwt-status    who the request is            auth_jwt_h_session.c
  *   auth-jwt-logout    revoke the token (or all)     auth_jwt_h_session.c
+ *   auth-jwt-refresh   rotate a refresh token        auth_jwt_h_refresh.c
  *   auth-jwt-jwks      the public keys (JWK Set)     auth_jwt_h_jwks.c
  *
  * What they share to speak JSON over HTTP is auth_jwt_http.c.
@@ -16,6 +17,7 @@
 
 #include "auth_jwt_handlers.h"
 #include "auth_jwt_h_jwks.h"
+#include "auth_jwt_h_refresh.h"
 #include "auth_jwt_h_session.h"
 #include "auth_jwt_h_token.h"
 #include "auth_jwt_h_users.h"
@@ -38,6 +40,7 @@ static const auth_jwt_handler_t auth_jwt_handlers[] = {
     { "auth-jwt-logout", auth_jwt_logout_handler },
     { "auth-jwt-password", auth_jwt_password_handler },
     { "auth-jwt-jwks", auth_jwt_jwks_handler },
+    { "auth-jwt-refresh", auth_jwt_refresh_handler },
 };
 
 int auth_jwt_handler(request_rec *r)

@@ -21,7 +21,7 @@
 
 apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, const char **csrf,
                             request_rec *r, const auth_jwt_dir_conf *c, const aj_user_t *user,
-                            apr_int64_t auth_time)
+                            const auth_jwt_session_t *session)
 {
     const aj_key_t *key = c->keys ? aj_keyset_signing_key(c->keys) : NULL;
     apr_int64_t now = apr_time_sec(r->request_time);
@@ -66,8 +66,19 @@ apr_status_t auth_jwt_issue(const char **token, apr_int64_t *expires_in, const c
     in.name = user->username;
     in.iat = now;
     in.nbf = now;
+    if (session->not_after && session->not_after - now < lifetime) {
+        /* no token of a family outlives it (AuthJWTMaxSessionAge) */
+        lifetime = session->not_after - now;
+    }
+    if (lifetime <= 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      AJ_LOGNO(047) "cannot issue a token: its session has ended");
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
     in.exp = now + lifetime;
-    in.auth_time = auth_time;
+    in.auth_time = session->auth_time;
+    in.sid = session->sid;
     in.jti = jti;
     in.iss = c->issuer;
     in.aud = c->audiences;

@@ -24,6 +24,7 @@
 #include "auth_jwt_revtab.h"
 #include "auth_jwt_scope.h"
 #include "aj_issue.h"
+#include "aj_refresh.h"
 #include "aj_revtab.h"
 #include "aj.h"
 #include "aj_claims.h"
@@ -44,22 +45,32 @@ static apr_status_t auth_jwt_keys_table(aj_revtab_t **tab, apr_uint32_t *store, 
 /* Asks the store whether a token is revoked (the table cannot answer: it
  * overflowed, or this child cannot use it).  OK with *verdict, or
  * APR_EGENERAL when the store could not be read. */
-static apr_status_t auth_jwt_check_store(aj_verdict_e *verdict, request_rec *r, const char *jti,
-                                         const char *sub, apr_int64_t iat, int has_iat,
+static apr_status_t auth_jwt_check_store(aj_verdict_e *verdict, request_rec *r,
+                                         const aj_claims_t *claims, apr_int64_t iat, int has_iat,
                                          apr_int64_t now)
 {
     aj_store_t *st = auth_jwt_store(r);
+    const char *sub = aj_claims_get_string(claims, "sub");
+    const char *sid = aj_claims_get_string(claims, "sid");
+    const char *ids[2];
     apr_int64_t exp = 0, id;
     aj_user_t *u = NULL;
     char *end = NULL;
     apr_status_t rv;
+    int i;
 
     *verdict = AJ_OK;
     if (!st) {
         return APR_EGENERAL;
     }
-    if (jti) {
-        rv = aj_store_revoke_get(&exp, st, r->pool, jti);
+    /* the token itself, then its refresh family */
+    ids[0] = aj_claims_get_string(claims, "jti");
+    ids[1] = sid ? aj_refresh_sid_key(r->pool, sid) : NULL;
+    for (i = 0; i < 2; ++i) {
+        if (!ids[i]) {
+            continue;
+        }
+        rv = aj_store_revoke_get(&exp, st, r->pool, ids[i]);
         if (rv == APR_SUCCESS && exp > now) {
             *verdict = AJ_REVOKED;
             return APR_SUCCESS;
@@ -89,6 +100,7 @@ apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, request_rec *r,
 {
     const char *jti = aj_claims_get_string(claims, "jti");
     const char *sub = aj_claims_get_string(claims, "sub");
+    const char *sid = aj_claims_get_string(claims, "sid");
     aj_revtab_t *tab = NULL;
     apr_status_t rv;
 
@@ -97,6 +109,11 @@ apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, request_rec *r,
     if (rv == APR_SUCCESS && jti) {
         rv = aj_revtab_jti_key(&keys->jti, tab, keys->store, jti);
         keys->has_jti = rv == APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS && sid) {
+        /* a family's revocation is a revoked jti named after it */
+        rv = aj_revtab_jti_key(&keys->sid, tab, keys->store, aj_refresh_sid_key(r->pool, sid));
+        keys->has_sid = rv == APR_SUCCESS;
     }
     if (rv == APR_SUCCESS && sub) {
         rv = aj_revtab_user_key(&keys->user, tab, keys->store, sub);
@@ -120,6 +137,12 @@ static apr_status_t auth_jwt_table_says(int *revoked, int *overflowed, const aut
     *overflowed = 1;
     if (keys->has_jti) {
         rv = aj_revtab_key_revoked(&hit, tab, &keys->jti, now);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (!hit && keys->has_sid) {
+        rv = aj_revtab_key_revoked(&hit, tab, &keys->sid, now);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -148,7 +171,6 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
 {
     apr_int64_t now = apr_time_sec(r->request_time);
     apr_uint32_t store;
-    const char *jti, *sub;
     apr_int64_t iat = 0;
     auth_jwt_revkeys own;
     int has_iat, rc, revoked = 0, overflowed = 1;
@@ -164,12 +186,10 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
     }
     store = auth_jwt_scope(r->server)->index;
     rc = auth_jwt_revtab_refresh(r, c, now);
-    jti = aj_claims_get_string(claims, "jti");
-    sub = aj_claims_get_string(claims, "sub");
     has_iat = aj_claims_get_int(claims, "iat", &iat);
     if (rc == AUTH_JWT_REVTAB_ASK_STORE) {
         /* nothing known here: the store decides, or nobody does (fail closed) */
-        return auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) == APR_SUCCESS
+        return auth_jwt_check_store(verdict, r, claims, iat, has_iat, now) == APR_SUCCESS
                    ? OK
                    : HTTP_SERVICE_UNAVAILABLE;
     }
@@ -189,7 +209,7 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
         /* the table cannot answer now: the store decides, or nobody does */
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       AJ_LOGNO(124) "revocation table busy or being reloaded: asking the store");
-        return auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) == APR_SUCCESS
+        return auth_jwt_check_store(verdict, r, claims, iat, has_iat, now) == APR_SUCCESS
                    ? OK
                    : HTTP_SERVICE_UNAVAILABLE;
     }
@@ -197,8 +217,7 @@ int auth_jwt_revoke_check(aj_verdict_e *verdict, request_rec *r, const auth_jwt_
         *verdict = AJ_REVOKED;
         return OK;
     }
-    if (overflowed
-        && auth_jwt_check_store(verdict, r, jti, sub, iat, has_iat, now) != APR_SUCCESS) {
+    if (overflowed && auth_jwt_check_store(verdict, r, claims, iat, has_iat, now) != APR_SUCCESS) {
         *verdict = AJ_OK; /* store down: the last known state stands (docs/reference.md §6) */
     }
     return OK;

@@ -20,13 +20,14 @@
 typedef struct {
     aj_revtab_key_t jti;  /* valid when has_jti */
     aj_revtab_key_t user; /* of sub; valid when has_user */
+    aj_revtab_key_t sid;  /* of its refresh family (aj_refresh_sid_key); valid when has_sid */
     apr_uint32_t has_jti;
     apr_uint32_t has_user;
+    apr_uint32_t has_sid;
     apr_uint32_t store; /* the scope index the keys were made for */
-    apr_uint32_t reserved;
 } auth_jwt_revkeys;
 
-/* The keys of the token's jti and sub claims under the request's store; an
+/* The keys of the token's jti, sub and sid claims under the request's store; an
  * error status when one could not be computed (nothing may then be
  * trusted). */
 apr_status_t auth_jwt_revkeys_make(auth_jwt_revkeys *keys, request_rec *r,

@@ -49,6 +49,7 @@
 #include "auth_jwt_shm.h"
 #include "aj_revtab.h"
 #include "aj_store.h"
+#include "aj_store_refresh.h"
 #include "aj.h"
 
 #define AUTH_JWT_REVOKE_MUTEX "auth-jwt-revoke"
@@ -262,6 +263,11 @@ static void auth_jwt_maybe_prune(request_rec *r, aj_store_t *st, apr_int64_t now
     if (aj_store_revoke_prune(&pruned, st, r->pool, now) == APR_SUCCESS && pruned > 0) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, AJ_LOGNO(114) "pruned %d expired revocations",
                       pruned);
+    }
+    pruned = 0;
+    if (aj_store_refresh_prune(&pruned, st, r->pool, now) == APR_SUCCESS && pruned > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      AJ_LOGNO(068) "pruned %d expired refresh tokens and families", pruned);
     }
 }
 

@@ -74,7 +74,7 @@ static void test_reserved_names(void **state)
     apr_pool_t *p = AJ_POOL(state);
 
     assert_string_equal(aj_claims_reserved_names(p),
-                        "iss, sub, aud, exp, nbf, iat, jti, name, auth_time, csrf");
+                        "iss, sub, aud, exp, nbf, iat, jti, name, auth_time, csrf, sid");
 }
 
 static void test_revoke_all_value(void **state)
