@@ -204,14 +204,14 @@ static apr_int64_t htjwt_revoke_all_value(void)
     return aj_issue_revoke_all_value(htjwt_now());
 }
 
-/* How long past a family's end its access tokens may live, as
- * aj_store_refresh_revoke_user takes it: the family's revocation row in
- * revoked_tokens lasts until the family's end plus this.  The module caps
- * the exp of every access token that carries a family's sid at the
- * family's end (docs/reference.md §12), so a row that lasts until that end
- * outlives them all; htjwt need not know the server's
- * AuthJWTTokenLifetime. */
-#define HTJWT_FAMILY_ACCESS_LIFETIME 0
+/* How long past a family's end one of its access tokens may still verify,
+ * as aj_store_refresh_revoke_user takes it (its access_lifetime): the
+ * family's revocation row in revoked_tokens lasts until the family's end
+ * plus this.  The module caps the exp of every access token that carries
+ * a family's sid at the family's end (docs/reference.md §12), so what is
+ * left is the clock skew a verifier allows, at most the largest
+ * AuthJWTLeeway: the value the module passes when it revokes a family. */
+#define HTJWT_FAMILY_AFTER_END HTJWT_MAX_LEEWAY
 
 /* Revokes every refresh-token family of the user (revoke-all, passwd, del:
  * docs/reference.md §12): its refresh tokens are refused, and so are the
@@ -221,9 +221,8 @@ static apr_int64_t htjwt_revoke_all_value(void)
 static int htjwt_revoke_families(int *families, htjwt_ctx_t *cx, htjwt_db_t *db,
                                  const aj_user_t *user, const char *name)
 {
-    apr_status_t rv =
-        aj_store_refresh_revoke_user(families, db->st, cx->pool, user->id,
-                                     HTJWT_FAMILY_ACCESS_LIFETIME, htjwt_now(), NULL, NULL);
+    apr_status_t rv = aj_store_refresh_revoke_user(families, db->st, cx->pool, user->id,
+                                                   HTJWT_FAMILY_AFTER_END, htjwt_now(), NULL, NULL);
 
     if (rv != APR_SUCCESS) {
         return htjwt_err(HTJWT_EFILE, "revoking the refresh tokens of user %s failed: %s", name,
