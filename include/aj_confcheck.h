@@ -3,7 +3,8 @@
  * although httpd itself would only fail at run time (docs/reference.md §13):
  * AuthType JWT without AuthName, a handler that needs an authenticated user
  * mounted where no JWT authentication applies, an issuing handler with no
- * signing key, a handler that needs the store in a server without DBDriver.
+ * signing key, a handler that needs the store in a server without DBDriver,
+ * refresh tokens in cookies with no refresh handler to send them to.
  *
  * httpd merges per-directory configuration per request, so nothing answers
  * "what applies here?" before a request comes.  The glue
@@ -39,6 +40,8 @@ typedef enum {
     AJ_CC_BASIC_PROVIDER, /* AuthBasicProvider */
     AJ_CC_HANDLER,        /* SetHandler */
     AJ_CC_KEYS,           /* AuthJWTSigningKey / AuthJWTVerifyKey */
+    AJ_CC_COOKIE,         /* AuthJWTCookie */
+    AJ_CC_REFRESH,        /* AuthJWTRefreshLifetime */
     AJ_CC_NDIRECTIVES
 } aj_cc_directive_e;
 
@@ -49,6 +52,7 @@ typedef enum {
 #define AJ_CC_BASIC        3 /* AuthType Basic */
 #define AJ_CC_SET          4 /* AuthName (whatever its text) */
 #define AJ_CC_SIGNING      5 /* keys that include an AuthJWTSigningKey */
+#define AJ_CC_ON           6 /* AuthJWTRefreshLifetime above 0 (0 is AJ_CC_OTHER) */
 #define AJ_CC_HANDLER_BASE 8 /* SetHandler auth-jwt-*: + index in the handler table */
 #define AJ_CC_BIT(v)       ((apr_uint32_t)1 << (v))
 #define AJ_CC_ALL          ((apr_uint32_t)0xffffffff)
@@ -57,6 +61,7 @@ typedef enum {
 #define AJ_CC_NEEDS_AUTH  0x1 /* an authenticated user (AuthType JWT or Basic + jwt) */
 #define AJ_CC_ISSUES      0x2 /* a signing key */
 #define AJ_CC_NEEDS_STORE 0x4 /* the user store (a DBDriver in its server) */
+#define AJ_CC_GRANTS      0x8 /* a password login: refresh tokens (docs/reference.md §12) */
 
 typedef struct {
     const char *name;
@@ -96,6 +101,7 @@ typedef struct {
 typedef struct {
     int has_store; /* a DBDriver is in force */
     int htaccess;  /* AllowOverride (other than None) appears */
+    int refresh;   /* a plain <Location> mounts auth-jwt-refresh (its cookie's path) */
 } aj_cc_server_t;
 
 typedef struct {
@@ -108,7 +114,8 @@ typedef enum {
     AJ_CC_NO_AUTH_NAME = 0, /* AuthType JWT, and no AuthName can apply */
     AJ_CC_NO_AUTH,          /* a handler needing a user, and no JWT authentication */
     AJ_CC_NO_SIGNING_KEY,   /* an issuing handler, and no AuthJWTSigningKey */
-    AJ_CC_NO_STORE          /* a handler needing the store, and no DBDriver */
+    AJ_CC_NO_STORE,         /* a handler needing the store, and no DBDriver */
+    AJ_CC_NO_REFRESH_PATH   /* refresh tokens in cookies, and no auth-jwt-refresh <Location> */
 } aj_cc_problem_e;
 
 typedef struct {

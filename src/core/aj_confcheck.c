@@ -8,16 +8,18 @@
 #include <apr_strings.h>
 
 #include "aj_confcheck.h"
+#include "aj_duration.h"
 
-/* docs/reference.md §4.  auth-jwt-status reads only the token's claims (no
- * store: it works with AuthJWTRevocation Off and no database);
- * auth-jwt-refresh (§12) is listed so the signing-key rule holds for it
- * the day it exists. */
+/* The handler whose <Location> path the refresh cookie is sent to. */
+#define AJ_CC_REFRESH_HANDLER "auth-jwt-refresh"
+
+/* docs/reference.md §4 and §12.  auth-jwt-status reads only the token's
+ * claims (no store: it works with AuthJWTRevocation Off and no database). */
 const aj_cc_handler_t aj_cc_handlers[] = {
     { "auth-jwt-users", AJ_CC_NEEDS_STORE },
-    { "auth-jwt-token", AJ_CC_NEEDS_AUTH | AJ_CC_ISSUES | AJ_CC_NEEDS_STORE },
-    { "auth-jwt-login", AJ_CC_ISSUES | AJ_CC_NEEDS_STORE },
-    { "auth-jwt-refresh", AJ_CC_ISSUES },
+    { "auth-jwt-token", AJ_CC_NEEDS_AUTH | AJ_CC_ISSUES | AJ_CC_NEEDS_STORE | AJ_CC_GRANTS },
+    { "auth-jwt-login", AJ_CC_ISSUES | AJ_CC_NEEDS_STORE | AJ_CC_GRANTS },
+    { "auth-jwt-refresh", AJ_CC_ISSUES | AJ_CC_NEEDS_STORE },
     { "auth-jwt-status", AJ_CC_NEEDS_AUTH },
     { "auth-jwt-logout", AJ_CC_NEEDS_AUTH | AJ_CC_NEEDS_STORE },
     { "auth-jwt-password", AJ_CC_NEEDS_AUTH | AJ_CC_NEEDS_STORE },
@@ -215,6 +217,20 @@ void aj_cc_directive(aj_cc_conf_t *conf, int section, const char *name, const ch
     }
     else if (!strcasecmp(name, "SetHandler")) {
         aj_cc_setting(s, AJ_CC_HANDLER, aj_cc_handler_value(word), file, line);
+        if (s->kind == AJ_CC_LOCATION && !strcasecmp(word, AJ_CC_REFRESH_HANDLER)) {
+            AJ_CC_SERVER(conf, s->server)->refresh = 1;
+        }
+    }
+    else if (!strcasecmp(name, "AuthJWTCookie")) {
+        aj_cc_setting(s, AJ_CC_COOKIE, AJ_CC_SET, file, line);
+    }
+    else if (!strcasecmp(name, "AuthJWTRefreshLifetime")) {
+        apr_int64_t seconds = 0;
+        /* a value httpd refuses never gets here: anything but > 0 is off */
+        aj_cc_setting(s, AJ_CC_REFRESH,
+                      aj_duration_parse(&seconds, word) == APR_SUCCESS && seconds > 0 ? AJ_CC_ON
+                                                                                      : AJ_CC_OTHER,
+                      file, line);
     }
     else if (!strcasecmp(name, "AuthJWTSigningKey")) {
         aj_cc_setting(s, AJ_CC_KEYS, AJ_CC_SIGNING, file, line);
@@ -370,6 +386,11 @@ static int aj_cc_holds(const aj_cc_conf_t *conf, int probe, int server, aj_cc_pr
     case AJ_CC_NO_SIGNING_KEY:
         return !(aj_cc_possible(conf, probe, server, AJ_CC_KEYS) & AJ_CC_BIT(AJ_CC_SIGNING));
     case AJ_CC_NO_STORE: return !AJ_CC_SERVER(conf, server)->has_store;
+    case AJ_CC_NO_REFRESH_PATH:
+        /* a <Location> of the main server serves every virtual host too */
+        return aj_cc_possible(conf, probe, server, AJ_CC_COOKIE) == AJ_CC_BIT(AJ_CC_SET)
+               && aj_cc_possible(conf, probe, server, AJ_CC_REFRESH) == AJ_CC_BIT(AJ_CC_ON)
+               && !AJ_CC_SERVER(conf, server)->refresh && !AJ_CC_SERVER(conf, 0)->refresh;
     default: return 0;
     }
 }
@@ -424,6 +445,14 @@ static const char *aj_cc_text(apr_pool_t *p, const aj_cc_section_t *s, aj_cc_pro
                            " issues tokens, but no AuthJWTSigningKey applies there "
                            "(a section naming only AuthJWTVerifyKey replaces the keys): "
                            "add AuthJWTSigningKey to that section or the server",
+                           NULL);
+    case AJ_CC_NO_REFRESH_PATH:
+        return apr_pstrcat(p, sh,
+                           " hands out refresh tokens in a cookie (AuthJWTCookie and "
+                           "AuthJWTRefreshLifetime apply there), but no <Location PATH> of its "
+                           "server mounts " AJ_CC_REFRESH_HANDLER
+                           ", the only path the cookie is sent to: add <Location PATH> with "
+                           "SetHandler " AJ_CC_REFRESH_HANDLER,
                            NULL);
     default:
         return apr_pstrcat(p, sh,
@@ -480,6 +509,9 @@ apr_array_header_t *aj_cc_check(const aj_cc_conf_t *conf, apr_pool_t *p)
         }
         if (h->needs & AJ_CC_NEEDS_STORE) {
             aj_cc_find(found, conf, p, x, AJ_CC_NO_STORE, h);
+        }
+        if (h->needs & AJ_CC_GRANTS) {
+            aj_cc_find(found, conf, p, x, AJ_CC_NO_REFRESH_PATH, h);
         }
     }
     return found;

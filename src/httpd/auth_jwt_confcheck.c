@@ -68,6 +68,9 @@ int auth_jwt_confcheck(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         case AJ_CC_NO_SIGNING_KEY:
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(402) "%s", f->text);
             break;
+        case AJ_CC_NO_REFRESH_PATH:
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(405) "%s", f->text);
+            break;
         default:
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, AJ_LOGNO(403) "%s%s", f->text, hint);
             break;

@@ -195,11 +195,12 @@ static void auth_jwt_refresh_walk(apr_pool_t *p, server_rec *main_s, server_rec 
             }
         }
         else if (!strcasecmp(d->directive, "<Location")) {
-            /* a plain path only: a regex or wildcard names no one path */
+            /* a plain path only, as configtest's rule reads it
+             * (aj_confcheck.c): a regex or wildcard names no one path */
             const char *path = auth_jwt_refresh_arg(p, d->args, 1);
             auth_jwt_srv_conf *sc = ap_get_module_config(s->module_config, &auth_jwt_module);
 
-            if (*path == '/' && !strpbrk(path, "*?[")
+            if (*path == '/' && !strpbrk(path, "*?[") && !strstr(path, "//")
                 && auth_jwt_refresh_mounts(p, d->first_child)) {
                 if (!sc->refresh_path) {
                     sc->refresh_path = path;

@@ -88,6 +88,10 @@ CASES = [
      "AuthJWTPasswordMinLength eight", "AuthJWTPasswordMinLength 8"),
     ("password-min-negative", "AuthJWTPasswordMinLength",
      "AuthJWTPasswordMinLength -1", "AuthJWTPasswordMinLength 1"),
+    ("refresh-lifetime-negative", "AuthJWTRefreshLifetime",
+     "AuthJWTRefreshLifetime -1", "AuthJWTRefreshLifetime 0"),
+    ("refresh-lifetime-unknown-unit", "AuthJWTRefreshLifetime",
+     "AuthJWTRefreshLifetime 2w", "AuthJWTRefreshLifetime 14d"),
 ]
 
 
@@ -293,7 +297,7 @@ def _mount_at_api_h(handler):
 </Location>"""
 
 
-@pytest.mark.parametrize("handler", ["auth-jwt-login", "auth-jwt-token"])
+@pytest.mark.parametrize("handler", ["auth-jwt-login", "auth-jwt-token", "auth-jwt-refresh"])
 def test_issuing_handler_without_signing_key(httpd_factory, handler):
     mount = _mount_at_api_h(handler)
     _assert_fails(_runtime_check(httpd_factory, mount, signing_key=False), "AJ402",
@@ -307,7 +311,7 @@ def test_issuing_handler_without_signing_key(httpd_factory, handler):
 
 
 @pytest.mark.parametrize("handler", ["auth-jwt-users", "auth-jwt-login", "auth-jwt-token",
-                                     "auth-jwt-logout", "auth-jwt-password"])
+                                     "auth-jwt-logout", "auth-jwt-password", "auth-jwt-refresh"])
 def test_store_handler_without_dbdriver(httpd_factory, handler):
     mount = _mount_at_api_h(handler)
     _assert_fails(_runtime_check(httpd_factory, mount, dbd_driver=False), "AJ403",
@@ -326,3 +330,24 @@ def test_store_handler_without_mod_dbd(httpd_factory):
     _assert_passes(_runtime_check(httpd_factory, mount.replace("auth-jwt-users",
                                                                "auth-jwt-jwks"),
                                   signing_key=False, mod_dbd=False))
+
+
+def test_refresh_cookie_without_refresh_handler(httpd_factory):
+    """Cookie mode sends the refresh token only to the refresh handler's
+    <Location>: a login that grants refresh tokens in cookies needs one in
+    its server (docs/reference.md §12)."""
+    bad = """
+AuthJWTCookie jwt
+AuthJWTRefreshLifetime 14d
+<Location /auth/login>
+    SetHandler auth-jwt-login
+</Location>"""
+    _assert_fails(_runtime_check(httpd_factory, bad), "AJ405", "SetHandler auth-jwt-login",
+                  "auth-jwt-refresh", "<Location /auth/login>")
+    _assert_passes(_runtime_check(httpd_factory, bad + """
+<Location /auth/refresh>
+    SetHandler auth-jwt-refresh
+</Location>"""))
+    # without cookies, or with refresh tokens off, nothing is sent in a cookie
+    _assert_passes(_runtime_check(httpd_factory, bad.replace("AuthJWTCookie jwt\n", "")))
+    _assert_passes(_runtime_check(httpd_factory, bad.replace("14d", "0")))

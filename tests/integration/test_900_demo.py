@@ -1,6 +1,10 @@
 """The demo (tools/demo + conf/demo.conf): starts, serves the page and the
-REST-auth transcript, keeps its generated key, stops by its pid file."""
+REST-auth transcript, issues 60-second tokens with refresh tokens (the
+/auth/refresh location rotates them and detects reuse), keeps its generated
+key, stops by its pid file."""
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -36,6 +40,17 @@ def demo(env):
     run("stop")
 
 
+# What conf/demo.conf sets (a page and a browser test rely on these).
+DEMO_TOKEN_LIFETIME = 60
+DEMO_REFRESH_LIFETIME = 86400
+REFRESH_TOKEN_RE = r"[A-Za-z0-9_-]{43}"
+
+
+def claims_of(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
 def test_demo_start_transcript_stop(demo):
     d, run = demo
     port = pyhttpd.free_port()
@@ -68,14 +83,35 @@ def test_demo_start_transcript_stop(demo):
     r = s.get("/api/token", auth=("miguel", "python"))
     assert r.status == 200, r
     token = r.json()["token"]
-    assert r.json()["duration"] == 600
+    assert r.json()["duration"] == DEMO_TOKEN_LIFETIME
     assert s.get("/api/resource", auth=(token, "unused")).json() == \
         {"data": "Hello, miguel!"}
     assert s.get("/api/users/1").json() == {"username": "miguel", "id": 1}
     r = s.post("/auth/login", json_body={"username": "miguel", "password": "python"})
     assert r.status == 200, r
-    r = s.get("/auth/status", bearer=r.json()["token"])
+    login = r.json()
+    r = s.get("/auth/status", bearer=login["token"])
     assert r.status == 200 and r.json()["data"]["username"] == "miguel"
+
+    # the login brought a refresh token; /auth/refresh (no Require) rotates it
+    assert login["expires_in"] == DEMO_TOKEN_LIFETIME
+    assert re.fullmatch(REFRESH_TOKEN_RE, login["refresh_token"]), login
+    assert 0 < login["refresh_expires_in"] <= DEMO_REFRESH_LIFETIME
+    sid = claims_of(login["token"])["sid"]
+    r = s.post("/auth/refresh", json_body={"refresh_token": login["refresh_token"]})
+    assert r.status == 200, r
+    refreshed = r.json()
+    assert re.fullmatch(REFRESH_TOKEN_RE, refreshed["refresh_token"])
+    assert refreshed["refresh_token"] != login["refresh_token"]
+    assert claims_of(refreshed["token"])["sid"] == sid
+    assert s.get("/api/resource", bearer=refreshed["token"]).json() == \
+        {"data": "Hello, miguel!"}
+    # the used one presented again: reuse, the session is revoked
+    r = s.post("/auth/refresh", json_body={"refresh_token": login["refresh_token"]})
+    assert r.status == 401 and "reused" in r.json()["error"], r
+    assert s.get("/api/resource", bearer=refreshed["token"]).status == 401
+    assert s.post("/auth/refresh",
+                  json_body={"refresh_token": refreshed["refresh_token"]}).status == 401
     r = s.get("/api/resource")
     assert sorted(r.header_all("WWW-Authenticate")) == \
         sorted(['Bearer realm="mod_auth_jwt demo"', 'Basic realm="mod_auth_jwt demo"'])

@@ -328,8 +328,8 @@ static void test_visit(void **state)
 
 static void test_reserved(void **state)
 {
-    static const char *const reserved[] = { "iss", "sub", "aud",  "exp",       "nbf",
-                                            "iat", "jti", "name", "auth_time", "csrf" };
+    static const char *const reserved[] = { "iss", "sub",  "aud",       "exp",  "nbf", "iat",
+                                            "jti", "name", "auth_time", "csrf", "sid" };
     apr_size_t i;
 
     for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); ++i) {
@@ -379,6 +379,11 @@ static void test_build(void **state)
     in.aud = aj_test_strings(p, two, 0);
     assert_int_equal(aj_claims_build(&json, p, &in), APR_SUCCESS);
     assert_null(strstr(json, "\"aud\""));
+    assert_null(strstr(json, "\"sid\""));
+    /* a token of a refresh family names it, last */
+    in.sid = "fam-1";
+    assert_int_equal(aj_claims_build(&json, p, &in), APR_SUCCESS);
+    assert_non_null(strstr(json, ",\"sid\":\"fam-1\"}"));
     /* The result is what a verifier accepts. */
     {
         aj_policy_t pol = { "https://idp/x", NULL, 0 };
@@ -394,9 +399,10 @@ static void test_build_extra(void **state)
     aj_claims_t *c;
     apr_int64_t exp = 0;
 
-    in.extra_json = "{\"role\":\"admin\",\"scope\":\"read write\",\"sub\":\"0\",\"name\":\"root\","
-                    "\"exp\":9999999999,\"iss\":\"evil\",\"aud\":\"evil\",\"jti\":\"x\","
-                    "\"csrf\":\"c\",\"iat\":1,\"nbf\":1,\"auth_time\":1,\"n\":{\"deep\":[1]}}";
+    in.extra_json =
+        "{\"role\":\"admin\",\"scope\":\"read write\",\"sub\":\"0\",\"name\":\"root\","
+        "\"exp\":9999999999,\"iss\":\"evil\",\"aud\":\"evil\",\"jti\":\"x\","
+        "\"csrf\":\"c\",\"sid\":\"s\",\"iat\":1,\"nbf\":1,\"auth_time\":1,\"n\":{\"deep\":[1]}}";
     assert_int_equal(aj_claims_build(&json, p, &in), APR_SUCCESS);
     c = claims_of(p, json);
     /* Stored claims never override reserved ones. */
@@ -408,6 +414,7 @@ static void test_build_extra(void **state)
     assert_null(aj_claims_get_string(c, "iss"));
     assert_null(aj_claims_get_string(c, "aud"));
     assert_null(aj_claims_get_string(c, "csrf"));
+    assert_null(aj_claims_get_string(c, "sid"));
     /* The others are carried over. */
     assert_string_equal(aj_claims_get_string(c, "role"), "admin");
     assert_string_equal(aj_claims_get_string(c, "scope"), "read write");
