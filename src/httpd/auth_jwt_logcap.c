@@ -7,6 +7,7 @@
  * (docs/reference.md §2): requests that carry credentials, and responses
  * that set them, have that module's level capped at trace3 for the request.
  */
+#include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
 
