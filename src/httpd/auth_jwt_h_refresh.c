@@ -181,7 +181,13 @@ static int auth_jwt_refresh_rotate(request_rec *r, const auth_jwt_dir_conf *c, a
         auth_jwt_store_failed(r, st, "storing a rotated refresh token", rv);
         return auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE, AUTH_JWT_REFRESH_STORE);
     }
-    grant.expires_in = rv == APR_SUCCESS ? expires_at - now : 0;
+    if (rv != APR_SUCCESS) {
+        /* raced: the lifetime it would have had, as every answer of this
+         * shape says */
+        expires_at = now + auth_jwt_cfg_refresh_lifetime(c);
+        expires_at = expires_at < fam->expires_at ? expires_at : fam->expires_at;
+    }
+    grant.expires_in = expires_at - now;
     session.auth_time = fam->auth_time;
     session.sid = fam->family;
     session.not_after = fam->expires_at;
