@@ -14,7 +14,8 @@ import types
 import pytest
 
 import pyhttpd
-from test_147_refresh import (ERR_REUSED, RACE_N, REFRESH_PATH, check_race, check_refused,
+from test_147_refresh import (ERR_REUSED, ERR_WINNER, RACE_N, REFRESH_PATH, check_race,
+                              check_refused,
                               record_race, race_refresh, refresh, refresh_location, login,
                               rotate, token_hash)
 # pg: test_500's module-scoped fixture (a cluster of this module's own)
@@ -106,7 +107,7 @@ def test_race_one_token_one_winner(nodes, pg, user, capsys, spread):
     winner = check_race(results)
     assert family_revoked(pg, body["token"])
     for s in nodes.all:
-        check_refused(refresh(s, winner["refresh_token"]), 401, ERR_REUSED)
+        check_refused(refresh(s, winner["refresh_token"]), 401, ERR_WINNER)
     wait_refused_on(nodes.all, winner["token"], REFRESH + 1.5)
 
 
