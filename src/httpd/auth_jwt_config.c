@@ -26,6 +26,7 @@
 #include "aj_password.h"
 #include "aj_alg.h"
 #include "aj_keyset.h"
+#include "auth_jwt_trust.h"
 
 static const auth_jwt_dir_conf auth_jwt_defconf = {
     NULL, /* keys */
@@ -48,6 +49,7 @@ static const auth_jwt_dir_conf auth_jwt_defconf = {
     AUTH_JWT_DEFAULT_VERIFY_CACHE,
     1,    /* claims_to_env */
     NULL, /* cookie */
+    NULL, /* trusted */
 };
 
 void *auth_jwt_create_dir_conf(apr_pool_t *p, char *dir)
@@ -101,6 +103,7 @@ void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     AUTH_JWT_MERGE_NUM(verify_cache);
     AUTH_JWT_MERGE_NUM(claims_to_env);
     AUTH_JWT_MERGE_PTR(cookie);
+    AUTH_JWT_MERGE_PTR(trusted); /* a section that names any replaces the list */
     return n;
 }
 
@@ -576,5 +579,15 @@ const command_rec auth_jwt_cmds[] = {
     AP_INIT_TAKE1("AuthJWTCookie", set_cookie, NULL, AUTH_JWT_CTX,
                   "also accept the token from this cookie"),
     AUTH_JWT_FLAG("AuthJWTClaimsToEnv", claims_to_env, "On|Off - export JWT_CLAIM_* (default On)"),
+    AP_INIT_TAKE2("AuthJWTTrustedIssuer", auth_jwt_trust_cmd, NULL, AUTH_JWT_CTX,
+                  "ISSUER discovery|URL|file:PATH - verify ISSUER's tokens with its published keys"),
+    AP_INIT_TAKE1("AuthJWTKeyRefresh", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,
+                  "how often fetched key sets are refreshed, a duration (default 3600, 1h)"),
+    AP_INIT_TAKE1("AuthJWTKeyMaxStale", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,
+                  "how long the last good key set serves while fetching fails (default 1d)"),
+    AP_INIT_TAKE1("AuthJWTFetchTimeout", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,
+                  "connect + transfer limit of one key set fetch, a duration (default 5)"),
+    AP_INIT_TAKE1("AuthJWTFetchCA", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,
+                  "CA bundle file for fetching key sets (default: the system's)"),
     { NULL }
 };

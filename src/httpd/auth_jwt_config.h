@@ -70,6 +70,7 @@ typedef struct {
     int verify_cache;
     int claims_to_env;
     const char *cookie;
+    const apr_array_header_t *trusted; /* AuthJWTTrustedIssuer: auth_jwt_issuer_t *; NULL: none */
 } auth_jwt_dir_conf;
 
 
@@ -79,6 +80,11 @@ typedef struct {
     auth_jwt_scope_t scope;        /* set in post_config (auth_jwt_scope.c) */
     const char *refresh_path;      /* the refresh handler's <Location>, for its cookie
                                     * (post_config, auth_jwt_refresh.c); NULL: none */
+    /* trusted issuers' key sets (auth_jwt_trust.c); 0/NULL: unset here */
+    apr_int64_t key_refresh;
+    apr_int64_t key_max_stale;
+    apr_int64_t fetch_timeout;
+    const char *fetch_ca;
 } auth_jwt_srv_conf;
 
 void *auth_jwt_create_srv_conf(apr_pool_t *p, server_rec *s);
