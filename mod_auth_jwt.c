@@ -19,6 +19,7 @@
 #include "auth_jwt_authn.h"
 #include "auth_jwt_authz.h"
 #include "auth_jwt_bcache.h"
+#include "auth_jwt_claimhdr.h"
 #include "auth_jwt_confcheck.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_dbd.h"
@@ -80,6 +81,7 @@ static void auth_jwt_register_hooks(apr_pool_t *p)
 {
     auth_jwt_authn_register(p);
     auth_jwt_authz_register(p);
+    auth_jwt_claimhdr_register(p);
     auth_jwt_metrics_register(p);
     auth_jwt_errors_register(p);
     ap_hook_pre_config(auth_jwt_pre_config, NULL, NULL, APR_HOOK_MIDDLE);

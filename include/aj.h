@@ -58,6 +58,9 @@ typedef enum {
     AJ_REVOKED,       /* jti revoked or issued before the user's revoke-all */
     AJ_UNKNOWN_KID,   /* the token's kid names no configured key (retired, or
                           * never configured here): the operator fixes the keys */
+    AJ_BAD_TYP,       /* typ present and neither JWT nor at+jwt (docs/reference.md §5) */
+    AJ_NO_USER,       /* the token verified but names no usable user (AuthJWTUserClaim,
+                          * docs/reference.md §11): decided by the glue, not aj_jws */
     AJ_VERDICT_COUNT
 } aj_verdict_e;
 

@@ -29,6 +29,7 @@
 #include "auth_jwt_authn.h"
 #include "auth_jwt_logcap.h"
 #include "mod_auth_jwt.h"
+#include "auth_jwt_claimhdr.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_env.h"
 #include "auth_jwt_errors.h"
@@ -41,6 +42,7 @@
 #include "aj.h"
 #include "aj_claims.h"
 #include "aj_cred.h"
+#include "aj_expose.h"
 #include "aj_jws.h"
 #include "aj_metrics.h"
 #include "aj_store.h"
@@ -65,17 +67,6 @@ static auth_jwt_req_t *auth_jwt_req_set(request_rec *r, auth_jwt_via_e via,
 
 /* ---- tokens ------------------------------------------------------------- */
 
-/* The username a verified token stands for: "name", else "sub". */
-static const char *auth_jwt_token_user(const aj_claims_t *claims)
-{
-    const char *name = aj_claims_get_string(claims, "name");
-
-    if (!name || !*name) {
-        name = aj_claims_get_string(claims, "sub");
-    }
-    return (name && *name) ? name : NULL;
-}
-
 /* Verifies a token credential; on success records the request state and the
  * environment (r->user is set by the caller, in the authn phase).  OK with
  * *verdict, or HTTP_SERVICE_UNAVAILABLE. */
@@ -90,15 +81,19 @@ static int auth_jwt_accept_token(aj_verdict_e *verdict, request_rec *r, const au
     if (rc != OK || *verdict != AJ_OK) {
         return rc;
     }
-    user = auth_jwt_token_user(claims);
+    /* AuthJWTUserClaim, else "name" or "sub" (docs/reference.md §11) */
+    user = aj_expose_user(claims, c->user_claim);
     if (!user) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      AJ_LOGNO(013) "token refused: it names no user (no name or sub claim)");
-        *verdict = AJ_MALFORMED;
+                      AJ_LOGNO(013) "token refused: it names no user (%s missing, not a "
+                                    "non-empty string, or holding control characters)",
+                      c->user_claim ? ap_escape_logitem(r->pool, c->user_claim) : "name or sub");
+        *verdict = AJ_NO_USER;
         return OK;
     }
     auth_jwt_req_set(r, AUTH_JWT_VIA_TOKEN, claims, NULL)->username = apr_pstrdup(r->pool, user);
     auth_jwt_export_claims(r, c, claims);
+    auth_jwt_claimhdr_set(r, c, claims);
     sub = aj_claims_get_string(claims, "sub");
     jti = aj_claims_get_string(claims, "jti");
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, AJ_LOGNO(014) "token accepted for sub=%s jti=%s",
@@ -119,6 +114,7 @@ static void auth_jwt_accept_password(request_rec *r, const auth_jwt_dir_conf *c,
     r->user = apr_pstrdup(r->pool, user->username);
     (void)auth_jwt_req_set(r, AUTH_JWT_VIA_PASSWORD, claims, user);
     auth_jwt_export_claims(r, c, claims);
+    auth_jwt_claimhdr_set(r, c, claims);
 }
 
 /* ---- challenges --------------------------------------------------------- */

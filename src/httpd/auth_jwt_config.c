@@ -27,6 +27,7 @@
 #include "aj_alg.h"
 #include "aj_keyset.h"
 #include "auth_jwt_trust.h"
+#include "aj_expose.h"
 
 static const auth_jwt_dir_conf auth_jwt_defconf = {
     NULL, /* keys */
@@ -50,6 +51,8 @@ static const auth_jwt_dir_conf auth_jwt_defconf = {
     1,    /* claims_to_env */
     NULL, /* cookie */
     NULL, /* trusted */
+    NULL, /* user_claim */
+    NULL, /* claim_headers */
 };
 
 void *auth_jwt_create_dir_conf(apr_pool_t *p, char *dir)
@@ -104,6 +107,8 @@ void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     AUTH_JWT_MERGE_NUM(claims_to_env);
     AUTH_JWT_MERGE_PTR(cookie);
     AUTH_JWT_MERGE_PTR(trusted); /* a section that names any replaces the list */
+    AUTH_JWT_MERGE_PTR(user_claim);
+    AUTH_JWT_MERGE_PTR(claim_headers);
     return n;
 }
 
@@ -481,6 +486,47 @@ static const char *set_cookie(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_user_claim(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    if (!*arg) {
+        return "AuthJWTUserClaim: the claim name must not be empty";
+    }
+    ((auth_jwt_dir_conf *)dconf)->user_claim = arg;
+    return NULL;
+}
+
+/* AuthJWTClaimHeader CLAIM HEADER (docs/reference.md §11) */
+static const char *add_claim_header(cmd_parms *cmd, void *dconf, const char *claim,
+                                    const char *header)
+{
+    auth_jwt_dir_conf *c = dconf;
+    const char *problem = aj_expose_header_problem(header);
+    auth_jwt_claim_header *h;
+    int i;
+
+    if (!*claim) {
+        return "AuthJWTClaimHeader: the claim name must not be empty";
+    }
+    if (problem) {
+        return apr_psprintf(cmd->pool, "AuthJWTClaimHeader: '%s': %s", header, problem);
+    }
+    for (i = 0; c->claim_headers && i < c->claim_headers->nelts; ++i) {
+        h = &APR_ARRAY_IDX(c->claim_headers, i, auth_jwt_claim_header);
+        if (aj_expose_header_same(h->header, header)) {
+            return apr_psprintf(cmd->pool,
+                                "AuthJWTClaimHeader: '%s' already carries the claim '%s' here",
+                                header, h->claim);
+        }
+    }
+    if (!c->claim_headers) {
+        c->claim_headers = apr_array_make(cmd->pool, 2, sizeof(auth_jwt_claim_header));
+    }
+    h = &APR_ARRAY_PUSH(c->claim_headers, auth_jwt_claim_header);
+    h->claim = claim;
+    h->header = header;
+    return NULL;
+}
+
 static const char *set_revocation_slots(cmd_parms *cmd, void *dconf, const char *arg)
 {
     auth_jwt_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_jwt_module);
@@ -589,5 +635,10 @@ const command_rec auth_jwt_cmds[] = {
                   "connect + transfer limit of one key set fetch, a duration (default 5)"),
     AP_INIT_TAKE1("AuthJWTFetchCA", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,
                   "CA bundle file for fetching key sets (default: the system's)"),
+    AP_INIT_TAKE1("AuthJWTUserClaim", set_user_claim, NULL, AUTH_JWT_CTX,
+                  "the token claim that names the user (default name, else sub)"),
+    AP_INIT_TAKE2("AuthJWTClaimHeader", add_claim_header, NULL, AUTH_JWT_CTX,
+                  "CLAIM HEADER - the request header HEADER carries the token's claim; any "
+                  "client-sent HEADER is removed"),
     { NULL }
 };

@@ -47,6 +47,12 @@
 
 #define AUTH_JWT_UNSET (-1)
 
+/* One AuthJWTClaimHeader CLAIM HEADER (docs/reference.md §11). */
+typedef struct {
+    const char *claim;
+    const char *header;
+} auth_jwt_claim_header;
+
 /* Per-directory configuration; every field unset (-1/NULL) until a
  * directive sets it, so inner sections override outer ones field by field. */
 typedef struct {
@@ -71,6 +77,9 @@ typedef struct {
     int claims_to_env;
     const char *cookie;
     const apr_array_header_t *trusted; /* AuthJWTTrustedIssuer: auth_jwt_issuer_t *; NULL: none */
+    const char *user_claim;            /* AuthJWTUserClaim; NULL: "name", else "sub" */
+    apr_array_header_t *claim_headers; /* auth_jwt_claim_header; a section naming any
+                                        * replaces the outer list */
 } auth_jwt_dir_conf;
 
 
