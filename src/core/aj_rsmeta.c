@@ -105,9 +105,8 @@ const char *aj_rsmeta_document(apr_pool_t *p, const char *resource,
     if (authorization_servers && authorization_servers->nelts > 0) {
         servers = json_object_new_array();
         for (i = 0; i < authorization_servers->nelts; ++i) {
-            json_object_array_add(
-                servers,
-                json_object_new_string(APR_ARRAY_IDX(authorization_servers, i, const char *)));
+            json_object_array_add(servers, json_object_new_string(APR_ARRAY_IDX(
+                                               authorization_servers, i, const char *)));
         }
         json_object_object_add(doc, "authorization_servers", servers);
     }

@@ -299,10 +299,12 @@ static void test_scopes(void **state)
  * into the insufficient_scope challenge unescaped). */
 static void test_scope_token(void **state)
 {
-    static const char *const good[] = { "read", "admin:users", "a", "!#$%&'()*+,-./:;<=>?@[]^_`{|}~",
-                                         "https://api.example/read" };
-    static const char *const bad[] = { "", "read write", "say\"hi", "back\\slash", "tab\there",
-                                        "nl\n", "del\x7f", "caf\xc3\xa9", "\x01" };
+    static const char *const good[] = { "read", "admin:users", "a",
+                                        "!#$%&'()*+,-./:;<=>?@[]^_`{|}~",
+                                        "https://api.example/read" };
+    static const char *const bad[] = { "",          "read write", "say\"hi", "back\\slash",
+                                       "tab\there", "nl\n",       "del\x7f", "caf\xc3\xa9",
+                                       "\x01" };
     apr_size_t i;
 
     (void)state;
@@ -556,11 +558,11 @@ static void test_pack_image(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_wrap),      AJ_TEST(test_exp),         AJ_TEST(test_nbf_iat),
-    AJ_TEST(test_iss),       AJ_TEST(test_aud),         AJ_TEST(test_accessors),
-    AJ_TEST(test_scopes),    AJ_TEST(test_visit),       AJ_TEST(test_reserved),
-    AJ_TEST(test_build),     AJ_TEST(test_build_extra), AJ_TEST(test_build_refusals),
-    AJ_TEST(test_random_id), AJ_TEST(test_pack_image),  AJ_TEST(test_fresh),
+    AJ_TEST(test_wrap),        AJ_TEST(test_exp),         AJ_TEST(test_nbf_iat),
+    AJ_TEST(test_iss),         AJ_TEST(test_aud),         AJ_TEST(test_accessors),
+    AJ_TEST(test_scopes),      AJ_TEST(test_visit),       AJ_TEST(test_reserved),
+    AJ_TEST(test_build),       AJ_TEST(test_build_extra), AJ_TEST(test_build_refusals),
+    AJ_TEST(test_random_id),   AJ_TEST(test_pack_image),  AJ_TEST(test_fresh),
     AJ_TEST(test_scope_token),
 };
 

@@ -96,8 +96,7 @@ static void test_resource(void **state)
     static const char *const cases[][2] = {
         /* RFC 9728 §3.1: the well-known part between origin and path */
         { "https://api.example/.well-known/oauth-protected-resource", "https://api.example" },
-        { "https://api.example/.well-known/oauth-protected-resource/v1",
-          "https://api.example/v1" },
+        { "https://api.example/.well-known/oauth-protected-resource/v1", "https://api.example/v1" },
         { "https://api.example:8443/.well-known/oauth-protected-resource/v1/x/",
           "https://api.example:8443/v1/x/" },
         /* mounted under the resource's own path: the suffix goes */
