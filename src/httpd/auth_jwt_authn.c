@@ -158,10 +158,10 @@ static const char *auth_jwt_metadata_param(request_rec *r)
 }
 
 /* Notes `value` under `name` unless a refused Require line noted its
- * challenge already: non-zero if this one is the one sent.  The first
- * refusal wins because mod_authz_core stops a <RequireAll> at its first
- * refused line, so in every container the challenge names the first line
- * (in configuration order) that the client has to satisfy. */
+ * challenge already: non-zero if this one is the one sent.  mod_authz_core
+ * asks the lines in configuration order (and stops a <RequireAll> at its
+ * first refusal), so the first note names the first line the client has
+ * to satisfy: one rule, whatever the containers. */
 static int auth_jwt_note_refusal(request_rec *r, const char *name, const char *value)
 {
     if (apr_table_get(r->notes, AUTH_JWT_NOTE_STEP_UP)
