@@ -31,8 +31,9 @@ const auth_jwt_req_t *auth_jwt_req_get(request_rec *r);
  * token was refused, i.e. refused != AJ_OK; else a refused Require line's
  * noted error, below) and, while password login is on, Basic.  Every
  * Bearer challenge names AuthJWTResourceMetadata as resource_metadata
- * (RFC 9728 §5.1) when the section sets it.  The realm is the AuthName, else the ServerName (a handler
- * such as auth-jwt-login needs no AuthName). */
+ * (RFC 9728 §5.1) when the section sets it.  The realm is the AuthName,
+ * else the ServerName (a handler such as auth-jwt-login needs no
+ * AuthName). */
 void auth_jwt_challenge(request_rec *r, aj_verdict_e refused);
 
 /* A Require line refused the request in a way the client can act on; noted

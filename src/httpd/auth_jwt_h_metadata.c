@@ -23,7 +23,7 @@
 /* The document changes only with the configuration: as the JWK Set. */
 #define AUTH_JWT_METADATA_CACHE_CONTROL "max-age=300"
 #define AUTH_JWT_METADATA_ALLOW         "GET, HEAD"
-#define AUTH_JWT_METADATA_NONE_TEXT     "no resource metadata here (AuthJWTResourceMetadata is not set)"
+#define AUTH_JWT_METADATA_NONE_TEXT     "no resource metadata: AuthJWTResourceMetadata is not set"
 
 /* The issuers whose tokens this section accepts, the local AuthJWTIssuer
  * when set.  The trusted issuers of docs/reference.md §11 (not yet
