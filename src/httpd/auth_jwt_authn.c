@@ -132,32 +132,78 @@ static const char *auth_jwt_realm(request_rec *r)
     return name ? ap_escape_quotes(r->pool, name) : "";
 }
 
-/* r->notes: the max_age of a step-up challenge (auth_jwt_note_step_up). */
+/* r->notes: the Bearer error a refused Require line asks for, one the
+ * client can act on: a step-up (its max_age) or insufficient_scope (the
+ * line's scopes).  The first line refused with one is the one sent
+ * (auth_jwt_note_refusal). */
 #define AUTH_JWT_NOTE_STEP_UP "auth-jwt-step-up"
+#define AUTH_JWT_NOTE_SCOPE   "auth-jwt-insufficient-scope"
 
 static const char *auth_jwt_challenge_header(request_rec *r)
 {
     return (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate";
 }
 
-void auth_jwt_note_step_up(request_rec *r, apr_int64_t max_age)
+/* RFC 9728 §5.1: with AuthJWTResourceMetadata every Bearer challenge names
+ * the metadata document (the URL was checked, at configuration time, to
+ * need no escaping in a quoted-string); "" without. */
+static const char *auth_jwt_metadata_param(request_rec *r)
 {
-    apr_table_setn(r->notes, AUTH_JWT_NOTE_STEP_UP,
-                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT, max_age));
+    const char *url = auth_jwt_dconf(r)->resource_metadata;
+
+    return url ? apr_pstrcat(r->pool, ", resource_metadata=\"", url, "\"", NULL) : "";
 }
 
-int auth_jwt_challenge_step_up(request_rec *r)
+/* Notes `value` under `name` unless a refused Require line noted its
+ * challenge already: non-zero if this one is the one sent.  mod_authz_core
+ * asks the lines in configuration order (and stops a <RequireAll> at its
+ * first refusal), so the first note names the first line the client has
+ * to satisfy: one rule, whatever the containers. */
+static int auth_jwt_note_refusal(request_rec *r, const char *name, const char *value)
 {
-    const char *max_age = apr_table_get(r->notes, AUTH_JWT_NOTE_STEP_UP);
-
-    if (!max_age) {
+    if (apr_table_get(r->notes, AUTH_JWT_NOTE_STEP_UP)
+        || apr_table_get(r->notes, AUTH_JWT_NOTE_SCOPE)) {
         return 0;
     }
-    apr_table_add(r->err_headers_out, auth_jwt_challenge_header(r),
-                  apr_psprintf(r->pool,
-                               "Bearer realm=\"%s\", error=\"insufficient_user_authentication\", "
-                               "error_description=\"%s\", max_age=\"%s\"",
-                               auth_jwt_realm(r), AUTH_JWT_ERR_STEP_UP, max_age));
+    apr_table_setn(r->notes, name, value);
+    return 1;
+}
+
+int auth_jwt_note_step_up(request_rec *r, apr_int64_t max_age)
+{
+    return auth_jwt_note_refusal(r, AUTH_JWT_NOTE_STEP_UP,
+                                 apr_psprintf(r->pool, "%" APR_INT64_T_FMT, max_age));
+}
+
+int auth_jwt_note_insufficient_scope(request_rec *r, const char *scopes)
+{
+    return auth_jwt_note_refusal(r, AUTH_JWT_NOTE_SCOPE, scopes);
+}
+
+int auth_jwt_challenge_authz(request_rec *r)
+{
+    const char *max_age = apr_table_get(r->notes, AUTH_JWT_NOTE_STEP_UP);
+    const char *scopes = apr_table_get(r->notes, AUTH_JWT_NOTE_SCOPE);
+    const char *challenge;
+
+    if (max_age) {
+        challenge = apr_psprintf(r->pool,
+                                 "Bearer realm=\"%s\", error=\"insufficient_user_authentication\", "
+                                 "error_description=\"%s\", max_age=\"%s\"%s",
+                                 auth_jwt_realm(r), AUTH_JWT_ERR_STEP_UP, max_age,
+                                 auth_jwt_metadata_param(r));
+    }
+    else if (scopes) {
+        /* RFC 6750 §3.1; the scopes are scope-tokens of the Require line
+         * (aj_claims_scope_token_ok), nothing the client sent */
+        challenge = apr_psprintf(
+            r->pool, "Bearer realm=\"%s\", error=\"insufficient_scope\", scope=\"%s\"%s",
+            auth_jwt_realm(r), scopes, auth_jwt_metadata_param(r));
+    }
+    else {
+        return 0;
+    }
+    apr_table_add(r->err_headers_out, auth_jwt_challenge_header(r), challenge);
     return 1;
 }
 
@@ -171,11 +217,13 @@ void auth_jwt_challenge(request_rec *r, aj_verdict_e refused)
         apr_table_add(r->err_headers_out, hdr,
                       apr_psprintf(r->pool,
                                    "Bearer realm=\"%s\", error=\"invalid_token\", "
-                                   "error_description=\"%s\"",
-                                   realm, aj_verdict_text(refused)));
+                                   "error_description=\"%s\"%s",
+                                   realm, aj_verdict_text(refused), auth_jwt_metadata_param(r)));
     }
-    else if (!auth_jwt_challenge_step_up(r)) {
-        apr_table_add(r->err_headers_out, hdr, apr_psprintf(r->pool, "Bearer realm=\"%s\"", realm));
+    else if (!auth_jwt_challenge_authz(r)) {
+        apr_table_add(
+            r->err_headers_out, hdr,
+            apr_psprintf(r->pool, "Bearer realm=\"%s\"%s", realm, auth_jwt_metadata_param(r)));
     }
     if (auth_jwt_cfg_password_login(c)) {
         apr_table_add(r->err_headers_out, hdr, apr_psprintf(r->pool, "Basic realm=\"%s\"", realm));

@@ -28,10 +28,12 @@
 #include "aj_keyset.h"
 #include "auth_jwt_trust.h"
 #include "aj_expose.h"
+#include "aj_rsmeta.h"
 
 static const auth_jwt_dir_conf auth_jwt_defconf = {
     NULL, /* keys */
     NULL, /* issuer */
+    NULL, /* resource_metadata */
     NULL, /* audiences */
     AUTH_JWT_DEFAULT_LIFETIME,
     AUTH_JWT_DEFAULT_LEEWAY,
@@ -88,6 +90,7 @@ void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 
     AUTH_JWT_MERGE_PTR(keys);
     AUTH_JWT_MERGE_PTR(issuer);
+    AUTH_JWT_MERGE_PTR(resource_metadata);
     AUTH_JWT_MERGE_PTR(audiences);
     AUTH_JWT_MERGE_NUM(lifetime);
     AUTH_JWT_MERGE_NUM(leeway);
@@ -351,6 +354,22 @@ static const char *set_issuer(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* AuthJWTResourceMetadata URL (docs/reference.md §11): it goes unescaped
+ * into resource_metadata="URL" of the challenges, so only what may (RFC
+ * 9728, aj_rsmeta_url_check). */
+static const char *set_resource_metadata(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    auth_jwt_dir_conf *c = dconf;
+    const char *err = NULL;
+
+    if (aj_rsmeta_url_check(&err, arg) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: %s, not '%s'", cmd->cmd->name, err,
+                            ap_escape_logitem(cmd->pool, arg));
+    }
+    c->resource_metadata = arg;
+    return NULL;
+}
+
 static const char *add_audience(cmd_parms *cmd, void *dconf, const char *arg)
 {
     auth_jwt_dir_conf *c = dconf;
@@ -591,6 +610,8 @@ const command_rec auth_jwt_cmds[] = {
                   "iss of issued tokens, required on verification"),
     AP_INIT_ITERATE("AuthJWTAudience", add_audience, NULL, AUTH_JWT_CTX,
                     "aud of issued tokens; a token must carry one of them"),
+    AP_INIT_TAKE1("AuthJWTResourceMetadata", set_resource_metadata, NULL, AUTH_JWT_CTX,
+                  "URL of the RFC 9728 resource metadata, named in every Bearer challenge"),
     AUTH_JWT_NUMBER("AuthJWTTokenLifetime", lifetime,
                     "lifetime of issued tokens, a duration (600, 10m, 1h, 14d; default 600)"),
     AUTH_JWT_NUMBER("AuthJWTLeeway", leeway,

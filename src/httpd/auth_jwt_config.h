@@ -58,6 +58,7 @@ typedef struct {
 typedef struct {
     aj_keyset_t *keys; /* signing and verify keys, in directive order */
     const char *issuer;
+    const char *resource_metadata; /* AuthJWTResourceMetadata (aj_rsmeta_url_check) */
     apr_array_header_t *audiences; /* const char * */
     apr_int64_t lifetime;
     apr_int64_t leeway;
