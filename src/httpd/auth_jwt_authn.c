@@ -74,10 +74,12 @@ static int auth_jwt_accept_token(aj_verdict_e *verdict, request_rec *r, const au
                                  const char *token, apr_size_t len)
 {
     const aj_claims_t *claims = NULL;
+    const auth_jwt_issuer_t *issuer = NULL;
+    auth_jwt_req_t *st;
     const char *user, *sub, *jti;
     int rc;
 
-    rc = auth_jwt_verify_token(verdict, &claims, r, c, token, len);
+    rc = auth_jwt_verify_token(verdict, &claims, &issuer, r, c, token, len);
     if (rc != OK || *verdict != AJ_OK) {
         return rc;
     }
@@ -91,7 +93,9 @@ static int auth_jwt_accept_token(aj_verdict_e *verdict, request_rec *r, const au
         *verdict = AJ_NO_USER;
         return OK;
     }
-    auth_jwt_req_set(r, AUTH_JWT_VIA_TOKEN, claims, NULL)->username = apr_pstrdup(r->pool, user);
+    st = auth_jwt_req_set(r, AUTH_JWT_VIA_TOKEN, claims, NULL);
+    st->username = apr_pstrdup(r->pool, user);
+    st->issuer = issuer ? issuer->issuer : NULL;
     auth_jwt_export_claims(r, c, claims);
     auth_jwt_claimhdr_set(r, c, claims);
     sub = aj_claims_get_string(claims, "sub");

@@ -22,6 +22,7 @@ typedef struct {
     const aj_claims_t *claims; /* via token */
     const aj_user_t *user;     /* via password */
     const char *username;      /* what r->user becomes */
+    const char *issuer;        /* a trusted issuer's token: its iss; NULL: this site's own */
 } auth_jwt_req_t;
 
 const auth_jwt_req_t *auth_jwt_req_get(request_rec *r);

@@ -646,8 +646,9 @@ const command_rec auth_jwt_cmds[] = {
     AP_INIT_TAKE1("AuthJWTCookie", set_cookie, NULL, AUTH_JWT_CTX,
                   "also accept the token from this cookie"),
     AUTH_JWT_FLAG("AuthJWTClaimsToEnv", claims_to_env, "On|Off - export JWT_CLAIM_* (default On)"),
-    AP_INIT_TAKE2("AuthJWTTrustedIssuer", auth_jwt_trust_cmd, NULL, AUTH_JWT_CTX,
-                  "ISSUER discovery|URL|file:PATH - verify ISSUER's tokens with its published keys"),
+    AP_INIT_TAKE2(
+        "AuthJWTTrustedIssuer", auth_jwt_trust_cmd, NULL, AUTH_JWT_CTX,
+        "ISSUER discovery|URL|file:PATH - verify ISSUER's tokens with its published keys"),
     AP_INIT_TAKE1("AuthJWTKeyRefresh", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,
                   "how often fetched key sets are refreshed, a duration (default 3600, 1h)"),
     AP_INIT_TAKE1("AuthJWTKeyMaxStale", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,

@@ -260,6 +260,9 @@ apr_int64_t auth_jwt_http_user_id(const auth_jwt_req_t *st)
     if (st->via == AUTH_JWT_VIA_PASSWORD) {
         return st->user->id;
     }
+    if (st->issuer) {
+        return 0; /* a trusted issuer's sub names none of this site's users */
+    }
     sub = aj_claims_get_string(st->claims, "sub");
     if (!sub) {
         return 0;

@@ -23,7 +23,7 @@ typedef enum {
 /* One issuer of one virtual host: every section of that host that names it
  * shares this entry, and so one key set. */
 typedef struct {
-    int index;  /* in the registry; the fetched ones also number the shared slots */
+    int index; /* in the registry; the fetched ones also number the shared slots */
     server_rec *s;
     const char *issuer; /* compared exactly with a token's iss */
     auth_jwt_keys_kind_e kind;
