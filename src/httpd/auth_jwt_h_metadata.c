@@ -18,6 +18,7 @@
 #include "mod_auth_jwt.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_http.h"
+#include "auth_jwt_trust.h"
 #include "aj_rsmeta.h"
 
 /* The document changes only with the configuration: as the JWK Set. */
@@ -25,14 +26,18 @@
 #define AUTH_JWT_METADATA_ALLOW         "GET, HEAD"
 #define AUTH_JWT_METADATA_NONE_TEXT     "no resource metadata: AuthJWTResourceMetadata is not set"
 
-/* The issuers whose tokens this section accepts, the local AuthJWTIssuer
- * when set.  The trusted issuers of docs/reference.md §11 (not yet
- * available) will join this list. */
+/* The issuers whose tokens this section accepts: its trusted issuers
+ * (docs/reference.md §11), then the local AuthJWTIssuer when set. */
 static apr_array_header_t *auth_jwt_metadata_servers(apr_pool_t *p, const auth_jwt_dir_conf *c)
 {
-    apr_array_header_t *servers = apr_array_make(p, 1, sizeof(const char *));
+    apr_array_header_t *servers = apr_array_make(p, 2, sizeof(const char *));
+    int i;
 
-    if (c->issuer) {
+    for (i = 0; c->trusted && i < c->trusted->nelts; ++i) {
+        APR_ARRAY_PUSH(servers, const char *) =
+            APR_ARRAY_IDX(c->trusted, i, const auth_jwt_issuer_t *)->issuer;
+    }
+    if (c->issuer && !auth_jwt_trust_find(c->trusted, c->issuer)) {
         APR_ARRAY_PUSH(servers, const char *) = c->issuer;
     }
     return servers;

@@ -36,6 +36,7 @@
 #include "auth_jwt_shm.h"
 #include "auth_jwt_trust.h"
 #include "aj_issuer.h"
+#include "aj_metrics.h"
 
 /* The Mutex directive's name for the slots' writers. */
 #define AUTH_JWT_ISSUERS_MUTEX    "auth-jwt-keys"
@@ -58,6 +59,9 @@ typedef struct {
     apr_uint32_t next_due;   /* the background's next fetch */
     apr_uint32_t last_log;   /* the last failure logged */
     apr_uint32_t doc_len;
+    apr_uint32_t fetched_ok; /* fetches by outcome, for auth-jwt-metrics */
+    apr_uint32_t fetched_error;
+    apr_uint32_t reserved;
     char doc[AJ_ISSUER_DOC_MAX];
 } auth_jwt_keyslot_t;
 
@@ -150,6 +154,7 @@ static void auth_jwt_issuers_fetch(apr_pool_t *p, const auth_jwt_issuer_t *e)
             changed = 1;
         }
         apr_atomic_set32(&slot->fail_since, 0);
+        apr_atomic_inc32(&slot->fetched_ok);
         slot->next_due = now + (apr_uint32_t)aj_issuer_refresh_in(e->refresh, set.cache_control);
     }
     else {
@@ -157,6 +162,7 @@ static void auth_jwt_issuers_fetch(apr_pool_t *p, const auth_jwt_issuer_t *e)
             apr_atomic_set32(&slot->fail_since, now);
         }
         stale_for = now - slot->fail_since;
+        apr_atomic_inc32(&slot->fetched_error);
         slot->next_due = now + AUTH_JWT_ISSUER_RETRY;
         if (now - slot->last_log >= AUTH_JWT_ISSUERS_LOG_GAP) {
             slot->last_log = now;
@@ -344,6 +350,28 @@ unavailable:
     apr_table_setn(r->err_headers_out, "Retry-After",
                    apr_psprintf(r->pool, "%d", AUTH_JWT_ISSUER_RETRY));
     return HTTP_SERVICE_UNAVAILABLE;
+}
+
+const char *auth_jwt_issuers_metrics(apr_pool_t *p)
+{
+    const apr_array_header_t *reg = auth_jwt_trust_registry();
+    const char *out = "";
+    int i, first = 1;
+
+    for (i = 0; auth_jwt_is.slots && i < auth_jwt_is.n; ++i) {
+        const auth_jwt_issuer_t *e = APR_ARRAY_IDX(reg, i, const auth_jwt_issuer_t *);
+        auth_jwt_keyslot_t *slot = &auth_jwt_is.slots[i];
+
+        if (!auth_jwt_issuers_fetched(e)) {
+            continue;
+        }
+        out = apr_pstrcat(p, out,
+                          aj_metrics_key_fetches(p, e->issuer, apr_atomic_read32(&slot->fetched_ok),
+                                                 apr_atomic_read32(&slot->fetched_error), first),
+                          NULL);
+        first = 0;
+    }
+    return out;
 }
 
 /* ---- set-up ----------------------------------------------------------- */

@@ -33,4 +33,8 @@ int auth_jwt_issuer_keys(const aj_keyset_t **ks, apr_uint64_t *id, request_rec *
  * the set changed (verify again), else 0. */
 int auth_jwt_issuer_refetch(request_rec *r, const auth_jwt_issuer_t *e);
 
+/* The Prometheus lines of the key fetches by issuer and result ("" when no
+ * issuer is fetched), for auth-jwt-metrics. */
+const char *auth_jwt_issuers_metrics(apr_pool_t *p);
+
 #endif /* AUTH_JWT_ISSUERS_H */
