@@ -524,11 +524,12 @@ static aj_metric_e auth_jwt_outcome(request_rec *r, int rc)
     }
 }
 
-/* Every 503 of AuthType JWT is the store's (a password check, or the
- * revocations never loaded): its JSON text says so. */
+/* A 503 of AuthType JWT is the store's (a password check, or the
+ * revocations never loaded) unless it noted its own reason (a trusted
+ * issuer's keys): its JSON text says so. */
 static int auth_jwt_note_store_down(request_rec *r, int rc)
 {
-    if (rc == HTTP_SERVICE_UNAVAILABLE) {
+    if (rc == HTTP_SERVICE_UNAVAILABLE && !auth_jwt_errors_noted(r, rc)) {
         auth_jwt_errors_note(r, rc, AUTH_JWT_ERR_STORE_DOWN);
     }
     return rc;

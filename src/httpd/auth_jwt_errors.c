@@ -77,6 +77,13 @@ void auth_jwt_errors_note(request_rec *r, int status, const char *text)
     }
 }
 
+int auth_jwt_errors_noted(request_rec *r, int status)
+{
+    const auth_jwt_error_t *e = auth_jwt_errors_find(status);
+
+    return e && apr_table_get(r->notes, e->note) != NULL;
+}
+
 /* The body: {"error": text} and a newline, as the handlers write theirs. */
 static const char *auth_jwt_errors_body(request_rec *r, const char *text)
 {

@@ -15,6 +15,7 @@
 #define AUTH_JWT_ERR_STORE_DOWN     "user store unavailable"
 #define AUTH_JWT_ERR_STEP_UP        "a more recent password login is required"
 #define AUTH_JWT_ERR_SCOPE          "insufficient scope"
+#define AUTH_JWT_ERR_ISSUER_KEYS    "the token issuer's keys are unavailable"
 
 /* Records why this module answers `status` (401, 403, 429 or 503; others
  * are ignored) for this request: `text` becomes the "error" of the JSON
@@ -22,6 +23,8 @@
  * above or aj_verdict_text()'s, never anything the client sent; it is not
  * copied.  The last call for a status wins. */
 void auth_jwt_errors_note(request_rec *r, int status, const char *text);
+/* Whether a text is noted for status already. */
+int auth_jwt_errors_noted(request_rec *r, int status);
 
 /* Registers the insert_error_filter hook and its output filter. */
 void auth_jwt_errors_register(apr_pool_t *p);

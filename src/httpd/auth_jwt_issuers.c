@@ -20,6 +20,7 @@
  * succeeds again.  Before the first good fetch they get 503 too.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_atomic.h>
@@ -28,10 +29,12 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <http_core.h>
 #include <mod_watchdog.h>
 
 #include "auth_jwt_issuers.h"
 #include "mod_auth_jwt.h"
+#include "auth_jwt_errors.h"
 #include "auth_jwt_fetch.h"
 #include "auth_jwt_shm.h"
 #include "auth_jwt_trust.h"
@@ -347,6 +350,7 @@ int auth_jwt_issuer_keys(const aj_keyset_t **ks, apr_uint64_t *id, request_rec *
 
 unavailable:
     *ks = NULL;
+    auth_jwt_errors_note(r, HTTP_SERVICE_UNAVAILABLE, AUTH_JWT_ERR_ISSUER_KEYS);
     apr_table_setn(r->err_headers_out, "Retry-After",
                    apr_psprintf(r->pool, "%d", AUTH_JWT_ISSUER_RETRY));
     return HTTP_SERVICE_UNAVAILABLE;
@@ -372,6 +376,127 @@ const char *auth_jwt_issuers_metrics(apr_pool_t *p)
         first = 0;
     }
     return out;
+}
+
+/* ---- across restarts ------------------------------------------------- */
+
+/* A restart makes new slots.  So that tokens of trusted issuers do not get
+ * 503 until the new generation's first fetch, the parent keeps each good
+ * set of the ending generation and the next generation starts from the set
+ * of the same issuer and URL, fetching again at once.  The copies are
+ * malloc'd and found through the process pool: a restart clears pconf and
+ * reloads the module, statics included. */
+#define AUTH_JWT_CARRY_KEY "mod_auth_jwt/issuers-carried"
+
+typedef struct {
+    char *key; /* issuer "\n" url */
+    char *doc;
+    apr_uint32_t len;
+} auth_jwt_carry_t;
+
+typedef struct {
+    auth_jwt_carry_t *items;
+    int n;
+} auth_jwt_carried_t;
+
+static auth_jwt_carried_t *auth_jwt_carried(apr_pool_t *pproc)
+{
+    void *data = NULL;
+
+    apr_pool_userdata_get(&data, AUTH_JWT_CARRY_KEY, pproc);
+    return data;
+}
+
+static void auth_jwt_carry_free(apr_pool_t *pproc)
+{
+    auth_jwt_carried_t *c = auth_jwt_carried(pproc);
+    int i;
+
+    if (!c) {
+        return;
+    }
+    for (i = 0; i < c->n; ++i) {
+        free(c->items[i].key);
+        free(c->items[i].doc);
+    }
+    free(c->items);
+    free(c);
+    apr_pool_userdata_set(NULL, AUTH_JWT_CARRY_KEY, NULL, pproc);
+}
+
+static char *auth_jwt_carry_key(const auth_jwt_issuer_t *e)
+{
+    apr_size_t a = strlen(e->issuer), b = strlen(e->url);
+    char *key = malloc(a + b + 2);
+
+    if (key) {
+        memcpy(key, e->issuer, a);
+        key[a] = '\n';
+        memcpy(key + a + 1, e->url, b + 1);
+    }
+    return key;
+}
+
+/* pconf cleanup, in the parent (data: the process pool): the generation
+ * ends; its slots are still mapped (this cleanup was registered after the
+ * segment's, so it runs first). */
+static apr_status_t auth_jwt_carry_keep(void *data)
+{
+    const apr_array_header_t *reg = auth_jwt_trust_registry();
+    apr_pool_t *pproc = data;
+    auth_jwt_carried_t *c;
+    int i;
+
+    auth_jwt_carry_free(pproc);
+    if (!auth_jwt_is.slots || !reg || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_EXITING) {
+        return APR_SUCCESS;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c || !(c->items = calloc((apr_size_t)auth_jwt_is.n, sizeof(*c->items)))) {
+        free(c);
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < auth_jwt_is.n; ++i) {
+        const auth_jwt_issuer_t *e = APR_ARRAY_IDX(reg, i, const auth_jwt_issuer_t *);
+        const auth_jwt_keyslot_t *slot = &auth_jwt_is.slots[i];
+        auth_jwt_carry_t *it = &c->items[c->n];
+
+        if (!auth_jwt_issuers_fetched(e) || !slot->gen || !slot->doc_len) {
+            continue;
+        }
+        it->key = auth_jwt_carry_key(e);
+        it->doc = malloc(slot->doc_len);
+        if (!it->key || !it->doc) {
+            free(it->key);
+            free(it->doc);
+            continue;
+        }
+        memcpy(it->doc, slot->doc, slot->doc_len);
+        it->len = slot->doc_len;
+        ++c->n;
+    }
+    apr_pool_userdata_set(c, AUTH_JWT_CARRY_KEY, NULL, pproc);
+    auth_jwt_is.slots = NULL;
+    return APR_SUCCESS;
+}
+
+/* post_config: a new slot starts from the last generation's set, if any. */
+static void auth_jwt_carry_seed(auth_jwt_keyslot_t *slot, const auth_jwt_issuer_t *e,
+                                apr_pool_t *pproc)
+{
+    const auth_jwt_carried_t *c = auth_jwt_carried(pproc);
+    char *key = c ? auth_jwt_carry_key(e) : NULL;
+    int i;
+
+    for (i = 0; key && i < c->n; ++i) {
+        if (!strcmp(c->items[i].key, key)) {
+            memcpy(slot->doc, c->items[i].doc, c->items[i].len);
+            slot->doc_len = c->items[i].len;
+            slot->gen = 1;
+            break;
+        }
+    }
+    free(key);
 }
 
 /* ---- set-up ----------------------------------------------------------- */
@@ -419,7 +544,11 @@ int auth_jwt_issuers_post_config(apr_pool_t *pconf, server_rec *s)
     for (i = 0; i < auth_jwt_is.n; ++i) {
         /* the header only: a document's pages are touched when one arrives */
         memset(&auth_jwt_is.slots[i], 0, offsetof(auth_jwt_keyslot_t, doc));
+        auth_jwt_carry_seed(&auth_jwt_is.slots[i], APR_ARRAY_IDX(reg, i, const auth_jwt_issuer_t *),
+                            s->process->pool);
     }
+    auth_jwt_carry_free(s->process->pool);
+    apr_pool_cleanup_register(pconf, s->process->pool, auth_jwt_carry_keep, apr_pool_cleanup_null);
     if (auth_jwt_fetch_global_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      AJ_LOGNO(090) "libcurl cannot start: trusted issuers' keys cannot be "
