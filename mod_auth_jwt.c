@@ -23,6 +23,7 @@
 #include "auth_jwt_confcheck.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_dbd.h"
+#include "auth_jwt_directives.h"
 #include "auth_jwt_errors.h"
 #include "auth_jwt_handlers.h"
 #include "auth_jwt_issuers.h"
@@ -63,7 +64,7 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    auth_jwt_config_log_key_warnings(pconf);
+    auth_jwt_directives_log_key_warnings(pconf);
     rc = auth_jwt_metrics_post_config(pconf, s);
     if (rc != OK) {
         return rc;

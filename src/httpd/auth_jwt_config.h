@@ -121,11 +121,6 @@ int auth_jwt_cfg_throttle_attempts(const auth_jwt_dir_conf *c);
 apr_int64_t auth_jwt_cfg_throttle_seconds(const auth_jwt_dir_conf *c);
 /* The verification policy of this directory (built per request, cheap). */
 void auth_jwt_cfg_policy(aj_policy_t *policy, const auth_jwt_dir_conf *c);
-/* Writes the key warnings (docs/reference.md §10: readable secret or private key files)
- * noted while the configuration was read to the error log; post_config. */
-void auth_jwt_config_log_key_warnings(apr_pool_t *pconf);
-
-extern const command_rec auth_jwt_cmds[];
 void *auth_jwt_create_dir_conf(apr_pool_t *p, char *dir);
 void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 
