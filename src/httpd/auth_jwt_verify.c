@@ -3,8 +3,9 @@
  * claims checked with the directory's keys and policy (aj_jws_verify),
  * through this child's verified-token cache (AuthJWTVerifyCache), then
  * against the revocation table.  In a section with trusted issuers
- * (docs/reference.md §11) a token's iss chooses its keys first.  The front ends (auth_jwt_authn.c) decide
- * what a verdict means for the request; nothing here logs a token.
+ * (docs/reference.md §11) a token's iss chooses its keys first.  The front
+ * ends (auth_jwt_authn.c) decide what a verdict means for the request;
+ * nothing here logs a token.
  */
 #include <string.h>
 
