@@ -193,9 +193,16 @@ const char *auth_jwt_trust_server_cmd(cmd_parms *cmd, void *dconf, const char *a
         return err;
     }
     if (!strcasecmp(name, "AuthJWTFetchCA")) {
+        apr_finfo_t fi;
         sc->fetch_ca = ap_server_root_relative(cmd->pool, arg);
         if (!sc->fetch_ca) {
             return "AuthJWTFetchCA: invalid file path";
+        }
+        /* a missing bundle would only show as failing fetches: say it now */
+        if (apr_stat(&fi, sc->fetch_ca, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS
+            || fi.filetype != APR_REG) {
+            return apr_psprintf(cmd->pool, "AuthJWTFetchCA: %s is not a readable file",
+                                sc->fetch_ca);
         }
         return NULL;
     }
