@@ -294,6 +294,25 @@ class KeyPair:
                 d[k] = v
         return d
 
+    def private_jwk(self, **override):
+        """The private JWK (the public one plus its private members): what an
+        identity provider configures (test_320's oidc-provider)."""
+        from cryptography.hazmat.primitives import serialization
+        d = self.jwk(**override)
+        priv = self.private
+        if isinstance(priv, rsa.RSAPrivateKey):
+            n = priv.private_numbers()
+            d.update(d=b64u_int(n.d), p=b64u_int(n.p), q=b64u_int(n.q), dp=b64u_int(n.dmp1),
+                     dq=b64u_int(n.dmq1), qi=b64u_int(n.iqmp))
+        elif isinstance(priv, ec.EllipticCurvePrivateKey):
+            d["d"] = b64u_int(priv.private_numbers().private_value,
+                              (priv.curve.key_size + 7) // 8)
+        else:
+            d["d"] = b64u(priv.private_bytes(serialization.Encoding.Raw,
+                                             serialization.PrivateFormat.Raw,
+                                             serialization.NoEncryption()))
+        return d
+
     def pem_public(self):
         from cryptography.hazmat.primitives import serialization
         return self.private.public_key().public_bytes(
