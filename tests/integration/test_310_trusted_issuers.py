@@ -165,11 +165,13 @@ def main_server(env, extra_servers, fake):
                f"AuthJWTTrustedIssuer {K.iss_d2} discovery",
                f"AuthJWTTrustedIssuer {ISS_U} {fake.url('/u/jwks')}",
                f'AuthJWTTrustedIssuer {ISS_F} "file:@CONF@/issuer-f.jwks"']
-    local_key = 'AuthJWTVerifyKey ES256 "file:@CONF@/local.pub" kid=local-ec'
-    config = (pyhttpd.jwt_location("/t", *trusted, local_key)
-              + pyhttpd.jwt_location("/ti", *trusted, local_key, f"AuthJWTIssuer {LOCAL_ISS}")
+    # a section naming keys has exactly those: the server's HS256 secret again
+    local_keys = ['AuthJWTVerifyKey HS256 "file:@SECRET@"',
+                  'AuthJWTVerifyKey ES256 "file:@CONF@/local.pub" kid=local-ec']
+    config = (pyhttpd.jwt_location("/t", *trusted, *local_keys)
+              + pyhttpd.jwt_location("/ti", *trusted, *local_keys, f"AuthJWTIssuer {LOCAL_ISS}")
               + pyhttpd.jwt_location("/aud", trusted[0], "AuthJWTAudience api://orders")
-              + pyhttpd.jwt_location("/plain", local_key)
+              + pyhttpd.jwt_location("/plain", *local_keys)
               + hello(["/t", "/ti", "/aud", "/plain"]))
     files = {"issuer-f.jwks": jwksfake.json_route(jwksfake.jwk_set(
                  K.f_rsa, jwksfake.oct_jwk(OCT_SECRET, "f-hmac"))).body,
