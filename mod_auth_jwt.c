@@ -19,24 +19,31 @@
 #include "auth_jwt_authn.h"
 #include "auth_jwt_authz.h"
 #include "auth_jwt_bcache.h"
+#include "auth_jwt_claimhdr.h"
 #include "auth_jwt_confcheck.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_dbd.h"
 #include "auth_jwt_errors.h"
 #include "auth_jwt_handlers.h"
+#include "auth_jwt_issuers.h"
 #include "auth_jwt_metrics.h"
 #include "auth_jwt_refresh.h"
 #include "auth_jwt_revtab.h"
 #include "auth_jwt_scope.h"
 #include "auth_jwt_throttle.h"
+#include "auth_jwt_trust.h"
 #include "auth_jwt_verify.h"
 
 static int auth_jwt_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     int rc = auth_jwt_revtab_pre_config(pconf);
 
+    auth_jwt_trust_pre_config(pconf);
     if (rc == OK) {
         rc = auth_jwt_throttle_pre_config(pconf);
+    }
+    if (rc == OK) {
+        rc = auth_jwt_issuers_pre_config(pconf);
     }
     return rc != OK ? rc : auth_jwt_bcache_pre_config(pconf);
 }
@@ -51,6 +58,7 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     auth_jwt_refresh_post_config(pconf, s);
+    auth_jwt_trust_post_config(s);
     /* The first pass only checks the configuration: no shared memory yet. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
@@ -64,6 +72,9 @@ static int auth_jwt_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     if (rc == OK) {
         rc = auth_jwt_throttle_post_config(pconf, s);
     }
+    if (rc == OK) {
+        rc = auth_jwt_issuers_post_config(pconf, s);
+    }
     return rc != OK ? rc : auth_jwt_bcache_post_config(pconf, ptemp, s);
 }
 
@@ -74,12 +85,14 @@ static void auth_jwt_child_init(apr_pool_t *p, server_rec *s)
     auth_jwt_vcache_child_init(p, s);
     auth_jwt_bcache_child_init(p, s);
     auth_jwt_bcache_child_init_local(p, s);
+    auth_jwt_issuers_child_init(p, s);
 }
 
 static void auth_jwt_register_hooks(apr_pool_t *p)
 {
     auth_jwt_authn_register(p);
     auth_jwt_authz_register(p);
+    auth_jwt_claimhdr_register(p);
     auth_jwt_metrics_register(p);
     auth_jwt_errors_register(p);
     ap_hook_pre_config(auth_jwt_pre_config, NULL, NULL, APR_HOOK_MIDDLE);

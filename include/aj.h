@@ -45,19 +45,25 @@ typedef struct {
  * error_description text with aj_verdict_text(). */
 typedef enum {
     AJ_OK = 0,
-    AJ_MALFORMED,     /* structure, encoding, JSON, size or depth limits */
-    AJ_BAD_ALG,       /* alg none/unknown, or no key with the token's kid has its alg */
-    AJ_BAD_SIG,       /* signature does not verify */
-    AJ_BAD_CRIT,      /* crit names an extension we do not understand */
-    AJ_MISSING_EXP,   /* no exp claim */
-    AJ_EXPIRED,       /* now >= exp + leeway */
-    AJ_NOT_YET_VALID, /* now < nbf - leeway */
-    AJ_BAD_IAT,       /* iat in the future beyond leeway */
-    AJ_BAD_ISS,       /* iss missing or not the configured issuer */
-    AJ_BAD_AUD,       /* aud missing or none of the configured audiences */
-    AJ_REVOKED,       /* jti revoked or issued before the user's revoke-all */
-    AJ_UNKNOWN_KID,   /* the token's kid names no configured key (retired, or
+    AJ_MALFORMED,      /* structure, encoding, JSON, size or depth limits */
+    AJ_BAD_ALG,        /* alg none/unknown, or no key with the token's kid has its alg */
+    AJ_BAD_SIG,        /* signature does not verify */
+    AJ_BAD_CRIT,       /* crit names an extension we do not understand */
+    AJ_MISSING_EXP,    /* no exp claim */
+    AJ_EXPIRED,        /* now >= exp + leeway */
+    AJ_NOT_YET_VALID,  /* now < nbf - leeway */
+    AJ_BAD_IAT,        /* iat in the future beyond leeway */
+    AJ_BAD_ISS,        /* iss missing or not the configured issuer */
+    AJ_BAD_AUD,        /* aud missing or none of the configured audiences */
+    AJ_REVOKED,        /* jti revoked or issued before the user's revoke-all */
+    AJ_UNKNOWN_KID,    /* the token's kid names no configured key (retired, or
                           * never configured here): the operator fixes the keys */
+    AJ_BAD_TYP,        /* typ present and neither JWT nor at+jwt (docs/reference.md §5) */
+    AJ_NO_USER,        /* the token verified but names no usable user (AuthJWTUserClaim,
+                          * docs/reference.md §11): decided by the glue, not aj_jws */
+    AJ_UNKNOWN_ISSUER, /* in a section with trusted issuers, the token's iss is neither
+                          * one of them nor the local issuer (docs/reference.md §11):
+                          * decided by the glue before any signature is checked */
     AJ_VERDICT_COUNT
 } aj_verdict_e;
 

@@ -72,6 +72,15 @@ int aj_claims_match(const aj_claims_t *c, const char *name, const char *value);
  * empty: nothing to grant on fails closed. */
 int aj_claims_has_scopes(const aj_claims_t *c, const apr_array_header_t *scopes);
 
+/* Non-zero when s is one scope-token of RFC 6749 §3.3:
+ *
+ *     scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+ *
+ * printable ASCII without space, '"' or '\'.  A scope that is not one could
+ * never match a space-separated "scope" claim, and could not be written
+ * unescaped into the scope="…" of an insufficient_scope challenge. */
+int aj_claims_scope_token_ok(const char *s);
+
 /* Calls fn for each top-level claim with a scalar text form: strings as is,
  * numbers and booleans as JSON text, arrays of scalars joined by single
  * spaces; objects and null are skipped.  Stops if fn returns non-zero. */

@@ -43,4 +43,8 @@ int aj_http_is_json_media_type(const char *value);
  * 401/403/429/503 under AuthType JWT. */
 int aj_http_accept_wants_json(const char *accept);
 
+/* Non-zero when s is an RFC 9110 §5.6.2 token (one or more tchar): what a
+ * header field name must be. */
+int aj_http_is_token(const char *s);
+
 #endif /* AJ_HTTP_H */

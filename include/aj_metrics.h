@@ -65,4 +65,12 @@ const char *aj_metrics_result_name(aj_metric_e result);
 const char *aj_metrics_prometheus(apr_pool_t *p, const aj_metrics_t *m,
                                   const aj_metrics_gauges_t *g);
 
+/* The key fetches of trusted issuers (docs/reference.md §11, §13), one
+ * issuer at a time: its Prometheus lines
+ *   mod_auth_jwt_key_fetches_total{issuer="ISSUER",result="ok|error"} N
+ * with the issuer escaped as the text format requires (\\, \" and \n).
+ * header: with the HELP and TYPE lines (for the first issuer). */
+const char *aj_metrics_key_fetches(apr_pool_t *p, const char *issuer, apr_uint64_t ok,
+                                   apr_uint64_t failed, int header);
+
 #endif /* AJ_METRICS_H */

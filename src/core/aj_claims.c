@@ -384,6 +384,25 @@ int aj_claims_has_scopes(const aj_claims_t *c, const apr_array_header_t *scopes)
     return 1;
 }
 
+/* RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E */
+#define AJ_SCOPE_CHAR_MIN 0x21
+#define AJ_SCOPE_CHAR_MAX 0x7E
+
+int aj_claims_scope_token_ok(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    if (!u || !*u) {
+        return 0;
+    }
+    for (; *u; ++u) {
+        if (*u < AJ_SCOPE_CHAR_MIN || *u > AJ_SCOPE_CHAR_MAX || *u == '"' || *u == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 void aj_claims_visit(const aj_claims_t *c, apr_pool_t *p, aj_claims_visit_fn *fn, void *baton)
 {
     aj_claims_entry_t e;

@@ -25,6 +25,7 @@ const aj_cc_handler_t aj_cc_handlers[] = {
     { "auth-jwt-password", AJ_CC_NEEDS_AUTH | AJ_CC_NEEDS_STORE },
     { "auth-jwt-jwks", 0 },
     { "auth-jwt-metrics", 0 },
+    { "auth-jwt-resource-metadata", 0 }, /* §11: public, the section's config only */
     { NULL, 0 }
 };
 

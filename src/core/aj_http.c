@@ -42,6 +42,13 @@ static const char *aj_http_skip_token(const char *s)
     return s == start ? NULL : s;
 }
 
+int aj_http_is_token(const char *s)
+{
+    const char *end = s ? aj_http_skip_token(s) : NULL;
+
+    return end && !*end;
+}
+
 /* RFC 9110 §5.6.4: qdtext and the character after a backslash (HTAB, SP,
  * VCHAR, obs-text). */
 static int aj_http_is_qdchar(unsigned char ch)

@@ -7,7 +7,8 @@
  *     non-empty;
  *  3. the header: a JSON object within aj_json_token_limits; "alg" a string
  *     naming a known algorithm (exact case; "none" is not one); "kid", when
- *     present, a string; "crit" refused (we implement no extension);
+ *     present, a string; "typ", when present, a string naming JWT or
+ *     at+jwt (aj_jws_typ_ok); "crit" refused (we implement no extension);
  *     "jku", "x5u", "jwk", "x5c" ignored, never used to find a key;
  *  4. the candidate keys: the configured ones with the token's kid (when it
  *     has one) and exactly the token's alg; when there is none, a kid that
@@ -19,6 +20,7 @@
  */
 #include <string.h>
 
+#include <apr_cstr.h>
 #include <apr_strings.h>
 
 #include "aj_b64.h"
@@ -29,6 +31,11 @@
 #define AJ_JWS_SEP        '.'
 #define AJ_JWS_SEGMENTS   3
 #define AJ_JWS_TYP        "JWT" /* RFC 7519 §5.1 */
+/* docs/reference.md §5: the typ values a token may carry (RFC 7519 §5.1,
+ * RFC 9068 §2.1), compared case-insensitively, each also with the media
+ * type prefix that RFC 7515 §4.1.9 lets a sender omit. */
+#define AJ_JWS_TYP_AT     "at+jwt"
+#define AJ_JWS_TYP_PREFIX "application/"
 /* aj_jws_looks_like_jwt() decodes the header one base64url group (4
  * characters, 3 bytes) at a time into a buffer of this size. */
 #define AJ_JWS_PEEK_CHARS 4
@@ -84,6 +91,28 @@ static apr_status_t aj_jws_segment_json(json_object **out, apr_pool_t *p, const 
     return rv;
 }
 
+/* Non-zero when typ[0..len) is JWT or at+jwt, in any letter case, with or
+ * without "application/".  The length is the JSON string's, so a typ
+ * holding \u0000 (which aj_json.c refuses anyway) could not match on its
+ * first bytes. */
+static int aj_jws_typ_ok(const char *typ, apr_size_t len)
+{
+    static const char *const accepted[] = { AJ_JWS_TYP, AJ_JWS_TYP_AT };
+    const apr_size_t plen = sizeof(AJ_JWS_TYP_PREFIX) - 1;
+    apr_size_t i;
+
+    if (len > plen && !apr_cstr_casecmpn(typ, AJ_JWS_TYP_PREFIX, plen)) {
+        typ += plen;
+        len -= plen;
+    }
+    for (i = 0; i < sizeof(accepted) / sizeof(accepted[0]); ++i) {
+        if (len == strlen(accepted[i]) && !apr_cstr_casecmpn(typ, accepted[i], len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The JOSE header rules of step 3.  AJ_OK with *alg and *kid set. */
 static aj_verdict_e aj_jws_check_header(aj_alg_e *alg, const char **kid, json_object *hdr)
 {
@@ -103,6 +132,15 @@ static aj_verdict_e aj_jws_check_header(aj_alg_e *alg, const char **kid, json_ob
             return AJ_MALFORMED;
         }
         *kid = json_object_get_string(v);
+    }
+    if (json_object_object_get_ex(hdr, "typ", &v)) {
+        /* RFC 7515 §4.1.9: a string; any other JSON type is a malformed header */
+        if (!json_object_is_type(v, json_type_string)) {
+            return AJ_MALFORMED;
+        }
+        if (!aj_jws_typ_ok(json_object_get_string(v), (apr_size_t)json_object_get_string_len(v))) {
+            return AJ_BAD_TYP;
+        }
     }
     if (json_object_object_get_ex(hdr, "crit", &v)) {
         /* RFC 7515 §4.1.11: a non-empty array of names.  We understand no

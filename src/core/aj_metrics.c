@@ -116,3 +116,46 @@ const char *aj_metrics_prometheus(apr_pool_t *p, const aj_metrics_t *m,
         usec % AJ_METRICS_USEC_PER_SEC);
     return out;
 }
+
+/* A label value of the text format: backslash, double quote and line feed
+ * escaped. */
+static const char *aj_metrics_label(apr_pool_t *p, const char *v)
+{
+    apr_size_t n = 0;
+    const char *s;
+    char *out, *o;
+
+    for (s = v; *s; ++s) {
+        n += (*s == '\\' || *s == '"' || *s == '\n') ? 2 : 1;
+    }
+    out = o = apr_palloc(p, n + 1);
+    for (s = v; *s; ++s) {
+        if (*s == '\\' || *s == '"' || *s == '\n') {
+            *o++ = '\\';
+            *o++ = *s == '\n' ? 'n' : *s;
+        }
+        else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *aj_metrics_key_fetches(apr_pool_t *p, const char *issuer, apr_uint64_t ok,
+                                   apr_uint64_t failed, int header)
+{
+    const char *label = aj_metrics_label(p, issuer);
+
+    return apr_psprintf(p,
+                        "%s"
+                        "mod_auth_jwt_key_fetches_total{issuer=\"%s\",result=\"ok\"} "
+                        "%" APR_UINT64_T_FMT "\n"
+                        "mod_auth_jwt_key_fetches_total{issuer=\"%s\",result=\"error\"} "
+                        "%" APR_UINT64_T_FMT "\n",
+                        header ? "# HELP mod_auth_jwt_key_fetches_total Key set fetches of "
+                                 "trusted issuers by issuer and result.\n"
+                                 "# TYPE mod_auth_jwt_key_fetches_total counter\n"
+                               : "",
+                        label, ok, label, failed);
+}

@@ -24,6 +24,9 @@ static const aj_verdict_info_t aj_verdicts[AJ_VERDICT_COUNT] = {
     { "bad_aud", "wrong audience" },
     { "revoked", "token revoked" },
     { "unknown_kid", "unknown key id" },
+    { "bad_typ", "token type not accepted" },
+    { "no_user", "token names no user" },
+    { "unknown_issuer", "unknown issuer" },
 };
 
 static const aj_verdict_info_t aj_verdict_unknown = { "unknown", "invalid token" };
@@ -54,6 +57,8 @@ int aj_verdict_signature_verified(aj_verdict_e v)
     case AJ_BAD_SIG:
     case AJ_BAD_CRIT:
     case AJ_UNKNOWN_KID:
+    case AJ_UNKNOWN_ISSUER:
+    case AJ_BAD_TYP:
     case AJ_VERDICT_COUNT: return 0;
     default: return (int)v >= 0 && v < AJ_VERDICT_COUNT;
     }

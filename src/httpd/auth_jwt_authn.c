@@ -27,7 +27,9 @@
 #include <mod_auth.h>
 
 #include "auth_jwt_authn.h"
+#include "auth_jwt_logcap.h"
 #include "mod_auth_jwt.h"
+#include "auth_jwt_claimhdr.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_env.h"
 #include "auth_jwt_errors.h"
@@ -40,6 +42,7 @@
 #include "aj.h"
 #include "aj_claims.h"
 #include "aj_cred.h"
+#include "aj_expose.h"
 #include "aj_jws.h"
 #include "aj_metrics.h"
 #include "aj_store.h"
@@ -64,17 +67,6 @@ static auth_jwt_req_t *auth_jwt_req_set(request_rec *r, auth_jwt_via_e via,
 
 /* ---- tokens ------------------------------------------------------------- */
 
-/* The username a verified token stands for: "name", else "sub". */
-static const char *auth_jwt_token_user(const aj_claims_t *claims)
-{
-    const char *name = aj_claims_get_string(claims, "name");
-
-    if (!name || !*name) {
-        name = aj_claims_get_string(claims, "sub");
-    }
-    return (name && *name) ? name : NULL;
-}
-
 /* Verifies a token credential; on success records the request state and the
  * environment (r->user is set by the caller, in the authn phase).  OK with
  * *verdict, or HTTP_SERVICE_UNAVAILABLE. */
@@ -82,22 +74,30 @@ static int auth_jwt_accept_token(aj_verdict_e *verdict, request_rec *r, const au
                                  const char *token, apr_size_t len)
 {
     const aj_claims_t *claims = NULL;
+    const auth_jwt_issuer_t *issuer = NULL;
+    auth_jwt_req_t *st;
     const char *user, *sub, *jti;
     int rc;
 
-    rc = auth_jwt_verify_token(verdict, &claims, r, c, token, len);
+    rc = auth_jwt_verify_token(verdict, &claims, &issuer, r, c, token, len);
     if (rc != OK || *verdict != AJ_OK) {
         return rc;
     }
-    user = auth_jwt_token_user(claims);
+    /* AuthJWTUserClaim, else "name" or "sub" (docs/reference.md §11) */
+    user = aj_expose_user(claims, c->user_claim);
     if (!user) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      AJ_LOGNO(013) "token refused: it names no user (no name or sub claim)");
-        *verdict = AJ_MALFORMED;
+                      AJ_LOGNO(013) "token refused: it names no user (%s missing, not a "
+                                    "non-empty string, or holding control characters)",
+                      c->user_claim ? ap_escape_logitem(r->pool, c->user_claim) : "name or sub");
+        *verdict = AJ_NO_USER;
         return OK;
     }
-    auth_jwt_req_set(r, AUTH_JWT_VIA_TOKEN, claims, NULL)->username = apr_pstrdup(r->pool, user);
+    st = auth_jwt_req_set(r, AUTH_JWT_VIA_TOKEN, claims, NULL);
+    st->username = apr_pstrdup(r->pool, user);
+    st->issuer = issuer ? issuer->issuer : NULL;
     auth_jwt_export_claims(r, c, claims);
+    auth_jwt_claimhdr_set(r, c, claims);
     sub = aj_claims_get_string(claims, "sub");
     jti = aj_claims_get_string(claims, "jti");
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, AJ_LOGNO(014) "token accepted for sub=%s jti=%s",
@@ -118,6 +118,7 @@ static void auth_jwt_accept_password(request_rec *r, const auth_jwt_dir_conf *c,
     r->user = apr_pstrdup(r->pool, user->username);
     (void)auth_jwt_req_set(r, AUTH_JWT_VIA_PASSWORD, claims, user);
     auth_jwt_export_claims(r, c, claims);
+    auth_jwt_claimhdr_set(r, c, claims);
 }
 
 /* ---- challenges --------------------------------------------------------- */
@@ -135,32 +136,78 @@ static const char *auth_jwt_realm(request_rec *r)
     return name ? ap_escape_quotes(r->pool, name) : "";
 }
 
-/* r->notes: the max_age of a step-up challenge (auth_jwt_note_step_up). */
+/* r->notes: the Bearer error a refused Require line asks for, one the
+ * client can act on: a step-up (its max_age) or insufficient_scope (the
+ * line's scopes).  The first line refused with one is the one sent
+ * (auth_jwt_note_refusal). */
 #define AUTH_JWT_NOTE_STEP_UP "auth-jwt-step-up"
+#define AUTH_JWT_NOTE_SCOPE   "auth-jwt-insufficient-scope"
 
 static const char *auth_jwt_challenge_header(request_rec *r)
 {
     return (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate" : "WWW-Authenticate";
 }
 
-void auth_jwt_note_step_up(request_rec *r, apr_int64_t max_age)
+/* RFC 9728 §5.1: with AuthJWTResourceMetadata every Bearer challenge names
+ * the metadata document (the URL was checked, at configuration time, to
+ * need no escaping in a quoted-string); "" without. */
+static const char *auth_jwt_metadata_param(request_rec *r)
 {
-    apr_table_setn(r->notes, AUTH_JWT_NOTE_STEP_UP,
-                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT, max_age));
+    const char *url = auth_jwt_dconf(r)->resource_metadata;
+
+    return url ? apr_pstrcat(r->pool, ", resource_metadata=\"", url, "\"", NULL) : "";
 }
 
-int auth_jwt_challenge_step_up(request_rec *r)
+/* Notes `value` under `name` unless a refused Require line noted its
+ * challenge already: non-zero if this one is the one sent.  mod_authz_core
+ * asks the lines in configuration order (and stops a <RequireAll> at its
+ * first refusal), so the first note names the first line the client has
+ * to satisfy: one rule, whatever the containers. */
+static int auth_jwt_note_refusal(request_rec *r, const char *name, const char *value)
 {
-    const char *max_age = apr_table_get(r->notes, AUTH_JWT_NOTE_STEP_UP);
-
-    if (!max_age) {
+    if (apr_table_get(r->notes, AUTH_JWT_NOTE_STEP_UP)
+        || apr_table_get(r->notes, AUTH_JWT_NOTE_SCOPE)) {
         return 0;
     }
-    apr_table_add(r->err_headers_out, auth_jwt_challenge_header(r),
-                  apr_psprintf(r->pool,
-                               "Bearer realm=\"%s\", error=\"insufficient_user_authentication\", "
-                               "error_description=\"%s\", max_age=\"%s\"",
-                               auth_jwt_realm(r), AUTH_JWT_ERR_STEP_UP, max_age));
+    apr_table_setn(r->notes, name, value);
+    return 1;
+}
+
+int auth_jwt_note_step_up(request_rec *r, apr_int64_t max_age)
+{
+    return auth_jwt_note_refusal(r, AUTH_JWT_NOTE_STEP_UP,
+                                 apr_psprintf(r->pool, "%" APR_INT64_T_FMT, max_age));
+}
+
+int auth_jwt_note_insufficient_scope(request_rec *r, const char *scopes)
+{
+    return auth_jwt_note_refusal(r, AUTH_JWT_NOTE_SCOPE, scopes);
+}
+
+int auth_jwt_challenge_authz(request_rec *r)
+{
+    const char *max_age = apr_table_get(r->notes, AUTH_JWT_NOTE_STEP_UP);
+    const char *scopes = apr_table_get(r->notes, AUTH_JWT_NOTE_SCOPE);
+    const char *challenge;
+
+    if (max_age) {
+        challenge = apr_psprintf(r->pool,
+                                 "Bearer realm=\"%s\", error=\"insufficient_user_authentication\", "
+                                 "error_description=\"%s\", max_age=\"%s\"%s",
+                                 auth_jwt_realm(r), AUTH_JWT_ERR_STEP_UP, max_age,
+                                 auth_jwt_metadata_param(r));
+    }
+    else if (scopes) {
+        /* RFC 6750 §3.1; the scopes are scope-tokens of the Require line
+         * (aj_claims_scope_token_ok), nothing the client sent */
+        challenge = apr_psprintf(
+            r->pool, "Bearer realm=\"%s\", error=\"insufficient_scope\", scope=\"%s\"%s",
+            auth_jwt_realm(r), scopes, auth_jwt_metadata_param(r));
+    }
+    else {
+        return 0;
+    }
+    apr_table_add(r->err_headers_out, auth_jwt_challenge_header(r), challenge);
     return 1;
 }
 
@@ -174,11 +221,13 @@ void auth_jwt_challenge(request_rec *r, aj_verdict_e refused)
         apr_table_add(r->err_headers_out, hdr,
                       apr_psprintf(r->pool,
                                    "Bearer realm=\"%s\", error=\"invalid_token\", "
-                                   "error_description=\"%s\"",
-                                   realm, aj_verdict_text(refused)));
+                                   "error_description=\"%s\"%s",
+                                   realm, aj_verdict_text(refused), auth_jwt_metadata_param(r)));
     }
-    else if (!auth_jwt_challenge_step_up(r)) {
-        apr_table_add(r->err_headers_out, hdr, apr_psprintf(r->pool, "Bearer realm=\"%s\"", realm));
+    else if (!auth_jwt_challenge_authz(r)) {
+        apr_table_add(
+            r->err_headers_out, hdr,
+            apr_psprintf(r->pool, "Bearer realm=\"%s\"%s", realm, auth_jwt_metadata_param(r)));
     }
     if (auth_jwt_cfg_password_login(c)) {
         apr_table_add(r->err_headers_out, hdr, apr_psprintf(r->pool, "Basic realm=\"%s\"", realm));
@@ -381,29 +430,15 @@ static int auth_jwt_check_access_decide(request_rec *r)
     return DECLINED;
 }
 
-/* httpd's core logs every request header at trace4 ("Headers received from
- * client"), Authorization included, before any auth hook runs.  Tokens and
- * passwords never reach a log: for a request that carries credentials, that
- * module's level is capped at trace3 for this request only.  Costs nothing
- * unless trace4 is on. */
-static int auth_jwt_http_module_index = -1;
-
+/* A request that carries credentials: httpd's header dump must not show
+ * them (auth_jwt_logcap.c). */
 static int auth_jwt_post_read_request(request_rec *r)
 {
-    struct ap_logconf *l;
-    int idx = auth_jwt_http_module_index;
-
-    if (idx < 0 || !APLOG_R_MODULE_IS_LEVEL(r, idx, APLOG_TRACE4)) {
-        return DECLINED;
+    if (apr_table_get(r->headers_in, "Authorization")
+        || apr_table_get(r->headers_in, "Proxy-Authorization")
+        || apr_table_get(r->headers_in, "Cookie")) {
+        auth_jwt_logcap(r);
     }
-    if (!apr_table_get(r->headers_in, "Authorization")
-        && !apr_table_get(r->headers_in, "Proxy-Authorization")
-        && !apr_table_get(r->headers_in, "Cookie")) {
-        return DECLINED;
-    }
-    l = ap_new_log_config(r->pool, r->log);
-    ap_set_module_loglevel(r->pool, l, idx, APLOG_TRACE3);
-    r->log = l;
     return DECLINED;
 }
 
@@ -544,9 +579,7 @@ void auth_jwt_authn_register(apr_pool_t *p)
 {
     ap_register_auth_provider(p, AUTHN_PROVIDER_GROUP, "jwt", AUTHN_PROVIDER_VERSION,
                               &auth_jwt_authn_provider, AP_AUTH_INTERNAL_PER_CONF);
-    module *http = ap_find_linked_module("http_core.c");
-
-    auth_jwt_http_module_index = http ? http->module_index : -1;
+    auth_jwt_logcap_init();
     ap_hook_post_read_request(auth_jwt_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_check_access(auth_jwt_check_access, NULL, NULL, APR_HOOK_FIRST,
                          AP_AUTH_INTERNAL_PER_CONF);

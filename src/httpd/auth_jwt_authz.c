@@ -5,6 +5,8 @@
  *                                          (or, an array claim, contains one)
  *   Require jwt-claim NAME=VALUE...        mod_authnz_jwt's form: any one pair
  *   Require jwt-scope SCOPE...             every scope is in the "scope" claim
+ *                                          (a refused token learns which:
+ *                                          insufficient_scope, docs/reference.md §11)
  *   Require jwt-fresh [SECONDS]            the password was entered at most
  *                                          SECONDS ago (docs/reference.md §12)
  *
@@ -37,6 +39,13 @@ typedef struct {
     const char *name;
     const char *value;
 } auth_jwt_claim_pair;
+
+/* Require jwt-scope SCOPE...: the scopes, and the same joined by single
+ * spaces for the scope="..." of an insufficient_scope challenge. */
+typedef struct {
+    apr_array_header_t *scopes; /* const char * */
+    const char *text;
+} auth_jwt_scope_line;
 
 /* Splits a Require line into words (ap_getword_conf: quotes honoured). */
 static apr_array_header_t *auth_jwt_words(apr_pool_t *p, const char *line)
@@ -91,14 +100,29 @@ static const char *auth_jwt_claim_parse(cmd_parms *cmd, const char *line, const 
     return NULL;
 }
 
+/* Each scope must be an RFC 6749 scope-token: anything else could never
+ * match a space-separated scope claim, and the challenge writes the scopes
+ * into a quoted-string as they are. */
 static const char *auth_jwt_scope_parse(cmd_parms *cmd, const char *line, const void **parsed)
 {
-    apr_array_header_t *words = auth_jwt_words(cmd->pool, line);
+    auth_jwt_scope_line *sl = apr_palloc(cmd->pool, sizeof(*sl));
+    int i;
 
-    if (words->nelts == 0) {
+    sl->scopes = auth_jwt_words(cmd->pool, line);
+    if (sl->scopes->nelts == 0) {
         return "Require jwt-scope: needs at least one scope";
     }
-    *parsed = words;
+    for (i = 0; i < sl->scopes->nelts; ++i) {
+        const char *w = APR_ARRAY_IDX(sl->scopes, i, const char *);
+        if (!aj_claims_scope_token_ok(w)) {
+            return apr_psprintf(cmd->pool,
+                                "Require jwt-scope: '%s' is not a scope (RFC 6749: printable "
+                                "ASCII without spaces, '\"' or '\\')",
+                                ap_escape_logitem(cmd->pool, w));
+        }
+    }
+    sl->text = apr_array_pstrcat(cmd->pool, sl->scopes, ' ');
+    *parsed = sl;
     return NULL;
 }
 
@@ -163,14 +187,21 @@ static authz_status auth_jwt_claim_check(request_rec *r, const char *line, const
 
 static authz_status auth_jwt_scope_check(request_rec *r, const char *line, const void *parsed)
 {
-    const aj_claims_t *claims;
+    const auth_jwt_scope_line *sl = parsed;
+    const auth_jwt_req_t *st;
 
     if (!r->user) {
         return AUTHZ_DENIED_NO_USER;
     }
-    claims = auth_jwt_request_claims(r);
-    if (claims && aj_claims_has_scopes(claims, parsed)) {
+    st = auth_jwt_req_get(r);
+    if (st && st->claims && aj_claims_has_scopes(st->claims, sl->scopes)) {
         return AUTHZ_GRANTED;
+    }
+    /* A token can be replaced by one with more scope: say which (RFC 6750
+     * §3.1).  A password's claims are the user's own; no token to ask for. */
+    if (st && st->via == AUTH_JWT_VIA_TOKEN && auth_jwt_note_insufficient_scope(r, sl->text)) {
+        auth_jwt_errors_note(r, HTTP_UNAUTHORIZED, AUTH_JWT_ERR_SCOPE);
+        auth_jwt_errors_note(r, HTTP_FORBIDDEN, AUTH_JWT_ERR_SCOPE);
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   AJ_LOGNO(031) "Require jwt-scope %s: not granted to user %s", line, r->user);
@@ -198,9 +229,10 @@ static int auth_jwt_fresh_enough(request_rec *r, apr_int64_t max_age)
         return 1;
     }
     /* The client can do something about it: log in again. */
-    auth_jwt_note_step_up(r, max_age);
-    auth_jwt_errors_note(r, HTTP_UNAUTHORIZED, AUTH_JWT_ERR_STEP_UP);
-    auth_jwt_errors_note(r, HTTP_FORBIDDEN, AUTH_JWT_ERR_STEP_UP);
+    if (auth_jwt_note_step_up(r, max_age)) {
+        auth_jwt_errors_note(r, HTTP_UNAUTHORIZED, AUTH_JWT_ERR_STEP_UP);
+        auth_jwt_errors_note(r, HTTP_FORBIDDEN, AUTH_JWT_ERR_STEP_UP);
+    }
     return 0;
 }
 
@@ -222,13 +254,13 @@ static authz_status auth_jwt_fresh_check(request_rec *r, const char *line, const
 }
 
 /* mod_authz_core's 403 (AuthzSendForbiddenOnFailure On) runs no challenge
- * hook: a refused step-up says so here, as the 401 does. */
-static void auth_jwt_fresh_insert_error(request_rec *r)
+ * hook: a refused step-up or scope says so here, as the 401 does. */
+static void auth_jwt_authz_insert_error(request_rec *r)
 {
     const char *type = ap_auth_type(r);
 
     if (r->status == HTTP_FORBIDDEN && type && !strcasecmp(type, AUTH_JWT_AUTH_TYPE)) {
-        (void)auth_jwt_challenge_step_up(r);
+        (void)auth_jwt_challenge_authz(r);
     }
 }
 
@@ -255,5 +287,5 @@ void auth_jwt_authz_register(apr_pool_t *p)
                               &auth_jwt_scope_provider, AP_AUTH_INTERNAL_PER_CONF);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "jwt-fresh", AUTHZ_PROVIDER_VERSION,
                               &auth_jwt_fresh_provider, AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_insert_error_filter(auth_jwt_fresh_insert_error, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(auth_jwt_authz_insert_error, NULL, NULL, APR_HOOK_MIDDLE);
 }

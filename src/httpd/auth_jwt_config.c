@@ -26,10 +26,14 @@
 #include "aj_password.h"
 #include "aj_alg.h"
 #include "aj_keyset.h"
+#include "auth_jwt_trust.h"
+#include "aj_expose.h"
+#include "aj_rsmeta.h"
 
 static const auth_jwt_dir_conf auth_jwt_defconf = {
     NULL, /* keys */
     NULL, /* issuer */
+    NULL, /* resource_metadata */
     NULL, /* audiences */
     AUTH_JWT_DEFAULT_LIFETIME,
     AUTH_JWT_DEFAULT_LEEWAY,
@@ -48,6 +52,9 @@ static const auth_jwt_dir_conf auth_jwt_defconf = {
     AUTH_JWT_DEFAULT_VERIFY_CACHE,
     1,    /* claims_to_env */
     NULL, /* cookie */
+    NULL, /* trusted */
+    NULL, /* user_claim */
+    NULL, /* claim_headers */
 };
 
 void *auth_jwt_create_dir_conf(apr_pool_t *p, char *dir)
@@ -83,6 +90,7 @@ void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 
     AUTH_JWT_MERGE_PTR(keys);
     AUTH_JWT_MERGE_PTR(issuer);
+    AUTH_JWT_MERGE_PTR(resource_metadata);
     AUTH_JWT_MERGE_PTR(audiences);
     AUTH_JWT_MERGE_NUM(lifetime);
     AUTH_JWT_MERGE_NUM(leeway);
@@ -101,6 +109,9 @@ void *auth_jwt_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     AUTH_JWT_MERGE_NUM(verify_cache);
     AUTH_JWT_MERGE_NUM(claims_to_env);
     AUTH_JWT_MERGE_PTR(cookie);
+    AUTH_JWT_MERGE_PTR(trusted); /* a section that names any replaces the list */
+    AUTH_JWT_MERGE_PTR(user_claim);
+    AUTH_JWT_MERGE_PTR(claim_headers);
     return n;
 }
 
@@ -343,6 +354,22 @@ static const char *set_issuer(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* AuthJWTResourceMetadata URL (docs/reference.md §11): it goes unescaped
+ * into resource_metadata="URL" of the challenges, so only what may (RFC
+ * 9728, aj_rsmeta_url_check). */
+static const char *set_resource_metadata(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    auth_jwt_dir_conf *c = dconf;
+    const char *err = NULL;
+
+    if (aj_rsmeta_url_check(&err, arg) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: %s, not '%s'", cmd->cmd->name, err,
+                            ap_escape_logitem(cmd->pool, arg));
+    }
+    c->resource_metadata = arg;
+    return NULL;
+}
+
 static const char *add_audience(cmd_parms *cmd, void *dconf, const char *arg)
 {
     auth_jwt_dir_conf *c = dconf;
@@ -478,6 +505,47 @@ static const char *set_cookie(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_user_claim(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    if (!*arg) {
+        return "AuthJWTUserClaim: the claim name must not be empty";
+    }
+    ((auth_jwt_dir_conf *)dconf)->user_claim = arg;
+    return NULL;
+}
+
+/* AuthJWTClaimHeader CLAIM HEADER (docs/reference.md §11) */
+static const char *add_claim_header(cmd_parms *cmd, void *dconf, const char *claim,
+                                    const char *header)
+{
+    auth_jwt_dir_conf *c = dconf;
+    const char *problem = aj_expose_header_problem(header);
+    auth_jwt_claim_header *h;
+    int i;
+
+    if (!*claim) {
+        return "AuthJWTClaimHeader: the claim name must not be empty";
+    }
+    if (problem) {
+        return apr_psprintf(cmd->pool, "AuthJWTClaimHeader: '%s': %s", header, problem);
+    }
+    for (i = 0; c->claim_headers && i < c->claim_headers->nelts; ++i) {
+        h = &APR_ARRAY_IDX(c->claim_headers, i, auth_jwt_claim_header);
+        if (aj_expose_header_same(h->header, header)) {
+            return apr_psprintf(cmd->pool,
+                                "AuthJWTClaimHeader: '%s' already carries the claim '%s' here",
+                                header, h->claim);
+        }
+    }
+    if (!c->claim_headers) {
+        c->claim_headers = apr_array_make(cmd->pool, 2, sizeof(auth_jwt_claim_header));
+    }
+    h = &APR_ARRAY_PUSH(c->claim_headers, auth_jwt_claim_header);
+    h->claim = claim;
+    h->header = header;
+    return NULL;
+}
+
 static const char *set_revocation_slots(cmd_parms *cmd, void *dconf, const char *arg)
 {
     auth_jwt_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &auth_jwt_module);
@@ -542,6 +610,8 @@ const command_rec auth_jwt_cmds[] = {
                   "iss of issued tokens, required on verification"),
     AP_INIT_ITERATE("AuthJWTAudience", add_audience, NULL, AUTH_JWT_CTX,
                     "aud of issued tokens; a token must carry one of them"),
+    AP_INIT_TAKE1("AuthJWTResourceMetadata", set_resource_metadata, NULL, AUTH_JWT_CTX,
+                  "URL of the RFC 9728 resource metadata, named in every Bearer challenge"),
     AUTH_JWT_NUMBER("AuthJWTTokenLifetime", lifetime,
                     "lifetime of issued tokens, a duration (600, 10m, 1h, 14d; default 600)"),
     AUTH_JWT_NUMBER("AuthJWTLeeway", leeway,
@@ -576,5 +646,21 @@ const command_rec auth_jwt_cmds[] = {
     AP_INIT_TAKE1("AuthJWTCookie", set_cookie, NULL, AUTH_JWT_CTX,
                   "also accept the token from this cookie"),
     AUTH_JWT_FLAG("AuthJWTClaimsToEnv", claims_to_env, "On|Off - export JWT_CLAIM_* (default On)"),
+    AP_INIT_TAKE2(
+        "AuthJWTTrustedIssuer", auth_jwt_trust_cmd, NULL, AUTH_JWT_CTX,
+        "ISSUER discovery|URL|file:PATH - verify ISSUER's tokens with its published keys"),
+    AP_INIT_TAKE1("AuthJWTKeyRefresh", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,
+                  "how often fetched key sets are refreshed, a duration (default 3600, 1h)"),
+    AP_INIT_TAKE1("AuthJWTKeyMaxStale", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,
+                  "how long the last good key set serves while fetching fails (default 1d)"),
+    AP_INIT_TAKE1("AuthJWTFetchTimeout", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,
+                  "connect + transfer limit of one key set fetch, a duration (default 5)"),
+    AP_INIT_TAKE1("AuthJWTFetchCA", auth_jwt_trust_server_cmd, NULL, RSRC_CONF,
+                  "CA bundle file for fetching key sets (default: the system's)"),
+    AP_INIT_TAKE1("AuthJWTUserClaim", set_user_claim, NULL, AUTH_JWT_CTX,
+                  "the token claim that names the user (default name, else sub)"),
+    AP_INIT_TAKE2("AuthJWTClaimHeader", add_claim_header, NULL, AUTH_JWT_CTX,
+                  "CLAIM HEADER - the request header HEADER carries the token's claim; any "
+                  "client-sent HEADER is removed"),
     { NULL }
 };

@@ -47,11 +47,18 @@
 
 #define AUTH_JWT_UNSET (-1)
 
+/* One AuthJWTClaimHeader CLAIM HEADER (docs/reference.md §11). */
+typedef struct {
+    const char *claim;
+    const char *header;
+} auth_jwt_claim_header;
+
 /* Per-directory configuration; every field unset (-1/NULL) until a
  * directive sets it, so inner sections override outer ones field by field. */
 typedef struct {
     aj_keyset_t *keys; /* signing and verify keys, in directive order */
     const char *issuer;
+    const char *resource_metadata; /* AuthJWTResourceMetadata (aj_rsmeta_url_check) */
     apr_array_header_t *audiences; /* const char * */
     apr_int64_t lifetime;
     apr_int64_t leeway;
@@ -70,6 +77,10 @@ typedef struct {
     int verify_cache;
     int claims_to_env;
     const char *cookie;
+    const apr_array_header_t *trusted; /* AuthJWTTrustedIssuer: auth_jwt_issuer_t *; NULL: none */
+    const char *user_claim;            /* AuthJWTUserClaim; NULL: "name", else "sub" */
+    apr_array_header_t *claim_headers; /* auth_jwt_claim_header; a section naming any
+                                        * replaces the outer list */
 } auth_jwt_dir_conf;
 
 
@@ -79,6 +90,11 @@ typedef struct {
     auth_jwt_scope_t scope;        /* set in post_config (auth_jwt_scope.c) */
     const char *refresh_path;      /* the refresh handler's <Location>, for its cookie
                                     * (post_config, auth_jwt_refresh.c); NULL: none */
+    /* trusted issuers' key sets (auth_jwt_trust.c); 0/NULL: unset here */
+    apr_int64_t key_refresh;
+    apr_int64_t key_max_stale;
+    apr_int64_t fetch_timeout;
+    const char *fetch_ca;
 } auth_jwt_srv_conf;
 
 void *auth_jwt_create_srv_conf(apr_pool_t *p, server_rec *s);

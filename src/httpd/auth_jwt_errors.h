@@ -14,6 +14,7 @@
 #define AUTH_JWT_ERR_THROTTLED      "too many failed logins"
 #define AUTH_JWT_ERR_STORE_DOWN     "user store unavailable"
 #define AUTH_JWT_ERR_STEP_UP        "a more recent password login is required"
+#define AUTH_JWT_ERR_SCOPE          "insufficient scope"
 
 /* Records why this module answers `status` (401, 403, 429 or 503; others
  * are ignored) for this request: `text` becomes the "error" of the JSON

@@ -44,10 +44,11 @@
 #define AUTH_JWT_REFRESH_ENDED   "session ended; log in again"
 #define AUTH_JWT_REFRESH_STORE   "user store unavailable"
 
-/* A 401: the challenge of the login handler, and in cookie mode the dead
- * refresh cookie cleared. */
+/* A 401: never cached, the challenge of the login handler, and in cookie
+ * mode the dead refresh cookie cleared. */
 static int auth_jwt_refresh_refuse(request_rec *r, const char *text)
 {
+    auth_jwt_http_no_store(r);
     auth_jwt_refresh_set_cookie(r, NULL, 0);
     auth_jwt_challenge(r, AJ_OK);
     return auth_jwt_http_send_error(r, HTTP_UNAUTHORIZED, text);
@@ -115,6 +116,29 @@ static int auth_jwt_refresh_reused(request_rec *r, aj_store_t *st, const aj_refr
     return auth_jwt_refresh_refuse(r, AUTH_JWT_REFRESH_REUSED);
 }
 
+/* After this request consumed the token, its family was revoked before
+ * the next token could be stored: a racing request presented the same
+ * token (a reuse) or a logout came in between.  This request still won
+ * the token (docs/reference.md §12: of requests racing with one token,
+ * exactly one succeeds), so it answers 200 — with tokens born dead: the
+ * access token's sid is revoked and the refresh token was never stored.
+ * 0 when the family simply ended, or the store cannot tell. */
+static int auth_jwt_refresh_raced(request_rec *r, aj_store_t *st, const aj_refresh_family_t *fam)
+{
+    apr_int64_t revoked_at = 0;
+    aj_refresh_family_t *now_fam = NULL;
+
+    if (aj_store_refresh_family_get(&now_fam, &revoked_at, st, r->pool, fam->family) != APR_SUCCESS
+        || !revoked_at) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  AJ_LOGNO(069) "refresh family %s was revoked while this request rotated it: "
+                                "its new tokens are refused",
+                  fam->family);
+    return 1;
+}
+
 /* The presented token is consumed: the family's next token and a new
  * access token of the same session. */
 static int auth_jwt_refresh_rotate(request_rec *r, const auth_jwt_dir_conf *c, aj_store_t *st,
@@ -150,13 +174,18 @@ static int auth_jwt_refresh_rotate(request_rec *r, const auth_jwt_dir_conf *c, a
     }
     rv = aj_store_refresh_issue(&expires_at, st, r->pool, fam, hash,
                                 auth_jwt_cfg_refresh_lifetime(c), now);
-    if (rv == APR_NOTFOUND) {
-        /* revoked or ended since the consume (a logout or a reuse raced us) */
+    if (rv == APR_NOTFOUND && !auth_jwt_refresh_raced(r, st, fam)) {
         return auth_jwt_refresh_refuse(r, AUTH_JWT_REFRESH_ENDED);
     }
-    if (rv != APR_SUCCESS) {
+    if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
         auth_jwt_store_failed(r, st, "storing a rotated refresh token", rv);
         return auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE, AUTH_JWT_REFRESH_STORE);
+    }
+    if (rv != APR_SUCCESS) {
+        /* raced: the lifetime it would have had, as every answer of this
+         * shape says */
+        expires_at = now + auth_jwt_cfg_refresh_lifetime(c);
+        expires_at = expires_at < fam->expires_at ? expires_at : fam->expires_at;
     }
     grant.expires_in = expires_at - now;
     session.auth_time = fam->auth_time;

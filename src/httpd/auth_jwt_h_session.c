@@ -141,6 +141,10 @@ int auth_jwt_logout_handler(request_rec *r)
         return auth_jwt_http_send_error(r, HTTP_BAD_REQUEST,
                                         "logout needs the token as credential");
     }
+    if (st->issuer) {
+        return auth_jwt_http_send_error(r, HTTP_BAD_REQUEST,
+                                        "the token was issued elsewhere: log out at its issuer");
+    }
     store = auth_jwt_store(r);
     if (!store) {
         return auth_jwt_http_send_error(r, HTTP_SERVICE_UNAVAILABLE,

@@ -10,6 +10,7 @@
  *   auth-jwt-logout    revoke the token (or all)     auth_jwt_h_session.c
  *   auth-jwt-refresh   rotate a refresh token        auth_jwt_h_refresh.c
  *   auth-jwt-jwks      the public keys (JWK Set)     auth_jwt_h_jwks.c
+ *   auth-jwt-resource-metadata  RFC 9728 metadata    auth_jwt_h_metadata.c
  *
  * What they share to speak JSON over HTTP is auth_jwt_http.c.
  */
@@ -17,6 +18,7 @@
 
 #include "auth_jwt_handlers.h"
 #include "auth_jwt_h_jwks.h"
+#include "auth_jwt_h_metadata.h"
 #include "auth_jwt_h_refresh.h"
 #include "auth_jwt_h_session.h"
 #include "auth_jwt_h_token.h"
@@ -41,6 +43,7 @@ static const auth_jwt_handler_t auth_jwt_handlers[] = {
     { "auth-jwt-password", auth_jwt_password_handler },
     { "auth-jwt-jwks", auth_jwt_jwks_handler },
     { "auth-jwt-refresh", auth_jwt_refresh_handler },
+    { "auth-jwt-resource-metadata", auth_jwt_metadata_handler },
 };
 
 int auth_jwt_handler(request_rec *r)

@@ -18,6 +18,7 @@
 #include <util_filter.h>
 
 #include "auth_jwt_http.h"
+#include "auth_jwt_logcap.h"
 #include "mod_auth_jwt.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_dbd.h"
@@ -94,6 +95,7 @@ void auth_jwt_http_set_cookie(request_rec *r, const char *value, apr_int64_t max
     if (!c->cookie) {
         return;
     }
+    auth_jwt_logcap(r); /* httpd's trace4 dump of the response's headers */
     apr_table_add(r->err_headers_out, "Set-Cookie",
                   apr_psprintf(r->pool,
                                "%s=%s; Path=/; Max-Age=%" APR_INT64_T_FMT
@@ -257,6 +259,9 @@ apr_int64_t auth_jwt_http_user_id(const auth_jwt_req_t *st)
 
     if (st->via == AUTH_JWT_VIA_PASSWORD) {
         return st->user->id;
+    }
+    if (st->issuer) {
+        return 0; /* a trusted issuer's sub names none of this site's users */
     }
     sub = aj_claims_get_string(st->claims, "sub");
     if (!sub) {

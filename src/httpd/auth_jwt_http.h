@@ -68,7 +68,7 @@ const auth_jwt_req_t *auth_jwt_http_need_auth(request_rec *r, apr_int64_t method
                                               const char *allow, int *answered);
 /* The user id the request authenticated as: the stored row's, or the
  * token's sub when it is a positive decimal number; 0 when the token names
- * no user of this site. */
+ * no user of this site (a trusted issuer's token never does). */
 apr_int64_t auth_jwt_http_user_id(const auth_jwt_req_t *st);
 /* The stored user `id` (and, store not NULL, its store), or NULL after
  * answering: `missing_status` with `missing_text` when id is 0 (the request

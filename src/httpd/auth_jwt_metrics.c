@@ -23,6 +23,7 @@
 
 #include "auth_jwt_metrics.h"
 #include "mod_auth_jwt.h"
+#include "auth_jwt_issuers.h"
 #include "auth_jwt_revtab.h"
 #include "auth_jwt_shm.h"
 #include "aj_metrics.h"
@@ -103,7 +104,8 @@ static int auth_jwt_metrics_handler(request_rec *r)
     }
     else {
         auth_jwt_metrics_gauges(&g);
-        text = aj_metrics_prometheus(r->pool, auth_jwt_counters(), &g);
+        text = apr_pstrcat(r->pool, aj_metrics_prometheus(r->pool, auth_jwt_counters(), &g),
+                           auth_jwt_issuers_metrics(r->pool), NULL);
         apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     }
     len = strlen(text);

@@ -27,6 +27,7 @@
 #include "mod_auth_jwt.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_dbd.h"
+#include "auth_jwt_logcap.h"
 #include "auth_jwt_revtab.h"
 #include "aj_cred.h"
 #include "aj_refresh.h"
@@ -253,6 +254,7 @@ int auth_jwt_refresh_set_cookie(request_rec *r, const char *raw, apr_int64_t max
                                     "auth-jwt-refresh in this server names the path to send it to");
         return 0;
     }
+    auth_jwt_logcap(r); /* httpd's trace4 dump of the response's headers */
     /* SameSite=Strict and the handler's path: no other request, and no
      * cross-site one, ever carries it; HttpOnly: no script reads it. */
     apr_table_add(r->err_headers_out, "Set-Cookie",

@@ -6,6 +6,7 @@ database commands on a scratch SQLite file, and the usage errors.
 names another binary.  The server side is tests/integration/test_400_htjwt.py."""
 
 import base64
+import hashlib
 import json
 import os
 import pty
@@ -265,6 +266,106 @@ def test_database_commands(tmp_path):
     # options go before DB; -- lets a password start with '-'
     assert run(dbf, "add", "-b", "carol", "x").returncode == 2
     assert run("-b", "-c", "4", dbf, "add", "--", "carol", "-dash-pw-1").returncode == 0
+
+
+# ---- refresh token families (docs/reference.md §12) ------------------------------
+
+def _user_id(dbf, name):
+    con = sqlite3.connect(dbf)
+    (uid,) = con.execute("SELECT id FROM users WHERE username = ?", (name,)).fetchone()
+    con.close()
+    return uid
+
+
+def _add_family(dbf, family, user_id, now, revoked_at=None, tokens=2):
+    """A family as a password login with refresh tokens leaves it in the store
+    (the columns of src/store/aj_store_schema.c): ends in a day, `tokens`
+    unused refresh tokens (only their SHA-256 is stored).  Returns its end."""
+    end = now + 86400
+    con = sqlite3.connect(dbf)
+    con.execute("INSERT INTO refresh_families (family, user_id, auth_time, expires_at,"
+                " revoked_at) VALUES (?, ?, ?, ?, ?)", (family, user_id, now, end, revoked_at))
+    for i in range(tokens):
+        digest = hashlib.sha256(f"{family}/{i}".encode()).hexdigest()
+        con.execute("INSERT INTO refresh_tokens (hash, family, user_id, expires_at, used_at)"
+                    " VALUES (?, ?, ?, ?, NULL)", (digest, family, user_id, now + 3600))
+    con.commit()
+    con.close()
+    return end
+
+
+def _family_state(dbf, family):
+    """(revoked_at, unused tokens, expires_at of its `sid:` revocation or None)"""
+    con = sqlite3.connect(dbf)
+    (revoked_at,) = con.execute("SELECT revoked_at FROM refresh_families WHERE family = ?",
+                                (family,)).fetchone()
+    (unused,) = con.execute("SELECT count(*) FROM refresh_tokens WHERE family = ?"
+                            " AND used_at IS NULL", (family,)).fetchone()
+    row = con.execute("SELECT expires_at FROM revoked_tokens WHERE jti = ?",
+                      ("sid:" + family,)).fetchone()
+    con.close()
+    return revoked_at, unused, row[0] if row else None
+
+
+def _assert_revoked(dbf, family, end, before):
+    revoked_at, unused, sid_until = _family_state(dbf, family)
+    assert revoked_at is not None and before <= revoked_at <= time.time() + 1, family
+    assert unused == 0, family
+    # the module caps the family's access tokens at its end; the row lasts that
+    # long plus the largest AuthJWTLeeway (1 h), as when the server revokes one
+    assert sid_until == end + 3600, family
+
+
+def _assert_live(dbf, family):
+    assert _family_state(dbf, family) == (None, 2, None), family
+
+
+def test_revoke_all_revokes_refresh_families(tmp_path):
+    dbf = str(tmp_path / "users.db")
+    assert run("-b", "-c", "4", dbf, "add", "alice", "alice-pw-1").returncode == 0
+    assert run("-b", "-c", "4", dbf, "add", "bob", "bob-pw-123").returncode == 0
+    alice, bob = _user_id(dbf, "alice"), _user_id(dbf, "bob")
+    now = int(time.time())
+    ends = {f: _add_family(dbf, f, alice, now) for f in ("fam-a1", "fam-a2")}
+    _add_family(dbf, "fam-old", alice, now - 100, revoked_at=now - 50, tokens=0)
+    _add_family(dbf, "fam-b1", bob, now)
+    p = run(dbf, "revoke-all", "alice")
+    assert p.returncode == 0, p
+    # the one revoked before is not counted again
+    assert "2 refresh token families" in p.stderr, p.stderr
+    for f, end in ends.items():
+        _assert_revoked(dbf, f, end, now)
+    assert _family_state(dbf, "fam-old")[0] == now - 50
+    _assert_live(dbf, "fam-b1")
+    # nothing left to revoke: still a success
+    p = run(dbf, "revoke-all", "alice")
+    assert p.returncode == 0 and "0 refresh token families" in p.stderr, p.stderr
+    _assert_live(dbf, "fam-b1")
+
+
+def test_passwd_and_del_revoke_refresh_families(tmp_path):
+    dbf = str(tmp_path / "users.db")
+    for name in ("alice", "bob", "carol"):
+        assert run("-b", "-c", "4", dbf, "add", name, f"{name}-pw-123").returncode == 0
+    alice, bob, carol = (_user_id(dbf, n) for n in ("alice", "bob", "carol"))
+    now = int(time.time())
+    end_a = _add_family(dbf, "fam-a", alice, now)
+    end_b = _add_family(dbf, "fam-b", bob, now)
+    _add_family(dbf, "fam-c", carol, now)
+    p = run("-b", "-c", "4", dbf, "passwd", "alice", "alice-pw-456")
+    assert p.returncode == 0, p
+    assert "1 refresh token family" in p.stderr, p.stderr
+    _assert_revoked(dbf, "fam-a", end_a, now)
+    _assert_live(dbf, "fam-b")
+    p = run(dbf, "del", "bob")
+    assert p.returncode == 0, p
+    assert "1 refresh token family" in p.stderr, p.stderr
+    _assert_revoked(dbf, "fam-b", end_b, now)
+    _assert_live(dbf, "fam-c")
+    # an unknown user touches nobody's families
+    assert run(dbf, "del", "bob").returncode == 8
+    assert run(dbf, "revoke-all", "nobody").returncode == 8
+    _assert_live(dbf, "fam-c")
 
 
 def test_stdin_password_rules(tmp_path):

@@ -92,6 +92,19 @@ CASES = [
      "AuthJWTRefreshLifetime -1", "AuthJWTRefreshLifetime 0"),
     ("refresh-lifetime-unknown-unit", "AuthJWTRefreshLifetime",
      "AuthJWTRefreshLifetime 2w", "AuthJWTRefreshLifetime 14d"),
+    # docs/reference.md §11: the URL goes unescaped into resource_metadata="…"
+    ("resource-metadata-relative", "AuthJWTResourceMetadata",
+     "AuthJWTResourceMetadata /.well-known/oauth-protected-resource",
+     "AuthJWTResourceMetadata https://api.example/.well-known/oauth-protected-resource"),
+    ("resource-metadata-quote", "AuthJWTResourceMetadata",
+     'AuthJWTResourceMetadata "https://api.example/a\\"b"',
+     'AuthJWTResourceMetadata "https://api.example/a%22b"'),
+    ("resource-metadata-space", "AuthJWTResourceMetadata",
+     'AuthJWTResourceMetadata "http://127.0.0.1/a b"',
+     'AuthJWTResourceMetadata "http://127.0.0.1/a%20b"'),
+    ("resource-metadata-query", "AuthJWTResourceMetadata",
+     "AuthJWTResourceMetadata https://api.example/meta?x=1",
+     "AuthJWTResourceMetadata https://api.example/meta"),
 ]
 
 

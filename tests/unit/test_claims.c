@@ -295,6 +295,32 @@ static void test_scopes(void **state)
     assert_false(aj_claims_has_scopes(str, NULL));
 }
 
+/* RFC 6749 §3.3 scope-token: what Require jwt-scope takes (and writes
+ * into the insufficient_scope challenge unescaped). */
+static void test_scope_token(void **state)
+{
+    static const char *const good[] = { "read", "admin:users", "a",
+                                        "!#$%&'()*+,-./:;<=>?@[]^_`{|}~",
+                                        "https://api.example/read" };
+    static const char *const bad[] = { "",          "read write", "say\"hi", "back\\slash",
+                                       "tab\there", "nl\n",       "del\x7f", "caf\xc3\xa9",
+                                       "\x01" };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); ++i) {
+        if (!aj_claims_scope_token_ok(good[i])) {
+            fail_msg("refused: [%s]", good[i]);
+        }
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        if (aj_claims_scope_token_ok(bad[i])) {
+            fail_msg("accepted: [%s]", bad[i]);
+        }
+    }
+    assert_false(aj_claims_scope_token_ok(NULL));
+}
+
 static int collect(void *baton, const char *name, const char *value)
 {
     apr_table_t *t = baton;
@@ -539,11 +565,12 @@ static void test_pack_image(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_wrap),      AJ_TEST(test_exp),         AJ_TEST(test_nbf_iat),
-    AJ_TEST(test_iss),       AJ_TEST(test_aud),         AJ_TEST(test_accessors),
-    AJ_TEST(test_scopes),    AJ_TEST(test_visit),       AJ_TEST(test_reserved),
-    AJ_TEST(test_build),     AJ_TEST(test_build_extra), AJ_TEST(test_build_refusals),
-    AJ_TEST(test_random_id), AJ_TEST(test_pack_image),  AJ_TEST(test_fresh),
+    AJ_TEST(test_wrap),        AJ_TEST(test_exp),         AJ_TEST(test_nbf_iat),
+    AJ_TEST(test_iss),         AJ_TEST(test_aud),         AJ_TEST(test_accessors),
+    AJ_TEST(test_scopes),      AJ_TEST(test_visit),       AJ_TEST(test_reserved),
+    AJ_TEST(test_build),       AJ_TEST(test_build_extra), AJ_TEST(test_build_refusals),
+    AJ_TEST(test_random_id),   AJ_TEST(test_pack_image),  AJ_TEST(test_fresh),
+    AJ_TEST(test_scope_token),
 };
 
 /* Every test twice: claim sets as parsed, then through packed images. */

@@ -305,10 +305,12 @@ static void test_store_needed(void **state)
     aj_cc_conf_t *c = aj_cc_make(p, 0);
     int users = sec(c, 0, "<Location", "/users>");
     int jwks = sec(c, 0, "<Location", "/jwks>");
+    int meta = sec(c, 0, "<Location", "/.well-known/oauth-protected-resource>");
     int st = sec(c, 0, "<Location", "/status>");
 
     set(c, users, "SetHandler", "auth-jwt-users");
     set(c, jwks, "SetHandler", "auth-jwt-jwks");
+    set(c, meta, "SetHandler", "auth-jwt-resource-metadata"); /* needs nothing */
     jwt_auth(c, st);
     set(c, st, "SetHandler", "auth-jwt-status"); /* a token's claims only: no store */
     assert_one(check(c, p), AJ_CC_NO_STORE, "DBDriver");

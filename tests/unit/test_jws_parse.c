@@ -1,7 +1,7 @@
 /*
  * test_jws_parse.c — the shape of a compact JWS before and around its
  * signature: segments and base64url encoding, the size limit, JSON depth,
- * duplicate members and non-object header or payload, crit, and the two
+ * duplicate members and non-object header or payload, typ, crit, and the two
  * parsers that verify nothing (aj_jws_looks_like_jwt, aj_jws_decode).
  * Signing and verification: test_jws.c.
  */
@@ -248,6 +248,66 @@ static void test_crit(void **state)
         AJ_MALFORMED);
 }
 
+/* docs/reference.md §5: typ is optional; when present it is JWT or at+jwt
+ * (RFC 9068), in any letter case, with or without "application/". */
+static void test_typ(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    aj_key_t *key = aj_test_hmac_key(p, AJ_ALG_HS256, T_SECRET, NULL);
+    aj_keyset_t *ks = aj_test_keyset_of(p, key, NULL);
+    static const struct {
+        const char *typ; /* the JSON value; NULL: no typ member */
+        aj_verdict_e want;
+    } cases[] = {
+        { NULL, AJ_OK },
+        { "\"JWT\"", AJ_OK },
+        { "\"jwt\"", AJ_OK },
+        { "\"at+jwt\"", AJ_OK },
+        { "\"AT+JWT\"", AJ_OK },
+        { "\"application/jwt\"", AJ_OK },
+        { "\"Application/At+Jwt\"", AJ_OK },
+        { "\"JOSE\"", AJ_BAD_TYP },
+        { "\"JOSE+JSON\"", AJ_BAD_TYP },
+        { "\"dpop+jwt\"", AJ_BAD_TYP },     /* RFC 9449 proofs are not access tokens */
+        { "\"logout+jwt\"", AJ_BAD_TYP },   /* OIDC back-channel logout tokens */
+        { "\"secevent+jwt\"", AJ_BAD_TYP }, /* RFC 8417 */
+        { "\"application/jose\"", AJ_BAD_TYP },
+        { "\"\"", AJ_BAD_TYP },
+        { "\"application/\"", AJ_BAD_TYP },
+        { "\"application/application/jwt\"", AJ_BAD_TYP },
+        { "\"JWT \"", AJ_BAD_TYP },
+        { "\" JWT\"", AJ_BAD_TYP },
+        { "\"JWTx\"", AJ_BAD_TYP },
+        { "\"JW\"", AJ_BAD_TYP },
+        { "\"at+jwtx\"", AJ_BAD_TYP },
+        { "\"text/jwt\"", AJ_BAD_TYP },
+        { "\"JWT\\u0000\"", AJ_MALFORMED }, /* aj_json.c refuses \u0000 first */
+        { "1", AJ_MALFORMED },
+        { "null", AJ_MALFORMED },
+        { "[\"JWT\"]", AJ_MALFORMED },
+        { "{\"t\":\"JWT\"}", AJ_MALFORMED },
+        { "true", AJ_MALFORMED },
+    };
+    apr_size_t i;
+    const char *hdr;
+    int round;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        hdr = cases[i].typ ? apr_pstrcat(p, "{\"alg\":\"HS256\",\"typ\":", cases[i].typ, "}", NULL)
+                           : "{\"alg\":\"HS256\"}";
+        /* twice: the second pass of an accepted header comes from the
+         * verified-header memo, and a refused one must never get there */
+        for (round = 0; round < 2; ++round) {
+            if (aj_test_verify(p, aj_test_forge(p, key, hdr, T_CLAIMS), ks) != cases[i].want) {
+                fail_msg(
+                    "typ %s (round %d): want %s, got %s", cases[i].typ ? cases[i].typ : "-", round,
+                    aj_verdict_name(cases[i].want),
+                    aj_verdict_name(aj_test_verify(p, aj_test_forge(p, key, hdr, T_CLAIMS), ks)));
+            }
+        }
+    }
+}
+
 static void test_looks_like_jwt(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
@@ -316,13 +376,9 @@ static void test_decode(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_segments_and_encoding),
-    AJ_TEST(test_size_limit),
-    AJ_TEST(test_depth),
-    AJ_TEST(test_duplicates_and_shapes),
-    AJ_TEST(test_crit),
-    AJ_TEST(test_looks_like_jwt),
-    AJ_TEST(test_decode),
+    AJ_TEST(test_segments_and_encoding), AJ_TEST(test_size_limit), AJ_TEST(test_depth),
+    AJ_TEST(test_duplicates_and_shapes), AJ_TEST(test_crit),       AJ_TEST(test_typ),
+    AJ_TEST(test_looks_like_jwt),        AJ_TEST(test_decode),
 };
 
 AJ_TEST_MAIN("aj_jws_parse", tests)

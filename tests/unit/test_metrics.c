@@ -125,11 +125,29 @@ static void test_threads(void **state)
     assert_int_equal(aj_metrics_get(m, AJ_M_VERIFY_HIT), (apr_uint64_t)T_THREADS * T_ADDS * 2);
 }
 
+/* Key fetches by issuer: the issuer is a label value, escaped. */
+static void test_key_fetches(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+
+    assert_string_equal(aj_metrics_key_fetches(p, "https://idp/r", 3, 1, 1),
+                        "# HELP mod_auth_jwt_key_fetches_total Key set fetches of trusted "
+                        "issuers by issuer and result.\n"
+                        "# TYPE mod_auth_jwt_key_fetches_total counter\n"
+                        "mod_auth_jwt_key_fetches_total{issuer=\"https://idp/r\",result=\"ok\"} 3\n"
+                        "mod_auth_jwt_key_fetches_total{issuer=\"https://idp/r\",result=\"error\"} "
+                        "1\n");
+    assert_string_equal(
+        aj_metrics_key_fetches(p, "a\"b\\c\nd", 0, 0, 0),
+        "mod_auth_jwt_key_fetches_total{issuer=\"a\\\"b\\\\c\\nd\",result=\"ok\"} "
+        "0\n"
+        "mod_auth_jwt_key_fetches_total{issuer=\"a\\\"b\\\\c\\nd\",result=\"error\"} "
+        "0\n");
+}
+
 static const struct CMUnitTest tests[] = {
-    AJ_TEST(test_format),
-    AJ_TEST(test_names),
-    AJ_TEST(test_prometheus_text),
-    AJ_TEST(test_threads),
+    AJ_TEST(test_format),  AJ_TEST(test_names),       AJ_TEST(test_prometheus_text),
+    AJ_TEST(test_threads), AJ_TEST(test_key_fetches),
 };
 
 AJ_TEST_MAIN("aj_metrics", tests)

@@ -40,6 +40,9 @@ static void test_fixed_texts(void **state)
         { AJ_MISSING_EXP, NULL, "token has no expiry" },
         { AJ_REVOKED, NULL, "token revoked" },
         { AJ_UNKNOWN_KID, "unknown_kid", "unknown key id" },
+        { AJ_BAD_TYP, "bad_typ", "token type not accepted" },
+        { AJ_NO_USER, "no_user", "token names no user" },
+        { AJ_UNKNOWN_ISSUER, "unknown_issuer", "unknown issuer" },
     };
     apr_size_t i;
 
@@ -57,10 +60,11 @@ static void test_fixed_texts(void **state)
 /* htjwt prints "Signature: valid" only when this says so. */
 static void test_signature_verified(void **state)
 {
-    static const aj_verdict_e verified[] = { AJ_OK, AJ_EXPIRED, AJ_REVOKED, AJ_BAD_AUD };
+    static const aj_verdict_e verified[] = { AJ_OK, AJ_EXPIRED, AJ_REVOKED, AJ_BAD_AUD,
+                                             AJ_NO_USER };
     static const aj_verdict_e not_verified[] = {
-        AJ_MALFORMED,   AJ_BAD_ALG,       AJ_BAD_SIG,       AJ_BAD_CRIT,
-        AJ_UNKNOWN_KID, AJ_VERDICT_COUNT, (aj_verdict_e)-1,
+        AJ_MALFORMED, AJ_BAD_ALG,        AJ_BAD_SIG,       AJ_BAD_CRIT,      AJ_UNKNOWN_KID,
+        AJ_BAD_TYP,   AJ_UNKNOWN_ISSUER, AJ_VERDICT_COUNT, (aj_verdict_e)-1,
     };
     apr_size_t i;
 

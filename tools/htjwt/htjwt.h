@@ -35,6 +35,10 @@
 
 #define HTJWT_TIME_BUF 32
 
+/* The module's largest AuthJWTLeeway (--leeway's bound too): how long past
+ * its exp a token may still verify somewhere. */
+#define HTJWT_MAX_LEEWAY 3600
+
 /* ---- options ------------------------------------------------------------ */
 
 /* Every option, once: X(ID, short letter or 0 for the long form only, long

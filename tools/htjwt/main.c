@@ -46,7 +46,6 @@
 #define HTJWT_DEFAULT_LIFETIME 600
 /* The module's upper bound on lifetimes (10 years: no overflow in exp). */
 #define HTJWT_MAX_SECONDS      (10 * 365 * 86400)
-#define HTJWT_MAX_LEEWAY       3600
 /* htjwt_parse_args: --help was asked for (not an exit code: it prints the
  * help and exits 0). */
 #define HTJWT_HELP_ASKED       (-1)

@@ -16,6 +16,7 @@
 #include "aj_json.h"
 #include "aj_password.h"
 #include "aj_store.h"
+#include "aj_store_refresh.h"
 #include "aj_user.h"
 #include "htjwt.h"
 #include "aj.h"
@@ -203,6 +204,39 @@ static apr_int64_t htjwt_revoke_all_value(void)
     return aj_issue_revoke_all_value(htjwt_now());
 }
 
+/* How long past a family's end one of its access tokens may still verify,
+ * as aj_store_refresh_revoke_user takes it (its access_lifetime): the
+ * family's revocation row in revoked_tokens lasts until the family's end
+ * plus this.  The module caps the exp of every access token that carries
+ * a family's sid at the family's end (docs/reference.md §12), so what is
+ * left is the clock skew a verifier allows, at most the largest
+ * AuthJWTLeeway: the value the module passes when it revokes a family. */
+#define HTJWT_FAMILY_AFTER_END HTJWT_MAX_LEEWAY
+
+/* Revokes every refresh-token family of the user (revoke-all, passwd, del:
+ * docs/reference.md §12): its refresh tokens are refused, and so are the
+ * access tokens minted from them (their sid).  Runs before the user's own
+ * row changes, so that when it fails nothing was written.  *families: how
+ * many were live until now. */
+static int htjwt_revoke_families(int *families, htjwt_ctx_t *cx, htjwt_db_t *db,
+                                 const aj_user_t *user, const char *name)
+{
+    apr_status_t rv = aj_store_refresh_revoke_user(families, db->st, cx->pool, user->id,
+                                                   HTJWT_FAMILY_AFTER_END, htjwt_now(), NULL, NULL);
+
+    if (rv != APR_SUCCESS) {
+        return htjwt_err(HTJWT_EFILE, "revoking the refresh tokens of user %s failed: %s", name,
+                         aj_store_error(db->st, (int)rv));
+    }
+    return HTJWT_OK;
+}
+
+/* "1 refresh token family", "2 refresh token families" */
+static const char *htjwt_families_text(apr_pool_t *p, int n)
+{
+    return apr_psprintf(p, "%d refresh token %s", n, n == 1 ? "family" : "families");
+}
+
 /* ---- claims ------------------------------------------------------------- */
 
 /* Validates a claims object given on the command line: a JSON object within
@@ -298,6 +332,7 @@ static int htjwt_set_password(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *
 {
     const char *pw = NULL, *hash = NULL;
     apr_status_t rv;
+    int families = 0;
     int rc = htjwt_get_password(&pw, cx, htjwt_arg(cx, 1));
 
     if (rc != HTJWT_OK) {
@@ -306,14 +341,18 @@ static int htjwt_set_password(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *
     if (aj_password_hash(&hash, cx->pool, pw, cx->cost) != APR_SUCCESS) {
         return htjwt_err(HTJWT_EGENERAL, "hashing the password failed");
     }
-    /* Like the server's password change: earlier tokens are revoked. */
+    /* Like the server's password change: earlier tokens and every
+     * refresh token family are revoked. */
+    if ((rc = htjwt_revoke_families(&families, cx, db, user, name)) != HTJWT_OK) {
+        return rc;
+    }
     rv = aj_store_user_set_password(db->st, cx->pool, user->id, hash, htjwt_revoke_all_value(),
                                     htjwt_now());
     return htjwt_written(db, rv, name, apr_psprintf(cx->pool, "updating user %s", name),
                          apr_psprintf(cx->pool,
                                       "Updating password for user %s; tokens issued "
-                                      "before now are revoked\n",
-                                      name));
+                                      "before now and %s are revoked\n",
+                                      name, htjwt_families_text(cx->pool, families)));
 }
 
 int htjwt_cmd_passwd(htjwt_ctx_t *cx)
@@ -324,14 +363,20 @@ int htjwt_cmd_passwd(htjwt_ctx_t *cx)
 static int htjwt_delete(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user, const char *name,
                         const char *value)
 {
-    apr_status_t rv = aj_store_user_delete(db->st, cx->pool, user->id);
+    apr_status_t rv;
+    int families = 0;
+    int rc = htjwt_revoke_families(&families, cx, db, user, name);
 
+    if (rc != HTJWT_OK) {
+        return rc;
+    }
+    rv = aj_store_user_delete(db->st, cx->pool, user->id);
     return htjwt_written(db, rv, name, apr_psprintf(cx->pool, "deleting user %s", name),
                          apr_psprintf(cx->pool,
                                       "Deleting user %s (id %" APR_INT64_T_FMT
-                                      "); tokens already issued stay valid until they "
-                                      "expire\n",
-                                      name, user->id));
+                                      ") and revoking %s; other tokens already "
+                                      "issued stay valid until they expire\n",
+                                      name, user->id, htjwt_families_text(cx->pool, families)));
 }
 
 int htjwt_cmd_del(htjwt_ctx_t *cx)
@@ -409,16 +454,21 @@ int htjwt_cmd_claims(htjwt_ctx_t *cx)
 static int htjwt_revoke_all(htjwt_ctx_t *cx, htjwt_db_t *db, const aj_user_t *user,
                             const char *name, const char *value)
 {
-    apr_status_t rv =
-        aj_store_user_set_valid_after(db->st, cx->pool, user->id, htjwt_revoke_all_value());
+    apr_status_t rv;
+    int families = 0;
+    int rc = htjwt_revoke_families(&families, cx, db, user, name);
 
+    if (rc != HTJWT_OK) {
+        return rc;
+    }
+    rv = aj_store_user_set_valid_after(db->st, cx->pool, user->id, htjwt_revoke_all_value());
     return htjwt_written(db, rv, name,
                          apr_psprintf(cx->pool, "revoking the tokens of user %s", name),
                          apr_psprintf(cx->pool,
                                       "Revoking every token of user %s issued so "
-                                      "far; running servers refuse them within "
+                                      "far and %s; running servers refuse them within "
                                       "AuthJWTRevocationRefresh seconds\n",
-                                      name));
+                                      name, htjwt_families_text(cx->pool, families)));
 }
 
 int htjwt_cmd_revoke_all(htjwt_ctx_t *cx)
