@@ -24,10 +24,11 @@ import jwksfake
 import pyhttpd
 from jwksfake import claims, poll
 
-# Every fetch failure is logged with the module's AJ08x tag (at most once a
-# minute per issuer); these tests cause them on purpose.
-FETCH_FAILURE_LOG = r"AJ08\d"
-HTTPD_EXPECTED_LOG = [FETCH_FAILURE_LOG]
+# The module's trusted-issuer lines are tagged AJ08x; these tests cause them
+# on purpose.  AJ083 is the fetch failure, logged at most once a minute per
+# issuer (the 503s of a request are AJ087, at info level).
+HTTPD_EXPECTED_LOG = [r"AJ08\d"]
+FETCH_FAILURE_LOG = r"AJ083"
 
 # The first background fetch runs within ~1-2 s of the start; slack for a busy machine.
 FIRST_FETCH_TIMEOUT = 15.0
@@ -40,6 +41,8 @@ HANG_DELAY = 20                   # far beyond FETCH_TIMEOUT: only a timeout end
 LOCAL_ISS = "https://local.example"
 ISS_U = "https://issuer-u.example"
 ISS_F = "https://issuer-f.example"
+ISS_H = "https://issuer-h.example"     # a file of HMAC secrets (the module keeps them
+                                       # apart from public keys: a set of one kind)
 OCT_SECRET = b"0123456789abcdef0123456789abcdef"     # 32 bytes: HS256's minimum
 
 
@@ -164,7 +167,8 @@ def main_server(env, extra_servers, fake):
     trusted = [f"AuthJWTTrustedIssuer {K.iss_d} discovery",
                f"AuthJWTTrustedIssuer {K.iss_d2} discovery",
                f"AuthJWTTrustedIssuer {ISS_U} {fake.url('/u/jwks')}",
-               f'AuthJWTTrustedIssuer {ISS_F} "file:@CONF@/issuer-f.jwks"']
+               f'AuthJWTTrustedIssuer {ISS_F} "file:@CONF@/issuer-f.jwks"',
+               f'AuthJWTTrustedIssuer {ISS_H} "file:@CONF@/issuer-h.jwks"']
     # a section naming keys has exactly those: the server's HS256 secret again
     local_keys = ['AuthJWTVerifyKey HS256 "file:@SECRET@"',
                   'AuthJWTVerifyKey ES256 "file:@CONF@/local.pub" kid=local-ec']
@@ -173,8 +177,9 @@ def main_server(env, extra_servers, fake):
               + pyhttpd.jwt_location("/aud", trusted[0], "AuthJWTAudience api://orders")
               + pyhttpd.jwt_location("/plain", *local_keys)
               + hello(["/t", "/ti", "/aud", "/plain"]))
-    files = {"issuer-f.jwks": jwksfake.json_route(jwksfake.jwk_set(
-                 K.f_rsa, jwksfake.oct_jwk(OCT_SECRET, "f-hmac"))).body,
+    files = {"issuer-f.jwks": jwksfake.json_route(jwksfake.jwk_set(K.f_rsa)).body,
+             "issuer-h.jwks": jwksfake.json_route(jwksfake.jwk_set(
+                 jwksfake.oct_jwk(OCT_SECRET, "h-hmac"))).body,
              "local.pub": K.local.pem_public()}
     s = _start_module_server(env, extra_servers, "310-main", config, files)
     for kp, iss in ((K.d_rsa, K.iss_d), (K.d2, K.iss_d2), (K.u_ec, ISS_U)):
@@ -211,14 +216,19 @@ def test_url_form_tokens_accepted(main):
     assert_ok(main.get("/t", bearer=K.u_ed.sign(claims(ISS_U))))
 
 
-def test_file_set_with_oct(main):
+def test_file_sets_and_oct(main):
     assert_ok(main.get("/t", bearer=K.f_rsa.sign(claims(ISS_F))))
-    hs = pyhttpd.sign_hs({"alg": "HS256", "typ": "JWT", "kid": "f-hmac"}, claims(ISS_F),
+    hs = pyhttpd.sign_hs({"alg": "HS256", "typ": "JWT", "kid": "h-hmac"}, claims(ISS_H),
                          OCT_SECRET)
     assert_ok(main.get("/t", bearer=hs))
+    # the file's secret verifies its issuer's tokens only
+    hs_f = pyhttpd.sign_hs({"alg": "HS256", "typ": "JWT", "kid": "h-hmac"}, claims(ISS_F),
+                           OCT_SECRET)
+    assert_invalid_token(main.get("/t", bearer=hs_f))
     # the local HS256 secret is not the file's oct key
-    local = pyhttpd.sign_hs({"alg": "HS256", "typ": "JWT"}, claims(ISS_F), main.secret)
-    assert_invalid_token(main.get("/t", bearer=local))
+    for iss in (ISS_F, ISS_H):
+        local = pyhttpd.sign_hs({"alg": "HS256", "typ": "JWT"}, claims(iss), main.secret)
+        assert_invalid_token(main.get("/t", bearer=local))
 
 
 @pytest.mark.parametrize("iss", ["https://other.example", "D/", "https://issuer-u.example/",
@@ -250,7 +260,7 @@ def test_local_tokens_still_accepted(main):
 def test_local_key_never_verifies_trusted_issuer(main):
     """A token naming a trusted issuer, signed with a local key: refused,
     with or without the local key's kid."""
-    for iss in (K.iss_d, ISS_U, ISS_F):
+    for iss in (K.iss_d, ISS_U, ISS_F, ISS_H):
         hs = pyhttpd.sign_hs({"alg": "HS256", "typ": "JWT"}, claims(iss), main.secret)
         assert_invalid_token(main.get("/t", bearer=hs))
         assert_invalid_token(main.get("/ti", bearer=hs))
@@ -265,7 +275,7 @@ def test_trusted_key_never_verifies_local_token(main):
         assert_invalid_token(main.get("/ti", bearer=K.d_rsa.sign(claims(LOCAL_ISS), kid=kid)))
         assert_invalid_token(main.get("/ti", bearer=K.u_ed.sign(claims(LOCAL_ISS), kid=kid)))
     # the file's oct key is the trusted issuer's, not a local secret
-    hs = pyhttpd.sign_hs({"alg": "HS256", "typ": "JWT", "kid": "f-hmac"}, claims(None),
+    hs = pyhttpd.sign_hs({"alg": "HS256", "typ": "JWT", "kid": "h-hmac"}, claims(None),
                          OCT_SECRET)
     assert_invalid_token(main.get("/t", bearer=hs))
 
@@ -346,7 +356,6 @@ def test_configtest_refuses_bad_url(httpd_factory, directive):
     ("", "AuthJWTFetchTimeout 5"),
     ("AuthJWTKeyMaxStale soon\n", None),
     ("AuthJWTFetchTimeout -1\n", None),
-    ('AuthJWTFetchCA "@CONF@/no-such-ca.pem"\n', None),
 ])
 def test_configtest_refuses_bad_fetch_settings(httpd_factory, server_level, directive):
     name = (directive or server_level).split()[0]
@@ -356,6 +365,16 @@ def test_configtest_refuses_bad_fetch_settings(httpd_factory, server_level, dire
     rc, out = _configtest(httpd_factory, directives, server_level=server_level)
     assert rc != 0, out
     assert name in out, out
+
+
+def test_configtest_refuses_missing_fetch_ca(httpd_factory):
+    """A CA file that is not there would fail every fetch at run time: an
+    operator's mistake that configtest, which checks every other file,
+    should name (docs/reference.md §11 does not say so explicitly)."""
+    rc, out = _configtest(httpd_factory, ["AuthJWTTrustedIssuer https://a.example discovery"],
+                          server_level='AuthJWTFetchCA "@CONF@/no-such-ca.pem"\n')
+    assert rc != 0, out
+    assert "AuthJWTFetchCA" in out and "no-such-ca.pem" in out, out
 
 
 def test_configtest_accepts_forms_without_network(httpd_factory, fake):
