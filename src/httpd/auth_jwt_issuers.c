@@ -325,12 +325,12 @@ int auth_jwt_issuer_keys(const aj_keyset_t **ks, apr_uint64_t *id, request_rec *
     fail_since = apr_atomic_read32(&slot->fail_since);
     now = auth_jwt_issuers_now();
     if (!gen) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       AJ_LOGNO(087) "no keys of trusted issuer %s fetched yet: 503", e->issuer);
         goto unavailable;
     }
     if (fail_since && now - fail_since > e->max_stale) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       AJ_LOGNO(088) "keys of trusted issuer %s are older than AuthJWTKeyMaxStale: "
                                     "503",
                       e->issuer);

@@ -26,7 +26,7 @@ from jwksfake import claims, poll
 
 # The module's trusted-issuer lines are tagged AJ08x; these tests cause them
 # on purpose.  AJ083 is the fetch failure, logged at most once a minute per
-# issuer (the 503s of a request are AJ087, at info level).
+# issuer (the 503s of a request are AJ087, at debug level).
 HTTPD_EXPECTED_LOG = [r"AJ08\d"]
 FETCH_FAILURE_LOG = r"AJ083"
 
