@@ -49,41 +49,44 @@ static const unsigned char aj_basic_values[256] = {
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 };
 
-/* The bits of the characters in[0..n) (n <= 4), most significant first;
- * *bad gets the high bits of any value outside the alphabet. */
-static apr_uint32_t aj_basic_bits(const char *in, apr_size_t n, unsigned int *bad)
+static unsigned int aj_basic_value(char c)
 {
-    apr_uint32_t acc = 0;
-    apr_size_t i;
-    unsigned int v;
-
-    for (i = 0; i < n; ++i) {
-        v = aj_basic_values[(unsigned char)in[i]];
-        *bad |= v;
-        acc = (acc << AJ_BASIC_BITS) | (v & AJ_BASIC_CHAR_MASK);
-    }
-    return acc;
+    return aj_basic_values[(unsigned char)c];
 }
 
 /* Decodes the unpadded base64 in[0..n) (n % 4 != 1, checked by the
  * caller) into out (room for n / 4 * 3 + 2 bytes).  The length written, or
- * -1 when a character is outside the alphabet. */
+ * -1 when a character is outside the alphabet.  The OR of all values
+ * (bad, a local: out may alias nothing the loop reads) is checked once at
+ * the end; the bytes written before are then unused. */
 static apr_ssize_t aj_basic_b64(unsigned char *out, const char *in, apr_size_t n)
 {
     apr_size_t i, o = 0, rem = n % AJ_BASIC_GROUP_CHARS;
-    unsigned int bad = 0;
+    unsigned int a, b, c, d, bad = 0;
     apr_uint32_t acc;
 
     for (i = 0; i + AJ_BASIC_GROUP_CHARS <= n; i += AJ_BASIC_GROUP_CHARS) {
-        acc = aj_basic_bits(in + i, AJ_BASIC_GROUP_CHARS, &bad);
-        out[o++] = (unsigned char)(acc >> (2 * AJ_BASIC_BYTE_BITS));
-        out[o++] = (unsigned char)((acc >> AJ_BASIC_BYTE_BITS) & AJ_BASIC_BYTE_MASK);
-        out[o++] = (unsigned char)(acc & AJ_BASIC_BYTE_MASK);
+        a = aj_basic_value(in[i]);
+        b = aj_basic_value(in[i + 1]);
+        c = aj_basic_value(in[i + 2]);
+        d = aj_basic_value(in[i + 3]);
+        bad |= a | b | c | d;
+        acc = (apr_uint32_t)(a << (3 * AJ_BASIC_BITS) | b << (2 * AJ_BASIC_BITS)
+                             | c << AJ_BASIC_BITS | d);
+        out[o] = (unsigned char)((acc >> (2 * AJ_BASIC_BYTE_BITS)) & AJ_BASIC_BYTE_MASK);
+        out[o + 1] = (unsigned char)((acc >> AJ_BASIC_BYTE_BITS) & AJ_BASIC_BYTE_MASK);
+        out[o + 2] = (unsigned char)(acc & AJ_BASIC_BYTE_MASK);
+        o += AJ_BASIC_GROUP_BYTES;
     }
     if (rem) {
-        /* 2 characters carry one byte, 3 carry two: left-align the bits */
-        acc = aj_basic_bits(in + i, rem, &bad) << (AJ_BASIC_BITS * (AJ_BASIC_GROUP_CHARS - rem));
-        out[o++] = (unsigned char)(acc >> (2 * AJ_BASIC_BYTE_BITS));
+        /* 2 characters carry one byte, 3 carry two */
+        a = aj_basic_value(in[i]);
+        b = aj_basic_value(in[i + 1]);
+        c = rem == AJ_BASIC_GROUP_BYTES ? aj_basic_value(in[i + 2]) : 0;
+        bad |= a | b | c;
+        acc = (apr_uint32_t)(a << (3 * AJ_BASIC_BITS) | b << (2 * AJ_BASIC_BITS)
+                             | (c & AJ_BASIC_CHAR_MASK) << AJ_BASIC_BITS);
+        out[o++] = (unsigned char)((acc >> (2 * AJ_BASIC_BYTE_BITS)) & AJ_BASIC_BYTE_MASK);
         if (rem == AJ_BASIC_GROUP_BYTES) {
             out[o++] = (unsigned char)((acc >> AJ_BASIC_BYTE_BITS) & AJ_BASIC_BYTE_MASK);
         }
