@@ -34,13 +34,16 @@ static int aj_cred_is_ws(char ch)
     return ch == ' ' || ch == '\t';
 }
 
-/* The first i >= from with s[i] whitespace (or len). */
+/* The first i >= from with s[i] whitespace (or len).  A word here is a
+ * token or base64 of some hundred bytes: memchr scans it many bytes at a
+ * time (the first SP, then a HTAB before it). */
 static apr_size_t aj_cred_skip_word(const char *s, apr_size_t from, apr_size_t len)
 {
-    while (from < len && !aj_cred_is_ws(s[from])) {
-        ++from;
-    }
-    return from;
+    const char *sp = memchr(s + from, ' ', len - from);
+    apr_size_t end = sp ? (apr_size_t)(sp - s) : len;
+    const char *tab = memchr(s + from, '\t', end - from);
+
+    return tab ? (apr_size_t)(tab - s) : end;
 }
 
 /* The first i >= from with s[i] not whitespace (or len). */

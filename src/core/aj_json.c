@@ -40,6 +40,7 @@ const aj_json_limits_t aj_json_body_limits = { AJ_BODY_MAX_LEN, AJ_JSON_MAX_DEPT
 /* \uXXXX */
 #define AJ_JSON_UESC_DIGITS     4
 #define AJ_JSON_CTRL_LIMIT      0x20 /* below: must be escaped */
+#define AJ_JSON_ASCII_MAX       0x7F /* above: a UTF-8 sequence, checked */
 #define AJ_UTF16_HI_FIRST       0xD800
 #define AJ_UTF16_HI_LAST        0xDBFF
 #define AJ_UTF16_LO_FIRST       0xDC00
@@ -185,6 +186,14 @@ static int aj_json_str_unit(const unsigned char *s, apr_size_t end, apr_size_t *
     return 1;
 }
 
+/* Non-zero for the bytes that stand for themselves inside a JSON string
+ * with no further check: ASCII from 0x20 (below it: a control) up, but
+ * '"' and '\\'.  Every other byte goes through aj_json_str_unit. */
+static int aj_json_plain(unsigned char c)
+{
+    return c >= AJ_JSON_CTRL_LIMIT && c <= AJ_JSON_ASCII_MAX && c != '"' && c != '\\';
+}
+
 /* Validates the string at the opening quote sc->s[sc->pos], leaving pos
  * after the closing quote; fills name when given. */
 static apr_status_t aj_json_scan_string(aj_json_scan_t *sc, aj_json_name_t *name)
@@ -194,7 +203,18 @@ static apr_status_t aj_json_scan_string(aj_json_scan_t *sc, aj_json_name_t *name
     apr_size_t start = ++sc->pos;
     int r, n = 0, i;
 
-    while ((r = aj_json_str_unit(sc->s, sc->len, &sc->pos, buf, &n)) > 0) {
+    for (;;) {
+        /* The common case inline: printable ASCII other than '"' and '\\'
+         * stands for itself (one byte, valid UTF-8, no escape). */
+        while (sc->pos < sc->len && aj_json_plain(sc->s[sc->pos])) {
+            hash = (hash ^ sc->s[sc->pos++]) * AJ_JSON_FNV_PRIME;
+            ++ulen;
+        }
+        /* anything else (the quote, an escape, UTF-8, a control, the end) */
+        r = aj_json_str_unit(sc->s, sc->len, &sc->pos, buf, &n);
+        if (r <= 0) {
+            break;
+        }
         for (i = 0; i < n; ++i) {
             hash = (hash ^ buf[i]) * AJ_JSON_FNV_PRIME;
         }

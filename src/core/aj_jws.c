@@ -50,30 +50,32 @@ typedef struct {
 enum { AJ_JWS_HEADER = 0, AJ_JWS_PAYLOAD = 1, AJ_JWS_SIGNATURE = 2 };
 
 /* Splits at exactly two '.' and checks every segment is strict base64url
- * with a non-empty header and payload.  Allocates nothing. */
+ * with a non-empty header and payload.  Allocates nothing.  The dots are
+ * found with memchr; a third one lands in the signature segment, where
+ * aj_b64url_valid refuses it ('.' is not base64url). */
 static int aj_jws_split(aj_jws_parts_t *parts, const char *s, apr_size_t len)
 {
-    apr_size_t i, start = 0;
-    int n = 0;
+    const char *at, *end, *dot;
+    int n;
 
     if (!s || len > AJ_TOKEN_MAX_LEN) {
         return 0;
     }
-    for (i = 0; i <= len; ++i) {
-        if (i == len || s[i] == AJ_JWS_SEP) {
-            if (n == AJ_JWS_SEGMENTS) {
-                return 0;
-            }
-            parts->seg[n] = s + start;
-            parts->len[n] = i - start;
-            if (!aj_b64url_valid(parts->seg[n], parts->len[n])) {
-                return 0;
-            }
-            ++n;
-            start = i + 1;
+    at = s;
+    end = s + len;
+    for (n = 0; n < AJ_JWS_SEGMENTS; ++n) {
+        dot = (n < AJ_JWS_SEGMENTS - 1) ? memchr(at, AJ_JWS_SEP, (apr_size_t)(end - at)) : end;
+        if (!dot) {
+            return 0;
         }
+        parts->seg[n] = at;
+        parts->len[n] = (apr_size_t)(dot - at);
+        if (!aj_b64url_valid(at, parts->len[n])) {
+            return 0;
+        }
+        at = dot + 1;
     }
-    return n == AJ_JWS_SEGMENTS && parts->len[AJ_JWS_HEADER] > 0 && parts->len[AJ_JWS_PAYLOAD] > 0;
+    return parts->len[AJ_JWS_HEADER] > 0 && parts->len[AJ_JWS_PAYLOAD] > 0;
 }
 
 /* Decodes and parses one segment as a JSON object. */

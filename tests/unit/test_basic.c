@@ -1,6 +1,8 @@
 /*
  * test_basic.c — strict decoding of Basic credentials (aj_basic_decode).
  */
+#include <apr_base64.h>
+
 #include "aj_test.h"
 #include "aj_basic.h"
 
@@ -44,6 +46,9 @@ static void test_refused(void **state)
         "QWxh\tZGRp",
         "QWxhZGRpbjpvcGVuIHNlc2FtZQ=", /* wrong padding for the length */
         "QQ===",                       /* three pads */
+        "QQ======",                    /* six pads, a multiple of four */
+        "====",                        /* padding alone, a multiple of four */
+        "QUJD=",                       /* a pad after a whole group */
         "QQ=A",                        /* data after padding */
         "=",                           /* padding alone */
         "QWxhZ",                       /* length 1 mod 4 */
@@ -87,7 +92,77 @@ static void test_problems_are_fixed_texts(void **state)
     assert_string_equal(problem, "Basic credentials are not base64");
 }
 
+/* The decoder's table against APR's encoder: every byte 1..255 (all 64
+ * characters appear in the encoding) round-trips, padded and not. */
+static void test_table_matches_apr(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char plain[1 + 1 + 255 + 1], *enc;
+    const char *u = NULL, *pw = NULL, *problem = NULL;
+    apr_size_t i, shift, n;
+
+    for (shift = 0; shift < 3; ++shift) { /* every tail length: 0, 1 and 2 bytes */
+        n = 0;
+        plain[n++] = 'u';
+        plain[n++] = ':';
+        for (i = 1; i <= 255 - shift; ++i) {
+            plain[n++] = (char)i;
+        }
+        enc = apr_palloc(p, (apr_size_t)apr_base64_encode_len((int)n));
+        apr_base64_encode(enc, plain, (int)n);
+        for (i = 0; i < sizeof(alphabet) - 1; ++i) {
+            assert_non_null(strchr(enc, alphabet[i]));
+        }
+        assert_int_equal(decode(p, enc, &u, &pw, &problem), APR_SUCCESS);
+        assert_string_equal(u, "u");
+        assert_int_equal(strlen(pw), n - 2);
+        assert_memory_equal(pw, plain + 2, n - 2);
+        /* without its padding */
+        while (enc[strlen(enc) - 1] == '=') {
+            enc[strlen(enc) - 1] = '\0';
+        }
+        assert_int_equal(decode(p, enc, &u, &pw, &problem), APR_SUCCESS);
+        assert_memory_equal(pw, plain + 2, n - 2);
+    }
+}
+
+/* Every byte outside the alphabet is refused, wherever it stands in a group. */
+static void test_every_other_byte_refused(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    char v[] = "dTpwdzE6"; /* "u:pw1:" */
+    const char *u = NULL, *pw = NULL, *problem = NULL;
+    int b;
+    apr_size_t at;
+
+    for (b = 1; b < 256; ++b) {
+        if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", b)) {
+            continue;
+        }
+        for (at = 0; at < sizeof(v) - 1; ++at) {
+            char w[sizeof(v)];
+            if (b == '=' && at == sizeof(v) - 2) {
+                continue; /* "dTpwdzE=": padding, valid */
+            }
+            memcpy(w, v, sizeof(v));
+            w[at] = (char)b;
+            problem = NULL;
+            assert_int_equal(aj_basic_decode(&u, &pw, &problem, p, w, sizeof(v) - 1), APR_EINVAL);
+            assert_non_null(problem);
+        }
+    }
+    /* and in a 2- or 3-character tail */
+    assert_int_equal(decode(p, "dTpwd*", &u, &pw, &problem), APR_EINVAL);
+    assert_int_equal(decode(p, "dTpw*w", &u, &pw, &problem), APR_EINVAL);
+    assert_int_equal(decode(p, "dTpwdzE", &u, &pw, &problem), APR_SUCCESS); /* "u:pw1" */
+    assert_string_equal(pw, "pw1");
+}
+
 static const struct CMUnitTest tests[] = {
+    AJ_TEST(test_table_matches_apr),
+    AJ_TEST(test_every_other_byte_refused),
     AJ_TEST(test_ok),
     AJ_TEST(test_refused),
     AJ_TEST(test_not_nul_terminated),
