@@ -442,7 +442,7 @@ def test_debian_load_and_conf(httpd_factory):
         # <Location> blocks), except those naming files of a real host
         example = s.startswith("#") and (in_section or (
             s[1:2].strip() and not s.startswith(("#DBD", "#AuthJWTSigningKey",
-                                                 "#AuthJWTVerifyKey"))))
+                                                 "#AuthJWTVerifyKey", "#AuthJWTFetchCA"))))
         if example:
             ln = ln.replace("#", "", 1)
             n += 1
