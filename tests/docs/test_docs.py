@@ -66,6 +66,7 @@ SUBSTITUTIONS = {
     "/etc/apache2/auth_jwt/old.pub": "es256_public",
     "/etc/apache2/auth_jwt/pgpass": "pgpass",
     "/etc/apache2/auth_jwt/db-ca.pem": "ca",
+    "/usr/local/share/ca-certificates/internal-ca.crt": "ca",
     "/etc/apache2/htpasswd": "htpasswd",
     "/var/lib/apache2/auth_jwt/users.db": "db",
     "/var/lib/mod_auth_jwt/users.db": "db",
