@@ -25,6 +25,14 @@ apr_status_t aj_b64url_decode_buf(unsigned char *out, apr_size_t cap, apr_size_t
 apr_status_t aj_b64url_decode(unsigned char **out, apr_size_t *outlen, apr_pool_t *p,
                               const char *in, apr_size_t inlen);
 
+/* Standard base64 (RFC 4648 §4, the alphabet of HTTP Basic) for aj_basic:
+ * decodes the unpadded in[0..n) into out (room for n / 4 * 3 + 2 bytes)
+ * and returns the length written, or -1 when n % 4 == 1 or a character is
+ * outside the alphabet ('=' included: the caller takes the padding off).
+ * Lax in one way only, like apr_base64_decode: the unused low bits of a
+ * last partial group are ignored. */
+apr_ssize_t aj_b64std_decode_lax(unsigned char *out, const char *in, apr_size_t n);
+
 /* Encodes without padding; the result is NUL-terminated pool memory. */
 const char *aj_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len);
 

@@ -18,31 +18,45 @@
 #define AJ_B64_INVALID     0xFF                    /* marks a byte outside the alphabet */
 #define AJ_B64_MASK_2CHARS 0x0F                    /* unused low bits of a 2-char tail */
 #define AJ_B64_MASK_3CHARS 0x03                    /* unused low bits of a 3-char tail */
-#define AJ_B64_GROUP_BAD   ((apr_uint32_t)1 << 31) /* aj_b64url_group(): not base64url */
+#define AJ_B64_GROUP_BAD   ((apr_uint32_t)1 << 31) /* aj_b64_group(): outside the alphabet */
 
 static const char aj_b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* The value of each byte as a base64url character, AJ_B64_INVALID outside
- * the alphabet (the inverse of aj_b64url_alphabet; test_b64 checks it). */
-static const unsigned char aj_b64url_values[256] = {
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x3E, 0xFF, 0xFF,
-    0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A, 0x3B, 0x3C, 0x3D, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E,
-    0x0F, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0xFF, 0xFF, 0xFF, 0xFF, 0x3F,
-    0xFF, 0x1A, 0x1B, 0x1C, 0x1D, 0x1E, 0x1F, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28,
-    0x29, 0x2A, 0x2B, 0x2C, 0x2D, 0x2E, 0x2F, 0x30, 0x31, 0x32, 0x33, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-};
+/* The value of byte c in a base64 alphabet whose last two characters are
+ * c62 and c63 (the two alphabets of RFC 4648 share the first 62), or
+ * AJ_B64_INVALID.  A constant expression: the tables below are built by
+ * the compiler from this one definition (test_b64 and test_basic check
+ * every byte of both). */
+#define AJ_B64_VALUE(c, c62, c63) \
+    ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A' \
+     : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26 \
+     : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52 \
+     : (c) == (c62)             ? 62 \
+     : (c) == (c63)             ? 63 \
+                                : AJ_B64_INVALID)
+#define AJ_B64_ROW(r, c62, c63) \
+    AJ_B64_VALUE((r) + 0, c62, c63), AJ_B64_VALUE((r) + 1, c62, c63), \
+        AJ_B64_VALUE((r) + 2, c62, c63), AJ_B64_VALUE((r) + 3, c62, c63), \
+        AJ_B64_VALUE((r) + 4, c62, c63), AJ_B64_VALUE((r) + 5, c62, c63), \
+        AJ_B64_VALUE((r) + 6, c62, c63), AJ_B64_VALUE((r) + 7, c62, c63), \
+        AJ_B64_VALUE((r) + 8, c62, c63), AJ_B64_VALUE((r) + 9, c62, c63), \
+        AJ_B64_VALUE((r) + 10, c62, c63), AJ_B64_VALUE((r) + 11, c62, c63), \
+        AJ_B64_VALUE((r) + 12, c62, c63), AJ_B64_VALUE((r) + 13, c62, c63), \
+        AJ_B64_VALUE((r) + 14, c62, c63), AJ_B64_VALUE((r) + 15, c62, c63)
+#define AJ_B64_TABLE(c62, c63) \
+    { \
+        AJ_B64_ROW(0, c62, c63), AJ_B64_ROW(16, c62, c63), AJ_B64_ROW(32, c62, c63), \
+            AJ_B64_ROW(48, c62, c63), AJ_B64_ROW(64, c62, c63), AJ_B64_ROW(80, c62, c63), \
+            AJ_B64_ROW(96, c62, c63), AJ_B64_ROW(112, c62, c63), AJ_B64_ROW(128, c62, c63), \
+            AJ_B64_ROW(144, c62, c63), AJ_B64_ROW(160, c62, c63), AJ_B64_ROW(176, c62, c63), \
+            AJ_B64_ROW(192, c62, c63), AJ_B64_ROW(208, c62, c63), AJ_B64_ROW(224, c62, c63), \
+            AJ_B64_ROW(240, c62, c63) \
+    }
+
+/* base64url (RFC 4648 §5) and standard base64 (§4, for HTTP Basic). */
+static const unsigned char aj_b64url_values[256] = AJ_B64_TABLE('-', '_');
+static const unsigned char aj_b64std_values[256] = AJ_B64_TABLE('+', '/');
 
 static unsigned int aj_b64url_value(unsigned char c)
 {
@@ -59,16 +73,16 @@ apr_ssize_t aj_b64url_decoded_len(apr_size_t inlen)
     return (apr_ssize_t)((inlen / AJ_B64_GROUP_CHARS) * AJ_B64_GROUP_BYTES + (rem ? rem - 1 : 0));
 }
 
-/* The values of in[0..4) as one 24-bit group; AJ_B64_GROUP_BAD set when
+/* The values of in[0..4) in the alphabet of values as one 24-bit group; AJ_B64_GROUP_BAD set when
  * any of the four is outside the alphabet (the OR of the values then has
  * AJ_B64_INVALID's high bits).  Four table reads and one branch per group:
  * the inner loop of validation and decoding. */
-static apr_uint32_t aj_b64url_group(const char *in)
+static inline apr_uint32_t aj_b64_group(const unsigned char *values, const char *in)
 {
-    unsigned int a = aj_b64url_value((unsigned char)in[0]);
-    unsigned int b = aj_b64url_value((unsigned char)in[1]);
-    unsigned int c = aj_b64url_value((unsigned char)in[2]);
-    unsigned int d = aj_b64url_value((unsigned char)in[3]);
+    unsigned int a = values[(unsigned char)in[0]];
+    unsigned int b = values[(unsigned char)in[1]];
+    unsigned int c = values[(unsigned char)in[2]];
+    unsigned int d = values[(unsigned char)in[3]];
 
     if ((a | b | c | d) & ~(unsigned int)AJ_B64_CHAR_MASK) {
         return AJ_B64_GROUP_BAD;
@@ -85,7 +99,7 @@ int aj_b64url_valid(const char *in, apr_size_t inlen)
         return 0;
     }
     for (i = 0; i < full; i += AJ_B64_GROUP_CHARS) {
-        if (aj_b64url_group(in + i) & AJ_B64_GROUP_BAD) {
+        if (aj_b64_group(aj_b64url_values, in + i) & AJ_B64_GROUP_BAD) {
             return 0;
         }
     }
@@ -123,7 +137,7 @@ apr_status_t aj_b64url_decode_buf(unsigned char *out, apr_size_t cap, apr_size_t
      * first (three bytes from four characters), then the 2- or 3-char tail
      * one character at a time. */
     for (i = 0; i + AJ_B64_GROUP_CHARS <= inlen; i += AJ_B64_GROUP_CHARS) {
-        acc = aj_b64url_group(in + i);
+        acc = aj_b64_group(aj_b64url_values, in + i);
         if (acc & AJ_B64_GROUP_BAD) {
             return APR_EINVAL;
         }
@@ -171,6 +185,44 @@ apr_status_t aj_b64url_decode(unsigned char **out, apr_size_t *outlen, apr_pool_
         *outlen = n;
     }
     return rv;
+}
+
+apr_ssize_t aj_b64std_decode_lax(unsigned char *out, const char *in, apr_size_t n)
+{
+    apr_size_t i, o = 0, rem = n % AJ_B64_GROUP_CHARS;
+    unsigned int a, b, c = 0;
+    apr_uint32_t acc;
+
+    if (rem == 1) {
+        return -1;
+    }
+    for (i = 0; i + AJ_B64_GROUP_CHARS <= n; i += AJ_B64_GROUP_CHARS) {
+        acc = aj_b64_group(aj_b64std_values, in + i);
+        if (acc & AJ_B64_GROUP_BAD) {
+            return -1;
+        }
+        out[o++] = (unsigned char)((acc >> (2 * AJ_BYTE_BITS)) & AJ_BYTE_MASK);
+        out[o++] = (unsigned char)((acc >> AJ_BYTE_BITS) & AJ_BYTE_MASK);
+        out[o++] = (unsigned char)(acc & AJ_BYTE_MASK);
+    }
+    if (rem) {
+        /* 2 characters carry one byte, 3 carry two; their unused low bits
+         * are ignored (as apr_base64_decode does) */
+        a = aj_b64std_values[(unsigned char)in[i]];
+        b = aj_b64std_values[(unsigned char)in[i + 1]];
+        if (rem == AJ_B64_GROUP_BYTES) {
+            c = aj_b64std_values[(unsigned char)in[i + 2]];
+        }
+        if ((a | b | c) & ~(unsigned int)AJ_B64_CHAR_MASK) {
+            return -1;
+        }
+        acc = (apr_uint32_t)(a << (3 * AJ_B64_BITS) | b << (2 * AJ_B64_BITS) | c << AJ_B64_BITS);
+        out[o++] = (unsigned char)((acc >> (2 * AJ_BYTE_BITS)) & AJ_BYTE_MASK);
+        if (rem == AJ_B64_GROUP_BYTES) {
+            out[o++] = (unsigned char)((acc >> AJ_BYTE_BITS) & AJ_BYTE_MASK);
+        }
+    }
+    return (apr_ssize_t)o;
 }
 
 const char *aj_b64url_encode(apr_pool_t *p, const unsigned char *in, apr_size_t len)
