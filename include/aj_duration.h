@@ -20,4 +20,11 @@
  * value does not fit in apr_int64_t.  The caller checks its own range. */
 apr_status_t aj_duration_parse(apr_int64_t *seconds, const char *text);
 
+/* aj_duration_parse with the range [min, max] checked: NULL and *seconds
+ * set when text is such a duration; otherwise the message every directive
+ * gives, naming `name` (the directive), the text, the range and the forms
+ * accepted, in pool memory of p. */
+const char *aj_duration_in_range(apr_int64_t *seconds, apr_pool_t *p, const char *name,
+                                 const char *text, apr_int64_t min, apr_int64_t max);
+
 #endif /* AJ_DURATION_H */

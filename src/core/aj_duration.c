@@ -6,6 +6,7 @@
  * after: no value wraps into a small (or negative) lifetime.
  */
 #include <apr_lib.h>
+#include <apr_strings.h>
 
 #include "aj_duration.h"
 
@@ -57,4 +58,19 @@ apr_status_t aj_duration_parse(apr_int64_t *seconds, const char *text)
     rv = APR_SUCCESS;
 cleanup:
     return rv;
+}
+
+const char *aj_duration_in_range(apr_int64_t *seconds, apr_pool_t *p, const char *name,
+                                 const char *text, apr_int64_t min, apr_int64_t max)
+{
+    apr_int64_t v = 0;
+
+    if (aj_duration_parse(&v, text) != APR_SUCCESS || v < min || v > max) {
+        return apr_psprintf(p,
+                            "%s: '%s' is not a duration from %" APR_INT64_T_FMT
+                            " to %" APR_INT64_T_FMT " seconds (write " AJ_DURATION_FORMS ")",
+                            name, text ? text : "", min, max);
+    }
+    *seconds = v;
+    return NULL;
 }

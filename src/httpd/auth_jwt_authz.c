@@ -132,20 +132,18 @@ static const char *auth_jwt_fresh_parse(cmd_parms *cmd, const char *line, const 
 {
     apr_array_header_t *words = auth_jwt_words(cmd->pool, line);
     apr_int64_t *max_age = apr_palloc(cmd->pool, sizeof(*max_age));
-    const char *arg;
+    const char *err;
 
     *max_age = AUTH_JWT_FRESH_DEFAULT;
     if (words->nelts > 1) {
         return "Require jwt-fresh: takes at most one duration (SECONDS)";
     }
     if (words->nelts == 1) {
-        arg = APR_ARRAY_IDX(words, 0, const char *);
-        if (aj_duration_parse(max_age, arg) != APR_SUCCESS || *max_age < AUTH_JWT_FRESH_MIN
-            || *max_age > AUTH_JWT_MAX_SECONDS) {
-            return apr_psprintf(cmd->pool,
-                                "Require jwt-fresh: '%s' is not a duration from %d to %d "
-                                "seconds (write " AJ_DURATION_FORMS ")",
-                                arg, AUTH_JWT_FRESH_MIN, AUTH_JWT_MAX_SECONDS);
+        err = aj_duration_in_range(max_age, cmd->pool, "Require jwt-fresh",
+                                   APR_ARRAY_IDX(words, 0, const char *), AUTH_JWT_FRESH_MIN,
+                                   AUTH_JWT_MAX_SECONDS);
+        if (err) {
+            return err;
         }
     }
     *parsed = max_age;

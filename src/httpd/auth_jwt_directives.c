@@ -211,23 +211,6 @@ static const char *parse_range(apr_int64_t *out, cmd_parms *cmd, const char *arg
     return NULL;
 }
 
-/* Parses a duration (aj_duration_parse: 600, 10m, 1h, 14d) in [min, max]
- * seconds; the message names the directive and the accepted forms. */
-static const char *parse_duration(apr_int64_t *out, cmd_parms *cmd, const char *arg,
-                                  apr_int64_t min, apr_int64_t max)
-{
-    apr_int64_t v = 0;
-
-    if (aj_duration_parse(&v, arg) != APR_SUCCESS || v < min || v > max) {
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a duration from %" APR_INT64_T_FMT
-                            " to %" APR_INT64_T_FMT " seconds (write " AJ_DURATION_FORMS ")",
-                            cmd->cmd->name, arg, min, max);
-    }
-    *out = v;
-    return NULL;
-}
-
 /* One setter for every numeric directive: cmd->info is the field offset;
  * the range comes from the table below.  Every field in seconds is an
  * apr_int64_t parsed as a duration. */
@@ -273,7 +256,7 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
         return "mod_auth_jwt: internal error: no range for this directive";
     }
     if (spec->kind == AUTH_JWT_NUM_SECONDS) {
-        err = parse_duration(&v, cmd, arg, spec->min, spec->max);
+        err = aj_duration_in_range(&v, cmd->pool, cmd->cmd->name, arg, spec->min, spec->max);
         if (!err) {
             *(apr_int64_t *)field = v;
         }
@@ -387,7 +370,8 @@ static const char *set_login_throttle(cmd_parms *cmd, void *dconf, const char *a
     err =
         parse_range(&attempts, cmd, a1, 1, AUTH_JWT_MAX_THROTTLE_ATTEMPTS, "a number of attempts");
     if (!err) {
-        err = parse_duration(&seconds, cmd, a2, 1, AUTH_JWT_MAX_THROTTLE_SECONDS);
+        err = aj_duration_in_range(&seconds, cmd->pool, cmd->cmd->name, a2, 1,
+                                   AUTH_JWT_MAX_THROTTLE_SECONDS);
     }
     if (err) {
         return err;

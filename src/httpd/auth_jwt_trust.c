@@ -218,11 +218,9 @@ const char *auth_jwt_trust_server_cmd(cmd_parms *cmd, void *dconf, const char *a
         min = 1;
         max = AUTH_JWT_FETCH_TIMEOUT_MAX;
     }
-    if (aj_duration_parse(&v, arg) != APR_SUCCESS || v < min || v > max) {
-        return apr_psprintf(cmd->pool,
-                            "%s: '%s' is not a duration from %" APR_INT64_T_FMT
-                            " to %" APR_INT64_T_FMT " seconds (write " AJ_DURATION_FORMS ")",
-                            name, arg, min, max);
+    err = aj_duration_in_range(&v, cmd->pool, name, arg, min, max);
+    if (err) {
+        return err;
     }
     /* 0 means "unset" in the server record: AuthJWTKeyMaxStale 0 is kept
      * as -1 (no grace at all) */

@@ -2,6 +2,8 @@
  * test_duration.c — the one duration rule of directives and htjwt
  * (aj_duration_parse, docs/reference.md §13).
  */
+#include <string.h>
+
 #include "aj_test.h"
 #include "aj_duration.h"
 
@@ -75,10 +77,37 @@ static void test_overflow_refused(void **state)
     assert_refused(big, sizeof(big) / sizeof(big[0]), APR_ERANGE);
 }
 
+/* The range check and the one message every directive gives. */
+static void test_in_range(void **state)
+{
+    apr_pool_t *p = AJ_POOL(state);
+    apr_int64_t v = 42;
+    const char *err;
+
+    assert_null(aj_duration_in_range(&v, p, "AuthJWTX", "10m", 60, 3600));
+    assert_int_equal(v, 600);
+    assert_null(aj_duration_in_range(&v, p, "AuthJWTX", "60", 60, 3600)); /* both ends */
+    assert_null(aj_duration_in_range(&v, p, "AuthJWTX", "1h", 60, 3600));
+    assert_int_equal(v, 3600);
+
+    v = 42;
+    err = aj_duration_in_range(&v, p, "AuthJWTX", "59", 60, 3600);
+    assert_string_equal(err, "AuthJWTX: '59' is not a duration from 60 to 3600 seconds (write "
+                             "seconds, or a number with s, m, h or d (600, 10m, 1h, 14d))");
+    assert_int_equal(v, 42); /* untouched on failure */
+    assert_non_null(aj_duration_in_range(&v, p, "AuthJWTX", "3601", 60, 3600));
+    assert_non_null(aj_duration_in_range(&v, p, "AuthJWTX", "10min", 60, 3600));
+    assert_non_null(aj_duration_in_range(&v, p, "AuthJWTX", "99999999999999999999", 0, 3600));
+    err = aj_duration_in_range(&v, p, "AuthJWTX", NULL, 60, 3600);
+    assert_non_null(strstr(err, "AuthJWTX: '' is not a duration"));
+    assert_int_equal(v, 42);
+}
+
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_forms_accepted),
     AJ_TEST(test_bad_shapes_refused),
     AJ_TEST(test_overflow_refused),
+    AJ_TEST(test_in_range),
 };
 
 AJ_TEST_MAIN("aj_duration", tests)
