@@ -31,13 +31,13 @@ static int has_object(const aj_test_db_t *db, apr_pool_t *p, const char *type, c
 
 /* ---- schema --------------------------------------------------------------- */
 
-/* An empty file gets both tables, the three indexes the polls use, and WAL
- * mode (kept in the file: readers never block the writer). */
+/* An empty file gets both tables, the indexes the polls and the prune use,
+ * and WAL mode (kept in the file: readers never block the writer). */
 static void test_schema_created(void **state)
 {
     static const char *const tables[] = { "users", "revoked_tokens" };
-    static const char *const indexes[] = { "revoked_tokens_revoked_at", "users_tokens_valid_after",
-                                           "users_changed_at" };
+    static const char *const indexes[] = { "revoked_tokens_revoked_at", "revoked_tokens_expires_at",
+                                           "users_tokens_valid_after", "users_changed_at" };
     apr_pool_t *p = AJ_POOL(state);
     aj_test_db_t *db;
     apr_size_t i;
@@ -55,6 +55,12 @@ static void test_schema_created(void **state)
     }
     assert_string_equal(aj_test_db_value(db, p, "PRAGMA journal_mode"), "wal");
     assert_string_equal(aj_test_db_value(db, p, "SELECT count(*) FROM users"), "0");
+    /* the prune finds expired rows through its index, not by reading all */
+    aj_test_db_exec(db, "ANALYZE");
+    if (!strstr(aj_test_db_plan(db, p, "DELETE FROM revoked_tokens WHERE expires_at <= 5"),
+                "revoked_tokens_expires_at")) {
+        fail_msg("the prune does not use revoked_tokens_expires_at");
+    }
 }
 
 /* ---- users ------------------------------------------------------------------ */
@@ -466,6 +472,7 @@ static void test_upgrade(void **state)
                         "42");
     /* the new columns and indexes are there */
     assert_true(has_object(db, p, "index", "revoked_tokens_revoked_at"));
+    assert_true(has_object(db, p, "index", "revoked_tokens_expires_at"));
     assert_true(has_object(db, p, "index", "users_changed_at"));
     assert_null(aj_test_db_value(db, p,
                                  "SELECT name FROM sqlite_master"

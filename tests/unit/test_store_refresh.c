@@ -95,22 +95,6 @@ static void assert_refresh_schema(const aj_test_db_t *db, apr_pool_t *p)
 
 /* ---- schema --------------------------------------------------------------- */
 
-/* The plan SQLite chooses for sql, one detail line per step. */
-static const char *plan(const aj_test_db_t *db, apr_pool_t *p, const char *sql)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    const char *out = "";
-
-    assert_int_equal(apr_dbd_select(db->driver, p, db->handle, &res,
-                                    apr_pstrcat(p, "EXPLAIN QUERY PLAN ", sql, NULL), 1),
-                     0);
-    while (apr_dbd_get_row(db->driver, p, res, &row, -1) == 0) {
-        out = apr_pstrcat(p, out, apr_dbd_get_entry(db->driver, row, 3), "\n", NULL);
-    }
-    return out;
-}
-
 /* A new database gets both tables and the indexes the look-ups use: a
  * revocation by family or by user and pruning never read a whole table. */
 static void test_schema(void **state)
@@ -138,7 +122,7 @@ static void test_schema(void **state)
     assert_string_equal(count(db, p, "refresh_tokens"), "0");
     aj_test_db_exec(db, "ANALYZE");
     for (i = 0; i < sizeof(uses) / sizeof(*uses); ++i) {
-        const char *how = plan(db, p, uses[i].sql);
+        const char *how = aj_test_db_plan(db, p, uses[i].sql);
         if (!strstr(how, uses[i].index)) {
             fail_msg("%s does not use %s:\n%s", uses[i].sql, uses[i].index, how);
         }

@@ -69,6 +69,21 @@ const char *aj_test_db_value(const aj_test_db_t *db, apr_pool_t *p, const char *
     return v;
 }
 
+const char *aj_test_db_plan(const aj_test_db_t *db, apr_pool_t *p, const char *sql)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *out = "";
+
+    assert_int_equal(apr_dbd_select(db->driver, p, db->handle, &res,
+                                    apr_pstrcat(p, "EXPLAIN QUERY PLAN ", sql, NULL), 1),
+                     0);
+    while (apr_dbd_get_row(db->driver, p, res, &row, -1) == 0) {
+        out = apr_pstrcat(p, out, apr_dbd_get_entry(db->driver, row, 3), "\n", NULL);
+    }
+    return out;
+}
+
 aj_store_t *aj_test_store_open(const aj_test_db_t *db, apr_pool_t *p)
 {
     aj_store_t *st = NULL;

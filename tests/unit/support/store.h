@@ -42,6 +42,10 @@ void aj_test_db_exec(const aj_test_db_t *db, const char *sql);
  * there is no row.  Every row is read (apr_dbd requires it). */
 const char *aj_test_db_value(const aj_test_db_t *db, apr_pool_t *p, const char *sql);
 
+/* The plan SQLite chooses for sql (EXPLAIN QUERY PLAN), one detail line
+ * per step. */
+const char *aj_test_db_plan(const aj_test_db_t *db, apr_pool_t *p, const char *sql);
+
 /* aj_store_open on db; fails the test, with the store's message, on error. */
 aj_store_t *aj_test_store_open(const aj_test_db_t *db, apr_pool_t *p);
 
