@@ -333,6 +333,9 @@ def main():
                                              wrap_rollback=True)
         fixed_refresh, t_fixed_refresh = explain(pg, sqls["REVOKE_SINCE"],
                                                  [now - REFRESH - 60, now], runs=EXPLAINS)
+    except SystemExit:
+        say("scale_pgsql: files kept in %s %s" % (pg.base, " ".join(n.tmp for n in nodes)))
+        raise
     finally:
         for n in nodes:
             n.stop()

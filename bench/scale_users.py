@@ -40,7 +40,6 @@ import re
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 import warnings
