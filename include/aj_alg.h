@@ -72,4 +72,9 @@ typedef struct {
 /* The table row of alg; NULL for AJ_ALG_UNKNOWN or any other value. */
 const aj_alg_info_t *aj_alg_info(aj_alg_e alg);
 
+/* info's digest (info->md) as fetched once from OpenSSL's provider, for
+ * the init calls of the hot path (a legacy EVP_sha256() would be fetched
+ * again by each); NULL for EdDSA, or when the fetch failed. */
+const struct evp_md_st *aj_alg_md(const aj_alg_info_t *info);
+
 #endif /* AJ_ALG_H */

@@ -24,6 +24,29 @@ apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool
                            const char *token, apr_size_t len, const aj_keyset_t *keys,
                            const aj_policy_t *policy, apr_int64_t now);
 
+/* ---- a token whose issuer chooses its keys (docs/reference.md §11) ----
+ * Its payload has to be read before its signature can be checked.
+ * aj_jws_peek decodes and parses the payload once (the same segment rules
+ * and JSON limits as aj_jws_verify), and aj_jws_verify_peeked then checks
+ * the signature, and the claims from that very parse: one decode per token.
+ * Nothing read from a peek is trusted until aj_jws_verify_peeked says AJ_OK;
+ * the header is not looked at by the peek (aj_jws_verify_peeked checks it
+ * before the signature, as aj_jws_verify does). */
+typedef struct aj_jws_peek_t aj_jws_peek_t;
+
+/* APR_EINVAL when token[0..len) is not three base64url segments or its
+ * payload is not a JSON object within the limits; else *peek, in p. */
+apr_status_t aj_jws_peek(aj_jws_peek_t **peek, apr_pool_t *p, const char *token, apr_size_t len);
+/* The payload's iss, NOT verified: NULL when absent or not a string. */
+const char *aj_jws_peek_iss(const aj_jws_peek_t *peek);
+/* aj_jws_verify of the token that peek was made from (the same pointer and
+ * length; with any other token, or a NULL peek, the payload is decoded
+ * again). */
+apr_status_t aj_jws_verify_peeked(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool_t *p,
+                                  const char *token, apr_size_t len, const aj_keyset_t *keys,
+                                  const aj_policy_t *policy, apr_int64_t now,
+                                  const aj_jws_peek_t *peek);
+
 /* The JWS layer alone: every rule of aj_jws_verify() up to and including
  * the signature (size, segments, header, alg and kid selection), and none
  * of the JWT rules after it: the payload need not be JSON and no claim is

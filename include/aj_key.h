@@ -68,9 +68,9 @@ const unsigned char *aj_key_ec_order(const aj_key_t *key);
  * duplicated per use (never updated itself); NULL for other keys. */
 struct evp_mac_ctx_st;
 const struct evp_mac_ctx_st *aj_key_hmac_ctx(const aj_key_t *key);
-/* HMAC keys: a number unique among the HMAC keys of this process (never 0),
- * so a per-thread cache of contexts never mistakes a key made at the
- * address of a freed one for it.  0 for other keys. */
+/* A number unique among the keys of this process (never 0), so a
+ * per-thread cache of contexts (aj_sign.c) never mistakes a key made at the
+ * address of a freed one for it. */
 apr_uint64_t aj_key_serial(const aj_key_t *key);
 
 #endif /* AJ_KEY_H */

@@ -3,6 +3,7 @@
  * with the key type, digest and sizes it needs.  Every other key file reads
  * its facts from here, so an algorithm is described in exactly one place.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -91,4 +92,31 @@ apr_size_t aj_alg_hmac_len(aj_alg_e alg)
 int aj_alg_supported(aj_alg_e alg)
 {
     return aj_alg_info(alg) != NULL;
+}
+
+/* The digests of the table, fetched once from OpenSSL's default provider.
+ * OpenSSL 3 fetches the digest again behind every EVP_sha256() handed to
+ * an init call (a lookup in the provider store, with its locks); a fetched
+ * one is used as is.  Never freed: read-only, process lifetime. */
+static pthread_once_t aj_alg_md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *aj_alg_sha256, *aj_alg_sha384, *aj_alg_sha512;
+
+static void aj_alg_md_fetch(void)
+{
+    aj_alg_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    aj_alg_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+    aj_alg_sha512 = EVP_MD_fetch(NULL, "SHA512", NULL);
+}
+
+const struct evp_md_st *aj_alg_md(const aj_alg_info_t *info)
+{
+    if (!info || !info->md || pthread_once(&aj_alg_md_once, aj_alg_md_fetch) != 0) {
+        return NULL;
+    }
+    switch (EVP_MD_get_type(info->md())) {
+    case NID_sha256: return aj_alg_sha256;
+    case NID_sha384: return aj_alg_sha384;
+    case NID_sha512: return aj_alg_sha512;
+    default: return NULL;
+    }
 }

@@ -128,6 +128,31 @@ static const char *aj_claims_array_text(apr_pool_t *p, json_object *arr)
     return out;
 }
 
+/* Decimal digits of the largest int64 magnitude (9223372036854775808), a
+ * sign and the NUL. */
+#define AJ_CLAIMS_INT_TEXT_MAX 21
+#define AJ_DECIMAL_BASE        10
+
+/* v in decimal, as "%" APR_INT64_T_FMT prints it, in p: written by hand
+ * because apr_psprintf's formatter was a third of packing a claim set
+ * (exp, nbf and iat are ints in every token). */
+static const char *aj_claims_int_text(apr_pool_t *p, apr_int64_t v)
+{
+    char buf[AJ_CLAIMS_INT_TEXT_MAX];
+    char *at = buf + sizeof(buf);
+    /* the magnitude in unsigned arithmetic: -INT64_MIN does not fit */
+    apr_uint64_t u = v < 0 ? (apr_uint64_t)0 - (apr_uint64_t)v : (apr_uint64_t)v;
+
+    do {
+        *--at = (char)('0' + (int)(u % AJ_DECIMAL_BASE));
+        u /= AJ_DECIMAL_BASE;
+    } while (u);
+    if (v < 0) {
+        *--at = '-';
+    }
+    return apr_pstrmemdup(p, at, (apr_size_t)(buf + sizeof(buf) - at));
+}
+
 const char *aj_claims_value_text(apr_pool_t *p, json_object *val)
 {
     const char *text;
@@ -137,8 +162,7 @@ const char *aj_claims_value_text(apr_pool_t *p, json_object *val)
     case json_type_string:
         return apr_pstrmemdup(p, json_object_get_string(val),
                               (apr_size_t)json_object_get_string_len(val));
-    case json_type_int:
-        return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)json_object_get_int64(val));
+    case json_type_int: return aj_claims_int_text(p, (apr_int64_t)json_object_get_int64(val));
     case json_type_boolean: return json_object_get_boolean(val) ? "true" : "false";
     case json_type_array: return aj_claims_array_text(p, val);
     default:
@@ -235,6 +259,8 @@ apr_status_t aj_claims_image_build(void **image, apr_size_t *image_len, apr_pool
     aj_claims_pending_t *e;
     aj_claims_image_t *hdr;
     apr_size_t size, at;
+    apr_int64_t exp = 0, nbf = 0, iat = 0;
+    int has_exp = 0, has_nbf = 0, has_iat = 0;
     char *img;
 
     if (!obj || !text) {
@@ -244,6 +270,17 @@ apr_status_t aj_claims_image_build(void **image, apr_size_t *image_len, apr_pool
     size = sizeof(aj_claims_image_t) + text_len + 1;
     json_object_object_foreach(obj, claim, val) {
         json_type type = json_object_get_type(val);
+        /* the times, as aj_claims_member_number() answers for them (null
+         * and objects included: present, not a number); names are unique */
+        if (claim[0] == 'e' && !strcmp(claim, "exp")) {
+            has_exp = aj_claims_json_number(val, &exp) ? 1 : -1;
+        }
+        else if (claim[0] == 'n' && !strcmp(claim, "nbf")) {
+            has_nbf = aj_claims_json_number(val, &nbf) ? 1 : -1;
+        }
+        else if (claim[0] == 'i' && !strcmp(claim, "iat")) {
+            has_iat = aj_claims_json_number(val, &iat) ? 1 : -1;
+        }
         if (type == json_type_null || type == json_type_object) {
             continue; /* invisible to every question asked of a packed set */
         }
@@ -265,9 +302,12 @@ apr_status_t aj_claims_image_build(void **image, apr_size_t *image_len, apr_pool
     hdr->magic = AJ_CLAIMS_IMAGE_MAGIC;
     hdr->count = (apr_uint32_t)pending->nelts;
     hdr->size = (apr_uint32_t)size;
-    hdr->has_exp = aj_claims_member_number(obj, "exp", &hdr->exp);
-    hdr->has_nbf = aj_claims_member_number(obj, "nbf", &hdr->nbf);
-    hdr->has_iat = aj_claims_member_number(obj, "iat", &hdr->iat);
+    hdr->has_exp = has_exp;
+    hdr->has_nbf = has_nbf;
+    hdr->has_iat = has_iat;
+    hdr->exp = has_exp > 0 ? exp : 0;
+    hdr->nbf = has_nbf > 0 ? nbf : 0;
+    hdr->iat = has_iat > 0 ? iat : 0;
     at = sizeof(*hdr) + sizeof(aj_claims_slot_t) * (apr_size_t)pending->nelts;
     hdr->payload_len = (apr_uint32_t)text_len;
     hdr->payload_off = aj_image_put(img, &at, text, text_len);

@@ -18,6 +18,7 @@
  * unescaped length agree.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <apr_errno.h>
@@ -417,6 +418,62 @@ static apr_status_t aj_json_scan(aj_json_scan_t *sc)
     }
 }
 
+/* ---- json-c's tokener, one per thread ------------------------------------
+ * A tokener costs allocations (itself, its stack of max_depth + 1 frames, a
+ * print buffer) that every token's parse paid again.  Each thread keeps one
+ * for the depth of aj_json_token_limits and aj_json_body_limits (the only
+ * depth anyone asks for), reset before each use: json_tokener_reset clears
+ * the parse state, its stack and its buffer; the flags are set again by the
+ * caller.  Any other depth gets a tokener of its own for the call. */
+#define AJ_JSON_TOK_DEPTH (AJ_JSON_MAX_DEPTH + 1)
+
+static pthread_once_t aj_json_tok_once = PTHREAD_ONCE_INIT;
+static pthread_key_t aj_json_tok_key;
+static int aj_json_have_tok_key;
+
+static void aj_json_tok_free(void *tok)
+{
+    json_tokener_free(tok);
+}
+
+static void aj_json_tok_key_make(void)
+{
+    aj_json_have_tok_key = pthread_key_create(&aj_json_tok_key, aj_json_tok_free) == 0;
+}
+
+/* httpd unloads the module at each restart and loads a fresh copy, which
+ * makes a thread key of its own: this one is given back (as in aj_digest.c). */
+__attribute__((destructor)) static void aj_json_tok_unload(void)
+{
+    if (aj_json_have_tok_key) {
+        (void)pthread_key_delete(aj_json_tok_key);
+        aj_json_have_tok_key = 0;
+    }
+}
+
+/* A reset tokener of depth; *own is set when the caller must free it (not
+ * this thread's).  NULL when out of memory. */
+static struct json_tokener *aj_json_tokener(int depth, struct json_tokener **own)
+{
+    struct json_tokener *tok;
+
+    *own = NULL;
+    if (depth == AJ_JSON_TOK_DEPTH && pthread_once(&aj_json_tok_once, aj_json_tok_key_make) == 0
+        && aj_json_have_tok_key) {
+        tok = pthread_getspecific(aj_json_tok_key);
+        if (tok) {
+            json_tokener_reset(tok);
+            return tok;
+        }
+        tok = json_tokener_new_ex(depth);
+        if (tok && pthread_setspecific(aj_json_tok_key, tok) == 0) {
+            return tok;
+        }
+        json_tokener_free(tok);
+    }
+    return *own = json_tokener_new_ex(depth);
+}
+
 static apr_status_t aj_json_cleanup(void *data)
 {
     json_object_put(data);
@@ -436,7 +493,7 @@ static apr_status_t aj_json_parse_impl(json_object **out, apr_pool_t *p, const c
                                        apr_size_t len, const aj_json_limits_t *limits, int scan)
 {
     aj_json_scan_t sc;
-    struct json_tokener *tok = NULL;
+    struct json_tokener *tok = NULL, *own = NULL;
     json_object *obj = NULL;
     apr_status_t rv = APR_SUCCESS;
 
@@ -463,7 +520,7 @@ static apr_status_t aj_json_parse_impl(json_object **out, apr_pool_t *p, const c
 
     /* json-c's depth also counts the value inside the innermost container:
      * max_depth + 1 lets every document the scan accepted through. */
-    tok = json_tokener_new_ex(sc.max_depth + 1);
+    tok = aj_json_tokener(sc.max_depth + 1, &own);
     if (!tok) {
         rv = APR_ENOMEM;
         goto cleanup;
@@ -490,8 +547,8 @@ cleanup:
     if (obj) {
         json_object_put(obj);
     }
-    if (tok) {
-        json_tokener_free(tok);
+    if (own) {
+        json_tokener_free(own);
     }
     return rv;
 }

@@ -329,28 +329,96 @@ cleanup:
     return rv;
 }
 
-apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool_t *p,
-                           const char *token, apr_size_t len, const aj_keyset_t *keys,
-                           const aj_policy_t *policy, apr_int64_t now)
+/* A payload decoded and parsed before the signature check (aj_jws.h). */
+struct aj_jws_peek_t {
+    const char *token; /* the token it was made from, and its length */
+    apr_size_t len;
+    json_object *payload; /* a JSON object, owned by the pool */
+    const char *text;     /* the decoded payload */
+    apr_size_t text_len;
+};
+
+/* Step 6's input: the payload segment decoded and parsed as a JSON object
+ * within aj_json_token_limits.  AJ_MALFORMED when it is not one. */
+static aj_verdict_e aj_jws_parse_payload(json_object **payload, const char **text, apr_size_t *tlen,
+                                         apr_pool_t *p, const char *seg, apr_size_t len)
 {
-    const unsigned char *text = NULL;
-    apr_size_t tlen = 0;
+    unsigned char *raw = NULL;
+    apr_size_t rawlen = 0;
+
+    if (aj_b64url_decode(&raw, &rawlen, p, seg, len) != APR_SUCCESS
+        || aj_json_parse(payload, p, (const char *)raw, rawlen, &aj_json_token_limits)
+               != APR_SUCCESS) {
+        return AJ_MALFORMED;
+    }
+    *text = (const char *)raw;
+    *tlen = rawlen;
+    return AJ_OK;
+}
+
+apr_status_t aj_jws_peek(aj_jws_peek_t **peek, apr_pool_t *p, const char *token, apr_size_t len)
+{
+    aj_jws_parts_t parts;
+    aj_jws_peek_t *pk;
+
+    if (!aj_jws_split(&parts, token, len)) {
+        return APR_EINVAL;
+    }
+    pk = apr_palloc(p, sizeof(*pk));
+    if (aj_jws_parse_payload(&pk->payload, &pk->text, &pk->text_len, p, parts.seg[AJ_JWS_PAYLOAD],
+                             parts.len[AJ_JWS_PAYLOAD])
+        != AJ_OK) {
+        return APR_EINVAL;
+    }
+    pk->token = token;
+    pk->len = len;
+    *peek = pk;
+    return APR_SUCCESS;
+}
+
+const char *aj_jws_peek_iss(const aj_jws_peek_t *peek)
+{
+    json_object *v = NULL;
+
+    if (peek && json_object_object_get_ex(peek->payload, "iss", &v)
+        && json_object_is_type(v, json_type_string)) {
+        return json_object_get_string(v);
+    }
+    return NULL;
+}
+
+apr_status_t aj_jws_verify_peeked(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool_t *p,
+                                  const char *token, apr_size_t len, const aj_keyset_t *keys,
+                                  const aj_policy_t *policy, apr_int64_t now,
+                                  const aj_jws_peek_t *peek)
+{
+    aj_jws_parts_t parts;
     json_object *payload = NULL;
+    const char *text = NULL;
+    apr_size_t tlen = 0;
     aj_claims_t *cl = NULL;
     aj_verdict_e v = AJ_MALFORMED;
     apr_status_t rv;
 
-    /* Steps 1 to 5, then step 6 on the payload's bytes. */
-    rv = aj_jws_verify_signature(&v, &text, &tlen, p, token, len, keys);
+    /* Steps 1 to 5, then step 6 on the payload's bytes (decoded now, or by
+     * the peek of this very token: the same bytes). */
+    rv = aj_jws_check_signature(&v, &parts, p, token, len, keys);
     if (rv != APR_SUCCESS || v != AJ_OK) {
         goto cleanup;
     }
-    if (aj_json_parse(&payload, p, (const char *)text, tlen, &aj_json_token_limits)
-        != APR_SUCCESS) {
-        v = AJ_MALFORMED;
-        goto cleanup;
+    if (peek && peek->token == token && peek->len == len) {
+        payload = peek->payload;
+        text = peek->text;
+        tlen = peek->text_len;
     }
-    cl = aj_claims_wrap_text(p, payload, (const char *)text, tlen);
+    else {
+        v = aj_jws_parse_payload(&payload, &text, &tlen, p, parts.seg[AJ_JWS_PAYLOAD],
+                                 parts.len[AJ_JWS_PAYLOAD]);
+        if (v != AJ_OK) {
+            goto cleanup;
+        }
+    }
+    cl = aj_claims_wrap_text(p, payload, text, tlen);
     v = aj_claims_check(cl, policy, now);
 
 cleanup:
@@ -361,6 +429,13 @@ cleanup:
         }
     }
     return rv;
+}
+
+apr_status_t aj_jws_verify(aj_verdict_e *verdict, aj_claims_t **claims, apr_pool_t *p,
+                           const char *token, apr_size_t len, const aj_keyset_t *keys,
+                           const aj_policy_t *policy, apr_int64_t now)
+{
+    return aj_jws_verify_peeked(verdict, claims, p, token, len, keys, policy, now, NULL);
 }
 
 /* obj[name] = value; 0 when out of memory. */

@@ -45,12 +45,20 @@ struct aj_key_t {
     apr_size_t secret_len;
     EVP_MAC_CTX *hmac;                       /* HMAC keyed with secret, duplicated per use:
                                      * HMAC() would fetch the digest per call */
-    apr_uint64_t serial;                     /* HMAC: unique in this process (per-thread
+    apr_uint64_t serial;                     /* unique in this process (per-thread
                                      * contexts are matched by it, not by address) */
     EVP_PKEY *pkey;                          /* asymmetric algorithms; freed on cleanup */
     unsigned char ec_order[AJ_EC_MAX_COORD]; /* ES: the group order, big-endian,
                                                 * info->ec_coord bytes */
 };
+
+/* Serial numbers of keys (0 is never one). */
+static apr_uint64_t aj_key_serials;
+
+static apr_uint64_t aj_key_serial_next(void)
+{
+    return __atomic_add_fetch(&aj_key_serials, 1, __ATOMIC_RELAXED);
+}
 
 /* ---- asymmetric keys from PEM ------------------------------------------- */
 
@@ -145,6 +153,7 @@ static apr_status_t aj_key_pkey_make(aj_key_t **key, const char **err, apr_pool_
     k->kid = kid ? apr_pstrdup(p, kid) : NULL;
     k->can_sign = can_sign;
     k->pkey = pkey;
+    k->serial = aj_key_serial_next();
     apr_pool_cleanup_register(p, k, aj_key_cleanup, apr_pool_cleanup_null);
     *key = k;
     return APR_SUCCESS;
@@ -214,9 +223,6 @@ apr_status_t aj_key_from_pkey(aj_key_t **key, const char **err, apr_pool_t *p, a
 
 /* ---- HMAC keys and key sources ------------------------------------------ */
 
-/* Serial numbers of HMAC keys (0 is never one). */
-static apr_uint64_t aj_key_serials;
-
 /* key->hmac: an HMAC context keyed once with the secret and the digest. */
 static apr_status_t aj_key_hmac_keyed(aj_key_t *key)
 {
@@ -269,7 +275,7 @@ apr_status_t aj_key_hmac_make(aj_key_t **key, const char **err, apr_pool_t *p, a
     k->secret = apr_pmemdup(p, secret, len);
     k->secret_len = len;
     apr_pool_cleanup_register(p, k, aj_key_cleanup, apr_pool_cleanup_null);
-    k->serial = __atomic_add_fetch(&aj_key_serials, 1, __ATOMIC_RELAXED);
+    k->serial = aj_key_serial_next();
     if (aj_key_hmac_keyed(k) != APR_SUCCESS) {
         *err = apr_psprintf(p, "OpenSSL cannot set up %s", aj_alg_name(alg));
         rv = APR_EGENERAL;

@@ -104,23 +104,6 @@ static int auth_jwt_source_for(auth_jwt_source_t *src, aj_verdict_e *v, request_
     return OK;
 }
 
-/* The iss of a token not verified yet (to choose its keys); NULL when it
- * has none (or one that is not a string).  APR_EINVAL when the token is not
- * a well-formed JWS. */
-static apr_status_t auth_jwt_peek_iss(const char **iss, request_rec *r, const char *token,
-                                      apr_size_t len)
-{
-    json_object *hdr = NULL, *payload = NULL, *v = NULL;
-    apr_status_t rv = aj_jws_decode(&hdr, &payload, r->pool, token, len);
-
-    *iss = NULL;
-    if (rv == APR_SUCCESS && json_object_object_get_ex(payload, "iss", &v)
-        && json_object_is_type(v, json_type_string)) {
-        *iss = json_object_get_string(v);
-    }
-    return rv;
-}
-
 /* Remembers a token that verified: its keys (when this location checks
  * revocations), the identity of the set that verified it, and its claims.
  * Anything that fails just skips caching.  *keys is set when the keys were
@@ -192,6 +175,8 @@ static int auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl, const auth_
 {
     const auth_jwt_cached_t *entry;
     aj_claims_t *claims = NULL;
+    aj_jws_peek_t *peek = NULL;
+    json_object *hdr = NULL, *payload = NULL;
     const char *iss = NULL;
     apr_status_t rv;
     int rc = OK;
@@ -201,16 +186,26 @@ static int auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl, const auth_
     entry = auth_jwt_vcache_find(&claims, r, c, c->trusted ? (const void *)c->trusted : c->keys,
                                  token, len, now);
     if (c->trusted) {
-        /* its issuer picks its keys: from the cached claims, else the token's */
+        /* its issuer picks its keys: from the cached claims, else the
+         * token's payload, decoded once here for the verification too */
         if (entry) {
             iss = aj_claims_get_string(claims, "iss");
         }
-        else if (auth_jwt_peek_iss(&iss, r, token, len) != APR_SUCCESS) {
+        else if (aj_jws_peek(&peek, r->pool, token, len) != APR_SUCCESS) {
             *v = AJ_MALFORMED;
             return OK;
         }
+        else {
+            iss = aj_jws_peek_iss(peek);
+        }
         rc = auth_jwt_source_for(src, v, r, c, iss);
         if (rc != OK || *v != AJ_OK) {
+            /* a token whose header is not JSON is malformed before its
+             * issuer is unknown or unavailable: the peek did not read it */
+            if (!entry && aj_jws_decode(&hdr, &payload, r->pool, token, len) != APR_SUCCESS) {
+                *v = AJ_MALFORMED;
+                return OK;
+            }
             return rc;
         }
     }
@@ -225,7 +220,7 @@ static int auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl, const auth_
         *v = aj_claims_check(claims, &src->policy, now);
         return OK;
     }
-    rv = aj_jws_verify(v, cl, r->pool, token, len, src->ks, &src->policy, now);
+    rv = aj_jws_verify_peeked(v, cl, r->pool, token, len, src->ks, &src->policy, now, peek);
     if (rv == APR_SUCCESS && *v == AJ_UNKNOWN_KID && src->issuer
         && auth_jwt_issuer_refetch(r, src->issuer)) {
         /* a key the issuer just published: its set is fetched again, once */
@@ -233,7 +228,7 @@ static int auth_jwt_verify_cached(aj_verdict_e *v, aj_claims_t **cl, const auth_
         if (rc != OK) {
             return rc;
         }
-        rv = aj_jws_verify(v, cl, r->pool, token, len, src->ks, &src->policy, now);
+        rv = aj_jws_verify_peeked(v, cl, r->pool, token, len, src->ks, &src->policy, now, peek);
     }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
