@@ -22,13 +22,10 @@ import pytest
 
 import jwksfake
 import pyhttpd
-from jwksfake import claims, poll
+from jwksfake import assert_503, assert_ok, claims, failure_lines, log_lines, poll
 
-# The module's trusted-issuer lines are tagged AJ08x; these tests cause them
-# on purpose.  AJ083 is the fetch failure, logged at most once a minute per
-# issuer (the 503s of a request are AJ087, at debug level).
-HTTPD_EXPECTED_LOG = [r"AJ08\d"]
-FETCH_FAILURE_LOG = r"AJ083"
+# The module's trusted-issuer lines (AJ08x): these tests cause them on purpose.
+HTTPD_EXPECTED_LOG = [jwksfake.ISSUER_LOG]
 
 # The first background fetch runs within ~1-2 s of the start; slack for a busy machine.
 FIRST_FETCH_TIMEOUT = 15.0
@@ -64,26 +61,6 @@ def assert_invalid_token(r, description=None):
         assert f'error_description="{description}"' in ch[0], r
 
 
-def assert_503(r):
-    assert r.status == 503, r
-    assert (r.header("Retry-After") or "").isdigit(), r
-
-
-def assert_ok(r):
-    assert r.status == 200, r
-    assert r.json() == {"data": "Hello, alice!"}, r
-
-
-def log_lines(server, pattern):
-    rx = re.compile(pattern)
-    return [ln for ln in server.error_log.read_all().splitlines() if rx.search(ln)]
-
-
-def failure_lines(server, fake_path):
-    """AJ08x lines about the issuer (or URL) living under fake_path."""
-    return log_lines(server, FETCH_FAILURE_LOG + r".*" + re.escape(fake_path) + r"(?![\w-])")
-
-
 # ---- the fake server and the module's servers ------------------------------------
 
 @pytest.fixture(scope="module")
@@ -106,18 +83,6 @@ def _start_module_server(env, extra_servers, name, config, files):
     except pyhttpd.HttpdError as e:
         pytest.fail(f"test server did not start:\n{e}", pytrace=False)
     return s
-
-
-def _checked(server, request):
-    """Per-test error-log check of a module-scoped server, as conftest does."""
-    request.node.aj_server = server
-    server.error_log.mark()
-    yield server
-    bad = pyhttpd.ErrorLog.bad_lines(server.error_log.read_since_mark(), server.expected_log)
-    server.error_log.mark()
-    if bad:
-        pytest.fail("unexpected error-log lines during this test:\n" + "\n".join(bad[:20]),
-                    pytrace=False)
 
 
 def test_fake_server_scripts_and_counts(fake):
@@ -191,8 +156,9 @@ def main_server(env, extra_servers, fake):
 
 
 @pytest.fixture
-def main(main_server, request):
-    yield from _checked(main_server, request)
+def main(main_server, check_logs):
+    check_logs(main_server, expected=main_server.expected_log)
+    return main_server
 
 
 def test_discovery_tokens_accepted(main, fake):
@@ -510,8 +476,9 @@ def timed_server(env, extra_servers, fake):
 
 
 @pytest.fixture
-def timed(timed_server, request):
-    yield from _checked(timed_server, request)
+def timed(timed_server, check_logs):
+    check_logs(timed_server, expected=timed_server.expected_log)
+    return timed_server
 
 
 def iss_token(fake, name, kp, **kw):
@@ -616,3 +583,4 @@ def test_failure_logged_at_most_once_a_minute(timed, fake):
         minutes = (time.monotonic() - hits[0].time) // 60
         lines = failure_lines(timed, f"/f-{name}")
         assert 1 <= len(lines) <= min(len(hits), 1 + minutes), (name, len(hits), lines)
+
