@@ -26,7 +26,9 @@ lose a child to SIGSEGV when stopped under load right after its start).
 `httpd_factory(name=..., **Httpd kwargs)` makes servers a test starts itself
 (or only configtests); they are checked and stopped when the test ends.  A
 fixture that starts one for a test sets `request.node.aj_server` to it, so a
-failing test shows that server's error-log tail.
+failing test shows that server's error-log tail.  Servers a module-scoped
+fixture runs (pyhttpd.running starts and stops a group) are checked per test
+with `check_logs(*servers, expected=...)`.
 """
 
 import os
@@ -135,6 +137,34 @@ def _check_log(server, expected, when):
     bad = pyhttpd.ErrorLog.bad_lines(text, expected)
     if bad:
         pytest.fail(f"unexpected error-log lines {when}:\n" + "\n".join(bad[:20]),
+                    pytrace=False)
+
+
+@pytest.fixture
+def check_logs(request):
+    """check_logs(*servers, expected=()) checks the error logs of servers a
+    test did not get from `httpd` (a module-scoped fixture's) the way
+    `httpd`'s is: lines they log from now until the test ends at error level
+    or worse fail it, unless they match expected or the test's expect_log
+    markers.  A failing test shows the first server's error-log tail."""
+    watched = []
+    marked = [regex for m in request.node.iter_markers("expect_log") for regex in m.args]
+
+    def watch(*servers, expected=()):
+        if not watched:
+            request.node.aj_server = servers[0]
+        for s in servers:
+            s.error_log.mark()
+            watched.append((s, list(expected) + marked))
+
+    yield watch
+    bad = []
+    for s, expected in watched:
+        bad += [f"{s.root}: {line}"
+                for line in pyhttpd.ErrorLog.bad_lines(s.error_log.read_since_mark(), expected)]
+        s.error_log.mark()
+    if bad:
+        pytest.fail("unexpected error-log lines during this test:\n" + "\n".join(bad[:20]),
                     pytrace=False)
 
 

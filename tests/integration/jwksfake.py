@@ -18,11 +18,15 @@ can assert how many fetches the module made.  Unknown paths answer 404.
 Keys: rsa_key() / ec_key() / ed_key() make a KeyPair (RSA 2048, EC P-256,
 Ed25519) with .jwk() (public JWK, overridable members) and .sign(claims);
 jwk_set() builds a JWK Set; oct_jwk() an HMAC key (allowed from files only).
+
+What test_310 and test_320 check: assert_ok() (hello.lua's 200),
+assert_503() (keys unavailable), failure_lines() (the failed-fetch log).
 """
 
 import base64
 import http.server
 import json
+import re
 import socketserver
 import threading
 import time
@@ -376,3 +380,38 @@ def poll(fn, until, timeout=10.0, interval=0.1):
         if until(r) or time.monotonic() >= deadline:
             return r
         time.sleep(interval)
+
+
+# ---- what the trusted-issuer tests check ------------------------------------------
+
+# The module's trusted-issuer lines are tagged AJ08x.  AJ083 is a failed
+# fetch, logged at most once a minute per issuer (the 503s of a request are
+# AJ087, at debug level).
+ISSUER_LOG = r"AJ08\d"
+FETCH_FAILURE_LOG = r"AJ083"
+
+
+def assert_ok(r, sub="alice"):
+    """A 200 from conf/hello.lua greeting sub (the default of claims())."""
+    assert r.status == 200, r
+    assert r.json() == {"data": f"Hello, {sub}!"}, r
+
+
+def assert_503(r):
+    """The 503 of a token whose issuer's keys are unavailable."""
+    assert r.status == 503, r
+    assert (r.header("Retry-After") or "").isdigit(), r
+
+
+def log_lines(server, pattern):
+    """The lines of server's error log that match pattern."""
+    rx = re.compile(pattern)
+    return [ln for ln in server.error_log.read_all().splitlines() if rx.search(ln)]
+
+
+def failure_lines(server, fake_path=None):
+    """server's failed-fetch lines (AJ083); with fake_path, only those about
+    the issuer (or URL) living under that path of the fake server."""
+    if fake_path is None:
+        return log_lines(server, FETCH_FAILURE_LOG)
+    return log_lines(server, FETCH_FAILURE_LOG + r".*" + re.escape(fake_path) + r"(?![\w-])")

@@ -9,6 +9,7 @@ Only the Python standard library is used here.
 """
 
 import base64
+import contextlib
 import http.client
 import json
 import os
@@ -770,6 +771,23 @@ def stop_and_check(server, problems):
     SANITIZER_REPORTS.extend(server.sanitizer_reports())
 
 
+@contextlib.contextmanager
+def running(servers):
+    """Starts servers (in order) for the block, then stops each with
+    stop_and_check (what stopping logs goes to the session summary), however
+    the block ends: a group of servers a module-scoped fixture runs."""
+    try:
+        for s in servers:
+            s.start()
+        yield servers
+    finally:
+        for s in servers:
+            try:
+                stop_and_check(s, SHUTDOWN_PROBLEMS)
+            except HttpdError:
+                pass
+
+
 def stop_in_test(server, expected, action):
     """Runs action (server.stop, server.restart) in the middle of a test the
     way the fixtures stop servers at its end: what the test logged before it
@@ -816,6 +834,22 @@ def basic_location(path, *directives, realm=REALM):
     (passwords from the module's store), with more directive lines."""
     return location(path, "AuthType Basic", f'AuthName "{realm}"', "AuthBasicProvider jwt",
                     "Require valid-user", *directives)
+
+
+def require_location(path, *directives, auth_type="JWT", realm=REALM):
+    """A <Location path> behind AuthType auth_type (JWT, or Basic checked by
+    the jwt provider) whose only Require lines are those among directives:
+    no `Require valid-user` beside them, which would grant on its own."""
+    provider = ("AuthBasicProvider jwt",) if auth_type == "Basic" else ()
+    return location(path, f"AuthType {auth_type}", f'AuthName "{realm}"', *provider,
+                    *directives)
+
+
+def configtest_require(server, line):
+    """configtest of server (not started) with a require_location holding the
+    Require line: (exit status, what apachectl and the error log said)."""
+    rc, out = server.configtest(config=require_location("/x", line))
+    return rc, out + server.error_log.read_all()
 
 
 def handler_location(path, handler):
@@ -919,6 +953,19 @@ def sign_hs(header, payload, secret, alg="HS256"):
               "HS512": hashlib.sha512}[alg]
     sig = hmac.new(secret, signing_input.encode("ascii"), digest).digest()
     return signing_input + "." + b64url(sig)
+
+
+def mint(server, user, auth_time_ago=0, **over):
+    """A token of server's own HS256 key for user (name, password, id) with
+    auth_time that many seconds ago (over: claims to add or change; None
+    drops one)."""
+    name, _, uid = user
+    t = int(time.time())
+    c = {"sub": str(uid), "name": name, "iat": t, "nbf": t, "exp": t + 300,
+         "jti": b64url(os.urandom(16)), "auth_time": t - auth_time_ago}
+    c.update(over)
+    c = {k: v for k, v in c.items() if v is not None}
+    return sign_hs({"alg": "HS256", "typ": "JWT"}, c, server.secret)
 
 
 def token_claims(token):

@@ -4,38 +4,29 @@ a password checked in the request passes, renewed tokens keep their
 auth_time, and a refused token learns why from an RFC 9470 step-up challenge
 (error="insufficient_user_authentication", max_age)."""
 
-import os
 import time
 
 import pytest
 
 import pyhttpd
-from pyhttpd import b64url, sign_hs, token_claims
+from pyhttpd import mint, require_location, token_claims
 
 STEP_UP_TEXT = "a more recent password login is required"
-
-
-def fresh_location(path, *directives, auth_type="JWT"):
-    """A <Location> whose only Require lines are the given ones (no
-    `Require valid-user` beside them: that would grant on its own)."""
-    provider = ("AuthBasicProvider jwt",) if auth_type == "Basic" else ()
-    return pyhttpd.location(path, f"AuthType {auth_type}", f'AuthName "{pyhttpd.REALM}"',
-                            *provider, *directives)
 
 
 # AuthzSendForbiddenOnFailure On comes from API_CONFIG's <Location />.
 HTTPD_CONFIG = (
     pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT
-    + fresh_location("/fresh/default", "Require jwt-fresh")
-    + fresh_location("/fresh/401", "Require jwt-fresh 300", "AuthzSendForbiddenOnFailure Off")
-    + fresh_location("/fresh/one", "Require jwt-fresh 1")
-    + fresh_location("/fresh/units", "Require jwt-fresh 2m")
-    + fresh_location("/fresh/leeway", "Require jwt-fresh 60", "AuthJWTLeeway 30")
-    + fresh_location("/fresh/basic", "Require jwt-fresh", auth_type="Basic")
-    + fresh_location("/fresh/all", "<RequireAll>", "    Require jwt-fresh 300",
-                     "    Require jwt-claim role admin", "</RequireAll>")
-    + fresh_location("/fresh/any", "<RequireAny>", "    Require jwt-fresh 300",
-                     "    Require jwt-claim role admin", "</RequireAny>")
+    + require_location("/fresh/default", "Require jwt-fresh")
+    + require_location("/fresh/401", "Require jwt-fresh 300", "AuthzSendForbiddenOnFailure Off")
+    + require_location("/fresh/one", "Require jwt-fresh 1")
+    + require_location("/fresh/units", "Require jwt-fresh 2m")
+    + require_location("/fresh/leeway", "Require jwt-fresh 60", "AuthJWTLeeway 30")
+    + require_location("/fresh/basic", "Require jwt-fresh", auth_type="Basic")
+    + require_location("/fresh/all", "<RequireAll>", "    Require jwt-fresh 300",
+                       "    Require jwt-claim role admin", "</RequireAll>")
+    + require_location("/fresh/any", "<RequireAny>", "    Require jwt-fresh 300",
+                       "    Require jwt-claim role admin", "</RequireAny>")
     + pyhttpd.lua_hello("^/fresh/")
 )
 
@@ -47,18 +38,6 @@ HTTPD_EXPECTED_LOG = [r"AH01631"]
 def user(httpd):
     """A registered user: (name, password, id)."""
     return pyhttpd.register(httpd, pyhttpd.unique_name("fresh-"))
-
-
-def mint(httpd, user, auth_time_ago=0, **over):
-    """A token of the server's own key for user, with auth_time that many
-    seconds ago (over: claims to change; None drops one)."""
-    name, _, uid = user
-    t = int(time.time())
-    c = {"sub": str(uid), "name": name, "iat": t, "nbf": t, "exp": t + 300,
-         "jti": b64url(os.urandom(16)), "auth_time": t - auth_time_ago}
-    c.update(over)
-    c = {k: v for k, v in c.items() if v is not None}
-    return sign_hs({"alg": "HS256", "typ": "JWT"}, c, httpd.secret)
 
 
 def step_up(r):
@@ -210,15 +189,9 @@ GOOD_LINES = ["Require jwt-fresh", "Require jwt-fresh 1", "Require jwt-fresh 10m
               "Require jwt-fresh 3650d", 'Require jwt-fresh "300"']
 
 
-def _configtest(httpd_factory, line):
-    s = httpd_factory()
-    rc, out = s.configtest(config=fresh_location("/x", line))
-    return rc, out + s.error_log.read_all()
-
-
 @pytest.mark.parametrize("line", BAD_LINES)
 def test_bad_seconds_fail_configtest(httpd_factory, line):
-    rc, out = _configtest(httpd_factory, line)
+    rc, out = pyhttpd.configtest_require(httpd_factory(), line)
     assert rc != 0, f"configtest passed with `{line}`:\n{out}"
     assert "Require jwt-fresh" in out, out
     if len(line.split()) == 3:
@@ -227,5 +200,5 @@ def test_bad_seconds_fail_configtest(httpd_factory, line):
 
 @pytest.mark.parametrize("line", GOOD_LINES)
 def test_good_seconds_pass_configtest(httpd_factory, line):
-    rc, out = _configtest(httpd_factory, line)
+    rc, out = pyhttpd.configtest_require(httpd_factory(), line)
     assert rc == 0 and "Syntax OK" in out, out

@@ -4,23 +4,13 @@ challenge error="insufficient_scope" with the line's scopes
 (docs/reference.md §11); the first refused line with a challenge is the one
 sent; scopes that are not RFC 6749 scope-tokens fail configtest."""
 
-import os
-import time
-
 import pytest
 
 import pyhttpd
-from pyhttpd import b64url, sign_hs
+from pyhttpd import require_location
 
 SCOPE_TEXT = "insufficient scope"
 STEP_UP_TEXT = "a more recent password login is required"
-
-
-def scope_location(path, *directives, auth_type="JWT"):
-    """A <Location> whose only Require lines are the given ones."""
-    provider = ("AuthBasicProvider jwt",) if auth_type == "Basic" else ()
-    return pyhttpd.location(path, f"AuthType {auth_type}", f'AuthName "{pyhttpd.REALM}"',
-                            *provider, *directives)
 
 
 def any_of(*lines):
@@ -34,21 +24,21 @@ def all_of(*lines):
 # AuthzSendForbiddenOnFailure On comes from API_CONFIG's <Location />.
 HTTPD_CONFIG = (
     pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT
-    + scope_location("/scope/rw", "Require jwt-scope read write")
-    + scope_location("/scope/401", "Require jwt-scope read  write",
-                     "AuthzSendForbiddenOnFailure Off")
-    + scope_location("/scope/quoted", 'Require jwt-scope "read" "https://api.example/write"')
-    + scope_location("/scope/any", *any_of("Require jwt-scope admin",
-                                           "Require jwt-claim role admin"))
-    + scope_location("/scope/first", *any_of("Require jwt-scope alpha",
-                                             "Require jwt-scope beta gamma"))
-    + scope_location("/scope/scope-then-fresh", *any_of("Require jwt-scope admin",
-                                                        "Require jwt-fresh 300"))
-    + scope_location("/scope/fresh-then-scope", *any_of("Require jwt-fresh 300",
-                                                        "Require jwt-scope admin"))
-    + scope_location("/scope/claim-then-scope", *all_of("Require jwt-claim role admin",
-                                                        "Require jwt-scope admin"))
-    + scope_location("/scope/basic", "Require jwt-scope admin", auth_type="Basic")
+    + require_location("/scope/rw", "Require jwt-scope read write")
+    + require_location("/scope/401", "Require jwt-scope read  write",
+                       "AuthzSendForbiddenOnFailure Off")
+    + require_location("/scope/quoted", 'Require jwt-scope "read" "https://api.example/write"')
+    + require_location("/scope/any", *any_of("Require jwt-scope admin",
+                                             "Require jwt-claim role admin"))
+    + require_location("/scope/first", *any_of("Require jwt-scope alpha",
+                                               "Require jwt-scope beta gamma"))
+    + require_location("/scope/scope-then-fresh", *any_of("Require jwt-scope admin",
+                                                          "Require jwt-fresh 300"))
+    + require_location("/scope/fresh-then-scope", *any_of("Require jwt-fresh 300",
+                                                          "Require jwt-scope admin"))
+    + require_location("/scope/claim-then-scope", *all_of("Require jwt-claim role admin",
+                                                          "Require jwt-scope admin"))
+    + require_location("/scope/basic", "Require jwt-scope admin", auth_type="Basic")
     + pyhttpd.lua_hello("^/scope/")
 )
 
@@ -65,13 +55,7 @@ def user(httpd):
 def mint(httpd, user, scope="read", auth_time_ago=0, **over):
     """A token of the server's own key for user with that scope claim (None:
     none) and auth_time that many seconds ago."""
-    name, _, uid = user
-    t = int(time.time())
-    c = {"sub": str(uid), "name": name, "iat": t, "nbf": t, "exp": t + 300,
-         "jti": b64url(os.urandom(16)), "auth_time": t - auth_time_ago, "scope": scope}
-    c.update(over)
-    c = {k: v for k, v in c.items() if v is not None}
-    return sign_hs({"alg": "HS256", "typ": "JWT"}, c, httpd.secret)
+    return pyhttpd.mint(httpd, user, auth_time_ago, scope=scope, **over)
 
 
 def bearer_challenges(r):
@@ -204,15 +188,9 @@ GOOD_LINES = ["Require jwt-scope read", "Require jwt-scope read write admin:user
               "Require jwt-scope https://api.example/read!#$%&'()*+,-./:;<=>?@[]^_`{|}~"]
 
 
-def _configtest(httpd_factory, line):
-    s = httpd_factory()
-    rc, out = s.configtest(config=scope_location("/x", line))
-    return rc, out + s.error_log.read_all()
-
-
 @pytest.mark.parametrize("line", BAD_LINES)
 def test_bad_scope_fails_configtest(httpd_factory, line):
-    rc, out = _configtest(httpd_factory, line)
+    rc, out = pyhttpd.configtest_require(httpd_factory(), line)
     assert rc != 0, f"configtest passed with `{line}`:\n{out}"
     assert "Require jwt-scope" in out, out
     if line != "Require jwt-scope":
@@ -221,5 +199,5 @@ def test_bad_scope_fails_configtest(httpd_factory, line):
 
 @pytest.mark.parametrize("line", GOOD_LINES)
 def test_good_scope_passes_configtest(httpd_factory, line):
-    rc, out = _configtest(httpd_factory, line)
+    rc, out = pyhttpd.configtest_require(httpd_factory(), line)
     assert rc == 0 and "Syntax OK" in out, out

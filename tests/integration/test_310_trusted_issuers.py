@@ -5,12 +5,13 @@ issuer is "unknown issuer"), the configtest refusals, and the fetch
 behaviour the real provider of test_320 cannot show: failed fetches of
 every kind (503 before the first good one), unusable JWKs skipped, a
 withdrawn kid, the unknown-kid refetch limit, stale keys within
-AuthJWTKeyMaxStale and the failure-log limit.
+AuthJWTKeyMaxStale and the failure-log limit; and the key sets a graceful
+or full restart keeps while the issuer's server is down.
 
 Two servers live for the whole module: `main` (stateless checks) and
 `timed` (whose issuers' documents change over scripted fetches; its tests
 run in file order because the 60 s refetch floor is shared by all of them:
-about two minutes in all).
+about two minutes in all).  The restart test starts a server of its own.
 """
 
 import json
@@ -22,13 +23,10 @@ import pytest
 
 import jwksfake
 import pyhttpd
-from jwksfake import claims, poll
+from jwksfake import assert_503, assert_ok, claims, failure_lines, log_lines, poll
 
-# The module's trusted-issuer lines are tagged AJ08x; these tests cause them
-# on purpose.  AJ083 is the fetch failure, logged at most once a minute per
-# issuer (the 503s of a request are AJ087, at debug level).
-HTTPD_EXPECTED_LOG = [r"AJ08\d"]
-FETCH_FAILURE_LOG = r"AJ083"
+# The module's trusted-issuer lines (AJ08x): these tests cause them on purpose.
+HTTPD_EXPECTED_LOG = [jwksfake.ISSUER_LOG]
 
 # The first background fetch runs within ~1-2 s of the start; slack for a busy machine.
 FIRST_FETCH_TIMEOUT = 15.0
@@ -37,6 +35,7 @@ REFETCH_FLOOR = 60
 MAX_STALE = 8
 FETCH_TIMEOUT = 2
 HANG_DELAY = 20                   # far beyond FETCH_TIMEOUT: only a timeout ends the fetch
+RETRY = 10                        # a failed fetch is retried this often (seconds)
 
 LOCAL_ISS = "https://local.example"
 ISS_U = "https://issuer-u.example"
@@ -64,26 +63,6 @@ def assert_invalid_token(r, description=None):
         assert f'error_description="{description}"' in ch[0], r
 
 
-def assert_503(r):
-    assert r.status == 503, r
-    assert (r.header("Retry-After") or "").isdigit(), r
-
-
-def assert_ok(r):
-    assert r.status == 200, r
-    assert r.json() == {"data": "Hello, alice!"}, r
-
-
-def log_lines(server, pattern):
-    rx = re.compile(pattern)
-    return [ln for ln in server.error_log.read_all().splitlines() if rx.search(ln)]
-
-
-def failure_lines(server, fake_path):
-    """AJ08x lines about the issuer (or URL) living under fake_path."""
-    return log_lines(server, FETCH_FAILURE_LOG + r".*" + re.escape(fake_path) + r"(?![\w-])")
-
-
 # ---- the fake server and the module's servers ------------------------------------
 
 @pytest.fixture(scope="module")
@@ -106,18 +85,6 @@ def _start_module_server(env, extra_servers, name, config, files):
     except pyhttpd.HttpdError as e:
         pytest.fail(f"test server did not start:\n{e}", pytrace=False)
     return s
-
-
-def _checked(server, request):
-    """Per-test error-log check of a module-scoped server, as conftest does."""
-    request.node.aj_server = server
-    server.error_log.mark()
-    yield server
-    bad = pyhttpd.ErrorLog.bad_lines(server.error_log.read_since_mark(), server.expected_log)
-    server.error_log.mark()
-    if bad:
-        pytest.fail("unexpected error-log lines during this test:\n" + "\n".join(bad[:20]),
-                    pytrace=False)
 
 
 def test_fake_server_scripts_and_counts(fake):
@@ -191,8 +158,9 @@ def main_server(env, extra_servers, fake):
 
 
 @pytest.fixture
-def main(main_server, request):
-    yield from _checked(main_server, request)
+def main(main_server, check_logs):
+    check_logs(main_server, expected=main_server.expected_log)
+    return main_server
 
 
 def test_discovery_tokens_accepted(main, fake):
@@ -510,8 +478,9 @@ def timed_server(env, extra_servers, fake):
 
 
 @pytest.fixture
-def timed(timed_server, request):
-    yield from _checked(timed_server, request)
+def timed(timed_server, check_logs):
+    check_logs(timed_server, expected=timed_server.expected_log)
+    return timed_server
 
 
 def iss_token(fake, name, kp, **kw):
@@ -616,3 +585,74 @@ def test_failure_logged_at_most_once_a_minute(timed, fake):
         minutes = (time.monotonic() - hits[0].time) // 60
         lines = failure_lines(timed, f"/f-{name}")
         assert 1 <= len(lines) <= min(len(hits), 1 + minutes), (name, len(hits), lines)
+
+
+# ---- restarts -------------------------------------------------------------------------
+
+# What the parent logs when it is told to restart (mpm_common).
+RESTART_LOG = {"graceful": "AH00493: SIGUSR1 received.  Doing graceful restart",
+               "restart": "AH00494: SIGHUP received.  Attempting to restart"}
+# The old generation's children are gone within this (graceful: once idle).
+OLD_CHILDREN_TIMEOUT = 30.0
+
+
+@pytest.mark.skipif(pyhttpd.VALGRIND, reason="under valgrind the harness restarts httpd -X "
+                                             "by a new start: no generation to carry over")
+def test_restart_keeps_key_sets_while_the_issuer_is_down(httpd_factory, fake, request):
+    """docs/reference.md §11: a restart, graceful or not, starts from the
+    ending generation's good sets and fetches again at once.  With the
+    issuer's server failing (a 500 through a graceful restart, then a hang
+    past AuthJWTFetchTimeout through a full one) its tokens are accepted
+    right after each restart, while the new generation's fetch runs and
+    after it failed: no 503 window.  The server recovers without one."""
+    iss, path = fake.url("/rs"), "/rs/jwks"
+    k1, k2 = jwksfake.ec_key("rs1"), jwksfake.ec_key("rs2")
+    fake.set_jwks(path, [k1])
+    s = httpd_factory(config=f"AuthJWTFetchTimeout {FETCH_TIMEOUT}\n"
+                      + pyhttpd.jwt_location("/x", f"AuthJWTTrustedIssuer {iss} {fake.url(path)}")
+                      + hello(["/x"]))
+    s.expect_log(*HTTPD_EXPECTED_LOG)
+    request.node.aj_server = s
+    s.start()
+
+    def get(kp):
+        return s.get("/x", bearer=kp.sign(claims(iss)))
+
+    assert_ok(poll(lambda: get(k1), lambda r: r.status != 503, timeout=FIRST_FETCH_TIMEOUT))
+    parent = s.pid()
+    failing = {"graceful": jwksfake.Route(status=500),
+               "restart": jwksfake.jwks_route([k1], delay=HANG_DELAY)}
+    for how in ("graceful", "restart"):
+        fake.script(path, [failing[how]])
+        fetched = fake.count(path)
+        log = s.error_log.read_all()
+        ready, signalled = log.count("resuming normal operations"), log.count(RESTART_LOG[how])
+        old_children = set(s.child_pids())
+        getattr(s, how)()
+        assert_ok(get(k1))
+        # a new generation under the same parent
+        log = s.error_log.read_all()
+        assert log.count("resuming normal operations") == ready + 1, how
+        assert log.count(RESTART_LOG[how]) == signalled + 1, how
+        assert s.pid() == parent, how
+        children = poll(lambda: set(s.child_pids()),
+                        lambda kids: kids and kids.isdisjoint(old_children),
+                        timeout=OLD_CHILDREN_TIMEOUT)
+        assert children and children.isdisjoint(old_children), (how, old_children, children)
+        assert_ok(get(k1))
+        # its first fetch, at once, fails: the carried set keeps serving
+        # meanwhile and after it (a bounded window past the fetch timeout)
+        assert fake.wait_count(path, fetched + 1, FIRST_FETCH_TIMEOUT) > fetched, how
+        deadline = time.monotonic() + FETCH_TIMEOUT + 1
+        while time.monotonic() < deadline:
+            assert_ok(get(k1))
+            time.sleep(0.2)
+        if how == "graceful":
+            # the module says so (the issuer's first failure: logged at once)
+            lines = poll(lambda: failure_lines(s, "/rs"), bool, timeout=FIRST_FETCH_TIMEOUT)
+            assert lines and "its last good keys serve" in lines[-1], s.error_log.tail(20)
+    # the issuer's server is back, with a new key: a retry picks it up
+    fake.set_jwks(path, [k1, k2])
+    assert_ok(poll(lambda: get(k2), lambda r: r.status == 200,
+                   timeout=RETRY + FETCH_TIMEOUT + FIRST_FETCH_TIMEOUT, interval=0.5))
+    assert_ok(get(k1))

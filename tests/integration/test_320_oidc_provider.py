@@ -33,7 +33,7 @@ import pytest
 
 import jwksfake
 import pyhttpd
-from jwksfake import poll
+from jwksfake import assert_503, failure_lines, poll
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROVIDER_JS = os.path.join(HERE, "oidc", "provider.mjs")
@@ -44,10 +44,8 @@ pytestmark = pytest.mark.skipif(
     NODE is None or not os.path.isdir(PACKAGE_DIR),
     reason="node or tests/node_modules/oidc-provider missing: run `npm ci --prefix tests`")
 
-# the module's trusted-issuer lines (AJ08x) are expected here; AJ083 is a
-# failed fetch (logged at most once a minute per issuer)
-HTTPD_EXPECTED_LOG = [r"AJ08\d"]
-FETCH_FAILURE_LOG = r"AJ083"
+# the module's trusted-issuer lines (AJ08x) are expected here
+HTTPD_EXPECTED_LOG = [jwksfake.ISSUER_LOG]
 
 RESOURCE = "https://api.itest.example"
 SCOPE = "api:read"
@@ -229,31 +227,14 @@ def rs_server(env, extra_servers, provider):
 
 
 @pytest.fixture
-def rs(rs_server, request):
-    request.node.aj_server = rs_server
-    rs_server.error_log.mark()
-    yield rs_server
-    bad = pyhttpd.ErrorLog.bad_lines(rs_server.error_log.read_since_mark(),
-                                     rs_server.expected_log)
-    rs_server.error_log.mark()
-    if bad:
-        pytest.fail("unexpected error-log lines during this test:\n" + "\n".join(bad[:20]),
-                    pytrace=False)
+def rs(rs_server, check_logs):
+    check_logs(rs_server, expected=rs_server.expected_log)
+    return rs_server
 
 
 def assert_ok(r):
-    assert r.status == 200, r
-    assert r.json() == {"data": f"Hello, {CLIENT_ID}!"}, r
-
-
-def assert_503(r):
-    assert r.status == 503, r
-    assert (r.header("Retry-After") or "").isdigit(), r
-
-
-def failure_lines(server):
-    return [ln for ln in server.error_log.read_all().splitlines()
-            if re.search(FETCH_FAILURE_LOG, ln)]
+    """The client's token accepted: hello.lua greets the client."""
+    jwksfake.assert_ok(r, CLIENT_ID)
 
 
 # ---- the tests, in order --------------------------------------------------------

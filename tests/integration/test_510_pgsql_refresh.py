@@ -8,7 +8,6 @@ PostgreSQL or apr-util's pgsql driver is missing) and two harness servers A
 and B with `DBDriver pgsql`, one DBDParams and one signing key.  The race
 counts go to build/race-results.txt beside SQLite's (test_147)."""
 
-import time
 import types
 
 import pytest
@@ -19,7 +18,7 @@ from test_147_refresh import (ERR_REUSED, ERR_WINNER, RACE_N, REFRESH_PATH, chec
                               record_race, race_refresh, refresh, refresh_location, login,
                               rotate, token_hash)
 # pg: test_500's module-scoped fixture (a cluster of this module's own)
-from test_500_pgsql import REFRESH, node_config, pg, refused  # noqa: F401
+from test_500_pgsql import REFRESH, node_config, pg, refused, wait_refused  # noqa: F401
 
 REFRESH_LIFETIME = 3600
 
@@ -40,34 +39,15 @@ def nodes(env, pg, extra_servers):
                       dbd_driver="pgsql", dbd_params=pg.conninfo, signing_key=False)
     servers = [a, b]
     extra_servers.extend(servers)
-    try:
-        for s in servers:
-            s.start()
+    with pyhttpd.running(servers):
         yield types.SimpleNamespace(a=a, b=b, all=servers)
-    finally:
-        problems = []
-        for s in servers:
-            try:
-                pyhttpd.stop_and_check(s, problems)
-            except pyhttpd.HttpdError:
-                pass
 
 
 @pytest.fixture(autouse=True)
-def node_logs(request, nodes):
+def node_logs(nodes, check_logs):
     """Error-level lines a test writes to either node's error log fail it
-    (like conftest's httpd fixture); a failing test shows both tails."""
-    request.node.aj_server = nodes.a
-    for s in nodes.all:
-        s.error_log.mark()
-    yield
-    bad = []
-    for s in nodes.all:
-        for line in pyhttpd.ErrorLog.bad_lines(s.error_log.read_since_mark()):
-            bad.append(f"{s.root}: {line}")
-        s.error_log.mark()
-    if bad:
-        pytest.fail("unexpected error-log lines:\n" + "\n".join(bad[:20]), pytrace=False)
+    (like conftest's httpd fixture); a failing test shows A's tail."""
+    check_logs(*nodes.all)
 
 
 @pytest.fixture
@@ -108,26 +88,7 @@ def test_race_one_token_one_winner(nodes, pg, user, capsys, spread):
     assert family_revoked(pg, body["token"])
     for s in nodes.all:
         check_refused(refresh(s, winner["refresh_token"]), 401, ERR_WINNER)
-    wait_refused_on(nodes.all, winner["token"], REFRESH + 1.5)
-
-
-def wait_refused_on(servers, token, limit):
-    """Polls each server with token until all refuse it, at most limit
-    seconds; the seconds it took on each."""
-    t0 = time.monotonic()
-    took = {}
-    while len(took) < len(servers):
-        for s in servers:
-            if s not in took:
-                r = s.get("/api/resource", bearer=token)
-                if refused(r):
-                    took[s] = time.monotonic() - t0
-                else:
-                    assert r.status == 200, r
-        elapsed = time.monotonic() - t0
-        assert elapsed < limit, f"still accepted after {elapsed:.2f} s"
-        time.sleep(0.05)
-    return took
+    wait_refused(nodes.all, winner["token"], REFRESH + 1.5)
 
 
 def test_reuse_on_a_refused_on_b_within_the_refresh(nodes, pg, user, capsys):
@@ -141,7 +102,7 @@ def test_reuse_on_a_refused_on_b_within_the_refresh(nodes, pg, user, capsys):
     assert refused(a.get("/api/resource", bearer=new["token"]))       # at once on A
     # the store is shared: B refuses the family's refresh token at once
     check_refused(refresh(b, new["refresh_token"]), 401, ERR_REUSED)
-    took = wait_refused_on([b], new["token"], REFRESH + 1.5)
+    took = wait_refused([b], new["token"], REFRESH + 1.5)
     with capsys.disabled():
         print(f"\n    [pgsql] reuse on A: the family's access token refused on B after "
               f"{took[b]:.2f} s (AuthJWTRevocationRefresh {REFRESH} s)", flush=True)
