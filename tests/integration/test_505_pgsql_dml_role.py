@@ -57,11 +57,8 @@ def node(env, pg, dml_conninfo, extra_servers):
     s.config = (node_config(s.secret_path) + "AuthJWTRefreshLifetime 3600\n"
                 + refresh_location(REFRESH_PATH))
     extra_servers.append(s)
-    s.start()
-    try:
+    with pyhttpd.running([s]):
         yield s
-    finally:
-        pyhttpd.stop_and_check(s, [])
 
 
 def test_the_role_cannot_create(pg, dml_conninfo):
