@@ -16,7 +16,8 @@ API (nothing else here is meant for the sections):
                               BENCH_PIN=1 pins as bench/run does; SCALE_KEEP=1
                               keeps the temp dir)
   say(msg)                    a progress line on stderr (stdout is the markdown)
-  Server()                    a temp dir with bench/run's keys and files:
+  Server()                    a temp dir with bench/run's keys and files (SIGINT
+                              and SIGTERM stop its httpd, then exit 130):
     .start(extra="", feats=("base", "jwt"))   starts httpd with bench/run's
                               config (feats as in bench/run) plus METRICS_PATH
                               and the `extra` text; returns the monotonic time
@@ -43,6 +44,7 @@ import importlib.util
 import os
 import re
 import shutil
+import signal
 import statistics
 import sys
 import time
@@ -110,6 +112,13 @@ class Server:
         with open(self.b.p("bench.lua"), "w") as f:
             f.write(br.LUA)
         self.t_start = None
+
+        def on_signal(signum, frame):
+            # Ctrl-C, or bench/scale's timeout: never leave httpd running
+            self.cleanup()
+            sys.exit(130)
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
 
     def p(self, *parts):
         return self.b.p(*parts)
