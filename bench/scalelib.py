@@ -24,6 +24,7 @@ API (nothing else here is meant for the sections):
                               taken just before `apachectl -k start`
     .stop()                   SIGTERM to the PidFile's pid, bounded wait
     .rss()                    (KiB, children): sum of the children's VmRSS
+    .cpu()                    CPU seconds the children have used (user + system)
     .http(method, path, headers=None, body=None) -> (status, body)
     .creds(name, values)      writes Authorization values (one a line) for
                               the Lua script; returns the file's path
@@ -207,6 +208,20 @@ class Server:
 
     def rss(self):
         return self.b.rss()
+
+    def cpu(self):
+        """CPU seconds (user + system) the children have used so far: a
+        figure that, unlike wall time, a busy host does not stretch."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid, _ in self.b.children():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])     # utime, stime
+        return total / float(tick)
 
     def http(self, method, path, headers=None, body=None):
         return self.b.http(method, path, headers, body)
