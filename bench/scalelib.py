@@ -146,8 +146,14 @@ class Server:
             f.write(LUA)
         self.t_start = None
 
+        owner = os.getpid()
+
         def on_signal(signum, frame):
-            # Ctrl-C, or bench/scale's timeout: never leave httpd running
+            # Ctrl-C, or bench/scale's timeout: never leave httpd running.
+            # Only in this process: a forked helper (a multiprocessing
+            # worker, which its pool ends with SIGTERM) inherits the handler.
+            if os.getpid() != owner:
+                os._exit(0)
             self.cleanup()
             sys.exit(130)
         signal.signal(signal.SIGINT, on_signal)
