@@ -68,35 +68,8 @@ ROUNDS = env_int("SCALE_ROUNDS", 2)            # (/open, row) pairs per point
 WARMUP_MAX = env_int("SCALE_WARMUP_MAX", 30)
 SETTLE = 0.5                 # seconds of pause before each wrk run
 START_BOUND = 20             # seconds for httpd to write its pid and answer
-WRK_GRACE = 60               # seconds a wrk run may take beyond its -d (init, exit)
 
-# bench/run's script, but each wrk process is one thread told its part:
-# args = file, number of parts, this part; part k starts k/parts into the
-# file.  Requests are pre-formatted in init() (before wrk's clock starts).
-LUA = r"""
-local reqs, n, i = {}, 0, 1
-function init(args)
-  local parts = tonumber(args[2]) or 1
-  local part = tonumber(args[3]) or 0
-  for line in io.lines(args[1]) do
-    if #line > 0 then
-      n = n + 1
-      reqs[n] = wrk.format("GET", wrk.path, { Authorization = line })
-    end
-  end
-  if n == 0 then
-    n = 1
-    reqs[1] = wrk.format("GET", wrk.path)
-  end
-  i = (math.floor(part * n / parts) % n) + 1
-end
-function request()
-  local r = reqs[i]
-  i = i + 1
-  if i > n then i = 1 end
-  return r
-end
-"""
+
 METRICS_PATH = "/scale-metrics"
 OPEN_PATH = "/open/f.txt"
 
@@ -142,8 +115,8 @@ class Server:
             br.die(err)
         self.b = br.Bench()
         self.b.make_files()
-        with open(self.b.p("scale.lua"), "w") as f:
-            f.write(LUA)
+        with open(self.b.p("bench.lua"), "w") as f:
+            f.write(br.LUA)
         self.t_start = None
 
         owner = os.getpid()
@@ -239,47 +212,9 @@ class Server:
         return fn
 
     def wrk(self, path, credfile, seconds):
-        """BENCH_THREADS single-threaded wrk processes at once, each with its
-        share of BENCH_CONNS and its own offset in the file; their req/s
-        summed.  Not one `wrk -tN`: wrk starts thread 0 before it runs
-        thread 1's Lua init() and starts its clock after the last init, so
-        with a large token file (100,000 tokens: about a second of init)
-        thread 0's requests during that second are counted and the time is
-        not, and req/s comes out inflated by up to 2x.  A single-threaded
-        wrk runs its init() before its clock and its only thread start."""
-        conns = max(1, br.CONNS // br.THREADS)
-        procs = []
-        for part in range(br.THREADS):
-            cmd = br.PIN_CLIENT + [
-                "wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds, "--timeout", "10s",
-                "-s", self.p("scale.lua"), "http://127.0.0.1:%d%s" % (self.port, path),
-                "--", credfile, str(br.THREADS), str(part)]
-            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT, universal_newlines=True))
-        total, bad, why = 0.0, [0, 0, 0, 0, 0], None
-        for proc in procs:
-            try:
-                out, _ = proc.communicate(timeout=seconds + WRK_GRACE)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-                why = "wrk timed out"
-                continue
-            m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-            if proc.returncode != 0 or not m:
-                why = out.strip().replace("\n", " | ")[:300]
-                continue
-            total += float(m.group(1))
-            m2 = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-            if m2:
-                bad[0] += int(m2.group(1))
-            m3 = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
-                           r"timeout (\d+)", out)
-            if m3:
-                bad[1:] = [x + int(y) for x, y in zip(bad[1:], m3.groups())]
-        if why:
-            return None, why
-        return total, bad
+        """bench/run's wrk_run: BENCH_THREADS one-thread wrk processes at
+        once, their req/s summed (see its docstring for why not -tN)."""
+        return br.wrk_run(self.b, path, credfile, seconds)
 
     def metrics(self):
         st, body = self.http("GET", METRICS_PATH)
