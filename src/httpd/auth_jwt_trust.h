@@ -26,6 +26,7 @@ typedef struct {
     int index; /* in the registry; the fetched ones also number the shared slots */
     server_rec *s;
     const char *issuer; /* compared exactly with a token's iss */
+    unsigned int hash;  /* apr_hashfunc_default of issuer: compared first */
     auth_jwt_keys_kind_e kind;
     const char *url;              /* the JWK Set's, or the discovery document's */
     const aj_keyset_t *file_keys; /* AUTH_JWT_KEYS_FILE */
