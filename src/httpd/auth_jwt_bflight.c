@@ -49,11 +49,14 @@
 /* Flights under way at once in a child, at most (a leader is a thread
  * checking a password: never more than the child's threads). */
 #define AUTH_JWT_BFLIGHT_SLOTS 64
-/* How long a waiter waits for a flight to land before checking alone: some
- * times bcrypt at cost 12 (about 0.26 s) on a loaded host, so that a busy
- * child's waiters still share; a store that hangs longer costs each waiter
- * its own check, as it did without flights. */
-#define AUTH_JWT_BFLIGHT_WAIT  apr_time_from_msec(2000)
+/* How long a waiter waits for a flight to land before checking alone.  A
+ * leader always lands (its request pool's cleanup sees to it), and a
+ * waiter's own check would cost what the leader's costs (the same store,
+ * the same hash), so the bound is generous: on a host loaded enough that a
+ * cost-12 bcrypt takes seconds, waiters that stopped early would each add
+ * a check of their own, just when the CPU is shortest.  It only matters
+ * for a check that hangs (a store that does not answer). */
+#define AUTH_JWT_BFLIGHT_WAIT  apr_time_from_sec(5)
 
 struct auth_jwt_bflight_t {
     unsigned char key[AUTH_JWT_BFLIGHT_KEY_LEN];
@@ -164,8 +167,8 @@ auth_jwt_bf_e auth_jwt_bflight_join(auth_jwt_bflight_t **lead, request_rec *r,
         if (!landed) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           AJ_LOGNO(136) "a check of the same Basic credential is still under "
-                                        "way after %d ms: checking alone",
-                          (int)apr_time_as_msec(AUTH_JWT_BFLIGHT_WAIT));
+                                        "way after %d s: checking alone",
+                          (int)apr_time_sec(AUTH_JWT_BFLIGHT_WAIT));
         }
         return AUTH_JWT_BF_WAITED;
     }

@@ -33,9 +33,9 @@ BURST = 20
 # flight per child at most
 CHILDREN = 2
 SLOW_COST = 12
-# a hash slow enough (several seconds) that waiters stop waiting
-# (AUTH_JWT_BFLIGHT_WAIT, 2 s) before its check ends
-VERY_SLOW_COST = 16
+# a hash slow enough (about 8 s) that waiters stop waiting
+# (AUTH_JWT_BFLIGHT_WAIT, 5 s) before its check ends
+VERY_SLOW_COST = 17
 THROTTLE_ATTEMPTS = 5
 
 HTTPD_CONFIG = pyhttpd.API_CONFIG + pyhttpd.FAST_BCRYPT + SESSION_CONFIG + f"""
@@ -83,14 +83,14 @@ def slow_user(httpd, cost=SLOW_COST):
     return name, pw
 
 
-def together(httpd, n, auth, path="/flight/resource"):
+def together(httpd, n, auth, path="/flight/resource", timeout=60):
     """n requests sent at the same moment (one connection each); their
     statuses."""
     barrier = threading.Barrier(n, timeout=30)
 
     def one(_):
         barrier.wait()
-        return httpd.get(path, auth=auth, timeout=60).status
+        return httpd.get(path, auth=auth, timeout=timeout).status
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=n) as ex:
         return list(ex.map(one, range(n)))
@@ -171,7 +171,8 @@ def test_waiters_stop_waiting_and_check_alone(httpd):
     name, pw = slow_user(httpd, VERY_SLOW_COST)
     httpd.error_log.mark()
     before = password_checks(httpd)
-    statuses = together(httpd, 3, (name, pw))
+    # three requests over two children: at least two share one
+    statuses = together(httpd, 3, (name, pw), timeout=300)
     assert statuses == [200] * 3, statuses
     assert password_checks(httpd) - before >= 2
     log = httpd.error_log.read_since_mark()
