@@ -40,6 +40,7 @@
 #include <openssl/rand.h>
 
 #include "auth_jwt_bcache.h"
+#include "auth_jwt_bflight.h"
 #include "mod_auth_jwt.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_metrics.h"
@@ -195,6 +196,9 @@ void auth_jwt_bcache_child_init_local(apr_pool_t *p, server_rec *s)
     auth_jwt_bl1 = NULL;
     if (auth_jwt_bc && aj_vcache_make(&auth_jwt_bl1, p, AUTH_JWT_BL1_SLOTS) != APR_SUCCESS) {
         auth_jwt_bl1 = NULL; /* shmcb alone then */
+    }
+    if (auth_jwt_bc) {
+        auth_jwt_bflight_child_init(p, s);
     }
 }
 
@@ -357,12 +361,12 @@ static auth_jwt_bc_e auth_jwt_bl1_get(const aj_user_t **user, const aj_claims_t 
     return AUTH_JWT_BC_DUE;
 }
 
-/* auth_jwt_bcache_get, once the cache is known to be usable. */
+/* What the cache holds under id (this child's copy, then shmcb), once the
+ * cache is known to be usable. */
 static auth_jwt_bc_e auth_jwt_bcache_lookup(const aj_user_t **user, const aj_claims_t **claims,
                                             request_rec *r, const auth_jwt_dir_conf *c,
-                                            const char *username, const char *password)
+                                            const unsigned char *id, const char *username)
 {
-    unsigned char id[AUTH_JWT_BCACHE_KEY_LEN];
     unsigned char *buf;
     unsigned int len = AUTH_JWT_BCACHE_MAX_VALUE;
     char *value, *last = NULL, *f[5];
@@ -374,17 +378,14 @@ static auth_jwt_bc_e auth_jwt_bcache_lookup(const aj_user_t **user, const aj_cla
     auth_jwt_bc_e found;
     int i;
 
-    if (!auth_jwt_bcache_id(id, r, username, password)) {
-        return AUTH_JWT_BC_MISS;
-    }
     found = auth_jwt_bl1_get(user, claims, r, c, id, username);
     if (found != AUTH_JWT_BC_MISS) {
         return found;
     }
     buf = apr_palloc(r->pool, AUTH_JWT_BCACHE_MAX_VALUE + 1);
     auth_jwt_bcache_lock();
-    rv = auth_jwt_bc->provider->retrieve(auth_jwt_bc->inst, r->server, id, sizeof(id), buf, &len,
-                                         r->pool);
+    rv = auth_jwt_bc->provider->retrieve(auth_jwt_bc->inst, r->server, id, AUTH_JWT_BCACHE_KEY_LEN,
+                                         buf, &len, r->pool);
     auth_jwt_bcache_unlock();
     if (rv != APR_SUCCESS || len > AUTH_JWT_BCACHE_MAX_VALUE) {
         return AUTH_JWT_BC_MISS;
@@ -426,16 +427,35 @@ static auth_jwt_bc_e auth_jwt_bcache_lookup(const aj_user_t **user, const aj_cla
 }
 
 auth_jwt_bc_e auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims,
-                                  request_rec *r, const auth_jwt_dir_conf *c, const char *username,
+                                  auth_jwt_bflight_t **lead, request_rec *r,
+                                  const auth_jwt_dir_conf *c, const char *username,
                                   const char *password)
 {
+    unsigned char id[AUTH_JWT_BCACHE_KEY_LEN];
     auth_jwt_bc_e found;
 
     *claims = NULL;
+    *lead = NULL;
     if (!auth_jwt_bcache_usable(r, c)) {
+        return AUTH_JWT_BC_MISS; /* and no flight: only the cache shares */
+    }
+    if (!auth_jwt_bcache_id(id, r, username, password)) {
+        auth_jwt_metrics_count(AJ_M_BASIC_MISS);
         return AUTH_JWT_BC_MISS;
     }
-    found = auth_jwt_bcache_lookup(user, claims, r, c, username, password);
+    found = auth_jwt_bcache_lookup(user, claims, r, c, id, username);
+    /* A miss joins this credential's flight (auth_jwt_bflight.c): after it
+     * the cache is looked at again, and only a success of the same
+     * credential can be found there; anything else is checked alone. */
+    if (found == AUTH_JWT_BC_MISS && auth_jwt_bflight_join(lead, r, id) != AUTH_JWT_BF_ALONE) {
+        found = auth_jwt_bcache_lookup(user, claims, r, c, id, username);
+        if (found != AUTH_JWT_BC_MISS) {
+            /* a leader: a flight of the same credential landed between the
+             * two look-ups; nothing left to check */
+            auth_jwt_bflight_land(r, *lead);
+            *lead = NULL;
+        }
+    }
     auth_jwt_metrics_count(found == AUTH_JWT_BC_MISS ? AJ_M_BASIC_MISS : AJ_M_BASIC_HIT);
     return found;
 }

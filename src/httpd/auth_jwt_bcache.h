@@ -8,6 +8,7 @@
 
 #include "aj_claims.h"
 #include "aj_store.h"
+#include "auth_jwt_bflight.h"
 #include "auth_jwt_config.h"
 
 int auth_jwt_bcache_pre_config(apr_pool_t *pconf);
@@ -27,9 +28,15 @@ typedef enum {
 
 /* A cached successful check of username/password.  On AUTH_JWT_BC_HIT and
  * AUTH_JWT_BC_DUE *user is set, and *claims when the claims were cached too
- * (else NULL: build them); on AUTH_JWT_BC_MISS *claims is NULL. */
+ * (else NULL: build them); on AUTH_JWT_BC_MISS *claims is NULL.
+ * A miss first waits (bounded) for a check of the same credential already
+ * under way in this child, and looks again (auth_jwt_bflight.c).  *lead is
+ * set when this request leads that check: land it with
+ * auth_jwt_bflight_land once the outcome is cached or known not to be
+ * (r->pool's cleanup lands it at the latest). */
 auth_jwt_bc_e auth_jwt_bcache_get(const aj_user_t **user, const aj_claims_t **claims,
-                                  request_rec *r, const auth_jwt_dir_conf *c, const char *username,
+                                  auth_jwt_bflight_t **lead, request_rec *r,
+                                  const auth_jwt_dir_conf *c, const char *username,
                                   const char *password);
 /* Remembers a successful check for AuthJWTBasicCacheTTL seconds. */
 void auth_jwt_bcache_put(request_rec *r, const auth_jwt_dir_conf *c, const char *password,

@@ -13,6 +13,7 @@
 #include "auth_jwt_password.h"
 #include "mod_auth_jwt.h"
 #include "auth_jwt_bcache.h"
+#include "auth_jwt_bflight.h"
 #include "auth_jwt_config.h"
 #include "auth_jwt_dbd.h"
 #include "auth_jwt_errors.h"
@@ -58,35 +59,24 @@ static int auth_jwt_password_matches(request_rec *r, const char *password, const
     return ok;
 }
 
-auth_jwt_pw_e auth_jwt_password_check(const aj_user_t **user, const aj_claims_t **claims,
-                                      apr_int64_t *retry_after, request_rec *r,
-                                      const auth_jwt_dir_conf *c, const char *username,
-                                      const char *password, auth_jwt_unknown_e unknown)
+/* auth_jwt_password_check past a cache miss (refresh: 0) or a cached
+ * check due for renewal (refresh: 1). */
+static auth_jwt_pw_e auth_jwt_password_check_store(const aj_user_t **user,
+                                                   const aj_claims_t **claims,
+                                                   auth_jwt_throttle_t *th, request_rec *r,
+                                                   const auth_jwt_dir_conf *c, const char *username,
+                                                   const char *password, auth_jwt_unknown_e unknown,
+                                                   int refresh)
 {
-    auth_jwt_throttle_t th;
     aj_store_t *st;
     aj_user_t *u = NULL;
     const char *ignored = NULL;
     apr_time_t started;
     apr_status_t rv;
-    auth_jwt_bc_e cached;
-    int refresh, cost;
+    int cost;
 
-    *claims = NULL;
-    /* Before the cache and before bcrypt: a throttled check costs nothing,
-     * and a right password does not get through while throttled. */
-    *retry_after = auth_jwt_throttle_check(&th, r, c, username);
-    if (*retry_after > 0) {
-        return AUTH_JWT_PW_THROTTLED;
-    }
-    cached = auth_jwt_bcache_get(user, claims, r, c, username, password);
-    if (cached == AUTH_JWT_BC_HIT) {
-        auth_jwt_throttle_passed(&th, r);
-        return AUTH_JWT_PW_OK;
-    }
-    /* AUTH_JWT_BC_DUE: a refresh ahead of expiry; the entry stands if the
-     * store cannot answer, a wrong password or a vanished user does not */
-    refresh = cached == AUTH_JWT_BC_DUE;
+    /* a refresh: the entry stands if the store cannot answer, a wrong
+     * password or a vanished user does not */
     st = auth_jwt_store(r);
     if (!st) {
         return refresh ? AUTH_JWT_PW_OK : AUTH_JWT_PW_STORE_DOWN;
@@ -109,7 +99,7 @@ auth_jwt_pw_e auth_jwt_password_check(const aj_user_t **user, const aj_claims_t 
             auth_jwt_pace_pad(r, c, started);
             return AUTH_JWT_PW_UNKNOWN_USER;
         }
-        return auth_jwt_password_refused(&th, r, c, started, AUTH_JWT_PW_UNKNOWN_USER,
+        return auth_jwt_password_refused(th, r, c, started, AUTH_JWT_PW_UNKNOWN_USER,
                                          "unknown user");
     }
     if (rv != APR_SUCCESS) {
@@ -117,8 +107,7 @@ auth_jwt_pw_e auth_jwt_password_check(const aj_user_t **user, const aj_claims_t 
         return refresh ? AUTH_JWT_PW_OK : AUTH_JWT_PW_STORE_DOWN;
     }
     if (!auth_jwt_password_matches(r, password, u->password_hash, &started)) {
-        return auth_jwt_password_refused(&th, r, c, started, AUTH_JWT_PW_MISMATCH,
-                                         "wrong password");
+        return auth_jwt_password_refused(th, r, c, started, AUTH_JWT_PW_MISMATCH, "wrong password");
     }
     if (refresh) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -126,10 +115,42 @@ auth_jwt_pw_e auth_jwt_password_check(const aj_user_t **user, const aj_claims_t 
                       u->id);
         *claims = NULL;
     }
-    auth_jwt_throttle_passed(&th, r);
+    auth_jwt_throttle_passed(th, r);
     auth_jwt_bcache_put(r, c, password, u);
     *user = u;
     return AUTH_JWT_PW_OK;
+}
+
+auth_jwt_pw_e auth_jwt_password_check(const aj_user_t **user, const aj_claims_t **claims,
+                                      apr_int64_t *retry_after, request_rec *r,
+                                      const auth_jwt_dir_conf *c, const char *username,
+                                      const char *password, auth_jwt_unknown_e unknown)
+{
+    auth_jwt_throttle_t th;
+    auth_jwt_bflight_t *flight = NULL;
+    auth_jwt_bc_e cached;
+    auth_jwt_pw_e outcome;
+
+    *claims = NULL;
+    /* Before the cache and before bcrypt: a throttled check costs nothing,
+     * and a right password does not get through while throttled. */
+    *retry_after = auth_jwt_throttle_check(&th, r, c, username);
+    if (*retry_after > 0) {
+        return AUTH_JWT_PW_THROTTLED;
+    }
+    /* A miss may have waited for a check of the same credential (a single
+     * flight); it found that check's success in the cache, or checks alone
+     * here.  A leader lands its flight once its outcome is cached (or known
+     * not to be): its waiters then look at the cache again. */
+    cached = auth_jwt_bcache_get(user, claims, &flight, r, c, username, password);
+    if (cached == AUTH_JWT_BC_HIT) {
+        auth_jwt_throttle_passed(&th, r);
+        return AUTH_JWT_PW_OK;
+    }
+    outcome = auth_jwt_password_check_store(user, claims, &th, r, c, username, password, unknown,
+                                            cached == AUTH_JWT_BC_DUE);
+    auth_jwt_bflight_land(r, flight);
+    return outcome;
 }
 
 /* docs/reference.md §10: a throttled check under AuthType JWT or a handler is a 429
