@@ -9,13 +9,15 @@
  * and the JSON; it still applies the time rules, revocation and Require on
  * every request.  A hit needs the same key set and every byte
  * of the token equal (CRYPTO_memcmp): a tampered token can never hit, and
- * the slot index is only a cheap hash of the token's tail (a collision
- * costs a miss, never a false hit).
+ * the hash of the token's tail only picks a bucket and filters its slots
+ * (a collision costs a compare or a miss, never a false hit).
  *
- * Bounded: a fixed number of direct-mapped slots (a new entry replaces the
- * one in its slot), tokens of at most AJ_VCACHE_MAX_TOKEN bytes and data of
- * at most AJ_VCACHE_MAX_DATA bytes.  Data is copied in and out under one of
- * a set of striped mutexes, so no entry is ever shared with a request.
+ * Bounded: a fixed number of slots in set-associative buckets (a new entry
+ * takes an empty or expired slot of its bucket, else the least recently
+ * used one; see aj_vcache.c), tokens of at most AJ_VCACHE_MAX_TOKEN bytes
+ * and data of at most AJ_VCACHE_MAX_DATA bytes, one allocation per entry.
+ * Data is copied in and out under one of a set of striped mutexes, so no
+ * entry is ever shared with a request.
  */
 #ifndef AJ_VCACHE_H
 #define AJ_VCACHE_H
@@ -38,7 +40,7 @@ int aj_vcache_get(const void **data, apr_size_t *dlen, aj_vcache_t *cache, apr_p
                   const void *scope, const char *token, apr_size_t len, apr_int64_t now);
 
 /* Stores what a verified token stands for until exp (ignored when too
- * long or expired). */
+ * long or expired); the same scope and token again replace their entry. */
 void aj_vcache_put(aj_vcache_t *cache, const void *scope, const char *token, apr_size_t len,
                    const void *data, apr_size_t dlen, apr_int64_t exp, apr_int64_t now);
 
