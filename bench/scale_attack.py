@@ -76,7 +76,8 @@ except ValueError:
 # connections at the limit (AH00484), which wrk counts as read errors.
 SERVER_LIMIT, THREADS_PER_CHILD = 6, 25
 DEBUG = os.environ.get("SCALE_DEBUG", "") not in ("", "0")
-GARBAGE = 3000          # distinct garbage values (each kind a third)
+GARBAGE = 3000
+JUNK = "".join(chr(c) for c in range(33, 127) if chr(c) != ",")          # distinct garbage values (each kind a third)
 LEGIT_ROWS = ("hs256", "hs256-fresh")
 ROW_NAMES = ("open", "hs256", "hs256-fresh", "basic-password")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -137,9 +138,10 @@ def garbage_values(n):
             segs = [b64u(os.urandom(int.from_bytes(os.urandom(1), "big") % 150 + 1))
                     for _ in range(3)]
             out.append("Bearer " + ".".join(segs))
-        else:               # junk of printable bytes, no dots needed
+        else:               # junk of printable bytes but ',' (a comma would read as
+            # two joined Authorization headers: a 400, not the token path)
             k = int.from_bytes(os.urandom(2), "big") % 400 + 1
-            out.append("Bearer " + "".join(chr(33 + (c % 94)) for c in os.urandom(k)))
+            out.append("Bearer " + "".join(JUNK[c % len(JUNK)] for c in os.urandom(k)))
     return out
 
 
