@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """bench/scale_drift.py -- the children's memory over long runs (bench/scale drift).
 
-Issue #19's "children's RSS flat (< 1 MiB drift per million requests) in
-every row": one httpd (bench/run's configuration and users, its revocation
+The target: children's RSS flat (< 1 MiB drift per million requests) in
+every row.  One httpd (bench/run's configuration and users, its revocation
 table with BENCH_REVOKED entries), and per row a warm-up, then two halves
 of SCALE_DRIFT_SECONDS of wrk, the children's RSS (sum of VmRSS) read
 before, between and after.  The first half still fills what is meant to

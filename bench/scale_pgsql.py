@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """bench/scale_pgsql.py -- the periodic revocation refresh on PostgreSQL with
-three httpd nodes and up to 1,000,000 rows in revoked_tokens (issue #19,
-"the periodic refresh query's cost per node stays flat (an index serves it;
-show EXPLAIN)").
+three httpd nodes and up to 1,000,000 rows in revoked_tokens: the target is
+that the periodic refresh query's cost per node stays flat (an index serves
+it; its EXPLAIN is printed).
 
 One section of bench/scale; also runs alone:
 

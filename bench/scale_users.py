@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench/scale_users.py -- login and registration latency against the
-number of registered users (issue #19, "100,000 registered users: login and
-registration latency (p50/p99) flat against 10 users").
+number of registered users: the target is that with 100,000 registered users
+login and registration latency (p50/p99) stay flat against 10 users.
 
 One section of bench/scale; also runs alone:
 
