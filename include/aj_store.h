@@ -104,10 +104,18 @@ apr_status_t aj_store_revoke_add(aj_store_t *st, apr_pool_t *p, const char *jti,
 apr_status_t aj_store_revoke_get(apr_int64_t *expires_at, aj_store_t *st, apr_pool_t *p,
                                  const char *jti);
 
-/* Revocations recorded at or after `since` and not yet expired at now. */
+/* Revocations recorded at or after `since` and not yet expired at now.
+ * since <= 0 reads every unexpired one, in pages (bounded memory; see
+ * aj_store_revoke.c for what a row inserted meanwhile means); fn may then
+ * be called more than once for a row, so it must be idempotent.  A failure
+ * of any page fails the whole call, after fn saw the pages before it. */
 typedef void aj_store_revoked_fn(void *baton, const char *jti, apr_int64_t expires_at);
 apr_status_t aj_store_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t since,
                                     apr_int64_t now, aj_store_revoked_fn *fn, void *baton);
+
+/* Rows per page of that full read (default 10,000; <= 0 restores it): for
+ * tests, which page by a few rows. */
+void aj_store_set_revoke_page_rows(aj_store_t *st, int rows);
 
 /* Users whose tokens_valid_after (revoke-all) or changed_at (password or
  * claims changed) is at or after `since`, with both values; either may be

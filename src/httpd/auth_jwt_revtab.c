@@ -234,7 +234,22 @@ static int auth_jwt_lock(request_rec *r)
 }
 
 /* Reads revocations since `since` (0: all) into the table.  The database
- * rows are read with the mutex held so two refreshes never interleave. */
+ * rows are read with the mutex held so two refreshes never interleave.
+ *
+ * A full load (since 0) reads the table in pages, one statement each, not
+ * as one snapshot (aj_store_revoked_since), so a revocation committed by
+ * another node while it runs may be missed.  It is not lost: `now` was
+ * taken before the first page (the request's time, before the mutex was
+ * even waited for), the caller records it as the watermark only once the
+ * whole load succeeded, and the next refresh reads every row with
+ * revoked_at >= watermark - AUTH_JWT_REFRESH_SLACK; a row committed during
+ * the load has a revoked_at after (or, by clock skew and late commits, at
+ * most the slack before) the start.  That is the same window as for a row
+ * committed just after a single-query load.  Revocations made on this
+ * server wait for the mutex and are written to the table after the load
+ * (auth_jwt_revtab_put).  A failed page fails the load: the store is not
+ * marked loaded and its tokens keep getting 503; the entries already put
+ * are real revocations and stay. */
 static apr_status_t auth_jwt_load(int *full, request_rec *r, aj_store_t *st, apr_int64_t since,
                                   apr_int64_t now)
 {

@@ -73,7 +73,18 @@
 /* A family's access tokens are revoked until its end + this parameter. */
 #define AJ_SID_UNTIL "f.expires_at + CAST(%s AS BIGINT)"
 
-/* The DML: identical for sqlite3 and pgsql.  apr_dbd turns %s into the
+/* One page of unexpired revocations in the order of `key`, after the last
+ * key read (`after`: "key > %s AND ", or "" for the first page); columns:
+ * key, jti, expires_at.  The page size is a parameter (a test runs pages
+ * of 3).  The unary + keeps the expires_at index out of the plan: with it
+ * (chosen when statistics say most rows are expired) every page would sort
+ * the table's unexpired rows again; the key's own order needs no sort. */
+#define AJ_REVOKE_PAGE(key, after) \
+    "SELECT " key ", jti, expires_at FROM revoked_tokens WHERE " after \
+    "+expires_at > CAST(%s AS BIGINT) ORDER BY " key " LIMIT CAST(%s AS BIGINT)"
+
+/* The DML: identical for sqlite3 and pgsql but for the key of the paged
+ * full load (aj_sql_sqlite3_page).  apr_dbd turns %s into the
  * driver's placeholder; integers are bound as text and CAST here. */
 static const char *const aj_sql_text[AJ_SQL_COUNT] = {
     [AJ_SQL_USER_BY_NAME] = "SELECT " AJ_USER_COLUMNS " FROM users WHERE username = %s",
@@ -106,6 +117,10 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
         " WHERE revoked_at >= CAST(%s AS BIGINT) AND expires_at > CAST(%s AS BIGINT)",
     [AJ_SQL_REVOKE_PRUNE] = "DELETE FROM revoked_tokens WHERE expires_at <= CAST(%s AS BIGINT)",
     [AJ_SQL_REVOKE_GET] = "SELECT expires_at FROM revoked_tokens WHERE jti = %s",
+    /* The full load, in pages by the table's key (aj_store_revoke.c); the
+     * pgsql text here, sqlite3's in aj_sql_sqlite3_page below. */
+    [AJ_SQL_REVOKE_PAGE_FIRST] = AJ_REVOKE_PAGE("jti", ""),
+    [AJ_SQL_REVOKE_PAGE_NEXT] = AJ_REVOKE_PAGE("jti", "jti > %s AND "),
     /* The distinct "$2y$NN$" prefixes of the stored bcrypt hashes: a few
      * rows, parsed by aj_password_bcrypt_cost() (a malformed hash cannot
      * confuse a string MAX). */
@@ -173,6 +188,31 @@ static const char *const aj_sql_text[AJ_SQL_COUNT] = {
         " WHERE t.family = refresh_families.family)",
 };
 
+/*
+ * sqlite3 pages by rowid instead of jti.  revoked_tokens is a rowid table:
+ * its rows are stored in the b-tree of the rowid, and jti's PRIMARY KEY is
+ * a second b-tree whose every entry costs a look-up of the row in the
+ * first.  jtis are random, so walking them in order reads the table's pages
+ * at random (for 1,000,000 rows: 4.8 s of CPU against 0.45 s in rowid
+ * order, measured with SQLite 3.40 and its default page cache).  A rowid
+ * changes only with the schema version (VACUUM, the rebuild of an old
+ * table), which the load watches (aj_store_revoked_all).  PostgreSQL has
+ * no such key: its pages walk the primary key's index.
+ */
+static const char *const aj_sql_sqlite3_page[] = {
+    [AJ_SQL_REVOKE_PAGE_FIRST] = AJ_REVOKE_PAGE("rowid", ""),
+    [AJ_SQL_REVOKE_PAGE_NEXT] = AJ_REVOKE_PAGE("rowid", "rowid > CAST(%s AS BIGINT) AND "),
+};
+
+/* The text of statement i for the driver. */
+static const char *aj_store_sql(int is_sqlite, int i)
+{
+    if (is_sqlite && (i == AJ_SQL_REVOKE_PAGE_FIRST || i == AJ_SQL_REVOKE_PAGE_NEXT)) {
+        return aj_sql_sqlite3_page[i];
+    }
+    return aj_sql_text[i];
+}
+
 static void aj_store_note_error(aj_store_t *st, int ret)
 {
     const char *msg = apr_dbd_error(st->driver, st->handle, ret);
@@ -186,10 +226,10 @@ static void aj_store_note_error(aj_store_t *st, int ret)
 static int aj_store_prepare(apr_dbd_prepared_t **stmt, int *failed, apr_pool_t *p,
                             const apr_dbd_driver_t *driver, apr_dbd_t *handle)
 {
-    int i, ret = 0;
+    int i, ret = 0, is_sqlite = strcmp(apr_dbd_name(driver), "sqlite3") == 0;
 
     for (i = 0; i < AJ_SQL_COUNT && ret == 0; ++i) {
-        ret = apr_dbd_prepare(driver, p, handle, aj_sql_text[i], NULL, &stmt[i]);
+        ret = apr_dbd_prepare(driver, p, handle, aj_store_sql(is_sqlite, i), NULL, &stmt[i]);
     }
     *failed = i - 1;
     return ret;
@@ -208,6 +248,7 @@ apr_status_t aj_store_open(aj_store_t **st, const char **err, apr_pool_t *p,
     s->pool = p;
     s->reconnect = strcmp(apr_dbd_name(driver), "sqlite3") != 0;
     s->schema_version = AJ_SCHEMA_VERSION_UNKNOWN;
+    s->revoke_page_rows = AJ_STORE_REVOKE_PAGE_ROWS;
 
     for (i = 0; i < AJ_SCHEMA_ATTEMPTS; ++i) {
         rv = aj_store_schema_create(driver, handle, p);

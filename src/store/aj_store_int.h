@@ -35,6 +35,8 @@ typedef enum {
     AJ_SQL_REVOKE_SINCE,
     AJ_SQL_REVOKE_PRUNE,
     AJ_SQL_REVOKE_GET,
+    AJ_SQL_REVOKE_PAGE_FIRST,
+    AJ_SQL_REVOKE_PAGE_NEXT,
     AJ_SQL_BCRYPT_PREFIXES,
     AJ_SQL_REFRESH_FAMILY_ADD,
     AJ_SQL_REFRESH_FAMILY_GET,
@@ -65,9 +67,15 @@ struct aj_store_t {
     /* sqlite3: PRAGMA schema_version read before the statements were last
      * prepared (or prepared again); see aj_store_reprepared */
     apr_int64_t schema_version;
+    int revoke_page_rows; /* rows per page of the full load (aj_store_revoke.c) */
     apr_dbd_prepared_t *stmt[AJ_SQL_COUNT];
     char last_error[AJ_STORE_ERROR_MAX];
 };
+
+/* The rows per page of a full revocation load: bounds the memory of one
+ * page (apr_dbd holds a whole result in memory) while keeping the number of
+ * statements small (100 for a million rows). */
+#define AJ_STORE_REVOKE_PAGE_ROWS 10000
 
 /* Creates the schema if missing and upgrades one made by an earlier
  * version, on this connection (aj_store_schema.c).  APR_EGENERAL on a

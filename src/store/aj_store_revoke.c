@@ -5,6 +5,8 @@
  * change is new).  The revoke-all time itself is written by
  * aj_store_user_set_valid_after (aj_store_users.c), a write of the user's row.
  */
+#include <apr_strings.h>
+
 #include "aj_store_int.h"
 
 apr_status_t aj_store_revoke_get(apr_int64_t *expires_at, aj_store_t *st, apr_pool_t *p,
@@ -49,6 +51,127 @@ apr_status_t aj_store_revoke_add(aj_store_t *st, apr_pool_t *p, const char *jti,
     return APR_SUCCESS;
 }
 
+/* A full load starts again from its first page at most this often when the
+ * schema changes under it (aj_store_revoked_all). */
+#define AJ_STORE_LOAD_ATTEMPTS 3
+
+/* One page of the full load: the rows after *last (NULL: from the first),
+ * each passed to fn; *rows is how many the page had, *last becomes the key
+ * of its last row (a copy in `keep`).  The rows live in `page`, which the
+ * caller clears after each page. */
+static apr_status_t aj_store_revoke_page(int *rows, const char **last, aj_store_t *st,
+                                         apr_pool_t *page, apr_pool_t *keep, const char *now_s,
+                                         const char *limit_s, aj_store_revoked_fn *fn, void *baton)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *args[3], *key = NULL, *jti;
+    int n = 0, nargs = 0;
+
+    if (*last) {
+        args[nargs++] = *last;
+    }
+    args[nargs++] = now_s;
+    args[nargs++] = limit_s;
+    if (aj_store_select(st, page, &res, *last ? AJ_SQL_REVOKE_PAGE_NEXT : AJ_SQL_REVOKE_PAGE_FIRST,
+                        nargs, args)
+        != 0) {
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(st->driver, page, res, &row, -1) == 0) {
+        ++n;
+        key = apr_dbd_get_entry(st->driver, row, 0);
+        jti = apr_dbd_get_entry(st->driver, row, 1);
+        if (jti) {
+            fn(baton, jti, aj_store_col_int(st->driver, row, 2));
+        }
+    }
+    if (n > 0) {
+        if (!key) { /* a rowid or primary key is never NULL */
+            apr_cpystrn(st->last_error, "a revocation page ended in a row without a key",
+                        sizeof(st->last_error));
+            return APR_EGENERAL;
+        }
+        apr_pool_clear(keep); /* the previous key, bound above, is no longer needed */
+        *last = apr_pstrdup(keep, key);
+    }
+    *rows = n;
+    return APR_SUCCESS;
+}
+
+/*
+ * Every unexpired revocation, read in pages of st->revoke_page_rows in the
+ * order of the table's key (aj_store.c: rowid on sqlite3, jti on pgsql),
+ * each page after the last key of the one before.  One query for all would
+ * hold every row in memory at once: apr_dbd's sqlite3 driver copies the
+ * whole result into the pool before returning the first row (in sequential
+ * mode too), the pgsql driver's random-access result is one PGresult.  Each
+ * page's rows live in a subpool cleared after it, so the memory is one
+ * page's whatever the table's size.
+ *
+ * Pages are separate statements, not one snapshot.  What that changes:
+ *  - A row deleted between pages (expired, pruned) is gone either way.
+ *  - A row inserted between pages is read by a later page when its key is
+ *    after the last one read (on sqlite3 almost always: a new row takes the
+ *    highest rowid + 1), and otherwise missed -- exactly like a row
+ *    committed just after a single query had read the table.  Either is a
+ *    revocation recorded after the load started; the caller's next refresh
+ *    reads it (auth_jwt_revtab.c: the load's watermark is the time taken
+ *    before its first page, and refreshes re-read from 60 s before it).
+ *  - A row that existed before the load is never skipped while keys stay
+ *    what they are: jti never changes, and a rowid changes only when the
+ *    table is rebuilt (VACUUM, the upgrade of an old schema), which changes
+ *    the schema version.  The store's statements fail after such a change
+ *    and it prepares them again, noting the new version
+ *    (aj_store_reprepared); when the version moved during the load, the
+ *    load starts again from the first page (the rows already passed to fn
+ *    are passed again: fn must be idempotent), at most
+ *    AJ_STORE_LOAD_ATTEMPTS times, and then fails.
+ * Any failed page fails the whole load (the rows passed so far were real
+ * revocations; the caller does not count the load as done).
+ */
+static apr_status_t aj_store_revoked_all(aj_store_t *st, apr_pool_t *p, apr_int64_t now,
+                                         aj_store_revoked_fn *fn, void *baton)
+{
+    apr_pool_t *page = NULL, *keep = NULL;
+    const char *now_s = aj_store_i64(p, now), *limit_s, *last;
+    apr_int64_t version;
+    apr_status_t rv = APR_EGENERAL;
+    int attempt, rows = 0;
+
+    if (st->revoke_page_rows < 1) {
+        goto cleanup;
+    }
+    limit_s = aj_store_i64(p, st->revoke_page_rows);
+    if (apr_pool_create(&page, p) != APR_SUCCESS || apr_pool_create(&keep, p) != APR_SUCCESS) {
+        goto cleanup;
+    }
+    for (attempt = 0; attempt < AJ_STORE_LOAD_ATTEMPTS; ++attempt) {
+        version = st->schema_version;
+        last = NULL;
+        do {
+            rv = aj_store_revoke_page(&rows, &last, st, page, keep, now_s, limit_s, fn, baton);
+            apr_pool_clear(page);
+        } while (rv == APR_SUCCESS && rows == st->revoke_page_rows
+                 && st->schema_version == version);
+        if (rv != APR_SUCCESS || st->schema_version == version) {
+            goto cleanup;
+        }
+    }
+    apr_cpystrn(st->last_error, "the schema kept changing while the revocations were read",
+                sizeof(st->last_error));
+    rv = APR_EGENERAL;
+
+cleanup:
+    if (keep) {
+        apr_pool_destroy(keep);
+    }
+    if (page) {
+        apr_pool_destroy(page);
+    }
+    return rv;
+}
+
 apr_status_t aj_store_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t since,
                                     apr_int64_t now, aj_store_revoked_fn *fn, void *baton)
 {
@@ -56,6 +179,10 @@ apr_status_t aj_store_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t s
     apr_dbd_row_t *row = NULL;
     const char *args[2];
 
+    if (since <= 0) {
+        return aj_store_revoked_all(st, p, now, fn, baton);
+    }
+    /* a refresh: few rows, found by the revoked_at index */
     args[0] = aj_store_i64(p, since);
     args[1] = aj_store_i64(p, now);
     if (aj_store_select(st, p, &res, AJ_SQL_REVOKE_SINCE, 2, args) != 0) {
@@ -68,6 +195,11 @@ apr_status_t aj_store_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t s
         }
     }
     return APR_SUCCESS;
+}
+
+void aj_store_set_revoke_page_rows(aj_store_t *st, int rows)
+{
+    st->revoke_page_rows = rows > 0 ? rows : AJ_STORE_REVOKE_PAGE_ROWS;
 }
 
 apr_status_t aj_store_users_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t since,
