@@ -105,9 +105,9 @@ apr_status_t aj_store_revoke_get(apr_int64_t *expires_at, aj_store_t *st, apr_po
                                  const char *jti);
 
 /* Revocations recorded at or after `since` and not yet expired at now.
- * since <= 0 reads every unexpired one, in pages (bounded memory; see
- * aj_store_revoke.c for what a row inserted meanwhile means); fn may then
- * be called more than once for a row, so it must be idempotent.  A failure
+ * since <= 0 reads every unexpired one; on sqlite3 in pages (bounded
+ * memory; see aj_store_revoke.c for what a row inserted meanwhile means);
+ * fn may then be called more than once for a row, so it must be idempotent.  A failure
  * of any page fails the whole call, after fn saw the pages before it. */
 typedef void aj_store_revoked_fn(void *baton, const char *jti, apr_int64_t expires_at);
 apr_status_t aj_store_revoked_since(aj_store_t *st, apr_pool_t *p, apr_int64_t since,

@@ -63,6 +63,7 @@ struct aj_store_t {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_pool_t *pool; /* the store's: statements prepared again live here */
+    int is_sqlite3;   /* the driver is sqlite3 */
     int reconnect;    /* reset a dropped connection and retry (not sqlite3) */
     /* sqlite3: PRAGMA schema_version read before the statements were last
      * prepared (or prepared again); see aj_store_reprepared */
