@@ -67,6 +67,21 @@ apr_uint32_t aj_revtab_stores(const aj_revtab_t *t)
 
 /* ---- keys ------------------------------------------------------------------- */
 
+/* The last user key this thread derived: every token of one user needs
+ * the same one, and a token seen for the first time would otherwise pay a
+ * SHA-256 for it (about 3.6K instructions of its path).  The memo holds
+ * every input of the derivation (kind, store id, the whole string), so it
+ * can never answer for other inputs; strings longer than
+ * AJ_REVTAB_MEMO_MAX are not memoized. */
+#define AJ_REVTAB_MEMO_MAX 64
+typedef struct {
+    unsigned char prefix[1 + AJ_STORE_ID_LEN];
+    apr_size_t len; /* of s; 0: empty memo */
+    char s[AJ_REVTAB_MEMO_MAX];
+    aj_revtab_key_t key;
+} aj_revtab_memo_t;
+static _Thread_local aj_revtab_memo_t revtab_memo;
+
 /* SHA-256 over the kind byte, the store's id, then the string (streamed:
  * no copy of the string, no length limit).  The key is set only on
  * success. */
@@ -74,13 +89,29 @@ static apr_status_t revtab_key(aj_revtab_key_t *key, const aj_revtab_t *t, apr_u
                                unsigned char kind, const char *s)
 {
     unsigned char prefix[1 + AJ_STORE_ID_LEN];
+    aj_revtab_memo_t *m = &revtab_memo;
+    apr_size_t len;
+    apr_status_t rv;
 
     if (!s || !revtab_store_ok(t, store)) {
         return APR_EINVAL;
     }
     prefix[0] = kind;
     memcpy(prefix + 1, revtab_cstore(t, store)->id, AJ_STORE_ID_LEN);
-    return aj_shmtab_key(key->w, prefix, sizeof(prefix), s, strlen(s));
+    len = strlen(s);
+    if (kind == AJ_REVTAB_KIND_USER && m->len == len && !memcmp(m->s, s, len)
+        && !memcmp(m->prefix, prefix, sizeof(prefix))) {
+        *key = m->key;
+        return APR_SUCCESS;
+    }
+    rv = aj_shmtab_key(key->w, prefix, sizeof(prefix), s, len);
+    if (rv == APR_SUCCESS && kind == AJ_REVTAB_KIND_USER && len > 0 && len <= sizeof(m->s)) {
+        memcpy(m->prefix, prefix, sizeof(prefix));
+        memcpy(m->s, s, len);
+        m->len = len;
+        m->key = *key;
+    }
+    return rv;
 }
 
 apr_status_t aj_revtab_jti_key(aj_revtab_key_t *key, const aj_revtab_t *t, apr_uint32_t store,

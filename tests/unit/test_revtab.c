@@ -361,6 +361,43 @@ static void assert_temp_expired(aj_revtab_t *t, unsigned n, apr_int64_t now)
     }
 }
 
+/* A thread remembers the last user key it derived: a second derivation
+ * gives the same key, and any other input (user, store, kind, a prefix or
+ * a longer string) gives another. */
+static void test_user_key_memo(void **state)
+{
+    aj_revtab_t *t = aj_test_revtab_small(AJ_POOL(state));
+    aj_revtab_key_t first, again, other;
+    char longer[T_NAME_LEN * 2 + 1];
+
+    assert_int_equal(aj_revtab_user_key(&other, t, T_S, "x"), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_key(&first, t, T_S, "42"), APR_SUCCESS); /* derived */
+    assert_int_equal(aj_revtab_user_key(&again, t, T_S, "42"), APR_SUCCESS); /* memo */
+    assert_memory_equal(&first, &again, sizeof(first));
+    assert_int_equal(aj_revtab_user_key(&other, t, T_S + 1, "42"), APR_SUCCESS);
+    assert_memory_not_equal(&first, &other, sizeof(first));
+    assert_int_equal(aj_revtab_user_key(&other, t, T_S, "4"), APR_SUCCESS);
+    assert_memory_not_equal(&first, &other, sizeof(first));
+    assert_int_equal(aj_revtab_user_key(&other, t, T_S, "420"), APR_SUCCESS);
+    assert_memory_not_equal(&first, &other, sizeof(first));
+    assert_int_equal(aj_revtab_changed_key(&other, t, T_S, "42"), APR_SUCCESS);
+    assert_memory_not_equal(&first, &other, sizeof(first));
+    assert_int_equal(aj_revtab_jti_key(&other, t, T_S, "42"), APR_SUCCESS);
+    assert_memory_not_equal(&first, &other, sizeof(first));
+    assert_int_equal(aj_revtab_user_key(&again, t, T_S, "42"), APR_SUCCESS);
+    assert_memory_equal(&first, &again, sizeof(first));
+
+    /* longer than the memo holds: derived each time, the same each time */
+    memset(longer, 'u', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    assert_int_equal(aj_revtab_user_key(&first, t, T_S, longer), APR_SUCCESS);
+    assert_int_equal(aj_revtab_user_key(&again, t, T_S, longer), APR_SUCCESS);
+    assert_memory_equal(&first, &again, sizeof(first));
+    longer[T_NAME_LEN] = '\0';
+    assert_int_equal(aj_revtab_user_key(&other, t, T_S, longer), APR_SUCCESS);
+    assert_memory_not_equal(&first, &other, sizeof(first));
+}
+
 static void test_threads(void **state)
 {
     apr_pool_t *p = AJ_POOL(state);
@@ -419,7 +456,7 @@ static void test_threads_churn(void **state)
 static const struct CMUnitTest tests[] = {
     AJ_TEST(test_size_and_format), AJ_TEST(test_empty_table),      AJ_TEST(test_put_jti),
     AJ_TEST(test_expired_jti),     AJ_TEST(test_user_valid_after), AJ_TEST(test_precomputed_keys),
-    AJ_TEST(test_threads),         AJ_TEST(test_threads_churn),
+    AJ_TEST(test_user_key_memo),   AJ_TEST(test_threads),          AJ_TEST(test_threads_churn),
 };
 
 AJ_TEST_MAIN("aj_revtab", tests)
