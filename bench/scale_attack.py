@@ -44,8 +44,6 @@ Run as root from the repository: /usr/bin/python3 bench/scale_attack.py
 the pid in its PidFile.
 """
 import base64
-import importlib.machinery
-import importlib.util
 import json
 import os
 import re
@@ -57,10 +55,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-_loader = importlib.machinery.SourceFileLoader("bench_run", os.path.join(HERE, "run"))
-_spec = importlib.util.spec_from_loader("bench_run", _loader)
-br = importlib.util.module_from_spec(_spec)
-_loader.exec_module(br)
+sys.path.insert(0, HERE)
+from scalelib import br  # noqa: E402  (bench/run as a module)
 
 DURATION = br.env_int("SCALE_DURATION", 5)
 ROUNDS = br.env_int("SCALE_ROUNDS", 3)

@@ -33,18 +33,7 @@ br = sl.br
 jwt = br.jwt
 
 
-def counts(name, default):
-    v = os.environ.get(name, default)
-    try:
-        out = sorted({int(x) for x in v.split(",") if x.strip()})
-    except ValueError:
-        br.die("%s=%r: want a comma list of numbers" % (name, v))
-    if any(n < 1 for n in out):
-        br.die("%s: counts must be >= 1" % name)
-    return out
-
-
-COUNTS = counts("SCALE_ISS_COUNTS", "1,10,100")
+COUNTS = sl.counts("SCALE_ISS_COUNTS", "1,10,100")
 CACHED = sl.env_int("SCALE_ISS_CACHED", 100)
 FRESH = sl.env_int("SCALE_ISS_FRESH", 20000, lo=2)
 LOCATION = "/iss/"

@@ -34,8 +34,6 @@ Needs PostgreSQL's server (postgresql), apr-util's pgsql driver
 measured; 1 a run failed or got non-2xx answers; 2 set-up failed.
 """
 import http.client
-import importlib.machinery
-import importlib.util
 import os
 import re
 import shutil
@@ -46,11 +44,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-_loader = importlib.machinery.SourceFileLoader("bench_run", os.path.join(HERE, "run"))
-_spec = importlib.util.spec_from_loader("bench_run", _loader)
-br = importlib.util.module_from_spec(_spec)
-_loader.exec_module(br)
 sys.path.insert(0, HERE)
+from scalelib import br  # noqa: E402  (bench/run as a module)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import pgcluster  # noqa: E402  (tests/integration: the tests' throwaway cluster)
 from scale_users import PASSWORD, machine_line, store_sql  # noqa: E402

@@ -45,18 +45,7 @@ import scalelib as sl  # noqa: E402
 br = sl.br
 
 
-def counts(name, default):
-    v = os.environ.get(name, default)
-    try:
-        out = sorted({int(x) for x in v.split(",") if x.strip()})
-    except ValueError:
-        br.die("%s=%r: want a comma list of numbers" % (name, v))
-    if any(n < 0 for n in out):
-        br.die("%s: counts must be >= 0" % name)
-    return out
-
-
-COUNTS = counts("SCALE_REV_COUNTS", "0,100000,1000000")
+COUNTS = sl.counts("SCALE_REV_COUNTS", "0,100000,1000000", lo=0)
 FRESH = sl.env_int("SCALE_REV_FRESH", 20000, lo=2)
 LOAD_BOUND = sl.env_int("SCALE_LOAD_BOUND", 60)
 PROFILE = os.environ.get("SCALE_PROFILE_LOAD", "") not in ("", "0")

@@ -32,19 +32,8 @@ br = sl.br
 DEFAULT_VERIFY_CACHE = 4096      # AuthJWTVerifyCache's default (docs/reference.md)
 
 
-def counts(name, default):
-    v = os.environ.get(name, default)
-    try:
-        out = sorted({int(x) for x in v.split(",") if x.strip()})
-    except ValueError:
-        br.die("%s=%r: want a comma list of numbers" % (name, v))
-    if any(n < 1 for n in out):
-        br.die("%s: counts must be >= 1" % name)
-    return out
-
-
-HS_COUNTS = counts("SCALE_HS_COUNTS", "1,1000,10000,100000")
-RS_COUNTS = counts("SCALE_RS_COUNTS", "1,1000,100000")
+HS_COUNTS = sl.counts("SCALE_HS_COUNTS", "1,1000,10000,100000")
+RS_COUNTS = sl.counts("SCALE_RS_COUNTS", "1,1000,100000")
 BIG_CACHE = sl.env_int("SCALE_BIG_CACHE", 131072, lo=0)
 
 

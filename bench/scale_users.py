@@ -31,8 +31,6 @@ unexpected answer; 2 set-up failed.
 """
 import base64
 import http.client
-import importlib.machinery
-import importlib.util
 import json
 import os
 import random
@@ -51,10 +49,8 @@ with warnings.catch_warnings():
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-_loader = importlib.machinery.SourceFileLoader("bench_run", os.path.join(HERE, "run"))
-_spec = importlib.util.spec_from_loader("bench_run", _loader)
-br = importlib.util.module_from_spec(_spec)
-_loader.exec_module(br)
+sys.path.insert(0, HERE)
+from scalelib import br  # noqa: E402  (bench/run as a module)
 
 POINTS = [int(x) for x in os.environ.get("SCALE_USERS_POINTS", "10,100000").split(",")
           if x.strip()]

@@ -11,6 +11,8 @@ API (nothing else here is meant for the sections):
 
   br                          bench/run as a module (br.mint, br.ALGS, br.LUA, ...)
   env_int(NAME, default, lo)  an integer knob from the environment
+  counts(NAME, default, lo=1) a comma list of numbers from the environment
+                              (a curve's points), sorted, each >= lo
   DURATION, ROUNDS, WARMUP_MAX  SCALE_DURATION / SCALE_ROUNDS / SCALE_WARMUP_MAX
                               (wrk's -t/-c are bench/run's BENCH_THREADS/BENCH_CONNS,
                               BENCH_PIN=1 pins as bench/run does; SCALE_KEEP=1
@@ -60,6 +62,17 @@ br = importlib.util.module_from_spec(_spec)
 _loader.exec_module(br)
 
 env_int = br.env_int
+
+
+def counts(name, default, lo=1):
+    v = os.environ.get(name, default)
+    try:
+        out = sorted({int(x) for x in v.split(",") if x.strip()})
+    except ValueError:
+        br.die("%s=%r: want a comma list of numbers" % (name, v))
+    if any(n < lo for n in out):
+        br.die("%s: counts must be >= %d" % (name, lo))
+    return out
 
 DURATION = env_int("SCALE_DURATION", 3)        # seconds per wrk run
 ROUNDS = env_int("SCALE_ROUNDS", 2)            # (/open, row) pairs per point
