@@ -12,7 +12,6 @@ here get a cost-12 bcrypt hash (about 0.25 s per check), so that requests
 sent together are still together when they reach bcrypt."""
 
 import concurrent.futures
-import os
 import re
 import subprocess
 import threading
@@ -21,6 +20,8 @@ import time
 import pytest
 
 import pyhttpd
+# DBDPersist Off and the data directory moved away: any store access fails
+from test_230_basic_cache import StoreGone
 from test_200_revocation import SESSION_CONFIG
 
 # AuthJWTBasicCacheTTL 2 in /flight: entries made at second C are used
@@ -100,21 +101,6 @@ def expired_login(httpd, name, pw):
     """A login that was cached and whose entry has expired since."""
     assert httpd.get("/flight/resource", auth=(name, pw)).status == 200
     time.sleep(IDLE)
-
-
-class StoreGone:
-    """DBDPersist Off and the data directory moved away: any store access
-    fails (503), as in test_230."""
-
-    def __init__(self, httpd):
-        self.httpd = httpd
-
-    def __enter__(self):
-        self.moved = self.httpd.data_dir + ".gone"
-        os.rename(self.httpd.data_dir, self.moved)
-
-    def __exit__(self, *exc):
-        os.rename(self.moved, self.httpd.data_dir)
 
 
 def test_burst_after_expiry_checks_once_per_child(httpd):
