@@ -27,11 +27,13 @@ static const char aj_b64url_alphabet[] =
  * c62 and c63 (the two alphabets of RFC 4648 share the first 62), or
  * AJ_B64_INVALID.  A constant expression: the tables below are built by
  * the compiler from this one definition (test_b64 and test_basic check
- * every byte of both). */
+ * every byte of both).  The mask changes no value it yields; it keeps the
+ * arms not taken for a byte within a byte (clang checks their constants
+ * too). */
 #define AJ_B64_VALUE(c, c62, c63) \
-    ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A' \
-     : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26 \
-     : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52 \
+    ((c) >= 'A' && (c) <= 'Z'   ? ((c) - 'A') & AJ_B64_CHAR_MASK \
+     : (c) >= 'a' && (c) <= 'z' ? ((c) - 'a' + 26) & AJ_B64_CHAR_MASK \
+     : (c) >= '0' && (c) <= '9' ? ((c) - '0' + 52) & AJ_B64_CHAR_MASK \
      : (c) == (c62)             ? 62 \
      : (c) == (c63)             ? 63 \
                                 : AJ_B64_INVALID)
